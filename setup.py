@@ -1,0 +1,57 @@
+"""swarm_ros: an ament_python ROS 2 package that also installs with pip (ROS 2 wheels from PyPI)."""
+from glob import glob
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+PACKAGE = "swarm_ros"
+NODE_EXECUTABLES = ("simulator", "drone", "recorder", "swarm_view")   # = swarm_ros.nodes.NODE_EXECUTABLES
+
+
+def data_tree(folder: str, patterns=("*.yaml", "*.py", "*.sdf", "*.urdf")):
+    """(install dir, files) pairs that copy `folder` into share/swarm_ros/ keeping its layout."""
+    out = {}
+    for pattern in patterns:
+        for f in glob(f"{folder}/**/{pattern}", recursive=True):
+            if "__pycache__" in f or f.endswith("__init__.py"):
+                continue
+            out.setdefault(str(Path("share", PACKAGE, Path(f).parent)), []).append(f)
+    return sorted(out.items())
+
+
+ROS_WHEELS = [  # a real rclpy and Fast DDS from PyPI; on a ROS 2 machine the distro's are used
+    "ros-rclpy[fastrtps]", "ros-std-msgs", "ros-geometry-msgs", "ros-nav-msgs", "ros-sensor-msgs",
+    "ros-visualization-msgs", "ros-builtin-interfaces",
+]
+
+setup(
+    name=PACKAGE,
+    version="0.1.0",
+    description="Decentralized control of heterogeneous drone swarms (Crazyflie + PX4) on ROS 2",
+    long_description=Path("README.md").read_text(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=find_packages(include=["swarm_ros", "swarm_ros.*", "sim", "sim.*", "firmware_update",
+                                    "firmware_update.*"]),
+    data_files=[
+        ("share/ament_index/resource_index/packages", ["resource/" + PACKAGE]),
+        ("share/" + PACKAGE, ["package.xml"]),
+        *data_tree("launch"), *data_tree("config"), *data_tree("sim"),
+    ],
+    install_requires=[
+        "numpy>=1.24", "scipy>=1.10", "pyyaml>=6", "rich>=13", "rosbags>=0.10",
+        *ROS_WHEELS,
+    ],
+    extras_require={
+        "test": ["pytest>=7", "mcap>=1.1", "mcap-ros2-support>=0.5"],
+    },
+    zip_safe=True,
+    tests_require=["pytest"],
+    entry_points={
+        "console_scripts": [
+            "swarm-ros = swarm_ros.cli:main",
+            *[f"{exe} = swarm_ros.nodes.{exe}:main" for exe in NODE_EXECUTABLES],
+        ],
+    },
+)

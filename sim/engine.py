@@ -1,0 +1,75 @@
+"""The ROS-free simulation core: physics, radio and metrics stepped at the control rate.
+
+The simulator node and the headless runner both drive this class; neither physics nor radio
+knows anything about ROS.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .metrics import SwarmMetrics
+from .pointmass import PointMassSwarm
+from .radio import Radio
+
+BACKENDS = {"pointmass": PointMassSwarm}
+
+
+class SwarmSim:
+    def __init__(self, mission):
+        self.mission = mission
+        drones = mission.fleet.drones
+        vehicles = [d.vehicle for d in drones]
+        self.names = [d.name for d in drones]
+        self.physics = BACKENDS[mission.backend](vehicles, [d.start for d in drones])
+        self.rng = np.random.default_rng(mission.seed)
+        self.radio = Radio([v.radio_range for v in vehicles], mission.radio, self.rng)
+        self.metrics = SwarmMetrics([v.body_radius for v in vehicles], mission.world, self.physics.position)
+        self.tick = 0
+
+    @property
+    def n(self) -> int:
+        return self.physics.n
+
+    @property
+    def t(self) -> float:
+        return self.tick / self.mission.control_rate
+
+    @property
+    def done(self) -> bool:
+        return self.tick >= self.mission.ticks
+
+    @property
+    def position(self) -> np.ndarray:
+        return self.physics.position
+
+    @property
+    def velocity(self) -> np.ndarray:
+        return self.physics.velocity
+
+    def step(self, v_cmd: np.ndarray) -> None:
+        """Hold the velocity commands for one control period."""
+        m = self.mission
+        self.physics.step(v_cmd, 1.0 / m.physics_rate, m.substeps)
+        self.tick += 1
+        self.metrics.update(self.t, self.physics.position)
+
+    def broadcast(self, senders, packets) -> None:
+        self.radio.broadcast(self.t, self.physics.position, senders, packets)
+
+    def deliveries(self):
+        return self.radio.due(self.t)
+
+    def landed(self, height: float = 0.05, speed: float = 0.1) -> np.ndarray:
+        return (self.position[:, 2] < height) & (np.linalg.norm(self.velocity, axis=1) < speed)
+
+    def summary(self) -> dict:
+        """Per-drone and whole-run figures, as printed at the end of a mission."""
+        m, fleet = self.metrics, self.mission.fleet
+        landed = self.landed()
+        drones = [{"name": d.name, "type": d.type, "role": d.role, "distance": float(m.distance[k]),
+                   "min_separation": float(m.min_separation[k]), "collisions": int(m.collisions[k]),
+                   "geofence_violations": int(m.fence_violations[k]), "landed": bool(landed[k])}
+                  for k, d in enumerate(fleet.drones)]
+        return {"mission": self.mission.name, "sim_time": self.t, "ticks": self.tick, "drones": drones,
+                "collisions": len(m.collision_events), "geofence_violations": int(m.fence_violations.sum()),
+                "min_separation": m.overall_min_separation, "radio": self.radio.stats.as_dict()}

@@ -1,0 +1,59 @@
+"""Safety and progress metrics of a run, updated from the same samples that are published.
+
+Per drone: distance flown, minimum centre distance to any other drone, collision onsets
+(drone-drone contact when centres are closer than the sum of body radii; drone-obstacle
+contact when the obstacle is closer than the body radius) and geofence-violation onsets.
+Contacts use a KD-tree over pairs closer than twice the largest radius.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from swarm_ros.core.neighbours import pairs_within
+
+
+class SwarmMetrics:
+    def __init__(self, radius: np.ndarray, world, positions: np.ndarray):
+        self.radius = np.asarray(radius, float)
+        self.world = world
+        n = len(self.radius)
+        self.distance = np.zeros(n)
+        self.min_separation = np.full(n, np.inf)
+        self.collisions = np.zeros(n, dtype=int)           # onsets, drone-drone and drone-obstacle
+        self.fence_violations = np.zeros(n, dtype=int)     # onsets
+        self.collision_events: list[tuple[float, str, int, int]] = []   # (t, kind, i, j or obstacle)
+        self._contacts: set[tuple[int, int]] = set()
+        self._obstacle_contact = np.zeros((n, world.n_obstacles), dtype=bool)
+        self._outside = np.zeros(n, dtype=bool)
+        self._last = np.array(positions, float)
+        self.update(0.0, self._last, first=True)
+
+    def update(self, t: float, p: np.ndarray, first: bool = False) -> None:
+        if not first:
+            self.distance += np.linalg.norm(p - self._last, axis=1)
+            self._last = p.copy()
+        n = len(p)
+        if n > 1:
+            d, _ = cKDTree(p).query(p, k=2)
+            np.minimum(self.min_separation, d[:, 1], out=self.min_separation)
+        i, j = pairs_within(p, 2 * self.radius.max())
+        touching = np.linalg.norm(p[i] - p[j], axis=1) < self.radius[i] + self.radius[j]
+        now = set(zip(i[touching].tolist(), j[touching].tolist()))
+        for a, b in now - self._contacts:
+            self.collisions[[a, b]] += 1
+            self.collision_events.append((t, "drone", a, b))
+        self._contacts = now
+        if self.world.n_obstacles:
+            contact = self.world.obstacle_sdf(p) < self.radius[:, None]
+            for a, o in zip(*np.nonzero(contact & ~self._obstacle_contact)):
+                self.collisions[a] += 1
+                self.collision_events.append((t, "obstacle", int(a), int(o)))
+            self._obstacle_contact = contact
+        outside = ~self.world.inside_fence(p)
+        self.fence_violations += outside & ~self._outside
+        self._outside = outside
+
+    @property
+    def overall_min_separation(self) -> float:
+        return float(self.min_separation.min()) if len(self.min_separation) > 1 else float("inf")

@@ -1,0 +1,59 @@
+"""Vectorized point-mass multirotor: velocity commands, first-order response, per-vehicle limits.
+
+Each drone tracks its commanded velocity with a first-order lag (time constant
+`response_time`); the command is clipped to the vehicle's horizontal speed and climb/descent
+limits and the resulting acceleration to `max_accel`. The ground (z = 0) is solid. All
+arrays have shape (N, 3); one step costs a fixed number of numpy operations, whatever N.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from swarm_ros.platforms import VehicleParams
+
+
+class PointMassSwarm:
+    def __init__(self, vehicles: Sequence[VehicleParams], positions, velocities=None):
+        self.n = len(vehicles)
+        col = lambda name: np.array([getattr(v, name) for v in vehicles], float)  # noqa: E731
+        self.max_speed = col("max_speed")
+        self.max_climb = col("max_climb")
+        self.max_descent = col("max_descent")
+        self.max_accel = col("max_accel")
+        self.inv_tau = 1.0 / col("response_time")
+        self.position = np.array(positions, float).reshape(self.n, 3)
+        self.velocity = np.zeros((self.n, 3)) if velocities is None else np.array(velocities, float)
+        self._cmd = np.zeros((self.n, 3))
+        self._acc = np.zeros((self.n, 3))
+        self._tmp = np.zeros(self.n)
+
+    def clip_command(self, v_cmd: np.ndarray) -> np.ndarray:
+        """The command each vehicle will actually track (speed limits applied)."""
+        c = self._cmd
+        c[:] = v_cmd
+        h = self._tmp
+        np.hypot(c[:, 0], c[:, 1], out=h)
+        scale = np.minimum(1.0, self.max_speed / np.maximum(h, 1e-12))
+        c[:, 0] *= scale
+        c[:, 1] *= scale
+        np.clip(c[:, 2], -self.max_descent, self.max_climb, out=c[:, 2])
+        return c
+
+    def step(self, v_cmd: np.ndarray, dt: float, substeps: int = 1) -> None:
+        """Advance `substeps` steps of `dt` holding the velocity command."""
+        cmd = self.clip_command(v_cmd)
+        a, p, v = self._acc, self.position, self.velocity
+        for _ in range(substeps):
+            np.subtract(cmd, v, out=a)
+            a *= self.inv_tau[:, None]
+            np.sqrt(np.einsum("ij,ij->i", a, a), out=self._tmp)
+            a *= np.minimum(1.0, self.max_accel / np.maximum(self._tmp, 1e-12))[:, None]
+            a *= dt
+            v += a
+            p += v * dt
+            below = p[:, 2] < 0.0
+            if below.any():
+                p[below, 2] = 0.0
+                v[below, 2] = np.maximum(v[below, 2], 0.0)

@@ -1,0 +1,94 @@
+"""Swarm radio model: broadcast packets reach drones in range, with per-link loss and latency.
+
+A link i-j exists when the distance at send time is at most min(range_i, range_j). Each
+packet on each link is lost independently with probability
+`loss + (loss_at_range - loss) * (d / range_ij)^2` (so links degrade towards their edge), and
+arrives `latency` seconds after it was sent. Senders are looked up with a KD-tree.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+
+@dataclass(frozen=True)
+class RadioSpec:
+    range: float | None = None        # m, caps every vehicle's own radio range; None = no cap
+    loss: float = 0.0                 # loss probability of a short link
+    loss_at_range: float | None = None  # loss probability at the edge of range (None = loss)
+    latency: float = 0.0              # s
+    beacon_rate: float = 10.0         # Hz, how often each drone broadcasts its beacon
+
+
+@dataclass
+class RadioStats:
+    sent: int = 0          # packets broadcast
+    links: int = 0         # packet copies that had a receiver in range
+    lost: int = 0          # of those, dropped by the loss model
+    delivered: int = 0     # handed to receivers
+
+    def as_dict(self) -> dict:
+        return {"sent": self.sent, "links": self.links, "lost": self.lost, "delivered": self.delivered}
+
+
+@dataclass
+class Delivery:
+    """Packets due at one time: receiver and sender indices and packet rows, sorted by receiver."""
+    receiver: np.ndarray
+    sender: np.ndarray
+    sent_at: np.ndarray
+    packet: list = field(default_factory=list)
+
+
+class Radio:
+    def __init__(self, vehicle_ranges, spec: RadioSpec, rng: np.random.Generator):
+        r = np.asarray(vehicle_ranges, float)
+        self.range = np.minimum(r, spec.range) if spec.range is not None else r
+        self.spec, self.rng = spec, rng
+        self.loss_edge = spec.loss if spec.loss_at_range is None else spec.loss_at_range
+        self.stats = RadioStats()
+        self._queue: deque = deque()   # (due time, Delivery), in time order (latency is constant)
+
+    def links(self, positions: np.ndarray, senders: np.ndarray):
+        """All (sender, receiver, distance) with the receiver in range of the sender."""
+        tree = cKDTree(positions)
+        hits = tree.query_ball_point(positions[senders], self.range[senders], return_sorted=True)
+        counts = np.fromiter((len(h) for h in hits), dtype=np.intp, count=len(hits))
+        snd_slot = np.repeat(np.arange(len(senders)), counts)
+        rcv = np.fromiter((j for h in hits for j in h), dtype=np.intp, count=int(counts.sum()))
+        snd = senders[snd_slot]
+        keep = rcv != snd
+        snd_slot, snd, rcv = snd_slot[keep], snd[keep], rcv[keep]
+        dist = np.linalg.norm(positions[snd] - positions[rcv], axis=1)
+        rng_ij = np.minimum(self.range[snd], self.range[rcv])
+        keep = dist <= rng_ij
+        return snd_slot[keep], rcv[keep], dist[keep] / rng_ij[keep]
+
+    def broadcast(self, t: float, positions: np.ndarray, senders, packets: list) -> None:
+        """Send packets[k] from drone senders[k] at time t (positions at send time)."""
+        senders = np.asarray(senders, dtype=np.intp)
+        self.stats.sent += len(senders)
+        if len(senders) == 0:
+            return
+        slot, rcv, frac = self.links(positions, senders)
+        self.stats.links += len(rcv)
+        p_loss = self.spec.loss + (self.loss_edge - self.spec.loss) * frac ** 2
+        ok = self.rng.random(len(rcv)) >= p_loss
+        self.stats.lost += int((~ok).sum())
+        slot, rcv = slot[ok], rcv[ok]
+        order = np.lexsort((senders[slot], rcv))
+        slot, rcv = slot[order], rcv[order]
+        delivery = Delivery(rcv, senders[slot], np.full(len(rcv), t), [packets[s] for s in slot])
+        self._queue.append((t + self.spec.latency, delivery))
+
+    def due(self, t: float, eps: float = 1e-9) -> list[Delivery]:
+        """Deliveries whose arrival time has come, oldest first."""
+        out = []
+        while self._queue and self._queue[0][0] <= t + eps:
+            d = self._queue.popleft()[1]
+            self.stats.delivered += len(d.receiver)
+            out.append(d)
+        return out

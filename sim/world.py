@@ -1,0 +1,125 @@
+"""World files: the geofence (bounds) and box/cylinder obstacles, read strictly.
+
+The same world object serves collision checks in the simulator, each drone's own obstacle
+sensing (its map within its sensor range), and the Gazebo export.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from swarm_ros.configfile import ConfigError, Name, Number, Section, Vector, load_yaml, Choice
+from swarm_ros.core.geometry import sdf_and_gradient, sdf_box, sdf_vertical_cylinder
+from swarm_ros.core.sensing import Sensing
+
+POSITIVE = Number(0, lo_open=True)
+
+
+@dataclass(frozen=True)
+class Box:
+    name: str
+    center: tuple[float, float, float]
+    size: tuple[float, float, float]
+
+
+@dataclass(frozen=True)
+class Cylinder:
+    """Vertical cylinder standing on z_min."""
+    name: str
+    center: tuple[float, float]
+    radius: float
+    z_min: float
+    z_max: float
+
+
+class World:
+    def __init__(self, name: str, bounds_min, bounds_max, obstacles=(), file: str = ""):
+        self.name, self.file = name, file
+        self.bounds_min = np.asarray(bounds_min, float)
+        self.bounds_max = np.asarray(bounds_max, float)
+        self.obstacles = tuple(obstacles)
+        boxes = [o for o in self.obstacles if isinstance(o, Box)]
+        cyls = [o for o in self.obstacles if isinstance(o, Cylinder)]
+        # Obstacle order in every per-obstacle array: boxes first, then cylinders.
+        self.obstacle_names = [o.name for o in boxes + cyls]
+        self._box_c = np.array([b.center for b in boxes], float).reshape(-1, 3)
+        self._box_h = np.array([b.size for b in boxes], float).reshape(-1, 3) / 2
+        self._cyl_c = np.array([c.center for c in cyls], float).reshape(-1, 2)
+        self._cyl_r = np.array([c.radius for c in cyls], float)
+        self._cyl_z = np.array([(c.z_min, c.z_max) for c in cyls], float).reshape(-1, 2)
+
+    @property
+    def n_obstacles(self) -> int:
+        return len(self.obstacle_names)
+
+    def obstacle_sdf(self, p: np.ndarray) -> np.ndarray:
+        """Signed distance from points (N, 3) to every obstacle: (N, M)."""
+        p = np.asarray(p, float)
+        out = np.empty((p.shape[0], self.n_obstacles))
+        nb = len(self._box_c)
+        if nb:
+            out[:, :nb] = sdf_box(p[:, None, :], self._box_c, self._box_h)
+        if len(self._cyl_c):
+            out[:, nb:] = sdf_vertical_cylinder(p[:, None, :], self._cyl_c, self._cyl_r,
+                                                self._cyl_z[:, 0], self._cyl_z[:, 1])
+        return out
+
+    def clearance(self, p: np.ndarray) -> np.ndarray:
+        """Distance from points (N, 3) to the nearest obstacle (inf without obstacles)."""
+        d = self.obstacle_sdf(p)
+        return d.min(axis=1) if d.shape[1] else np.full(len(p), np.inf)
+
+    def fence_clearance(self, p: np.ndarray) -> np.ndarray:
+        p = np.asarray(p, float)
+        lo, hi = p - self.bounds_min, self.bounds_max - p
+        return np.stack([lo[:, 0], hi[:, 0], lo[:, 1], hi[:, 1], lo[:, 2], hi[:, 2]], axis=1)
+
+    def inside_fence(self, p: np.ndarray) -> np.ndarray:
+        return (self.fence_clearance(p) >= 0).all(axis=1)
+
+    def sense(self, p: np.ndarray, sensing_range: np.ndarray) -> Sensing:
+        """Each drone's view of obstacles within its own sensing range, plus the geofence."""
+        p = np.asarray(p, float)
+        if self.n_obstacles:
+            clear, normal = sdf_and_gradient(self.obstacle_sdf, p)
+        else:
+            clear, normal = np.zeros((len(p), 0)), np.zeros((len(p), 0, 3))
+        far = clear > np.asarray(sensing_range, float).reshape(-1, 1)
+        clear[far] = np.inf
+        normal[far] = 0.0
+        return Sensing(clear, normal, self.fence_clearance(p))
+
+
+def load_world(path: str | Path) -> World:
+    top = load_yaml(path, "world file")
+    name = top.get("name", Name())
+    bounds = top.section("bounds")
+    lo = bounds.get("min", Vector(3))
+    hi = bounds.get("max", Vector(3))
+    bounds.finish()
+    if not all(a < b for a, b in zip(lo, hi)):
+        raise ConfigError(top.file, "bounds.max", f"got {list(hi)} with min {list(lo)}",
+                          "each coordinate of max greater than the same coordinate of min")
+    top.used.add("obstacles")
+    items = top.data.get("obstacles") or []
+    if not isinstance(items, list):
+        raise top.error("obstacles", f"got {items!r}", "a list of obstacles")
+    obstacles, seen = [], set()
+    for k, item in enumerate(items):
+        sec = Section(top.file, f"obstacles[{k}]", item)
+        kind = sec.get("type", Choice(["box", "cylinder"]))
+        oname = sec.get("name", Name(), default=f"{kind}_{k}")
+        if oname in seen:
+            raise sec.error("name", f"duplicate obstacle name {oname!r}", "names unique within the world")
+        seen.add(oname)
+        if kind == "box":
+            obstacles.append(Box(oname, sec.get("center", Vector(3)), sec.get("size", Vector(3, POSITIVE))))
+        else:
+            z_min = sec.get("base", Number(), default=0.0)
+            obstacles.append(Cylinder(oname, sec.get("center", Vector(2)), sec.get("radius", POSITIVE),
+                                      z_min, z_min + sec.get("height", POSITIVE)))
+        sec.finish()
+    top.finish()
+    return World(name, lo, hi, obstacles, file=str(Path(path).resolve()))

@@ -1,0 +1,219 @@
+"""Strict YAML config reading: every error names file, field path, bad value and what is allowed.
+
+Mission, fleet, world and params files all go through `Section`, so the error format is the
+same everywhere and unknown keys are always caught (a typo must never be silently ignored).
+"""
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import yaml
+
+REQUIRED = object()
+
+
+class ConfigError(ValueError):
+    """One bad field: `file: path: problem; allowed: ...` on one line."""
+
+    def __init__(self, file: str | Path, path: str, problem: str, allowed: str = ""):
+        self.file, self.path, self.problem, self.allowed = str(file), path, problem, allowed
+        text = f"{self.file}: {path or '<top level>'}: {problem}"
+        super().__init__(text + (f"; allowed: {allowed}" if allowed else ""))
+
+
+class Invalid(Exception):
+    """Raised by a checker; `Section` turns it into a ConfigError with file and path."""
+
+    def __init__(self, allowed: str, problem: str | None = None):
+        super().__init__(allowed)
+        self.allowed, self.problem = allowed, problem
+
+
+def show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+# --- checkers: callables value -> value, raising Invalid(allowed) -------------------------------
+
+class Number:
+    def __init__(self, lo: float | None = None, hi: float | None = None, *, lo_open=False,
+                 hi_open=False, integer=False):
+        self.lo, self.hi, self.lo_open, self.hi_open, self.integer = lo, hi, lo_open, hi_open, integer
+        kind = "an integer" if integer else "a number"
+        parts = []
+        if lo is not None:
+            parts.append(f"{'>' if lo_open else '>='} {lo:g}")
+        if hi is not None:
+            parts.append(f"{'<' if hi_open else '<='} {hi:g}")
+        self.allowed = kind + (" " + " and ".join(parts) if parts else "")
+
+    def __call__(self, v):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise Invalid(self.allowed)
+        if self.integer and int(v) != v:
+            raise Invalid(self.allowed)
+        if self.lo is not None and (v <= self.lo if self.lo_open else v < self.lo):
+            raise Invalid(self.allowed)
+        if self.hi is not None and (v >= self.hi if self.hi_open else v > self.hi):
+            raise Invalid(self.allowed)
+        return int(v) if self.integer else float(v)
+
+
+class Choice:
+    def __init__(self, options: Iterable[str]):
+        self.options = list(options)
+        self.allowed = "one of " + ", ".join(self.options)
+
+    def __call__(self, v):
+        if v not in self.options:
+            raise Invalid(self.allowed)
+        return v
+
+
+class Name:
+    """Identifiers that become ROS namespaces, node names and topic parts."""
+    pattern = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+    allowed = "a name of lowercase letters, digits and _ starting with a letter"
+
+    def __call__(self, v):
+        if not isinstance(v, str) or not self.pattern.match(v):
+            raise Invalid(self.allowed)
+        return v
+
+
+class Text:
+    allowed = "a string"
+
+    def __call__(self, v):
+        if not isinstance(v, str):
+            raise Invalid(self.allowed)
+        return v
+
+
+class Bool:
+    allowed = "true or false"
+
+    def __call__(self, v):
+        if not isinstance(v, bool):
+            raise Invalid(self.allowed)
+        return v
+
+
+class Vector:
+    def __init__(self, n: int, element: Number | None = None):
+        self.n, self.element = n, element or Number()
+        self.allowed = f"a list of {n} numbers ({self.element.allowed.replace('a number', 'each')})" \
+            if self.element.allowed != "a number" else f"a list of {n} numbers"
+
+    def __call__(self, v):
+        if not isinstance(v, (list, tuple)) or len(v) != self.n:
+            raise Invalid(self.allowed)
+        try:
+            return tuple(self.element(x) for x in v)
+        except Invalid:
+            raise Invalid(self.allowed) from None
+
+
+class ListOf:
+    def __init__(self, element, min_len: int = 0, unique: bool = False):
+        self.element, self.min_len, self.unique = element, min_len, unique
+        self.allowed = f"a list of {element.allowed}" + (f" (at least {min_len})" if min_len else "") \
+            + (", no repeats" if unique else "")
+
+    def __call__(self, v):
+        if not isinstance(v, list) or len(v) < self.min_len:
+            raise Invalid(self.allowed)
+        out = []
+        for x in v:
+            try:
+                out.append(self.element(x))
+            except Invalid:
+                raise Invalid(self.allowed, f"{show(x)} in {show(v)} is not allowed") from None
+        if self.unique and len(set(out)) != len(out):
+            raise Invalid(self.allowed, f"{show(v)} has repeats")
+        return out
+
+
+class Section:
+    """A mapping in a config file at a field path. Read keys with `get`, then call `finish`."""
+
+    def __init__(self, file: str | Path, path: str, data: Any, allowed: str = "a mapping of keys"):
+        self.file, self.path = str(file), path
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise ConfigError(self.file, path, f"got {show(data)}", allowed)
+        for k in data:
+            if not isinstance(k, str):
+                raise ConfigError(self.file, self.sub(str(k)), "keys must be strings", allowed)
+        self.data, self.used = data, set()
+
+    def sub(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def error(self, key: str | None, problem: str, allowed: str = "") -> ConfigError:
+        return ConfigError(self.file, self.sub(key) if key else self.path, problem, allowed)
+
+    def has(self, key: str) -> bool:
+        return key in self.data
+
+    def get(self, key: str, check: Callable[[Any], Any], default: Any = REQUIRED):
+        self.used.add(key)
+        if key not in self.data:
+            if default is REQUIRED:
+                raise self.error(key, "missing", getattr(check, "allowed", ""))
+            return default
+        value = self.data[key]
+        try:
+            return check(value)
+        except Invalid as bad:
+            raise self.error(key, bad.problem or f"got {show(value)}", bad.allowed) from None
+
+    def section(self, key: str, required: bool = True) -> "Section":
+        self.used.add(key)
+        if key not in self.data and required:
+            raise self.error(key, "missing", "a mapping of keys")
+        return Section(self.file, self.sub(key), self.data.get(key))
+
+    def keys(self) -> list[str]:
+        return list(self.data)
+
+    def finish(self) -> None:
+        unknown = [k for k in self.data if k not in self.used]
+        if unknown:
+            raise self.error(unknown[0], "unknown key",
+                             "keys " + ", ".join(sorted(self.used)) if self.used else "no keys")
+
+
+def load_yaml(path: str | Path, what: str = "file") -> Section:
+    """Read a YAML file into a top-level Section; YAML and I/O errors become ConfigErrors."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(path, "", f"{what} not found", "an existing YAML file")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
+        raise ConfigError(path, "", f"invalid YAML at {where}: {err.problem}", "valid YAML") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(path, "", f"invalid YAML: {err}", "valid YAML") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(path, "", f"cannot read: {err}", "a readable UTF-8 YAML file") from None
+    return Section(path, "", data, "a YAML mapping at the top level")
+
+
+def resolve_file(section: Section, key: str, what: str, search: Iterable[Path] = ()) -> Path:
+    """A file named in a config file: relative to that file first, then the given search dirs."""
+    name = section.get(key, Text())
+    here = Path(section.file).parent
+    candidates = [Path(name)] if Path(name).is_absolute() else [here / name] + [d / name for d in search]
+    for c in candidates:
+        if c.is_file():
+            return c.resolve()
+    raise section.error(key, f"{what} {name!r} not found (looked in {', '.join(str(c.parent) for c in candidates)})",
+                        f"a path to a {what}, relative to {here}")

@@ -1,0 +1,12 @@
+"""Decentralized controllers behind one contract (contract.py), chosen by name in mission files."""
+from .contract import Controller, Neighbours, Observations
+from .formation import FormationController
+from .waypoint import WaypointController
+
+# name in mission files -> controller class (each has a `Params` with `read(section)`)
+CONTROLLERS: dict[str, type[Controller]] = {
+    "waypoint": WaypointController,
+    "formation": FormationController,
+}
+
+__all__ = ["CONTROLLERS", "Controller", "Neighbours", "Observations"]

@@ -1,0 +1,81 @@
+"""Shape formation: drones spread over the surface of a signed-distance shape (sphere, ring, box).
+
+Each drone moves down its own SDF gradient onto the surface and is pushed apart, along the
+surface, by neighbours of its own group (same role) closer than `spacing`; the safety layer
+keeps separation to every neighbour, obstacles and the geofence. Only the drone's own
+state, its sensing and received beacons are used (after FlockGPT's SDF-target idea).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import partial
+
+import numpy as np
+
+from swarm_ros.configfile import Choice, Number, Section, Vector
+from swarm_ros.core import geometry
+from .contract import Controller, Observations, clip_norm
+from .safety import SafetyParams, safe_velocity
+
+SHAPES = ("sphere", "ring", "box")
+
+
+@dataclass(frozen=True)
+class FormationParams:
+    shape: str = "ring"
+    center: tuple = (0.0, 0.0, 1.5)
+    radius: float = 2.0            # sphere and ring
+    size: tuple = (2.0, 2.0, 2.0)  # box
+    spacing: float = 2.0           # m, neighbours of the same group closer than this push apart
+    attract_gain: float = 1.0      # 1/s towards the surface
+    spread_speed: float = 0.6      # m/s of push along the surface at zero distance
+    speed: float = 1.0             # m/s cruise speed (the vehicle limit applies too)
+    safety: SafetyParams = field(default_factory=SafetyParams)
+
+    @classmethod
+    def read(cls, sec: Section) -> "FormationParams":
+        d, pos = cls(), Number(0, lo_open=True)
+        shape = sec.get("shape", Choice(SHAPES))
+        out = cls(shape, sec.get("center", Vector(3)),
+                  sec.get("radius", pos, d.radius) if shape != "box" else d.radius,
+                  sec.get("size", Vector(3, pos), d.size) if shape == "box" else d.size,
+                  sec.get("spacing", pos, d.spacing), sec.get("attract_gain", pos, d.attract_gain),
+                  sec.get("spread_speed", Number(0), d.spread_speed), sec.get("speed", pos, d.speed),
+                  SafetyParams.read(sec.section("safety", required=False)))
+        sec.finish()
+        return out
+
+    def sdf(self):
+        if self.shape == "sphere":
+            return partial(geometry.sdf_sphere, center=self.center, radius=self.radius)
+        if self.shape == "ring":
+            return partial(geometry.sdf_ring, center=self.center, radius=self.radius)
+        return partial(geometry.sdf_box, center=self.center, half=np.asarray(self.size) / 2)
+
+
+class FormationController(Controller):
+    Params = FormationParams
+
+    def __init__(self, params: FormationParams, vehicles, home, group: int = 0):
+        super().__init__(params, vehicles, home, group)
+        self.sdf = params.sdf()
+        self.speed = np.minimum(self.max_speed, params.speed)
+
+    def step_batch(self, obs: Observations) -> np.ndarray:
+        p = self.params
+        dist, normal = geometry.sdf_and_gradient(self.sdf, obs.position)
+        v = -p.attract_gain * np.clip(dist, -2.0, 2.0)[:, None] * normal
+        # spread along the surface, away from same-group neighbours within `spacing`
+        nb = obs.neighbours
+        rcv = nb.receiver
+        diff = obs.position[rcv] - nb.position
+        d = geometry.norm_rows(diff)
+        mine = (nb.group == self.group) & (d < p.spacing) & (d > 1e-9)
+        if mine.any():
+            r = rcv[mine]
+            push = diff[mine] / d[mine, None] * (p.spread_speed * (1.0 - d[mine] / p.spacing))[:, None]
+            push -= np.einsum("ij,ij->i", push, normal[r])[:, None] * normal[r]   # tangential part
+            for k in range(3):
+                v[:, k] += np.bincount(r, weights=push[:, k], minlength=obs.n)
+        v = clip_norm(v, self.speed)
+        return safe_velocity(obs, v, self.radius, self.speed, p.safety)

@@ -1,0 +1,110 @@
+"""Fleet files: vehicle types, roles and per-drone entries, layered drone > type > fleet defaults.
+
+    name: lab_fleet
+    defaults: {radio_range: 30}                # any vehicle field, role, tags
+    types:
+      cf: {platform: crazyflie_2.1, role: ring, max_speed: 0.8}
+    drones:
+      cf1: {type: cf, start: [0, 0, 0], uri: radio://0/80/2M/E7E7E7E701}
+
+A drone's figures start from its platform profile (platforms.py); fleet defaults, then its
+type, then its own entry override them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .configfile import Choice, ListOf, Name, Section, Text, Vector, load_yaml
+from .platforms import FIELD_CHECKS, PLATFORMS, VehicleParams
+
+
+@dataclass(frozen=True)
+class DroneSpec:
+    name: str
+    index: int                 # position in the fleet roster (beacon sender id)
+    type: str
+    platform: str
+    role: str
+    vehicle: VehicleParams
+    start: tuple[float, float, float]
+    tags: tuple[str, ...] = ()
+    uri: str | None = None     # hardware link (radio URI or MAVLink address), unused in simulation
+
+
+@dataclass(frozen=True)
+class Fleet:
+    name: str
+    file: str
+    drones: tuple[DroneSpec, ...]
+
+    def by_name(self, name: str) -> DroneSpec:
+        for d in self.drones:
+            if d.name == name:
+                return d
+        raise KeyError(name)
+
+    @property
+    def names(self) -> list[str]:
+        return [d.name for d in self.drones]
+
+
+def _layer(sec: Section) -> dict:
+    """The settings one layer gives: vehicle fields, role, tags (only those present)."""
+    out = {k: sec.get(k, check) for k, check in FIELD_CHECKS.items() if sec.has(k)}
+    if sec.has("role"):
+        out["role"] = sec.get("role", Name())
+    if sec.has("tags"):
+        out["tags"] = tuple(sec.get("tags", ListOf(Name(), unique=True)))
+    return out
+
+
+def _check_name(sec: Section, key: str, what: str) -> None:
+    if not Name.pattern.match(key):
+        raise sec.error(key, f"bad {what} name {key!r}", Name.allowed)
+
+
+def load_fleet(path: str | Path) -> Fleet:
+    top = load_yaml(path, "fleet file")
+    name = top.get("name", Name())
+    defaults_sec = top.section("defaults", required=False)
+    defaults = _layer(defaults_sec)
+    defaults_sec.finish()
+
+    types_sec = top.section("types")
+    types = {}
+    for tname in types_sec.keys():
+        _check_name(types_sec, tname, "type")
+        tsec = types_sec.section(tname)
+        platform = tsec.get("platform", Choice(PLATFORMS))
+        types[tname] = (platform, _layer(tsec))
+        tsec.finish()
+    if not types:
+        raise top.error("types", "no vehicle types", "at least one type with a platform")
+    types_sec.finish()
+
+    drones_sec = top.section("drones")
+    drones = []
+    for dname in drones_sec.keys():
+        _check_name(drones_sec, dname, "drone")
+        dsec = drones_sec.section(dname)
+        tname = dsec.get("type", Choice(types))
+        platform, type_layer = types[tname]
+        own = _layer(dsec)
+        merged = {**defaults, **type_layer, **own}
+        role = merged.pop("role", None)
+        if role is None:
+            raise dsec.error("role", "missing (no role in the drone entry, its type or the fleet defaults)",
+                             "a role name defined by the mission")
+        tags = merged.pop("tags", ())
+        vehicle = PLATFORMS[platform].with_overrides(**merged)
+        start = dsec.get("start", Vector(3))
+        uri = dsec.get("uri", Text(), None)
+        dsec.finish()
+        drones.append(DroneSpec(dname, len(drones), tname, platform, role, vehicle, start, tags, uri))
+    if not drones:
+        raise top.error("drones", "no drones", "at least one drone entry")
+    drones_sec.finish()
+    top.finish()
+    return Fleet(name, str(Path(path).resolve()), tuple(drones))
+

@@ -1,0 +1,142 @@
+"""Mission -> node specs, and the `swarm-ros launch` runner that starts them without ros2 launch.
+
+`node_specs` is the single description of a mission's node graph: `launch/swarm.launch.py`
+turns each spec into a launch_ros Node, the runner here into a child process with the same
+executable, name, namespace and parameters.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+PACKAGE = "swarm_ros"
+ISOLATION = {"ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST"}
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    executable: str
+    name: str | None                 # None: the process holds several nodes named in code
+    namespace: str | None
+    parameters: dict = field(default_factory=dict)
+    remappings: tuple = ()
+    required: bool = False           # the mission ends when this process ends
+    package: str = PACKAGE
+
+    def ros_arguments(self) -> list[str]:
+        args = ["--ros-args"]
+        if self.name:
+            args += ["-r", f"__node:={self.name}"]
+        if self.namespace:
+            args += ["-r", f"__ns:={self.namespace}"]
+        for src, dst in self.remappings:
+            args += ["-r", f"{src}:={dst}"]
+        for key, value in self.parameters.items():
+            args += ["-p", f"{key}:={_param_text(value)}"]
+        return args
+
+
+def _param_text(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(_param_text(v) for v in value) + "]"
+    if isinstance(value, str):
+        return value if value else "''"
+    return repr(value)
+
+
+def default_bag_path(mission) -> Path:
+    return Path(mission.record.path) / f"{mission.name}_{datetime.now():%Y%m%d_%H%M%S}"
+
+
+def node_specs(mission, *, per_drone_processes: bool = False, speed: float | None = None,
+               bag_path: str | Path | None = None, record: bool | None = None) -> list[NodeSpec]:
+    """The processes that fly `mission` in simulation: simulator, drones, recorder, swarm view."""
+    mf = mission.file
+    record = mission.record.enabled if record is None else record
+    view = mission.view_rate > 0
+    sim_params = {"mission_file": mf, "wait_recorder": record}
+    if speed is not None:
+        sim_params["speed"] = float(speed)
+    specs = [NodeSpec("simulator", "simulator", "/swarm", sim_params, required=True)]
+    if per_drone_processes:
+        specs += [NodeSpec("drone", "drone", f"/{d.name}", {"mission_file": mf, "drones": [d.name]})
+                  for d in mission.fleet.drones]
+    else:
+        specs.append(NodeSpec("drone", None, None, {"mission_file": mf, "drones": mission.fleet.names}))
+    if record:
+        kinds = [k for k in mission.record.topics if view or k not in ("poses", "markers")]
+        path = str(bag_path or default_bag_path(mission))
+        specs.append(NodeSpec("recorder", "recorder", "/swarm",
+                              {"mission_file": mf, "bag_path": path, "topics": kinds}))
+    if view:
+        specs.append(NodeSpec("swarm_view", "swarm_view", "/swarm", {"mission_file": mf}))
+    return specs
+
+
+def ros_environment(domain_id: int | None = None) -> dict:
+    """The environment every process of a run gets: loopback-only discovery, one domain."""
+    env = dict(os.environ, **ISOLATION, PYTHONUNBUFFERED="1")
+    if domain_id is not None:
+        env["ROS_DOMAIN_ID"] = str(domain_id)
+    return env
+
+
+class ProcessGroup:
+    """Child processes of one run: started from specs, stopped by pid, logs in one folder."""
+
+    def __init__(self, env: dict, log_dir: Path):
+        self.env, self.log_dir = env, log_dir
+        self.procs: list[tuple[NodeSpec, subprocess.Popen, Path]] = []
+
+    def start(self, spec: NodeSpec, index: int) -> subprocess.Popen:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        label = spec.name if spec.name and spec.namespace in (None, "/swarm") else \
+            (spec.namespace or "/drones").strip("/").replace("/", "_") + (f"_{spec.name}" if spec.name else "")
+        log = self.log_dir / f"{index:02d}_{label}.log"
+        cmd = [sys.executable, "-m", f"swarm_ros.nodes.{spec.executable}", *spec.ros_arguments()]
+        with open(log, "wb") as out:
+            proc = subprocess.Popen(cmd, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, start_new_session=True)
+        self.procs.append((spec, proc, log))
+        return proc
+
+    def failed(self) -> list[tuple[NodeSpec, int, Path]]:
+        """Processes that ended with a non-zero code."""
+        return [(s, p.returncode, log) for s, p, log in self.procs if p.poll() not in (None, 0)]
+
+    def wait(self, proc: subprocess.Popen, timeout: float) -> bool:
+        try:
+            proc.wait(timeout)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+
+    def stop(self, grace: float = 5.0) -> None:
+        """SIGINT every live child, then SIGTERM, then SIGKILL, each by its own pid."""
+        for sig, wait in ((signal.SIGINT, grace), (signal.SIGTERM, 2.0), (signal.SIGKILL, 2.0)):
+            live = [p for _, p, _ in self.procs if p.poll() is None]
+            if not live:
+                return
+            for p in live:
+                try:
+                    os.kill(p.pid, sig)
+                except ProcessLookupError:
+                    pass
+            deadline = time.monotonic() + wait
+            for p in live:
+                self.wait(p, max(0.0, deadline - time.monotonic()))
+
+
+def log_tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""

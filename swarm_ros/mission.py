@@ -1,0 +1,216 @@
+"""Mission files: what a swarm flies. Strictly validated at load time.
+
+    name: ring_demo
+    fleet: ../fleets/mixed.yaml          # relative to this file, or a name in config/fleets
+    world: pillars.yaml                  # relative to this file, or a name in sim/worlds
+    duration: 40                         # s, whole mission; the task phase fills what
+    control_rate: 50                     #   take-off and landing leave
+    phases:
+      takeoff: {altitude: 1.0, duration: 5}
+      land: {duration: 6}
+    roles:
+      ring: {controller: formation, params: {shape: ring, center: [0, 0, 1.5], radius: 3}}
+    radio: {range: 8, loss: 0.05, latency: 0.02, beacon_rate: 10}
+    record: {topics: [odom, cmd, radio, status, markers]}
+
+Any error raises ConfigError naming file, field path, bad value and what is allowed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sim.engine import BACKENDS
+from sim.radio import RadioSpec
+from sim.world import World, load_world
+from .configfile import Bool, Choice, ConfigError, ListOf, Name, Number, Section, Text, load_yaml, resolve_file
+from .control import CONTROLLERS
+from .core.neighbours import pairs_within
+from .fleet import Fleet, load_fleet
+from .resources import share_dir
+
+POSITIVE = Number(0, lo_open=True)
+RECORDABLE = ("odom", "cmd", "radio", "status", "poses", "markers")
+
+
+
+@dataclass(frozen=True)
+class Phases:
+    """Take-off [0, takeoff_end), task [takeoff_end, task_end), land [task_end, duration]."""
+    takeoff_altitude: float
+    takeoff_duration: float
+    takeoff_speed: float
+    land_duration: float
+    land_speed: float
+    duration: float
+
+    @property
+    def takeoff_end(self) -> float:
+        return self.takeoff_duration
+
+    @property
+    def task_end(self) -> float:
+        return self.duration - self.land_duration
+
+    def at(self, t: float) -> str:
+        return "takeoff" if t < self.takeoff_end else "task" if t < self.task_end else "land"
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    group: int            # index of the role in the mission; broadcast in beacons
+    controller: str
+    params: object
+
+
+@dataclass(frozen=True)
+class Record:
+    enabled: bool
+    path: str             # directory for bags, relative to the working directory
+    storage: str
+    topics: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Mission:
+    name: str
+    file: str
+    fleet: Fleet
+    world: World
+    duration: float
+    control_rate: float
+    physics_rate: float
+    backend: str
+    speed: float           # real-time factor the simulator aims at; 0 = as fast as possible
+    phases: Phases
+    roles: dict
+    radio: RadioSpec
+    record: Record
+    view_rate: float
+    seed: int
+
+    @property
+    def dt(self) -> float:
+        return 1.0 / self.control_rate
+
+    @property
+    def substeps(self) -> int:
+        return int(round(self.physics_rate / self.control_rate))
+
+    @property
+    def ticks(self) -> int:
+        return int(round(self.duration * self.control_rate))
+
+
+def _read_phases(top: Section, duration: float) -> Phases:
+    sec = top.section("phases")
+    tk = sec.section("takeoff")
+    alt = tk.get("altitude", POSITIVE)
+    tk_dur = tk.get("duration", POSITIVE)
+    tk_speed = tk.get("speed", POSITIVE, 0.5)
+    tk.finish()
+    ld = sec.section("land")
+    ld_dur = ld.get("duration", POSITIVE)
+    ld_speed = ld.get("speed", POSITIVE, 0.4)
+    ld.finish()
+    sec.finish()
+    if tk_dur + ld_dur >= duration:
+        raise top.error("phases", f"take-off {tk_dur:g} s + landing {ld_dur:g} s leave no time for the task "
+                        f"in duration {duration:g} s", "take-off and landing durations summing to less than duration")
+    return Phases(alt, tk_dur, tk_speed, ld_dur, ld_speed, duration)
+
+
+def _read_roles(top: Section) -> dict:
+    sec = top.section("roles")
+    roles = {}
+    for name in sec.keys():
+        if not Name.pattern.match(name):
+            raise sec.error(name, f"bad role name {name!r}", Name.allowed)
+        rsec = sec.section(name)
+        ctrl = rsec.get("controller", Choice(CONTROLLERS))
+        params = CONTROLLERS[ctrl].Params.read(rsec.section("params", required=False))
+        rsec.finish()
+        roles[name] = Role(name, len(roles), ctrl, params)
+    if not roles:
+        raise top.error("roles", "no roles", "at least one role with a controller")
+    sec.finish()
+    return roles
+
+
+def _read_radio(top: Section, control_rate: float) -> RadioSpec:
+    sec = top.section("radio", required=False)
+    prob = Number(0, 1, hi_open=True)
+    spec = RadioSpec(sec.get("range", POSITIVE, None), sec.get("loss", prob, 0.0),
+                     sec.get("loss_at_range", Number(0, 1), None), sec.get("latency", Number(0), 0.0),
+                     sec.get("beacon_rate", Number(0, control_rate, lo_open=True), 10.0))
+    sec.finish()
+    return spec
+
+
+def _check_starts(fleet: Fleet, world: World) -> None:
+    starts = np.array([d.start for d in fleet.drones])
+    radius = np.array([d.vehicle.body_radius for d in fleet.drones])
+    inside = world.inside_fence(starts)
+    clear = world.clearance(starts) - radius
+    for k, d in enumerate(fleet.drones):
+        field = f"drones.{d.name}.start"
+        if not inside[k]:
+            raise ConfigError(fleet.file, field, f"{list(d.start)} is outside the geofence of world {world.name!r}",
+                              f"a point within {world.bounds_min.tolist()} .. {world.bounds_max.tolist()}")
+        if clear[k] < 0:
+            raise ConfigError(fleet.file, field, f"{list(d.start)} puts the drone inside an obstacle of world "
+                              f"{world.name!r}", "a start point at least the body radius away from every obstacle")
+    i, j = pairs_within(starts, 2 * radius.max())
+    overlap = np.linalg.norm(starts[i] - starts[j], axis=1) < radius[i] + radius[j]
+    if overlap.any():
+        a, b = i[overlap][0], j[overlap][0]
+        raise ConfigError(fleet.file, f"drones.{fleet.drones[b].name}.start",
+                          f"{list(fleet.drones[b].start)} overlaps drone {fleet.drones[a].name!r}",
+                          "start points further apart than the two body radii")
+
+
+def load_mission(path: str | Path) -> Mission:
+    """Read and validate a mission file with its fleet and world files."""
+    top = load_yaml(path, "mission file")
+    name = top.get("name", Name())
+    top.get("description", Text(), "")
+    fleet = load_fleet(resolve_file(top, "fleet", "fleet file", [share_dir() / "config" / "fleets"]))
+    world = load_world(resolve_file(top, "world", "world file", [share_dir() / "sim" / "worlds"]))
+    duration = top.get("duration", POSITIVE)
+    control_rate = top.get("control_rate", Number(1, 1000), 50.0)
+    phases = _read_phases(top, duration)
+    roles = _read_roles(top)
+    radio = _read_radio(top, control_rate)
+
+    sim = top.section("sim", required=False)
+    backend = sim.get("backend", Choice(BACKENDS), "pointmass")
+    physics_rate = sim.get("physics_rate", Number(1, 10000), 4 * control_rate)
+    speed = sim.get("speed", Number(0), 1.0)
+    sim.finish()
+    ratio = physics_rate / control_rate
+    if abs(ratio - round(ratio)) > 1e-9 or round(ratio) < 1:
+        raise sim.error("physics_rate", f"got {physics_rate:g} with control_rate {control_rate:g}",
+                        "a whole multiple of control_rate")
+
+    rec = top.section("record", required=False)
+    record = Record(rec.get("enabled", Bool(), True), rec.get("path", Text(), "runs"),
+                    rec.get("storage", Choice(["mcap", "sqlite3"]), "mcap"),
+                    tuple(rec.get("topics", ListOf(Choice(RECORDABLE), unique=True), list(RECORDABLE))))
+    rec.finish()
+    view_rate = top.get("view_rate", Number(0, control_rate), 10.0)
+    seed = top.get("seed", Number(0, integer=True), 0)
+    top.finish()
+
+    for d in fleet.drones:
+        if d.role not in roles:
+            raise ConfigError(fleet.file, f"drones.{d.name}.role", f"role {d.role!r} is not defined by mission "
+                              f"{top.file}", "one of " + ", ".join(roles))
+    if phases.takeoff_altitude >= world.bounds_max[2]:
+        raise ConfigError(top.file, "phases.takeoff.altitude", f"got {phases.takeoff_altitude:g}",
+                          f"a height below the geofence ceiling {world.bounds_max[2]:g} of world {world.name!r}")
+    _check_starts(fleet, world)
+    return Mission(name, str(Path(path).resolve()), fleet, world, duration, control_rate, physics_rate, backend,
+                   speed, phases, roles, radio, record, view_rate, seed)

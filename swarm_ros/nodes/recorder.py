@@ -1,0 +1,100 @@
+"""Recorder node: writes the mission's topics to a rosbag2 (MCAP or sqlite3) with `rosbags`.
+
+Subscriptions are raw: the serialized CDR bytes DDS delivers are written straight into the
+bag, so recording costs no deserialization. Log times are the receive times (wall clock, as
+`ros2 bag record` does); header stamps inside the messages are mission time. The bag's
+custom metadata names the mission, the fleet, the world and each drone's type and role.
+Once subscribed to every recorded topic it says so on /swarm/recorder_ready (the simulator
+waits for that), and it closes the bag when the mission summary arrives.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import time
+from pathlib import Path
+
+from rosbags.rosbag2 import StoragePlugin, Writer
+from rosbags.typesys import Stores, get_typestore
+from std_msgs.msg import String
+
+from swarm_ros import topics
+from swarm_ros.nodes.runtime import Process, mission_from, qos
+
+READY_TIMEOUT = 30.0   # s: announce readiness anyway (with a warning) after this long
+STORES = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
+
+
+def message_class(type_name: str):
+    package, _, name = type_name.split("/")
+    return getattr(importlib.import_module(f"{package}.msg"), name)
+
+
+def bag_metadata(mission) -> dict[str, str]:
+    drones = [{"name": d.name, "type": d.type, "platform": d.platform, "role": d.role} for d in mission.fleet.drones]
+    return {"mission": mission.name, "mission_file": mission.file, "fleet": mission.fleet.name,
+            "world": mission.world.name, "control_rate": repr(mission.control_rate),
+            "drones": json.dumps(drones, separators=(",", ":"))}
+
+
+class RecorderNode:
+    def __init__(self, node, mission, proc: Process, bag_path: str, kinds: list[str]):
+        self.node, self.proc = node, proc
+        self.writer = Writer(Path(bag_path), version=9, storage_plugin=STORES[mission.record.storage])
+        for key, value in bag_metadata(mission).items():
+            self.writer.set_custom_data(f"swarm_ros.{key}", value)
+        self.writer.open()
+        self.path = bag_path
+        store = get_typestore(Stores.ROS2_KILTED)
+        self.subs, self.count = [], 0
+        for topic, type_name in topics.recorded(kinds, mission.fleet.names):
+            conn = self.writer.add_connection(topic, type_name, typestore=store)
+            cb = self._on_message_for(conn, topic == topics.SUMMARY)
+            self.subs.append(node.create_subscription(message_class(type_name), topic, cb, qos(topic), raw=True))
+        self.ready_pub = node.create_publisher(String, topics.RECORDER_READY, qos(topics.RECORDER_READY))
+        self.t0 = time.monotonic()
+        self.ready_timer = node.create_timer(0.05, self._check_ready)
+
+    def _on_message_for(self, conn, is_summary: bool):
+        def on_message(data: bytes) -> None:
+            if self.writer is None:
+                return
+            self.writer.write(conn, time.time_ns(), data)
+            self.count += 1
+            if is_summary:
+                self.close()
+                self.proc.finish(0)
+        return on_message
+
+    def _check_ready(self, *_ignored) -> None:
+        waiting = [s.topic_name for s in self.subs if s.get_publisher_count() == 0 and s.topic_name != topics.SUMMARY]
+        late = time.monotonic() - self.t0 > READY_TIMEOUT
+        if waiting and not late:
+            return
+        if waiting:
+            self.node.get_logger().warning(f"recording without publishers on {', '.join(waiting[:5])}")
+        self.ready_timer.cancel()
+        self.ready_pub.publish(String(data=self.path))
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+            self.node.get_logger().info(f"bag closed: {self.path} ({self.count} messages)")
+
+
+def main(argv=None) -> int:
+    with Process(argv) as proc:
+        p = proc.parameters({"mission_file": "", "bag_path": "", "topics": [""]})
+        mission = mission_from(p["mission_file"])
+        kinds = [k for k in p["topics"] if k] or list(mission.record.topics)
+        node = proc.node("recorder")
+        rec = RecorderNode(node, mission, proc, p["bag_path"], kinds)
+        try:
+            return proc.spin([node])
+        finally:
+            rec.close()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

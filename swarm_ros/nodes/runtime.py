@@ -1,0 +1,95 @@
+"""Process plumbing shared by every executable: init, parameters, QoS, spinning, clean exit.
+
+Measured pitfalls of rclpy 9 (see ENVIRONMENT.md) shape this module: the EventsExecutor must
+spin in the main thread and only with a timeout (spinning without one busy-loops and ignores
+shutdown), so processes spin in short slices until a stop future is set by a signal or by
+the node itself; rclpy's own signal handlers are replaced by ones that just set that future.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+import rclpy
+from rclpy.experimental import EventsExecutor
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.signals import SignalHandlerOptions
+from rclpy.task import Future
+
+from swarm_ros import topics
+
+SPIN_SLICE = 0.1   # s: longest a process goes without checking its stop future
+
+
+def qos(topic: str) -> QoSProfile:
+    latched = topic in topics.LATCHED
+    return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1 if latched else topics.DEPTH,
+                      reliability=ReliabilityPolicy.RELIABLE,
+                      durability=DurabilityPolicy.TRANSIENT_LOCAL if latched else DurabilityPolicy.VOLATILE)
+
+
+class Process:
+    """One ROS process: `with Process() as proc:` make nodes, then `proc.spin(nodes)`."""
+
+    def __init__(self, argv=None):
+        os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+        self.argv = sys.argv if argv is None else argv
+        self.stop = Future()
+        self.exit_code = 0
+
+    def __enter__(self) -> "Process":
+        rclpy.init(args=self.argv, signal_handler_options=SignalHandlerOptions.NO)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: self.finish(0))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        rclpy.try_shutdown()
+
+    def finish(self, code: int = 0) -> None:
+        if not self.stop.done():
+            self.exit_code = code
+            self.stop.set_result(code)
+
+    def parameters(self, defaults: dict) -> dict:
+        """Read this process's ROS parameters (from --ros-args or a launch file) with defaults.
+
+        A short-lived node reads them, so that processes holding several nodes need no
+        name remapping and per-drone processes keep their launch-given name.
+        """
+        node = rclpy.create_node("swarm_params_reader", start_parameter_services=False, enable_rosout=False,
+                                 automatically_declare_parameters_from_overrides=True)
+        try:
+            return {k: (node.get_parameter(k).value if node.has_parameter(k) else v) for k, v in defaults.items()}
+        finally:
+            node.destroy_node()
+
+    def node(self, name: str, namespace: str = "", light: bool = False):
+        """A node; `light` ones (many per process) skip parameter services and rosout."""
+        return rclpy.create_node(name, namespace=namespace, start_parameter_services=not light,
+                                 enable_rosout=not light)
+
+    def spin(self, nodes) -> int:
+        executor = EventsExecutor()
+        for n in nodes:
+            executor.add_node(n)
+        try:
+            while not self.stop.done() and rclpy.ok():
+                executor.spin_until_future_complete(self.stop, timeout_sec=SPIN_SLICE)
+        finally:
+            executor.shutdown()
+            for n in nodes:
+                n.destroy_node()
+        return self.exit_code
+
+
+def mission_from(path: str):
+    """Load the mission a node was given; a bad file ends the process with the one-line error."""
+    from swarm_ros.configfile import ConfigError
+    from swarm_ros.mission import load_mission
+    try:
+        return load_mission(path)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None

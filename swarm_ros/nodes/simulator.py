@@ -1,0 +1,232 @@
+"""Simulator node: steps the ROS-free SwarmSim and talks to the drone nodes over DDS.
+
+Each tick it publishes /<drone>/odom (and the radio deliveries due); drones answer with a
+/<drone>/cmd stamped like the odometry it answers; physics then advances one control period
+with each drone's latest command. Two ways to pace it:
+
+- lockstep (`speed` 0): a tick advances as soon as every drone has answered it, so runs are
+  as fast as the nodes allow and repeatable (the headless runner gives the same numbers).
+- real time (`speed` > 0, 1 = wall clock): ticks advance on the wall clock as vehicles would;
+  an answer that misses its tick still becomes the drone's setpoint, and is counted late.
+
+A drone silent for `cmd_timeout` wall seconds is commanded to hover (zero velocity). Beacons
+on /<drone>/radio/tx are relayed only to drones in radio range, with the mission's loss and
+latency.
+"""
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+from geometry_msgs.msg import Pose, PoseArray, TwistStamped
+from nav_msgs.msg import Odometry
+from std_msgs.msg import Float64MultiArray, String
+
+from sim.engine import SwarmSim
+from swarm_ros import topics
+from swarm_ros.nodes import cdr, messages as msgs
+from swarm_ros.nodes.runtime import Process, mission_from, qos
+
+STATUS_PERIOD = 0.2   # s wall time between status messages
+SETTLE = 0.5          # s after every peer is matched before the first tick: lets discovery finish
+                      # on both sides (a reader that is not yet matched drops what it is sent)
+RESEND = 0.25         # s without an answer (lockstep) before a tick's odometry is sent again
+LINGER = 1.0          # s the node stays up after the summary so every subscriber gets it
+
+
+class SimulatorNode:
+    def __init__(self, node, mission, proc: Process, speed: float, wait_recorder: bool, cmd_timeout: float,
+                 startup_timeout: float):
+        self.node, self.mission, self.proc = node, mission, proc
+        self.speed, self.cmd_timeout, self.startup_timeout = speed, cmd_timeout, startup_timeout
+        self.lockstep = speed <= 0
+        self.sim = SwarmSim(mission)
+        names = self.sim.names
+        self.child_frames = [f"{d}/base_link" for d in names]
+        self.odom_pub = [node.create_publisher(Odometry, topics.of(d, topics.ODOM), qos(topics.ODOM)) for d in names]
+        self.rx_pub = [node.create_publisher(Float64MultiArray, topics.of(d, topics.RADIO_RX), qos(topics.RADIO_RX))
+                       for d in names]
+        self.cmd_sub = [node.create_subscription(TwistStamped, topics.of(d, topics.CMD), self._on_cmd_for(k),
+                                                 qos(topics.CMD), raw=True) for k, d in enumerate(names)]
+        self.tx_sub = [node.create_subscription(Float64MultiArray, topics.of(d, topics.RADIO_TX),
+                                                self._on_tx_for(k), qos(topics.RADIO_TX)) for k, d in enumerate(names)]
+        self.status_pub = node.create_publisher(String, topics.STATUS, qos(topics.STATUS))
+        self.poses_pub = node.create_publisher(PoseArray, topics.POSES, qos(topics.POSES))
+        self.poses_every = max(1, round(mission.control_rate / mission.view_rate)) if mission.view_rate > 0 else 0
+        self.summary_pub = node.create_publisher(String, topics.SUMMARY, qos(topics.SUMMARY))
+        self.recorder_ready = not wait_recorder
+        if wait_recorder:
+            self._ready_sub = node.create_subscription(String, topics.RECORDER_READY, self._on_recorder_ready,
+                                                       qos(topics.RECORDER_READY))
+        n = self.sim.n
+        self.cmd = np.zeros((n, 3))                       # latest command of each drone
+        self.cmd_stamp = np.full(n, -1, dtype=np.int64)   # the tick (ns) it answered
+        self.cmd_wall = np.zeros(n)                       # when it arrived
+        self.late = np.zeros(n, dtype=int)                # ticks stepped without a fresh answer
+        self.outbox: list[tuple[int, np.ndarray]] = []
+        self.state = "waiting"
+        self.t_created = time.monotonic()
+        self.wall0 = self.tick_sent_at = 0.0
+        self.resent = 0
+        self.watchdog = node.create_timer(STATUS_PERIOD, self._watchdog)
+        self._timers = []
+
+    # --- start-up -----------------------------------------------------------------------------
+    def _on_recorder_ready(self, _msg) -> None:
+        self.recorder_ready = True
+
+    def _peers_ready(self) -> bool:
+        """Drones subscribed to odometry and publishing commands; recorder subscribed."""
+        return (self.recorder_ready and all(s.get_publisher_count() > 0 for s in self.cmd_sub)
+                and all(p.get_subscription_count() > 0 for p in self.odom_pub))
+
+    def _start(self, *_ignored) -> None:
+        for timer in self._timers:
+            timer.cancel()
+        self.state = "running"
+        self.wall0 = time.monotonic()
+        self.cmd_wall[:] = self.wall0
+        self.node.get_logger().info(f"all {self.sim.n} drones connected; mission {self.mission.name!r} starts "
+                                    + ("in lockstep" if self.lockstep else f"at x{self.speed:g} real time"))
+        if not self.lockstep:
+            self._timers = [self.node.create_timer(self.mission.dt / self.speed, self._on_clock)]
+        self._publish_tick()
+
+    # --- ticks --------------------------------------------------------------------------------
+    def _tick_ns(self) -> int:
+        return int(round(self.sim.tick * 1e9 / self.mission.control_rate))
+
+    def _on_cmd_for(self, k: int):
+        def on_cmd(data: bytes) -> None:
+            stamp, v = cdr.decode_twist_stamped(data)
+            if self.state != "running" or stamp < self.cmd_stamp[k]:
+                return
+            self.cmd[k], self.cmd_stamp[k], self.cmd_wall[k] = v, stamp, time.monotonic()
+            if self.lockstep and (self.cmd_stamp == self._tick_ns()).all():
+                self._advance()
+        return on_cmd
+
+    def _on_tx_for(self, k: int):
+        def on_tx(msg: Float64MultiArray) -> None:
+            if self.state != "running":
+                return
+            try:
+                packets = msgs.radio_unpack(msg)
+            except ValueError as err:
+                self.node.get_logger().warning(f"dropped a malformed beacon from {self.sim.names[k]}: {err}")
+                return
+            # The radio knows the sender from the topic; it sends at its own clock, at the next step.
+            self.outbox.extend((k, beacon) for _sender, _stamp, beacon in packets)
+        return on_tx
+
+    def _on_clock(self, *_ignored) -> None:
+        """Real-time pacing: advance every tick whose wall-clock time has come."""
+        target = (time.monotonic() - self.wall0) * self.speed
+        while self.state == "running" and self.sim.t + self.mission.dt <= target + 1e-6:
+            self._advance()
+
+    def _advance(self) -> None:
+        self.late += self.cmd_stamp != self._tick_ns()
+        silent = time.monotonic() - self.cmd_wall > self.cmd_timeout
+        if silent.any():
+            self.node.get_logger().warning(
+                "no command for %.1f s from %s; hovering" % (self.cmd_timeout, ", ".join(np.array(self.sim.names)[silent])),
+                throttle_duration_sec=2.0)
+        if self.outbox:
+            self.sim.broadcast([k for k, _ in self.outbox], [b for _, b in self.outbox])
+            self.outbox.clear()
+        self.sim.step(np.where(silent[:, None], 0.0, self.cmd))
+        if self.sim.done:
+            self._finish()
+        else:
+            self._publish_tick()
+
+    def _publish_tick(self) -> None:
+        sim = self.sim
+        for dlv in sim.deliveries():
+            for r in np.unique(dlv.receiver):
+                rows = np.nonzero(dlv.receiver == r)[0]
+                self.rx_pub[r].publish(msgs.radio_packets([sim.names[s] for s in dlv.sender[rows]],
+                                                          dlv.sent_at[rows], [dlv.packet[i] for i in rows]))
+        self._publish_odometry(range(sim.n))
+        if self.poses_every and sim.tick % self.poses_every == 0:
+            self.poses_pub.publish(self._poses())
+        self.tick_sent_at = time.monotonic()
+        self.resent = 0
+
+    def _poses(self) -> PoseArray:
+        msg = PoseArray()
+        msg.header.stamp = msgs.ros_time(self._tick_ns())
+        msg.header.frame_id = topics.WORLD_FRAME
+        for x, y, z in self.sim.position.tolist():
+            pose = Pose()
+            pose.position.x, pose.position.y, pose.position.z = x, y, z
+            pose.orientation.w = 1.0
+            msg.poses.append(pose)
+        return msg
+
+    def _publish_odometry(self, drones) -> None:
+        p, v, stamp = self.sim.position, self.sim.velocity, self._tick_ns()
+        for k in drones:
+            self.odom_pub[k].publish(cdr.encode_odometry(stamp, topics.WORLD_FRAME, self.child_frames[k], p[k], v[k]))
+
+    # --- watchdog, status, end ----------------------------------------------------------------
+    def _watchdog(self, *_ignored) -> None:
+        now = time.monotonic()
+        if self.state == "waiting":
+            if self._peers_ready():
+                self.state = "settling"
+                self._timers = [self.node.create_timer(SETTLE, self._start)]
+            elif now - self.t_created > self.startup_timeout:
+                self.node.get_logger().error(f"peers did not connect within {self.startup_timeout:g} s")
+                self.proc.finish(3)
+            return
+        if self.state != "running":
+            return
+        if self.lockstep:
+            waiting = np.nonzero(self.cmd_stamp != self._tick_ns())[0]
+            silent = now - self.tick_sent_at
+            if len(waiting) and silent > self.cmd_timeout:
+                self._advance()              # the silent drones hover this tick
+            elif len(waiting) and silent > RESEND * (1 + self.resent):
+                self.resent += 1             # a first sample can be lost while discovery completes
+                self._publish_odometry(waiting)
+        self.status_pub.publish(msgs.json_message(self._status()))
+
+    def _status(self) -> dict:
+        sim, m = self.sim, self.sim.metrics
+        wall = time.monotonic() - self.wall0
+        return {"t": sim.t, "duration": self.mission.duration, "phase": self.mission.phases.at(sim.t),
+                "collisions": len(m.collision_events), "geofence_violations": int(m.fence_violations.sum()),
+                "min_separation": m.overall_min_separation, "rtf": sim.t / wall if wall > 0 else 0.0,
+                "late_ticks": int(self.late.sum()), "mode": "lockstep" if self.lockstep else "real time"}
+
+    def _finish(self) -> None:
+        self.state = "done"
+        for timer in self._timers:
+            timer.cancel()
+        summary = self.sim.summary()
+        summary.update(self._status())
+        for k, d in enumerate(summary["drones"]):
+            d["late_ticks"] = int(self.late[k])
+        self.summary_pub.publish(msgs.json_message(summary))
+        self.status_pub.publish(msgs.json_message(self._status()))
+        self.node.get_logger().info("mission complete: " + json.dumps(
+            {k: summary[k] for k in ("collisions", "geofence_violations", "min_separation", "rtf", "late_ticks")}))
+        self._timers = [self.node.create_timer(LINGER, lambda: self.proc.finish(0))]
+
+
+def main(argv=None) -> int:
+    with Process(argv) as proc:
+        p = proc.parameters({"mission_file": "", "speed": -1.0, "wait_recorder": False,
+                             "cmd_timeout": 1.0, "startup_timeout": 60.0})
+        mission = mission_from(p["mission_file"])
+        speed = mission.speed if p["speed"] < 0 else p["speed"]
+        node = proc.node("simulator")
+        SimulatorNode(node, mission, proc, speed, p["wait_recorder"], p["cmd_timeout"], p["startup_timeout"])
+        return proc.spin([node])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,91 @@
+"""Swarm view node: drones and world as visualization_msgs/MarkerArray for RViz and Foxglove.
+
+Turns /swarm/poses (the whole swarm in one message, at the view rate) into /swarm/markers:
+one body per drone coloured by platform and sized by its body radius, with a name label. The
+geofence and obstacles go once to the latched /swarm/world.
+"""
+from __future__ import annotations
+
+import numpy as np
+from geometry_msgs.msg import Point, PoseArray
+from std_msgs.msg import ColorRGBA
+from visualization_msgs.msg import Marker, MarkerArray
+
+from sim.world import Box
+from swarm_ros import topics
+from swarm_ros.nodes.runtime import Process, mission_from, qos
+
+PLATFORM_COLORS = {"crazyflie_2.1": (0.2, 0.5, 1.0), "px4_x500": (1.0, 0.55, 0.1)}
+OTHER_COLOR = (0.6, 0.6, 0.6)
+
+
+def _marker(ns: str, ident: int, kind: int, position, scale, rgb, alpha=1.0) -> Marker:
+    m = Marker()
+    m.header.frame_id = topics.WORLD_FRAME
+    m.ns, m.id, m.type, m.action = ns, ident, kind, Marker.ADD
+    m.pose.position.x, m.pose.position.y, m.pose.position.z = (float(c) for c in position)
+    m.pose.orientation.w = 1.0
+    m.scale.x, m.scale.y, m.scale.z = (float(s) for s in scale)
+    m.color = ColorRGBA(r=rgb[0], g=rgb[1], b=rgb[2], a=alpha)
+    return m
+
+
+def world_markers(world) -> MarkerArray:
+    out = MarkerArray()
+    for k, o in enumerate(world.obstacles):
+        if isinstance(o, Box):
+            out.markers.append(_marker("obstacles", k, Marker.CUBE, o.center, o.size, (0.5, 0.5, 0.5), 0.8))
+        else:
+            mid = (o.center[0], o.center[1], 0.5 * (o.z_min + o.z_max))
+            out.markers.append(_marker("obstacles", k, Marker.CYLINDER, mid,
+                                       (2 * o.radius, 2 * o.radius, o.z_max - o.z_min), (0.5, 0.5, 0.5), 0.8))
+    fence = _marker("geofence", 0, Marker.LINE_LIST, (0, 0, 0), (0.03, 0, 0), (1.0, 0.2, 0.2))
+    lo, hi = world.bounds_min, world.bounds_max
+    corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
+    for a in range(8):
+        for b in range(a + 1, 8):
+            if np.count_nonzero(corners[a] != corners[b]) == 1:   # the 12 edges of the box
+                fence.points += [Point(x=float(c[0]), y=float(c[1]), z=float(c[2])) for c in (corners[a], corners[b])]
+    out.markers.append(fence)
+    return out
+
+
+class SwarmView:
+    def __init__(self, node, mission):
+        self.node = node
+        self.drones = mission.fleet.drones
+        self.pub = node.create_publisher(MarkerArray, topics.MARKERS, qos(topics.MARKERS))
+        world_pub = node.create_publisher(MarkerArray, topics.WORLD, qos(topics.WORLD))
+        world_pub.publish(world_markers(mission.world))
+        node.create_subscription(PoseArray, topics.POSES, self.on_poses, qos(topics.POSES))
+
+    def on_poses(self, msg: PoseArray) -> None:
+        if len(msg.poses) != len(self.drones):
+            self.node.get_logger().warning(f"got {len(msg.poses)} poses for {len(self.drones)} drones; skipped",
+                                           throttle_duration_sec=5.0)
+            return
+        out = MarkerArray()
+        for d, pose in zip(self.drones, msg.poses):
+            p = np.array([pose.position.x, pose.position.y, pose.position.z])
+            rgb = PLATFORM_COLORS.get(d.platform, OTHER_COLOR)
+            size = max(2 * d.vehicle.body_radius, 0.15)
+            body = _marker("drones", d.index, Marker.SPHERE, p, (size, size, 0.4 * size), rgb)
+            label = _marker("labels", d.index, Marker.TEXT_VIEW_FACING, p + [0, 0, size], (0, 0, 0.25), (1, 1, 1))
+            label.text = f"{d.name} ({d.role})"
+            for m in (body, label):
+                m.header.stamp = msg.header.stamp
+                out.markers.append(m)
+        self.pub.publish(out)
+
+
+def main(argv=None) -> int:
+    with Process(argv) as proc:
+        p = proc.parameters({"mission_file": ""})
+        mission = mission_from(p["mission_file"])
+        node = proc.node("swarm_view")
+        SwarmView(node, mission)
+        return proc.spin([node])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

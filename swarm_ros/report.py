@@ -1,0 +1,30 @@
+"""The end-of-mission summary as a terminal table."""
+from __future__ import annotations
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+
+def summary_table(summary: dict) -> Group:
+    table = Table(title=f"mission {summary['mission']}: summary", title_justify="left")
+    for col, justify in (("drone", "left"), ("type", "left"), ("role", "left"), ("distance [m]", "right"),
+                         ("min sep [m]", "right"), ("collisions", "right"), ("geofence", "right"),
+                         ("late ticks", "right"), ("landed", "center")):
+        table.add_column(col, justify=justify)
+    for d in summary["drones"]:
+        table.add_row(d["name"], d["type"], d["role"], f"{d['distance']:.2f}", f"{d['min_separation']:.3f}",
+                      str(d["collisions"]), str(d["geofence_violations"]), str(d.get("late_ticks", 0)),
+                      "yes" if d["landed"] else "NO")
+    radio = summary["radio"]
+    ok = summary["collisions"] == 0 and summary["geofence_violations"] == 0
+    lines = [
+        f"sim time {summary['sim_time']:.1f} s in {summary['ticks']} ticks, x{summary.get('rtf', 0):.2f} real time",
+        f"collisions {summary['collisions']}, geofence violations {summary['geofence_violations']}, "
+        f"minimum separation {summary['min_separation']:.3f} m",
+        f"radio: {radio['sent']} beacons sent, {radio['delivered']} deliveries, {radio['lost']} lost in range",
+    ]
+    if summary.get("bag"):
+        lines.append(f"bag: {summary['bag']}  (ros2 bag info {summary['bag']}; or open the .mcap in Foxglove)")
+    verdict = Text("mission OK" if ok else "SAFETY VIOLATIONS", style="bold green" if ok else "bold red")
+    return Group(table, *[Text(line) for line in lines], verdict)

@@ -1,0 +1,32 @@
+"""Where the package's data (config/, sim/worlds, launch/) lives: a source checkout or an install."""
+from __future__ import annotations
+
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+PACKAGE = "swarm_ros"
+
+
+@lru_cache(maxsize=1)
+def share_dir() -> Path:
+    """The directory that holds config/ and sim/ for this installation."""
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "config" / "missions").is_dir():
+        return checkout
+    installed = Path(sys.prefix) / "share" / PACKAGE
+    if installed.is_dir():
+        return installed
+    try:
+        from ament_index_python.packages import get_package_share_directory
+        return Path(get_package_share_directory(PACKAGE))
+    except Exception:  # no ament index either: fall back to the checkout layout
+        return checkout
+
+
+def find_mission(name_or_path: str) -> Path:
+    """A mission given as a path, or by name from the installed config/missions."""
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml") or p.exists():
+        return p
+    return share_dir() / "config" / "missions" / f"{name_or_path}.yaml"

@@ -1,0 +1,123 @@
+"""`swarm-ros launch`: start a mission's node graph, show progress, print the summary.
+
+The runner is a launcher plus a small monitor node: it starts every NodeSpec as its own
+process (isolated to loopback and one ROS domain), follows /swarm/status for the progress
+display, and ends when the simulator publishes /swarm/summary and exits. Each run gets a
+folder: runs/<mission>_<time>/ with bag/ (rosbag2), logs/ (one per process), summary.json.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from .launching import ISOLATION, ProcessGroup, log_tail, node_specs, ros_environment
+from .report import summary_table
+
+RECORDER_CLOSE_TIMEOUT = 20.0   # s to wait for the recorder to close the bag after the summary
+
+
+class RunError(RuntimeError):
+    pass
+
+
+def run_mission(mission, *, speed: float | None = None, per_drone_processes: bool = False,
+                run_dir: Path | None = None, record: bool | None = None, domain_id: int | None = None,
+                console: Console | None = None) -> dict:
+    """Fly `mission` through ROS 2 and return its summary (with bag and log paths)."""
+    console = console or Console()
+    record = mission.record.enabled if record is None else record
+    run_dir = Path(run_dir) if run_dir else Path(mission.record.path) / f"{mission.name}_{time.strftime('%Y%m%d_%H%M%S')}"
+    if run_dir.exists() and any(run_dir.iterdir()):
+        raise RunError(f"run folder {run_dir} exists and is not empty; choose another with --run-dir")
+    bag_path = run_dir / "bag"
+    specs = node_specs(mission, per_drone_processes=per_drone_processes, speed=speed, bag_path=bag_path,
+                       record=record)
+    if domain_id is None:
+        domain_id = int(os.environ.get("ROS_DOMAIN_ID", "0"))
+    env = ros_environment(domain_id)
+    os.environ.update(ISOLATION)   # the monitor node below runs in this process
+    group = ProcessGroup(env, run_dir / "logs")
+
+    import rclpy
+    import rclpy.task
+    from rclpy.experimental import EventsExecutor
+    from rclpy.signals import SignalHandlerOptions
+    from std_msgs.msg import String
+    from . import topics
+    from .nodes.runtime import qos
+
+    context = rclpy.Context()
+    rclpy.init(context=context, domain_id=domain_id, signal_handler_options=SignalHandlerOptions.NO)
+    node = rclpy.create_node("swarm_ros_launch", context=context, start_parameter_services=False,
+                             enable_rosout=False)
+    latest: dict = {}
+    node.create_subscription(String, topics.STATUS, lambda m: latest.update(status=json.loads(m.data)),
+                             qos(topics.STATUS))
+    node.create_subscription(String, topics.SUMMARY, lambda m: latest.update(summary=json.loads(m.data)),
+                             qos(topics.SUMMARY))
+    executor = EventsExecutor(context=context)
+    executor.add_node(node)
+
+    console.print(f"[bold]swarm_ros[/] mission [cyan]{mission.name}[/]: {len(mission.fleet.drones)} drones, "
+                  f"{mission.duration:g} s, ROS_DOMAIN_ID={domain_id}, run folder {run_dir}")
+    sim_proc = None
+    progress = Progress(TextColumn("{task.fields[phase]:>8}"), BarColumn(), TextColumn("{task.description}"),
+                        TimeElapsedColumn(), console=console, transient=False)
+    task = progress.add_task("starting nodes", total=mission.duration, phase="start")
+    interrupted = False
+    try:
+        for k, spec in enumerate(specs):
+            proc = group.start(spec, k)
+            if spec.required:
+                sim_proc = proc
+        last_line = -1
+        with progress:
+            while "summary" not in latest or sim_proc.poll() is None:
+                executor.spin_until_future_complete(rclpy.task.Future(), timeout_sec=0.1)
+                bad = group.failed()
+                if bad:
+                    spec, code, log = bad[0]
+                    raise RunError(f"{spec.executable} ({spec.namespace or ''}{'/' + spec.name if spec.name else ''}) "
+                                   f"exited with code {code}; its log {log} ends:\n{log_tail(log)}")
+                if sim_proc.poll() is not None and "summary" not in latest:
+                    executor.spin_until_future_complete(rclpy.task.Future(), timeout_sec=1.0)
+                    if "summary" not in latest:
+                        raise RunError("the simulator ended without a summary")
+                s = latest.get("status")
+                if s:
+                    progress.update(task, completed=s["t"], phase=s["phase"], description=(
+                        f"t {s['t']:5.1f}/{s['duration']:g} s  collisions {s['collisions']}  "
+                        f"min sep {s['min_separation']:.2f} m  x{s['rtf']:.2f} real time"))
+                    decile = int(10 * s["t"] / s["duration"])
+                    if not console.is_terminal and decile != last_line:
+                        last_line = decile
+                        console.print(f"  {s['phase']:>7} t={s['t']:.1f}/{s['duration']:g} s "
+                                      f"collisions={s['collisions']} min_sep={s['min_separation']:.2f} m")
+            progress.update(task, completed=mission.duration, phase="done")
+        for spec, proc, _log in group.procs:
+            if spec.executable == "recorder":
+                group.wait(proc, RECORDER_CLOSE_TIMEOUT)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        group.stop()
+        executor.shutdown()
+        node.destroy_node()
+        rclpy.try_shutdown(context=context)
+    if interrupted:
+        raise RunError("interrupted; all processes stopped")
+    summary = latest["summary"]
+    summary["run_dir"] = str(run_dir)
+    summary["bag"] = str(bag_path) if record else None
+    summary["processes"] = len(specs)
+    recorder_failed = [s for s, code, _ in group.failed() if s.executable == "recorder"]
+    if record and (recorder_failed or not (bag_path / "metadata.yaml").is_file()):
+        raise RunError(f"the recorder did not close the bag {bag_path}; see {run_dir / 'logs'}")
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    console.print(summary_table(summary))
+    return summary

@@ -1,0 +1,56 @@
+"""Topic names, message types and QoS: the one place they are defined.
+
+Per drone (namespace /<drone>):
+  odom       nav_msgs/Odometry        state estimate; header.stamp = mission time (s from start),
+                                      frame "world" (ENU), twist in world axes
+  cmd        geometry_msgs/TwistStamped  velocity setpoint (ENU); stamp = the odom stamp it answers
+  radio/tx   std_msgs/Float64MultiArray  a beacon the drone broadcasts (see nodes/messages.py)
+  radio/rx   std_msgs/Float64MultiArray  beacons the radio delivered to this drone in one tick
+Swarm-wide:
+  /swarm/status   std_msgs/String (JSON)  progress and safety figures, a few times a second
+  /swarm/summary  std_msgs/String (JSON)  final figures of the run (latched)
+  /swarm/poses    geometry_msgs/PoseArray  every drone's pose in roster order, at the view rate
+  /swarm/markers  visualization_msgs/MarkerArray  drones, for RViz/Foxglove
+  /swarm/world    visualization_msgs/MarkerArray  geofence and obstacles (latched)
+  /swarm/recorder_ready  std_msgs/String  the recorder is subscribed to everything (latched)
+"""
+from __future__ import annotations
+
+WORLD_FRAME = "world"
+
+ODOM, CMD, RADIO_TX, RADIO_RX = "odom", "cmd", "radio/tx", "radio/rx"
+STATUS, SUMMARY = "/swarm/status", "/swarm/summary"
+POSES, MARKERS, WORLD = "/swarm/poses", "/swarm/markers", "/swarm/world"
+RECORDER_READY = "/swarm/recorder_ready"
+
+TYPES = {
+    ODOM: "nav_msgs/msg/Odometry",
+    CMD: "geometry_msgs/msg/TwistStamped",
+    RADIO_TX: "std_msgs/msg/Float64MultiArray",
+    RADIO_RX: "std_msgs/msg/Float64MultiArray",
+    STATUS: "std_msgs/msg/String",
+    SUMMARY: "std_msgs/msg/String",
+    POSES: "geometry_msgs/msg/PoseArray",
+    MARKERS: "visualization_msgs/msg/MarkerArray",
+    WORLD: "visualization_msgs/msg/MarkerArray",
+    RECORDER_READY: "std_msgs/msg/String",
+}
+
+# Latched topics: late subscribers (recorder, viewers) still get the last message.
+LATCHED = {SUMMARY, WORLD, RECORDER_READY}
+
+DEPTH = 50   # reliable history: deep enough that a busy recorder loses nothing
+
+
+def of(drone: str, name: str) -> str:
+    """Absolute name of a per-drone topic."""
+    return f"/{drone}/{name}"
+
+
+def recorded(kinds, drones) -> list[tuple[str, str]]:
+    """(topic, type) for the mission's `record.topics` kinds; the summary is always recorded."""
+    per_drone = {"odom": [ODOM], "cmd": [CMD], "radio": [RADIO_TX, RADIO_RX]}
+    swarm = {"status": [STATUS], "poses": [POSES], "markers": [MARKERS, WORLD]}
+    out = [(of(d, name), TYPES[name]) for kind in kinds for name in per_drone.get(kind, []) for d in drones]
+    out += [(name, TYPES[name]) for kind in kinds for name in swarm.get(kind, [])]
+    return out + [(SUMMARY, TYPES[SUMMARY])]
