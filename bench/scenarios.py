@@ -14,7 +14,8 @@ def write_scaled_mission(folder: Path, n: int, *, duration: float = 20.0, contro
     side = math.ceil(math.sqrt(n))
     spacing = 1.0
     half = spacing * side / 2 + 5
-    drones = {f"cf{k}": {"type": "cf", "start": [(k % side) * spacing - side / 2, (k // side) * spacing - side / 2, 0]}
+    # launch grid south of the central column, centred in x
+    drones = {f"cf{k}": {"type": "cf", "start": [(k % side - (side - 1) / 2) * spacing, -2.0 - (k // side) * spacing, 0]}
               for k in range(n)}
     (folder / "fleet.yaml").write_text(yaml.safe_dump({
         "name": f"bench_{n}", "types": {"cf": {"platform": "crazyflie_2.1", "role": "shell"}}, "drones": drones}))
@@ -25,7 +26,8 @@ def write_scaled_mission(folder: Path, n: int, *, duration: float = 20.0, contro
     mission = {
         "name": f"bench_{n}", "fleet": "fleet.yaml", "world": "world.yaml", "duration": duration,
         "control_rate": control_rate,
-        "phases": {"takeoff": {"altitude": 1.0, "duration": 3}, "land": {"duration": 4, "speed": 0.6}},
+        "phases": {"takeoff": {"altitude": 1.0, "duration": 3}, "land": {"at": "home", "speed": 0.6,
+                                                                    "duration": math.ceil(6 * radius + 12)}},
         "roles": {"shell": {"controller": "formation",
                             "params": {"shape": "sphere", "center": [0, 0, radius + 1.5], "radius": radius,
                                        "spacing": 1.5}}},

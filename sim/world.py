@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from swarm_ros.configfile import ConfigError, Name, Number, Section, Vector, load_yaml, Choice
+from swarm_ros.configfile import ConfigError, Name, Number, Section, Vector, load_yaml, Choice, show
 from swarm_ros.core.geometry import sdf_and_gradient, sdf_box, sdf_vertical_cylinder
 from swarm_ros.core.sensing import Sensing
 
@@ -103,9 +103,10 @@ def load_world(path: str | Path) -> World:
         raise ConfigError(top.file, "bounds.max", f"got {list(hi)} with min {list(lo)}",
                           "each coordinate of max greater than the same coordinate of min")
     top.used.add("obstacles")
-    items = top.data.get("obstacles") or []
+    items = top.data.get("obstacles")
+    items = [] if items is None else items     # `obstacles:` left empty means none; `{}`, `0`, `""` are errors
     if not isinstance(items, list):
-        raise top.error("obstacles", f"got {items!r}", "a list of obstacles")
+        raise top.error("obstacles", f"got {show(items)}", "a list of obstacles")
     obstacles, seen = [], set()
     for k, item in enumerate(items):
         sec = Section(top.file, f"obstacles[{k}]", item)

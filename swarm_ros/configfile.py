@@ -20,8 +20,9 @@ class ConfigError(ValueError):
 
     def __init__(self, file: str | Path, path: str, problem: str, allowed: str = ""):
         self.file, self.path, self.problem, self.allowed = str(file), path, problem, allowed
-        text = f"{self.file}: {path or '<top level>'}: {problem}"
-        super().__init__(text + (f"; allowed: {allowed}" if allowed else ""))
+        text = f"{self.file}: {path or '<top level>'}: {problem}" + (f"; allowed: {allowed}" if allowed else "")
+        # One line, always: line breaks (from a quoted key or a file name) are shown escaped.
+        super().__init__(text.replace("\r", "\\r").replace("\n", "\\n"))
 
 
 class Invalid(Exception):
@@ -52,7 +53,13 @@ class Number:
         self.allowed = kind + (" " + " and ".join(parts) if parts else "")
 
     def __call__(self, v):
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise Invalid(self.allowed)
+        try:
+            finite = math.isfinite(v)
+        except OverflowError:          # an int too large for a float
+            finite = False
+        if not finite:
             raise Invalid(self.allowed)
         if self.integer and int(v) != v:
             raise Invalid(self.allowed)
@@ -151,6 +158,7 @@ class Section:
             if not isinstance(k, str):
                 raise ConfigError(self.file, self.sub(str(k)), "keys must be strings", allowed)
         self.data, self.used = data, set()
+        self.children: list[Section] = []     # sub-sections, checked for unknown keys by `finish` too
 
     def sub(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path else key
@@ -177,7 +185,9 @@ class Section:
         self.used.add(key)
         if key not in self.data and required:
             raise self.error(key, "missing", "a mapping of keys")
-        return Section(self.file, self.sub(key), self.data.get(key))
+        child = Section(self.file, self.sub(key), self.data.get(key))
+        self.children.append(child)
+        return child
 
     def keys(self) -> list[str]:
         return list(self.data)
@@ -187,6 +197,32 @@ class Section:
         if unknown:
             raise self.error(unknown[0], "unknown key",
                              "keys " + ", ".join(sorted(self.used)) if self.used else "no keys")
+        for child in self.children:           # a reader that forgot `finish` must not hide a typo
+            child.finish()
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that rejects a key given twice in one mapping (PyYAML keeps the last one silently).
+
+    Keys brought in by a `<<` merge may still be overridden, as YAML merge keys intend."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen = set()
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=deep)
+                try:
+                    repeated = key in seen
+                    seen.add(key)
+                except TypeError:      # unhashable key: the base class reports it
+                    continue
+                if repeated:
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping", node.start_mark, f"duplicate key {key!r}",
+                        key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)
 
 
 def load_yaml(path: str | Path, what: str = "file") -> Section:
@@ -195,7 +231,7 @@ def load_yaml(path: str | Path, what: str = "file") -> Section:
     if not path.is_file():
         raise ConfigError(path, "", f"{what} not found", "an existing YAML file")
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.load(path.read_text(), Loader=_StrictLoader)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
@@ -209,8 +245,10 @@ def load_yaml(path: str | Path, what: str = "file") -> Section:
 
 def resolve_file(section: Section, key: str, what: str, search: Iterable[Path] = ()) -> Path:
     """A file named in a config file: relative to that file first, then the given search dirs."""
-    name = section.get(key, Text())
     here = Path(section.file).parent
+    if not section.has(key):
+        raise section.error(key, "missing", f"a path to a {what}, relative to {here}")
+    name = section.get(key, Text())
     candidates = [Path(name)] if Path(name).is_absolute() else [here / name] + [d / name for d in search]
     for c in candidates:
         if c.is_file():

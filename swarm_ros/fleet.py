@@ -12,7 +12,7 @@ type, then its own entry override them.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .configfile import Choice, ListOf, Name, Section, Text, Vector, load_yaml
@@ -30,6 +30,7 @@ class DroneSpec:
     start: tuple[float, float, float]
     tags: tuple[str, ...] = ()
     uri: str | None = None     # hardware link (radio URI or MAVLink address), unused in simulation
+    role_field: str = field(default="", compare=False)   # where the fleet file set the role, for messages
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,8 @@ def load_fleet(path: str | Path) -> Fleet:
         tname = dsec.get("type", Choice(types))
         platform, type_layer = types[tname]
         own = _layer(dsec)
+        role_field = next((f for f, layer in ((f"drones.{dname}.role", own), (f"types.{tname}.role", type_layer),
+                                              ("defaults.role", defaults)) if "role" in layer), "")
         merged = {**defaults, **type_layer, **own}
         role = merged.pop("role", None)
         if role is None:
@@ -101,7 +104,7 @@ def load_fleet(path: str | Path) -> Fleet:
         start = dsec.get("start", Vector(3))
         uri = dsec.get("uri", Text(), None)
         dsec.finish()
-        drones.append(DroneSpec(dname, len(drones), tname, platform, role, vehicle, start, tags, uri))
+        drones.append(DroneSpec(dname, len(drones), tname, platform, role, vehicle, start, tags, uri, role_field))
     if not drones:
         raise top.error("drones", "no drones", "at least one drone entry")
     drones_sec.finish()

@@ -7,7 +7,7 @@
     control_rate: 50                     #   take-off and landing leave
     phases:
       takeoff: {altitude: 1.0, duration: 5}
-      land: {duration: 6}
+      land: {duration: 6, at: here}      # or at: home (back over the start pad)
     roles:
       ring: {controller: formation, params: {shape: ring, center: [0, 0, 1.5], radius: 3}}
     radio: {range: 8, loss: 0.05, latency: 0.02, beacon_rate: 10}
@@ -44,6 +44,7 @@ class Phases:
     takeoff_speed: float
     land_duration: float
     land_speed: float
+    land_at: str          # "here" (straight down) or "home" (back over the start pad first)
     duration: float
 
     @property
@@ -115,12 +116,13 @@ def _read_phases(top: Section, duration: float) -> Phases:
     ld = sec.section("land")
     ld_dur = ld.get("duration", POSITIVE)
     ld_speed = ld.get("speed", POSITIVE, 0.4)
+    ld_at = ld.get("at", Choice(["here", "home"]), "here")
     ld.finish()
     sec.finish()
     if tk_dur + ld_dur >= duration:
         raise top.error("phases", f"take-off {tk_dur:g} s + landing {ld_dur:g} s leave no time for the task "
                         f"in duration {duration:g} s", "take-off and landing durations summing to less than duration")
-    return Phases(alt, tk_dur, tk_speed, ld_dur, ld_speed, duration)
+    return Phases(alt, tk_dur, tk_speed, ld_dur, ld_speed, ld_at, duration)
 
 
 def _read_roles(top: Section) -> dict:
@@ -140,12 +142,19 @@ def _read_roles(top: Section) -> dict:
     return roles
 
 
+def _up_to_control_rate(control_rate: float, lo_open: bool = False) -> Number:
+    """A rate from 0 up to control_rate; the allowed text says where the upper limit comes from."""
+    check = Number(0, control_rate, lo_open=lo_open)
+    check.allowed += " (the control_rate)"
+    return check
+
+
 def _read_radio(top: Section, control_rate: float) -> RadioSpec:
     sec = top.section("radio", required=False)
     prob = Number(0, 1, hi_open=True)
     spec = RadioSpec(sec.get("range", POSITIVE, None), sec.get("loss", prob, 0.0),
                      sec.get("loss_at_range", Number(0, 1), None), sec.get("latency", Number(0), 0.0),
-                     sec.get("beacon_rate", Number(0, control_rate, lo_open=True), 10.0))
+                     sec.get("beacon_rate", _up_to_control_rate(control_rate, lo_open=True), 10.0))
     sec.finish()
     return spec
 
@@ -200,14 +209,14 @@ def load_mission(path: str | Path) -> Mission:
                     rec.get("storage", Choice(["mcap", "sqlite3"]), "mcap"),
                     tuple(rec.get("topics", ListOf(Choice(RECORDABLE), unique=True), list(RECORDABLE))))
     rec.finish()
-    view_rate = top.get("view_rate", Number(0, control_rate), 10.0)
+    view_rate = top.get("view_rate", _up_to_control_rate(control_rate), 10.0)
     seed = top.get("seed", Number(0, integer=True), 0)
     top.finish()
 
     for d in fleet.drones:
         if d.role not in roles:
-            raise ConfigError(fleet.file, f"drones.{d.name}.role", f"role {d.role!r} is not defined by mission "
-                              f"{top.file}", "one of " + ", ".join(roles))
+            raise ConfigError(fleet.file, d.role_field or f"drones.{d.name}.role", f"role {d.role!r} of drone "
+                              f"{d.name!r} is not defined by mission {top.file}", "one of " + ", ".join(roles))
     if phases.takeoff_altitude >= world.bounds_max[2]:
         raise ConfigError(top.file, "phases.takeoff.altitude", f"got {phases.takeoff_altitude:g}",
                           f"a height below the geofence ceiling {world.bounds_max[2]:g} of world {world.name!r}")

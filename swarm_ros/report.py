@@ -18,8 +18,9 @@ def summary_table(summary: dict) -> Group:
                       "yes" if d["landed"] else "NO")
     radio = summary["radio"]
     ok = summary["collisions"] == 0 and summary["geofence_violations"] == 0
+    pace = f", x{summary['rtf']:.2f} real time ({summary['mode']})" if "rtf" in summary else ""
     lines = [
-        f"sim time {summary['sim_time']:.1f} s in {summary['ticks']} ticks, x{summary.get('rtf', 0):.2f} real time",
+        f"sim time {summary['sim_time']:.1f} s in {summary['ticks']} ticks{pace}",
         f"collisions {summary['collisions']}, geofence violations {summary['geofence_violations']}, "
         f"minimum separation {summary['min_separation']:.3f} m",
         f"radio: {radio['sent']} beacons sent, {radio['delivered']} deliveries, {radio['lost']} lost in range",

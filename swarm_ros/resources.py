@@ -11,12 +11,17 @@ PACKAGE = "swarm_ros"
 @lru_cache(maxsize=1)
 def share_dir() -> Path:
     """The directory that holds config/ and sim/ for this installation."""
-    checkout = Path(__file__).resolve().parent.parent
+    package = Path(__file__).resolve().parent
+    checkout = package.parent
     if (checkout / "config" / "missions").is_dir():
         return checkout
-    installed = Path(sys.prefix) / "share" / PACKAGE
-    if installed.is_dir():
-        return installed
+    # An install puts the package in <prefix>/lib/pythonX.Y/site-packages (pip, colcon) or
+    # <prefix>/lib/python3/dist-packages (Debian) and the data in <prefix>/share/swarm_ros:
+    # look beside the package first, so `pip install --user/--prefix` and colcon installs work.
+    for prefix in (*package.parents[2:4], Path(sys.prefix)):
+        installed = prefix / "share" / PACKAGE
+        if (installed / "config" / "missions").is_dir():
+            return installed
     try:
         from ament_index_python.packages import get_package_share_directory
         return Path(get_package_share_directory(PACKAGE))

@@ -9,31 +9,44 @@ from typing import Sequence
 
 import numpy as np
 
+from swarm_ros.core.geometry import norm_rows
 from .contract import Controller, Observations, clip_norm
+from .safety import SafetyParams, safe_velocity
 from .waypoint import WaypointController, WaypointParams
 from . import CONTROLLERS
 
 LANDED_HEIGHT = 0.02   # m: below this a landing drone stops commanding
+OVER_PAD = 0.25        # m: horizontal distance to its pad at which a drone returning home descends
+# Close to the ground drones may pack tighter than in flight: smaller margins while landing.
+LANDING_SAFETY = SafetyParams(separation_margin=0.15, obstacle_margin=0.3, fence_margin=0.3)
 
 
 class LandController(Controller):
-    """Descend vertically at `speed` over the point where landing began, then stay down."""
+    """Land `here` (straight down from where landing began) or at `home` (fly back over the
+    start pad at the current height, then descend); descend at `speed`, then stay down.
 
-    def __init__(self, speed: float, vehicles, home, gain: float = 1.5):
-        super().__init__(None, vehicles, home)
+    The safety layer stays on until touchdown, so drones sidestep instead of landing on one
+    another. Landing at home suits dense formations: start pads are known to be free.
+    """
+
+    def __init__(self, speed: float, at: str, vehicles, home, gain: float = 1.5):
+        super().__init__(LANDING_SAFETY, vehicles, home)
         self.speed = np.minimum(speed, [v.max_descent for v in self.vehicles])
-        self.gain = gain
-        self.hold = None
+        self.gain, self.at = gain, at
+        self.target = self.home[:, :2].copy() if at == "home" else None
 
     def step_batch(self, obs: Observations) -> np.ndarray:
-        if self.hold is None:
-            self.hold = obs.position[:, :2].copy()
+        if self.target is None:
+            self.target = obs.position[:, :2].copy()
         v = np.zeros((obs.n, 3))
-        v[:, :2] = clip_norm(np.pad(self.gain * (self.hold - obs.position[:, :2]), ((0, 0), (0, 1))),
-                             self.max_speed)[:, :2]
+        to_pad = self.target - obs.position[:, :2]
+        v[:, :2] = clip_norm(np.pad(self.gain * to_pad, ((0, 0), (0, 1))), self.max_speed)[:, :2]
         airborne = obs.position[:, 2] > LANDED_HEIGHT
-        v[:, 2] = np.where(airborne, -np.minimum(self.speed, np.maximum(obs.position[:, 2], 0.1)), 0.0)
-        v[~airborne, :2] = 0.0
+        over_pad = norm_rows(to_pad) < OVER_PAD if self.at == "home" else np.ones(obs.n, dtype=bool)
+        descend = airborne & over_pad
+        v[:, 2] = np.where(descend, -np.minimum(self.speed, np.maximum(obs.position[:, 2], 0.1)), 0.0)
+        v = safe_velocity(obs, v, self.radius, self.max_speed, self.params)
+        v[~airborne] = 0.0
         return v
 
 
@@ -56,7 +69,7 @@ class MissionController(Controller):
             if len(idx):
                 cls = CONTROLLERS[role.controller]
                 self.tasks.append((idx, cls(role.params, [vehicles[k] for k in idx], home[idx], role.group)))
-        self.land = LandController(ph.land_speed, vehicles, home)
+        self.land = LandController(ph.land_speed, ph.land_at, vehicles, home)
 
     def step_batch(self, obs: Observations) -> np.ndarray:
         phase = self.phases.at(obs.t)

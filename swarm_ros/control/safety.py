@@ -4,7 +4,8 @@ Works only from a drone's own observations: neighbours' last beacons (extrapolat
 velocity for at most `max_extrapolation` s), its own obstacle sensing and the geofence.
 Inside a margin it removes the part of the desired velocity that closes the gap, pushes away
 in proportion to how deep the margin is entered, and adds a sidestep to the right of the
-push (a right-hand rule) so that head-on encounters and flat obstacle faces do not deadlock.
+push (a right-hand rule) so that head-on encounters and flat obstacle faces do not deadlock,
+and outwards when the contact is above or below.
 """
 from __future__ import annotations
 
@@ -41,12 +42,15 @@ class SafetyParams:
 def _corrections(v: np.ndarray, receiver, away, depth, sidestep, p: SafetyParams) -> np.ndarray:
     """Velocity corrections (N, 3) from contacts: unit `away` (E, 3), margin depth 0..1 (E,)."""
     closing = np.einsum("ij,ij->i", v[receiver], away)
-    remove = np.where(closing < 0, -closing, 0.0) * depth       # cancel the closing part
+    remove = np.where(closing < 0, -closing, 0.0) * np.minimum(1.0, 2.0 * depth)   # stop closing in
     push = p.push_speed * depth
-    side = np.zeros_like(away)                                  # away x up: to the right of `away`
-    side[:, 0], side[:, 1] = away[:, 1], -away[:, 0]
-    side_norm = norm_rows(side)
-    side *= (sidestep * push / np.maximum(side_norm, 1e-9))[:, None]
+    # Sidestep: to the right of a level contact (away x up), and outwards for a contact above
+    # or below (a drone stacked over another slides off instead of pushing straight up).
+    horizontal = norm_rows(away[:, :2])
+    step = sidestep * push / np.maximum(horizontal, 1e-9)
+    side = np.zeros_like(away)
+    side[:, 0] = (away[:, 1] + np.abs(away[:, 2]) * away[:, 0]) * step
+    side[:, 1] = (-away[:, 0] + np.abs(away[:, 2]) * away[:, 1]) * step
     corr = away * (remove + push)[:, None] + side
     out = np.empty_like(v)
     for k in range(3):

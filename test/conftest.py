@@ -1,0 +1,35 @@
+"""Shared fixtures. ROS tests get their own ROS_DOMAIN_ID and loopback-only discovery."""
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "bench"))   # scenario generator shared with the benchmarks
+
+os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"   # nothing in the suite leaves loopback
+
+# Domains 20-59 are the suite's; one per test that needs ROS (benchmarks use 90-99).
+_domains = itertools.cycle(range(20 + (os.getpid() % 4) * 10, 30 + (os.getpid() % 4) * 10))
+
+
+@pytest.fixture
+def ros_domain() -> int:
+    return next(_domains)
+
+
+@pytest.fixture
+def ros_env(ros_domain) -> dict:
+    """Environment for child processes of a ROS test."""
+    return dict(os.environ, ROS_DOMAIN_ID=str(ros_domain), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
+                PYTHONUNBUFFERED="1")
+
+
+@pytest.fixture(scope="session")
+def rings_mission():
+    from swarm_ros.mission import load_mission
+    return load_mission(REPO / "config" / "missions" / "rings.yaml")

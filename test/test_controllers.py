@@ -1,0 +1,155 @@
+"""The controller contract: per-drone step == batched step, and what each controller does."""
+import numpy as np
+import pytest
+
+from sim.world import Box, Cylinder, World
+from swarm_ros.control.beacons import BeaconTable
+from swarm_ros.control.contract import Neighbours, Observations, make_beacon
+from swarm_ros.control.formation import FormationController, FormationParams
+from swarm_ros.control.mission_controller import MissionController
+from swarm_ros.control.safety import SafetyParams
+from swarm_ros.control.waypoint import WaypointController, WaypointParams
+from swarm_ros.platforms import PLATFORMS
+
+CF, X500 = PLATFORMS["crazyflie_2.1"], PLATFORMS["px4_x500"]
+WORLD = World("w", (-10, -10, 0), (10, 10, 6), [Box("b", (0, 0, 1), (1, 1, 2)), Cylinder("c", (3, 0), 0.3, 0, 4)])
+
+
+def random_swarm(n, rng):
+    """Positions, velocities and a random set of received beacons (some dropped, some stale)."""
+    p = rng.uniform([-4, -4, 0.3], [4, 4, 3], size=(n, 3))
+    v = rng.normal(scale=0.3, size=(n, 3))
+    table = BeaconTable(n, timeout=1.0)
+    radius = np.where(np.arange(n) % 3 == 0, X500.body_radius, CF.body_radius)
+    for r in range(n):
+        for s in range(n):
+            if s != r and rng.random() < 0.7:
+                stamp = 10.0 - rng.uniform(0, 0.4)
+                table.add(r, s, stamp, make_beacon(p[s] + rng.normal(scale=0.05, size=3), v[s], radius[s], s % 2))
+    return p, v, table
+
+
+def observations(t, p, v, table, vehicles):
+    return Observations(t, p, v, table.neighbours(t), WORLD.sense(p, [veh.sensing_range for veh in vehicles]))
+
+
+def per_drone_equals_batched(make, n=9, steps=15, t0=10.0, seed=0):
+    rng = np.random.default_rng(seed)
+    vehicles = [X500 if k % 3 == 0 else CF for k in range(n)]
+    home = rng.uniform([-4, -4, 0], [4, 4, 0], size=(n, 3))
+    batch = make(vehicles, home)
+    singles = [make([vehicles[k]], home[k:k + 1]) for k in range(n)]
+    checked = 0
+    for step in range(steps):
+        p, v, table = random_swarm(n, rng)
+        obs = observations(t0 + step * 0.02, p, v, table, vehicles)
+        together = batch.step_batch(obs)
+        alone = np.array([singles[k].step(obs.rows([k])) for k in range(n)])
+        np.testing.assert_allclose(alone, together, rtol=0, atol=1e-12)
+        checked += np.count_nonzero(np.linalg.norm(together, axis=1) > 1e-6)
+    assert checked > steps * n // 2   # the comparison was not between zeros
+
+
+def test_formation_per_drone_equals_batched():
+    params = FormationParams(shape="ring", center=(0, 0, 1.5), radius=3.0, spacing=4.0)
+    per_drone_equals_batched(lambda veh, home: FormationController(params, veh, home, group=1))
+
+
+@pytest.mark.parametrize("shape", ["sphere", "box"])
+def test_formation_shapes_per_drone_equals_batched(shape):
+    params = FormationParams(shape=shape, center=(0, 0, 2.0), radius=2.5, size=(3, 3, 2), spacing=3.0)
+    per_drone_equals_batched(lambda veh, home: FormationController(params, veh, home, group=0), seed=4)
+
+
+def test_waypoint_per_drone_equals_batched():
+    params = WaypointParams(waypoints=((0, 0, 1), (1, 1, 1.5), (-1, 0, 2)), relative=True, speed=0.8, tolerance=1.0)
+    per_drone_equals_batched(lambda veh, home: WaypointController(params, veh, home), seed=2)
+
+
+@pytest.mark.parametrize("t", [1.0, 10.0, 36.0])
+def test_mission_controller_per_drone_equals_batched(rings_mission, t):
+    drones = rings_mission.fleet.drones
+    rng = np.random.default_rng(5)
+    batch = MissionController(rings_mission, drones)
+    singles = [MissionController(rings_mission, [d]) for d in drones]
+    vehicles = [d.vehicle for d in drones]
+    for step in range(5):
+        p, v, table = random_swarm(len(drones), rng)
+        obs = observations(t + 0.02 * step, p, v, table, vehicles)
+        together = batch.step_batch(obs)
+        alone = np.array([s.step(obs.rows([k])) for k, s in enumerate(singles)])
+        np.testing.assert_allclose(alone, together, rtol=0, atol=1e-12)
+        assert np.abs(together).max() > 1e-3
+
+
+def test_step_rejects_a_batch():
+    ctrl = WaypointController(WaypointParams(), [CF, CF], np.zeros((2, 3)))
+    obs = Observations(0.0, np.zeros((2, 3)), np.zeros((2, 3)), Neighbours.empty(2), WORLD.sense(np.zeros((2, 3)), [4, 4]))
+    with pytest.raises(ValueError):
+        ctrl.step(obs)
+
+
+def closed_loop(controller_for, starts, vehicles, seconds, world=WORLD, dt=0.02):
+    """Fly drones with ideal radio (everyone hears everyone each tick); returns positions over time."""
+    from sim.pointmass import PointMassSwarm
+    phys = PointMassSwarm(vehicles, starts)
+    ctrl = controller_for(vehicles, np.array(starts, float))
+    radius = np.array([v.body_radius for v in vehicles])
+    track = []
+    n = len(vehicles)
+    for k in range(int(seconds / dt)):
+        t = k * dt
+        table = BeaconTable(n, 1.0)
+        for r in range(n):
+            for s in range(n):
+                if r != s:
+                    table.add(r, s, t, make_beacon(phys.position[s], phys.velocity[s], radius[s], 0))
+        obs = Observations(t, phys.position.copy(), phys.velocity.copy(), table.neighbours(t),
+                           world.sense(phys.position, [v.sensing_range for v in vehicles]))
+        phys.step(ctrl.step_batch(obs), dt / 4, 4)
+        track.append(phys.position.copy())
+    return np.array(track)
+
+
+def test_safety_layer_keeps_head_on_drones_apart():
+    empty = World("open", (-10, -10, 0), (10, 10, 6))
+    params = WaypointParams(waypoints=((4, 0, 1), (-4, 0, 1)), relative=False, speed=1.0)
+    starts = [(-4, 0, 1), (4, 0, 1)]
+
+    def make(veh, home):
+        c = WaypointController(params, veh, home)
+        c.targets = np.array([[[4, 0, 1]], [[-4, 0, 1]]], float)   # swap places, head-on
+        return c
+    track = closed_loop(make, starts, [CF, CF], 16.0, world=empty)
+    sep = np.linalg.norm(track[:, 0] - track[:, 1], axis=1)
+    assert sep.min() > 2 * CF.body_radius + 0.2
+    assert np.linalg.norm(track[-1, 0] - [4, 0, 1]) < 0.3 and np.linalg.norm(track[-1, 1] - [-4, 0, 1]) < 0.3
+
+
+def test_safety_layer_steers_around_an_obstacle():
+    params = WaypointParams(waypoints=((0, 4, 1),), relative=False, speed=1.0)
+    world = World("pillar", (-10, -10, 0), (10, 10, 6), [Cylinder("p", (0, 0), 0.5, 0, 4)])
+    track = closed_loop(lambda veh, home: WaypointController(params, veh, home), [(0, -4, 1)], [CF], 20.0, world)
+    clearance = world.clearance(track[:, 0]) - CF.body_radius
+    assert clearance.min() > 0.1
+    assert np.linalg.norm(track[-1, 0] - [0, 4, 1]) < 0.3
+
+
+def test_formation_spreads_drones_evenly_over_a_ring():
+    n = 6
+    params = FormationParams(shape="ring", center=(0, 0, 2), radius=3.0, spacing=4.0)
+    starts = [(-1.25 + 0.5 * k, -6, 1) for k in range(n)]
+    empty = World("open", (-10, -10, 0), (10, 10, 6))
+    track = closed_loop(lambda veh, home: FormationController(params, veh, home), starts, [CF] * n, 40.0, empty)
+    end = track[-1]
+    off_ring = np.hypot(np.hypot(end[:, 0], end[:, 1]) - 3.0, end[:, 2] - 2)
+    assert off_ring.max() < 0.2
+    angles = np.sort(np.arctan2(end[:, 1], end[:, 0]))
+    gaps = np.diff(np.concatenate([angles, angles[:1] + 2 * np.pi]))
+    assert gaps.min() > 0.6 * (2 * np.pi / n)   # no clumping: every gap at least 60% of the even spacing
+
+
+def test_safety_params_are_read_with_defaults():
+    from swarm_ros.configfile import Section
+    p = SafetyParams.read(Section("f.yaml", "safety", {"separation_margin": 1.0}))
+    assert p.separation_margin == 1.0 and p.obstacle_margin == SafetyParams().obstacle_margin

@@ -1,0 +1,56 @@
+"""Radio model: range (the shorter of the two radios), per-link loss, latency."""
+import numpy as np
+import pytest
+
+from sim.radio import Radio, RadioSpec
+
+
+def deliveries(radio, t):
+    out = []
+    for d in radio.due(t):
+        out += list(zip(d.receiver.tolist(), d.sender.tolist()))
+    return out
+
+
+def test_range_is_the_shorter_radio_and_capped_by_the_mission():
+    pos = np.array([[0, 0, 0], [4, 0, 0], [9, 0, 0.0]])
+    radio = Radio([10.0, 10.0, 5.0], RadioSpec(range=None), np.random.default_rng(0))
+    radio.broadcast(0.0, pos, [0, 1, 2], [np.zeros(8)] * 3)
+    got = set(deliveries(radio, 0.0))
+    # 0-1 at 4 m: both radios reach; 1-2 at 5 m: the 5 m radio just reaches; 0-2 at 9 m: 5 m radio does not
+    assert got == {(1, 0), (0, 1), (2, 1), (1, 2)}
+    capped = Radio([10.0, 10.0, 10.0], RadioSpec(range=3.0), np.random.default_rng(0))
+    capped.broadcast(0.0, pos, [0, 1, 2], [np.zeros(8)] * 3)
+    assert deliveries(capped, 0.0) == []
+
+
+def test_latency_delays_delivery():
+    pos = np.array([[0, 0, 0], [1, 0, 0.0]])
+    radio = Radio([10.0, 10.0], RadioSpec(latency=0.05), np.random.default_rng(0))
+    radio.broadcast(1.0, pos, [0], [np.arange(8.0)])
+    assert deliveries(radio, 1.04) == []
+    due = radio.due(1.05)
+    assert len(due) == 1 and due[0].sent_at.tolist() == [1.0] and due[0].packet[0].tolist() == list(range(8))
+
+
+def test_loss_rate_matches_the_configured_probability():
+    pos = np.array([[0, 0, 0], [1, 0, 0.0]])
+    radio = Radio([10.0, 10.0], RadioSpec(loss=0.2), np.random.default_rng(1))
+    n = 20000
+    for k in range(n):
+        radio.broadcast(float(k), pos, [0], [np.zeros(8)])
+    got = len(deliveries(radio, float(n)))
+    sigma = np.sqrt(n * 0.2 * 0.8)
+    assert abs((n - got) - 0.2 * n) < 4 * sigma
+    assert radio.stats.lost == n - got and radio.stats.sent == n
+
+
+def test_loss_grows_towards_the_edge_of_range():
+    near, far = np.array([[0, 0, 0], [1, 0, 0.0]]), np.array([[0, 0, 0], [9.9, 0, 0.0]])
+    rates = []
+    for pos in (near, far):
+        radio = Radio([10.0, 10.0], RadioSpec(loss=0.0, loss_at_range=0.8), np.random.default_rng(2))
+        for k in range(4000):
+            radio.broadcast(float(k), pos, [0], [np.zeros(8)])
+        rates.append(1 - len(deliveries(radio, 1e9)) / 4000)
+    assert rates[0] < 0.02 and rates[1] == pytest.approx(0.8 * 0.99 ** 2, abs=0.04)
