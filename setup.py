@@ -5,6 +5,9 @@ from pathlib import Path
 from setuptools import find_packages, setup
 
 PACKAGE = "swarm_ros"
+# The real folder of this file: `colcon build --symlink-install` runs a symlink to it from build/,
+# where README.md is not linked.
+README = Path(__file__).resolve().parent / "README.md"
 NODE_EXECUTABLES = ("simulator", "drone", "recorder", "swarm_view")   # = swarm_ros.nodes.NODE_EXECUTABLES
 
 
@@ -28,7 +31,7 @@ setup(
     name=PACKAGE,
     version="0.1.0",
     description="Decentralized control of heterogeneous drone swarms (Crazyflie + PX4) on ROS 2",
-    long_description=Path("README.md").read_text(),
+    long_description=README.read_text() if README.is_file() else "",
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.10",
@@ -37,14 +40,16 @@ setup(
     data_files=[
         ("share/ament_index/resource_index/packages", ["resource/" + PACKAGE]),
         ("share/" + PACKAGE, ["package.xml"]),
-        *data_tree("launch"), *data_tree("config"), *data_tree("sim"),
+        # sim/ is also a Python package: only its worlds are data (its modules install as code)
+        *data_tree("launch"), *data_tree("config"), *data_tree("sim/worlds"),
     ],
     install_requires=[
         "numpy>=1.24", "scipy>=1.10", "pyyaml>=6", "rich>=13", "rosbags>=0.10",
         *ROS_WHEELS,
     ],
     extras_require={
-        "test": ["pytest>=7", "mcap>=1.1", "mcap-ros2-support>=0.5"],
+        # wheel: lets the packaging test build with --no-build-isolation (offline) on setuptools < 70.1
+        "test": ["pytest>=7", "mcap>=1.1", "mcap-ros2-support>=0.5", "wheel"],
     },
     zip_safe=True,
     tests_require=["pytest"],

@@ -46,6 +46,10 @@ class Process:
 
     def __exit__(self, *exc) -> None:
         rclpy.try_shutdown()
+        # The process is ending anyway: a stop signal arriving now must not turn into a
+        # KeyboardInterrupt in the middle of interpreter teardown.
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
 
     def finish(self, code: int = 0) -> None:
         if not self.stop.done():

@@ -1,0 +1,128 @@
+"""End to end: the default mission through `swarm-ros launch`, its bag read back with the
+independent `mcap` + `mcap-ros2-support` reader, and the printed summary checked against it."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import defaultdict
+
+import numpy as np
+import pytest
+import yaml
+from mcap.reader import make_reader
+from mcap_ros2.decoder import DecoderFactory
+
+from conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory):
+    """One lockstep run of the default mission (about 15 s here); shared by the checks below."""
+    import os
+    tmp = tmp_path_factory.mktemp("e2e")
+    env = dict(os.environ, ROS_DOMAIN_ID=str(60 + os.getpid() % 10), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
+               COLUMNS="160")
+    out = subprocess.run([sys.executable, "-m", "swarm_ros.cli", "launch", "rings", "--speed", "0",
+                          "--run-dir", str(tmp / "run"), "--json", str(tmp / "summary.json")],
+                         capture_output=True, text=True, timeout=300, env=env, cwd=tmp)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    summary = json.loads((tmp / "summary.json").read_text())
+    return out.stdout, summary, tmp / "run"
+
+
+def read_bag(bag_dir):
+    """{topic: [(log_time, decoded message)]} and the MCAP metadata records."""
+    (mcap_file,) = bag_dir.glob("*.mcap")
+    messages = defaultdict(list)
+    with open(mcap_file, "rb") as f:
+        reader = make_reader(f, decoder_factories=[DecoderFactory()])
+        for _schema, channel, message, decoded in reader.iter_decoded_messages():
+            messages[channel.topic].append((message.log_time, decoded))
+        f.seek(0)
+        metadata = {m.name: m.metadata for m in make_reader(f).iter_metadata()}
+    return messages, metadata
+
+
+def test_mission_is_safe_and_lands(default_run):
+    stdout, s, _ = default_run
+    assert s["collisions"] == 0 and s["geofence_violations"] == 0
+    assert all(d["landed"] for d in s["drones"]) and len(s["drones"]) == 6
+    assert s["late_ticks"] == 0 and s["mode"] == "lockstep"
+    assert "mission OK" in stdout
+
+
+def test_bag_has_odometry_of_every_drone_at_the_control_rate(default_run, rings_mission):
+    _, s, run = default_run
+    messages, _ = read_bag(run / "bag")
+    m = rings_mission
+    for d in m.fleet.drones:
+        odom = messages[f"/{d.name}/odom"]
+        stamps = sorted({msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec for _, msg in odom})
+        assert stamps == [round(k * 1e9 / m.control_rate) for k in range(m.ticks)], d.name
+        assert all(msg.child_frame_id == f"{d.name}/base_link" and msg.header.frame_id == "world" for _, msg in odom)
+        cmds = messages[f"/{d.name}/cmd"]
+        assert len({(c.header.stamp.sec, c.header.stamp.nanosec) for _, c in cmds}) == m.ticks
+    assert messages["/swarm/summary"] and json.loads(messages["/swarm/summary"][0][1].data)["mission"] == "rings"
+    assert sum(len(v) for k, v in messages.items() if k.endswith("/radio/rx")) > 0
+    assert messages["/swarm/markers"] and messages["/swarm/world"] and messages["/swarm/poses"]
+
+
+def test_printed_summary_matches_the_bag(default_run, rings_mission):
+    stdout, s, run = default_run
+    messages, _ = read_bag(run / "bag")
+    names = rings_mission.fleet.names
+    tracks = {}
+    for name in names:
+        by_stamp = {}
+        for _, msg in messages[f"/{name}/odom"]:
+            p = msg.pose.pose.position
+            by_stamp[msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec] = (p.x, p.y, p.z)
+        tracks[name] = np.array([by_stamp[k] for k in sorted(by_stamp)])
+    # the final tick's state is not published (the mission ends there): add the summary's last step
+    # by comparing distances over the published ticks, which the simulator also counted
+    pos = np.stack([tracks[n] for n in names], axis=1)                 # (ticks, drones, 3)
+    dist = np.linalg.norm(np.diff(pos, axis=0), axis=2).sum(axis=0)
+    gaps = np.linalg.norm(pos[:, :, None] - pos[:, None], axis=3)
+    gaps[:, np.arange(len(names)), np.arange(len(names))] = np.inf
+    for k, d in enumerate(s["drones"]):
+        assert d["name"] == names[k]
+        assert d["distance"] >= dist[k] and d["distance"] - dist[k] < 0.05       # + the unpublished last step
+        assert d["min_separation"] == pytest.approx(gaps[:, k].min(), abs=1e-9)
+        assert f"{d['distance']:.2f}" in stdout and f"{d['min_separation']:.3f}" in stdout
+    assert s["bag"] in stdout.replace("\n", "")
+
+
+def test_bag_metadata_names_mission_fleet_and_drones(default_run):
+    _, s, run = default_run
+    meta = yaml.safe_load((run / "bag" / "metadata.yaml").read_text())["rosbag2_bagfile_information"]
+    assert meta["storage_identifier"] == "mcap" and meta["version"] == 9
+    custom = meta["custom_data"]
+    assert custom["swarm_ros.mission"] == "rings" and custom["swarm_ros.fleet"] == "mixed_lab"
+    drones = {d["name"]: d for d in json.loads(custom["swarm_ros.drones"])}
+    assert drones["cf1"]["type"] == "cf" and drones["cf1"]["role"] == "inner_ring"
+    assert drones["x2"]["platform"] == "px4_x500" and drones["x2"]["role"] == "outer_ring"
+    counts = {t["topic_metadata"]["name"]: t["message_count"] for t in meta["topics_with_message_count"]}
+    assert counts["/cf1/odom"] >= 1900
+    _, mcap_meta = read_bag(run / "bag")
+    assert "swarm_ros.mission" in mcap_meta["rosbag2"]["serialized_metadata"]   # Foxglove sees it too
+
+
+def test_launch_logs_and_no_leftover_processes(default_run):
+    _, _, run = default_run
+    logs = sorted(p.name for p in (run / "logs").iterdir())
+    assert [n.split("_", 1)[1] for n in logs] == ["simulator.log", "drones.log", "recorder.log", "swarm_view.log"]
+    out = subprocess.run(["pgrep", "-f", f"bag_path:={run}"], capture_output=True, text=True)
+    assert out.stdout.strip() == ""
+
+
+def test_bad_mission_file_stops_launch_before_anything_starts(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((REPO / "config/missions/rings.yaml").read_text().replace("duration: 38", "duration: -38")
+                   .replace("../fleets/", f"{REPO}/config/fleets/").replace("../../sim/", f"{REPO}/sim/"))
+    out = subprocess.run([sys.executable, "-m", "swarm_ros.cli", "launch", str(bad), "--run-dir", str(tmp_path / "r")],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.strip().splitlines() == [out.stderr.strip()]
+    assert "bad.yaml: duration" in out.stderr
+    assert not (tmp_path / "r").exists()
