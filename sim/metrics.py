@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
-from swarm_ros.core.neighbours import pairs_within
 
 
 class SwarmMetrics:
@@ -33,11 +32,14 @@ class SwarmMetrics:
         if not first:
             self.distance += np.linalg.norm(p - self._last, axis=1)
             self._last = p.copy()
-        n = len(p)
-        if n > 1:
-            d, _ = cKDTree(p).query(p, k=2)
+        if len(p) < 2:
+            i = j = np.zeros(0, dtype=np.intp)
+        else:
+            tree = cKDTree(p)   # one tree for both queries
+            d, _ = tree.query(p, k=2)
             np.minimum(self.min_separation, d[:, 1], out=self.min_separation)
-        i, j = pairs_within(p, 2 * self.radius.max())
+            pairs = tree.query_pairs(2 * self.radius.max(), output_type="ndarray")
+            i, j = pairs[:, 0], pairs[:, 1]
         touching = np.linalg.norm(p[i] - p[j], axis=1) < self.radius[i] + self.radius[j]
         now = set(zip(i[touching].tolist(), j[touching].tolist()))
         for a, b in now - self._contacts:

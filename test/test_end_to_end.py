@@ -126,3 +126,16 @@ def test_bad_mission_file_stops_launch_before_anything_starts(tmp_path):
     assert out.stderr.strip().splitlines() == [out.stderr.strip()]
     assert "bad.yaml: duration" in out.stderr
     assert not (tmp_path / "r").exists()
+
+
+def test_ros_lockstep_run_follows_the_headless_run(default_run, rings_mission):
+    """The node graph and the batched runner fly the same mission the same way (beacons that
+    reach the simulator late may shift by a tick, hence a tolerance rather than equality)."""
+    from swarm_ros.headless import fly
+    _, s, _ = default_run
+    reference = fly(rings_mission).summary()
+    for ros, ref in zip(s["drones"], reference["drones"]):
+        assert ros["name"] == ref["name"]
+        assert abs(ros["distance"] - ref["distance"]) < 0.05
+        assert abs(ros["min_separation"] - ref["min_separation"]) < 0.05
+    assert abs(s["radio"]["delivered"] - reference["radio"]["delivered"]) < 0.02 * reference["radio"]["delivered"]

@@ -1,9 +1,15 @@
-"""Drone node: one per drone, the same whether the vehicle is simulated or real.
+"""Drone nodes: one ROS node per drone, the same whether the vehicle is simulated or real.
 
-On each /<drone>/odom it builds the drone's observations (own state, beacons its radio
-received, obstacles its own sensor sees of the map) and answers with a velocity setpoint on
-/<drone>/cmd; on its beacon ticks it broadcasts on /<drone>/radio/tx. Several drone nodes can
-share one process (`drones` lists them); each keeps its own controller and neighbour memory.
+Each node subscribes to its own /<drone>/odom and /<drone>/radio/rx and publishes its own
+/<drone>/cmd and /<drone>/radio/tx. On each odometry it builds the drone's observations (own
+state, the beacons its radio received, the obstacles its own sensor sees of the map) and
+answers with a velocity setpoint stamped like the odometry; on beacon ticks it broadcasts.
+
+Drone nodes sharing a process (simulated swarms) evaluate their controllers together: once
+every node of the process has its odometry for a tick, one batched controller call computes
+all their setpoints. Each row uses only that drone's own observations; the contract
+guarantees the same numbers as evaluating each drone alone (tested), so this only saves the
+per-call overhead. One process per drone (`--per-drone-processes`, or hardware) is a group of one.
 """
 from __future__ import annotations
 
@@ -17,44 +23,72 @@ from swarm_ros.control.beacons import NEIGHBOUR_TIMEOUT, BeaconTable, beacon_due
 from swarm_ros.control.contract import Observations, make_beacon
 from swarm_ros.control.mission_controller import MissionController
 from swarm_ros.nodes import cdr, messages as msgs
-from swarm_ros.nodes.runtime import Process, mission_from, qos
+from swarm_ros.nodes.runtime import Process, mission_from, qos, qos_latest
 
 
-class DroneNode:
-    def __init__(self, node, mission, name: str):
-        self.node, self.mission = node, mission
-        self.spec = mission.fleet.by_name(name)
+class DroneGroup:
+    """The drone nodes of one process; node k flies drone `drones[k]`."""
+
+    def __init__(self, nodes, mission, names: list[str]):
+        self.mission = mission
+        self.drones = [mission.fleet.by_name(n) for n in names]
         self.roster = {d.name: d.index for d in mission.fleet.drones}
-        self.controller = MissionController(mission, [self.spec])
-        self.group = int(self.controller.groups[0])
-        self.table = BeaconTable(1, NEIGHBOUR_TIMEOUT)
+        self.controller = MissionController(mission, self.drones)
+        self.table = BeaconTable(len(self.drones), NEIGHBOUR_TIMEOUT)   # row k: drone k's memory
         self.interval = beacon_interval(mission.control_rate, mission.radio.beacon_rate)
-        self.sensing_range = np.array([self.spec.vehicle.sensing_range])
-        self.cmd_pub = node.create_publisher(TwistStamped, topics.CMD, qos(topics.CMD))
-        self.tx_pub = node.create_publisher(Float64MultiArray, topics.RADIO_TX, qos(topics.RADIO_TX))
-        node.create_subscription(Odometry, topics.ODOM, self.on_odom, qos(topics.ODOM), raw=True)
-        node.create_subscription(Float64MultiArray, topics.RADIO_RX, self.on_rx, qos(topics.RADIO_RX))
+        self.sensing_range = np.array([d.vehicle.sensing_range for d in self.drones])
+        n = len(self.drones)
+        self.stamp = -1                          # the tick being gathered (ns)
+        self.position, self.velocity = np.zeros((n, 3)), np.zeros((n, 3))
+        self.have = np.zeros(n, dtype=bool)
+        self.loggers = [node.get_logger() for node in nodes]
+        self.cmd_pub = [node.create_publisher(TwistStamped, topics.CMD, qos(topics.CMD)) for node in nodes]
+        self.tx_pub = [node.create_publisher(Float64MultiArray, topics.RADIO_TX, qos(topics.RADIO_TX))
+                       for node in nodes]
+        for k, node in enumerate(nodes):
+            # depth 1: a drone that falls behind acts on the newest state, not on a backlog
+            node.create_subscription(Odometry, topics.ODOM, self._on_odom_for(k), qos_latest(topics.ODOM), raw=True)
+            node.create_subscription(Float64MultiArray, topics.RADIO_RX, self._on_rx_for(k), qos(topics.RADIO_RX))
 
-    def on_rx(self, msg: Float64MultiArray) -> None:
-        try:
-            packets = msgs.radio_unpack(msg)
-        except ValueError as err:
-            self.node.get_logger().warning(f"dropped malformed radio message: {err}")
-            return
-        for sender, stamp, beacon in packets:
-            if sender in self.roster:
-                self.table.add(0, self.roster[sender], stamp, beacon)
+    def _on_rx_for(self, k: int):
+        def on_rx(msg: Float64MultiArray) -> None:
+            try:
+                packets = msgs.radio_unpack(msg)
+            except ValueError as err:
+                self.loggers[k].warning(f"dropped malformed radio message: {err}")
+                return
+            for sender, stamp, beacon in packets:
+                if sender in self.roster:
+                    self.table.add(k, self.roster[sender], stamp, beacon)
+        return on_rx
 
-    def on_odom(self, data: bytes) -> None:
-        stamp, p, v = cdr.decode_odometry(data)
+    def _on_odom_for(self, k: int):
+        def on_odom(data: bytes) -> None:
+            stamp, p, v = cdr.decode_odometry(data)
+            if stamp < self.stamp:
+                return                           # older than the tick being gathered
+            if stamp > self.stamp:
+                self.stamp = stamp
+                self.have[:] = False
+            self.position[k], self.velocity[k], self.have[k] = p, v, True
+            if self.have.all():
+                self._step()
+        return on_odom
+
+    def _step(self) -> None:
+        stamp, p, v = self.stamp, self.position.copy(), self.velocity.copy()
+        self.have[:] = False
         t = stamp * 1e-9
-        obs = Observations(t, p[None], v[None], self.table.neighbours(t),
-                           self.mission.world.sense(p[None], self.sensing_range))
-        self.cmd_pub.publish(cdr.encode_twist_stamped(stamp, topics.WORLD_FRAME, self.controller.step(obs)))
-        tick = int(round(t * self.mission.control_rate))
-        if beacon_due(tick, self.interval):
-            beacon = make_beacon(p, v, self.spec.vehicle.body_radius, self.group)
-            self.tx_pub.publish(msgs.radio_packets([self.spec.name], [t], [beacon]))
+        obs = Observations(t, p, v, self.table.neighbours(t), self.mission.world.sense(p, self.sensing_range))
+        cmd = self.controller.step_batch(obs)
+        # Beacons first: the simulator steps once all commands are in, and a beacon that
+        # arrives after that is sent one tick late.
+        if beacon_due(int(round(t * self.mission.control_rate)), self.interval):
+            for k, d in enumerate(self.drones):
+                beacon = make_beacon(p[k], v[k], d.vehicle.body_radius, self.controller.groups[k])
+                self.tx_pub[k].publish(msgs.radio_packets([d.name], [t], [beacon]))
+        for k, pub in enumerate(self.cmd_pub):
+            pub.publish(cdr.encode_twist_stamped(stamp, topics.WORLD_FRAME, cmd[k]))
 
 
 def main(argv=None) -> int:
@@ -67,11 +101,8 @@ def main(argv=None) -> int:
             print(f"error: drones {unknown} are not in fleet {mission.fleet.name!r} "
                   f"({mission.fleet.file}); allowed: {', '.join(mission.fleet.names)}")
             return 2
-        nodes = []
-        for name in names:
-            node = proc.node("drone", namespace=f"/{name}", light=len(names) > 1)
-            DroneNode(node, mission, name)
-            nodes.append(node)
+        nodes = [proc.node("drone", namespace=f"/{name}", light=len(names) > 1) for name in names]
+        DroneGroup(nodes, mission, names)
         return proc.spin(nodes)
 
 

@@ -22,6 +22,7 @@ from swarm_ros import topics
 from swarm_ros.nodes.runtime import Process, mission_from, qos
 
 READY_TIMEOUT = 30.0   # s: announce readiness anyway (with a warning) after this long
+CLOSE_GRACE = 0.5      # s of recording after the summary, for messages still in flight
 STORES = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
 
 
@@ -46,7 +47,7 @@ class RecorderNode:
         self.writer.open()
         self.path = bag_path
         store = get_typestore(Stores.ROS2_KILTED)
-        self.subs, self.count = [], 0
+        self.subs, self.count, self.closing = [], 0, None
         for topic, type_name in topics.recorded(kinds, mission.fleet.names):
             conn = self.writer.add_connection(topic, type_name, typestore=store)
             cb = self._on_message_for(conn, topic == topics.SUMMARY)
@@ -61,9 +62,9 @@ class RecorderNode:
                 return
             self.writer.write(conn, time.time_ns(), data)
             self.count += 1
-            if is_summary:
-                self.close()
-                self.proc.finish(0)
+            if is_summary and self.closing is None:
+                # Other topics' last messages may still be in flight (no order across topics).
+                self.closing = self.node.create_timer(CLOSE_GRACE, self._close_and_exit)
         return on_message
 
     def _check_ready(self, *_ignored) -> None:
@@ -75,6 +76,11 @@ class RecorderNode:
             self.node.get_logger().warning(f"recording without publishers on {', '.join(waiting[:5])}")
         self.ready_timer.cancel()
         self.ready_pub.publish(String(data=self.path))
+
+    def _close_and_exit(self, *_ignored) -> None:
+        self.closing.cancel()
+        self.close()
+        self.proc.finish(0)
 
     def close(self) -> None:
         if self.writer is not None:

@@ -29,6 +29,12 @@ def qos(topic: str) -> QoSProfile:
                       durability=DurabilityPolicy.TRANSIENT_LOCAL if latched else DurabilityPolicy.VOLATILE)
 
 
+def qos_latest(topic: str) -> QoSProfile:
+    """Reliable, but keep only the newest sample: for readers that act on the latest state."""
+    return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                      durability=DurabilityPolicy.VOLATILE)
+
+
 class Process:
     """One ROS process: `with Process() as proc:` make nodes, then `proc.spin(nodes)`."""
 

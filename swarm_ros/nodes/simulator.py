@@ -26,7 +26,7 @@ from std_msgs.msg import Float64MultiArray, String
 from sim.engine import SwarmSim
 from swarm_ros import topics
 from swarm_ros.nodes import cdr, messages as msgs
-from swarm_ros.nodes.runtime import Process, mission_from, qos
+from swarm_ros.nodes.runtime import Process, mission_from, qos, qos_latest
 
 STATUS_PERIOD = 0.2   # s wall time between status messages
 SETTLE = 0.5          # s after every peer is matched before the first tick: lets discovery finish
@@ -48,7 +48,7 @@ class SimulatorNode:
         self.rx_pub = [node.create_publisher(Float64MultiArray, topics.of(d, topics.RADIO_RX), qos(topics.RADIO_RX))
                        for d in names]
         self.cmd_sub = [node.create_subscription(TwistStamped, topics.of(d, topics.CMD), self._on_cmd_for(k),
-                                                 qos(topics.CMD), raw=True) for k, d in enumerate(names)]
+                                                 qos_latest(topics.CMD), raw=True) for k, d in enumerate(names)]
         self.tx_sub = [node.create_subscription(Float64MultiArray, topics.of(d, topics.RADIO_TX),
                                                 self._on_tx_for(k), qos(topics.RADIO_TX)) for k, d in enumerate(names)]
         self.status_pub = node.create_publisher(String, topics.STATUS, qos(topics.STATUS))

@@ -1,0 +1,1 @@
+"""Hardware backends, cflib and MAVLink (planned: issue 8). Nothing is implemented here yet."""

@@ -1,0 +1,1 @@
+"""GMT* motion planning (planned: issue 5). Nothing is implemented here yet."""
