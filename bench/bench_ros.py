@@ -1,0 +1,156 @@
+"""ROS 2 end to end: real-time factor of the node graph at 50 Hz, against the headless runner.
+
+    python bench/bench_ros.py                          # N = 5, 20, 50; 20 s missions (~4 min)
+    python bench/bench_ros.py --sizes 5 --duration 8   # a quick check (~30 s)
+    python bench/bench_ros.py --quick                  # N = 5, 20; 10 s missions
+
+For each N a sphere mission is generated (bench/scenarios.py) and flown three ways in the same run:
+
+- ROS lockstep (`speed` 0): the simulator advances a tick as soon as every drone answered it,
+  so its real-time factor is the most the node graph sustains (simulator, drone process,
+  recorder and swarm view as separate processes over Fast DDS, loopback only);
+- ROS real time (`speed` 1): ticks on the wall clock; reports the achieved real-time factor
+  and the fraction of drone-ticks stepped without that tick's command (late);
+- headless (the peer): `fly(mission)`, the same controllers, radio and physics in one process
+  without ROS; its real-time factor is what the model costs without the middleware.
+
+Every ROS run records a bag (the recorder is part of the loop) into a temporary folder and gets
+its own ROS domain id from 90-99.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import itertools
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import cpu_count, machine_info, median, ratio, table, write_json  # noqa: E402
+from scenarios import write_scaled_mission  # noqa: E402
+
+from rich.console import Console  # noqa: E402
+
+from swarm_ros.headless import fly  # noqa: E402
+from swarm_ros.mission import load_mission  # noqa: E402
+from swarm_ros.runner import run_mission  # noqa: E402
+
+NAME = "bench_ros"
+CONTROL_RATE = 50.0
+DOMAINS = range(90, 100)
+TARGET = {"n": 20, "rtf": 1.0}    # 20 drones at 50 Hz hold real time on 2 cores
+
+
+def headless(mission, repeats: int) -> dict:
+    walls, summary = [], None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        sim = fly(mission)
+        walls.append(time.perf_counter() - t0)
+        summary = sim.summary()
+    wall = median(walls)
+    return {"wall_s": walls, "median_wall_s": wall, "rtf": summary["sim_time"] / wall, "ticks": summary["ticks"],
+            "collisions": summary["collisions"], "min_separation": summary["min_separation"]}
+
+
+def ros(mission, speed: float, domain_id: int, run_dir: Path, verbose: bool) -> dict:
+    console = Console() if verbose else Console(file=io.StringIO())
+    t0 = time.perf_counter()
+    s = run_mission(mission, speed=speed, run_dir=run_dir, record=True, domain_id=domain_id, console=console)
+    wall = time.perf_counter() - t0
+    n = len(s["drones"])
+    return {"speed": speed, "mode": s["mode"], "domain_id": domain_id, "rtf": s["rtf"], "ticks": s["ticks"],
+            "sim_time": s["sim_time"], "late_ticks": s["late_ticks"],
+            "late_fraction": s["late_ticks"] / (s["ticks"] * n) if s["ticks"] else None,
+            "collisions": s["collisions"], "min_separation": s["min_separation"], "processes": s["processes"],
+            "wall_with_startup_s": wall,
+            "bag_written": bool(s.get("bag")) and (Path(s["bag"]) / "metadata.yaml").is_file()}
+
+
+def pick(runs: list[dict], key: str) -> float | None:
+    vals = [r[key] for r in runs if r.get(key) is not None]
+    return median(vals) if vals else None
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default=None, help="comma-separated N (default 5,20,50; 5,20 with --quick)")
+    ap.add_argument("--duration", type=float, default=None,
+                    help="simulated seconds per mission (default 20; 10 with --quick); > 3")
+    ap.add_argument("--repeats", type=int, default=1, help="ROS runs per N and mode, median reported (default 1)")
+    ap.add_argument("--headless-repeats", type=int, default=3, help="headless runs per N, median (default 3)")
+    ap.add_argument("--quick", action="store_true", help="N = 5,20 and 10 s missions unless given")
+    ap.add_argument("--verbose", action="store_true", help="show the runner's progress and summary tables")
+    ap.add_argument("--keep", metavar="DIR", help="keep run folders (bags, logs) under DIR instead of a temp folder")
+    ap.add_argument("--json", metavar="PATH", help=f"also write the results here (always bench/results/{NAME}.json)")
+    args = ap.parse_args(argv)
+    sizes = [int(s) for s in (args.sizes or ("5,20" if args.quick else "5,20,50")).split(",") if s.strip()]
+    duration = args.duration or (10.0 if args.quick else 20.0)
+    info = machine_info()
+    print(f"bench_ros: {info['cpus_usable']} CPUs usable ({info['processor']}), {duration:g} s missions at "
+          f"{CONTROL_RATE:g} Hz, ROS repeats {args.repeats}, headless repeats {args.headless_repeats}, "
+          f"load average {info.get('load_average_1min', float('nan')):.2f}")
+
+    domains = itertools.cycle(DOMAINS)
+    results = []
+    tmp = None if args.keep else tempfile.TemporaryDirectory(prefix="bench_ros_")
+    root = Path(args.keep) if args.keep else Path(tmp.name)
+    try:
+        for n in sizes:
+            folder = root / f"n{n}"
+            mission = load_mission(write_scaled_mission(folder / "mission", n, duration=duration,
+                                                        control_rate=CONTROL_RATE))
+            hl = headless(mission, args.headless_repeats)
+            runs = {"lockstep": [], "realtime": []}
+            for rep in range(args.repeats):
+                for mode, speed in (("lockstep", 0.0), ("realtime", 1.0)):
+                    dom = next(domains)
+                    t0 = time.perf_counter()
+                    r = ros(mission, speed, dom, folder / f"{mode}_{rep}", args.verbose)
+                    runs[mode].append(r)
+                    print(f"  N={n} {mode:8s} rep {rep}: RTF {r['rtf']:.2f}, late {100 * r['late_fraction']:.1f}%, "
+                          f"domain {dom}, {time.perf_counter() - t0:.0f} s wall", flush=True)
+            results.append({"n": n, "duration": duration, "control_rate": CONTROL_RATE, "headless": hl,
+                            "lockstep": runs["lockstep"], "realtime": runs["realtime"],
+                            "lockstep_rtf": pick(runs["lockstep"], "rtf"),
+                            "realtime_rtf": pick(runs["realtime"], "rtf"),
+                            "realtime_late_fraction": pick(runs["realtime"], "late_fraction"),
+                            "lockstep_late_fraction": pick(runs["lockstep"], "late_fraction")})
+    finally:
+        if tmp:
+            tmp.cleanup()
+
+    rows = []
+    for r in results:
+        hl = r["headless"]
+        rows.append([r["n"], f"{r['lockstep_rtf']:.2f}", f"{r['realtime_rtf']:.3f}",
+                     f"{100 * r['realtime_late_fraction']:.2f}%", f"{hl['rtf']:.1f}",
+                     ratio(r["lockstep_rtf"], hl["rtf"]), "yes" if r["realtime_rtf"] >= 0.99 and
+                     r["lockstep_rtf"] >= 1.0 else "no"])
+    print()
+    print(table(["N", "ROS lockstep RTF", "ROS real-time RTF", "late drone-ticks", "headless RTF",
+                 "ROS/headless", "holds real time"], rows,
+                title=f"ROS 2 end to end at {CONTROL_RATE:g} Hz, {duration:g} s missions, recorder on, "
+                      f"{cpu_count()} CPUs (peer: headless fly() in the same run)"))
+    print("RTF = simulated s / wall s (startup excluded); ROS/headless = lockstep RTF / headless RTF; "
+          "holds real time = lockstep RTF >= 1 and real-time RTF >= 0.99")
+
+    tgt = next((r for r in results if r["n"] == TARGET["n"]), None)
+    if tgt:
+        print(f"target: {TARGET['n']} drones at {CONTROL_RATE:g} Hz hold real time (factor >= 1.0) on 2 cores; "
+              f"this run: lockstep x{tgt['lockstep_rtf']:.2f}, real time x{tgt['realtime_rtf']:.3f} with "
+              f"{100 * tgt['realtime_late_fraction']:.2f}% late drone-ticks, on {cpu_count()} CPUs")
+    data = {"benchmark": NAME, "machine": info, "cpus": cpu_count(), "duration": duration,
+            "control_rate": CONTROL_RATE, "repeats": args.repeats, "headless_repeats": args.headless_repeats,
+            "target": {**TARGET, "lockstep_rtf": tgt["lockstep_rtf"] if tgt else None,
+                       "realtime_rtf": tgt["realtime_rtf"] if tgt else None},
+            "results": results}
+    path = write_json(NAME, data, args.json)
+    print(f"results written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
