@@ -139,36 +139,28 @@ def check_loop_matches(steps: int = 50) -> dict:
     return {"drones": n, "steps": steps, "max_abs_difference": worst, "on_ground_at_end": grounded}
 
 
-def bench_batched(n: int, repeats: int, target_s: float, rng) -> dict:
-    vehicles, pos = make_fleet(n, rng)
-    swarm = PointMassSwarm(vehicles, pos)
-    cmds = command_pool(n, rng)
-
+def _time_steps(step, cmds, n: int, repeats: int, target_s: float) -> dict:
+    """Median time of `step(cmd, DT, 1)` over a calibrated number of steps, as drone-steps/s."""
     def run(steps: int) -> None:
         for k in range(steps):
-            swarm.step(cmds[k % POOL], DT, 1)
+            step(cmds[k % POOL], DT, 1)
 
     steps = calibrate_steps(run, target_s)
     times = time_repeats(run, steps, repeats)
     t = median(times)
     return {"n": n, "steps": steps, "repeats": repeats, "seconds": times, "median_s": t,
             "us_per_step": 1e6 * t / steps, "drone_steps_per_s": n * steps / t}
+
+
+def bench_batched(n: int, repeats: int, target_s: float, rng) -> dict:
+    vehicles, pos = make_fleet(n, rng)
+    return _time_steps(PointMassSwarm(vehicles, pos).step, command_pool(n, rng), n, repeats, target_s)
 
 
 def bench_loop(n: int, repeats: int, target_s: float, rng) -> dict:
     vehicles, pos = make_fleet(n, rng)
-    loop = PerDroneLoop(vehicles, pos)
     cmds = [c.tolist() for c in command_pool(n, rng)]   # lists: the loop's native input
-
-    def run(steps: int) -> None:
-        for k in range(steps):
-            loop.step(cmds[k % POOL], DT, 1)
-
-    steps = calibrate_steps(run, target_s)
-    times = time_repeats(run, steps, repeats)
-    t = median(times)
-    return {"n": n, "steps": steps, "repeats": repeats, "seconds": times, "median_s": t,
-            "us_per_step": 1e6 * t / steps, "drone_steps_per_s": n * steps / t}
+    return _time_steps(PerDroneLoop(vehicles, pos).step, cmds, n, repeats, target_s)
 
 
 def bench_swarmsim(n: int, repeats: int, target_s: float, rng, folder: Path) -> dict:
