@@ -52,7 +52,8 @@ def _param_text(value) -> str:
     return repr(value)
 
 
-def default_bag_path(mission) -> Path:
+def default_run_dir(mission) -> Path:
+    """runs/<mission>_<time>/: the folder of one run (bag/, logs/, summary.json)."""
     return Path(mission.record.path) / f"{mission.name}_{datetime.now():%Y%m%d_%H%M%S}"
 
 
@@ -73,7 +74,7 @@ def node_specs(mission, *, per_drone_processes: bool = False, speed: float | Non
         specs.append(NodeSpec("drone", None, None, {"mission_file": mf, "drones": mission.fleet.names}))
     if record:
         kinds = [k for k in mission.record.topics if view or k not in ("poses", "markers")]
-        path = str(bag_path or default_bag_path(mission))
+        path = str(bag_path or default_run_dir(mission) / "bag")
         specs.append(NodeSpec("recorder", "recorder", "/swarm",
                               {"mission_file": mf, "bag_path": path, "topics": kinds}))
     if view:

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .launching import ISOLATION, ProcessGroup, log_tail, node_specs, ros_environment
+from .launching import ISOLATION, ProcessGroup, default_run_dir, log_tail, node_specs, ros_environment
 from .report import summary_table
 
 RECORDER_CLOSE_TIMEOUT = 20.0   # s to wait for the recorder to close the bag after the summary
@@ -31,7 +30,7 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
     """Fly `mission` through ROS 2 and return its summary (with bag and log paths)."""
     console = console or Console()
     record = mission.record.enabled if record is None else record
-    run_dir = Path(run_dir) if run_dir else Path(mission.record.path) / f"{mission.name}_{time.strftime('%Y%m%d_%H%M%S')}"
+    run_dir = Path(run_dir) if run_dir else default_run_dir(mission)
     if run_dir.exists() and any(run_dir.iterdir()):
         raise RunError(f"run folder {run_dir} exists and is not empty; choose another with --run-dir")
     bag_path = run_dir / "bag"

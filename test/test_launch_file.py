@@ -88,8 +88,8 @@ def test_graph_options(rings_mission):
     assert unrecorded[0].parameters["wait_recorder"] is False, "the simulator must not wait for no recorder"
 
     default_bag = _by_executable(node_specs(rings_mission))["recorder"][0].parameters["bag_path"]
-    assert Path(default_bag).parent == Path(rings_mission.record.path)
-    assert Path(default_bag).name.startswith("rings_")
+    assert Path(default_bag).parent.parent == Path(rings_mission.record.path)    # runs/rings_<time>/bag
+    assert Path(default_bag).parent.name.startswith("rings_") and Path(default_bag).name == "bag"
 
 
 def _all_specs(mission) -> list[NodeSpec]:
@@ -271,5 +271,5 @@ else:
         out = simulator_watch.output
         assert simulator_watch.returncode == 0, f"simulator exited {simulator_watch.returncode}:\n{out[-3000:]}"
         assert "mission complete" in out, out[-3000:]
-        bags = list((tmp_path / "runs").glob("rings_*/metadata.yaml"))
+        bags = list((tmp_path / "runs").glob("rings_*/bag/metadata.yaml"))
         assert bags, "the recorder wrote no bag under runs/"
