@@ -83,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    console = Console()
+    # Logs and pipes get a fixed width wide enough for the summary table.
+    console = Console(width=None if sys.stdout.isatty() else 120)
     # SIGTERM stops a run as Ctrl-C does, so child processes are always cleaned up.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:

@@ -8,9 +8,9 @@ from rich.text import Text
 
 def summary_table(summary: dict) -> Group:
     table = Table(title=f"mission {summary['mission']}: summary", title_justify="left")
-    for col, justify in (("drone", "left"), ("type", "left"), ("role", "left"), ("distance [m]", "right"),
-                         ("min sep [m]", "right"), ("collisions", "right"), ("geofence", "right"),
-                         ("late ticks", "right"), ("landed", "center")):
+    for col, justify in (("drone", "left"), ("type", "left"), ("role", "left"), ("dist (m)", "right"),
+                         ("min sep (m)", "right"), ("collisions", "right"), ("geofence", "right"),
+                         ("late", "right"), ("landed", "center")):
         table.add_column(col, justify=justify)
     for d in summary["drones"]:
         table.add_row(d["name"], d["type"], d["role"], f"{d['distance']:.2f}", f"{d['min_separation']:.3f}",
