@@ -21,6 +21,7 @@ class RadioSpec:
     loss_at_range: float | None = None  # loss probability at the edge of range (None = loss)
     latency: float = 0.0              # s
     beacon_rate: float = 10.0         # Hz, how often each drone broadcasts its beacon
+    neighbour_timeout: float = 1.0    # s a drone remembers a neighbour's last beacon
 
 
 @dataclass
@@ -70,6 +71,8 @@ class Radio:
     def broadcast(self, t: float, positions: np.ndarray, senders, packets: list) -> None:
         """Send packets[k] from drone senders[k] at time t (positions at send time)."""
         senders = np.asarray(senders, dtype=np.intp)
+        order = np.argsort(senders, kind="stable")   # loss draws must not depend on arrival order
+        senders, packets = senders[order], [packets[k] for k in order]
         self.stats.sent += len(senders)
         if len(senders) == 0:
             return

@@ -40,7 +40,7 @@ def cmd_launch(args, console: Console) -> int:
         console.print(f"[red]error:[/] {err}")
         return 1
     if args.json:
-        Path(args.json).write_text(json.dumps(summary, indent=2))
+        _write_json(args.json, summary)
     failed = summary["collisions"] or summary["geofence_violations"]
     return 3 if (args.strict and failed) else 0
 
@@ -53,8 +53,22 @@ def cmd_headless(args, console: Console) -> int:
         summary = fly(mission).summary()
     console.print(summary_table(summary))
     if args.json:
-        Path(args.json).write_text(json.dumps(summary, indent=2))
+        _write_json(args.json, summary)
     return 0
+
+
+def _non_negative(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a number >= 0")
+    return value
+
+
+def _write_json(path: str, summary: dict) -> None:
+    try:
+        Path(path).write_text(json.dumps(summary, indent=2))
+    except OSError as err:
+        raise SystemExit(f"error: cannot write {path}: {err}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("launch", help="fly a mission in simulation over ROS 2 and record a bag")
     p.add_argument("mission", help="mission file, or the name of an installed mission (e.g. rings)")
-    p.add_argument("--speed", type=float, help="real-time factor to aim at (0 = as fast as possible); "
+    p.add_argument("--speed", type=_non_negative, help="real-time factor to aim at (0 = as fast as possible); "
                    "default: the mission's sim.speed")
     p.add_argument("--per-drone-processes", action="store_true", help="one process per drone (default: one for all)")
     p.add_argument("--run-dir", type=Path, help="folder for bag, logs and summary (default runs/<mission>_<time>)")

@@ -11,29 +11,20 @@ from typing import Callable
 import numpy as np
 
 from sim.engine import SwarmSim
-from .control.beacons import NEIGHBOUR_TIMEOUT, BeaconTable, beacon_due, beacon_interval
-from .control.contract import Observations, make_beacon
-from .control.mission_controller import MissionController
+from .control.onboard import Onboard
 
 
 def fly(mission, on_tick: Callable[[SwarmSim, np.ndarray], None] | None = None) -> SwarmSim:
     """Run `mission` to its end; `on_tick(sim, commands)` is called after every step."""
     sim = SwarmSim(mission)
-    drones = mission.fleet.drones
-    ctrl = MissionController(mission, drones)
-    table = BeaconTable(sim.n, NEIGHBOUR_TIMEOUT)
-    interval = beacon_interval(mission.control_rate, mission.radio.beacon_rate)
-    sensing_range = np.array([d.vehicle.sensing_range for d in drones])
-    radius = np.array([d.vehicle.body_radius for d in drones])
+    onboard = Onboard(mission, mission.fleet.drones)
     while not sim.done:
         for dlv in sim.deliveries():
             for r, s, t0, pkt in zip(dlv.receiver, dlv.sender, dlv.sent_at, dlv.packet):
-                table.add(int(r), int(s), float(t0), pkt)
-        p, v = sim.position.copy(), sim.velocity.copy()
-        obs = Observations(sim.t, p, v, table.neighbours(sim.t), mission.world.sense(p, sensing_range))
-        cmd = ctrl.step_batch(obs)
-        senders = list(range(sim.n)) if beacon_due(sim.tick, interval) else []
-        sim.broadcast(senders, [make_beacon(p[k], v[k], radius[k], ctrl.groups[k]) for k in senders])
+                onboard.receive(int(r), int(s), float(t0), pkt)
+        cmd, beacons = onboard.step(sim.tick, sim.position.copy(), sim.velocity.copy())
+        if beacons is not None:
+            sim.broadcast(list(range(sim.n)), list(beacons))
         sim.step(cmd)
         if on_tick:
             on_tick(sim, cmd)

@@ -48,13 +48,15 @@ def _param_text(value) -> str:
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(_param_text(v) for v in value) + "]"
     if isinstance(value, str):
-        return value if value else "''"
+        # rcl reads values as YAML: quote strings, or names like `on` or paths with ` #` change
+        return "'" + value.replace("'", "''") + "'"
     return repr(value)
 
 
 def default_run_dir(mission) -> Path:
     """runs/<mission>_<time>/: the folder of one run (bag/, logs/, summary.json)."""
-    return Path(mission.record.path) / f"{mission.name}_{datetime.now():%Y%m%d_%H%M%S}"
+    now = datetime.now()
+    return Path(mission.record.path) / f"{mission.name}_{now:%Y%m%d_%H%M%S}_{now.microsecond // 1000:03d}"
 
 
 def node_specs(mission, *, per_drone_processes: bool = False, speed: float | None = None,
@@ -63,7 +65,9 @@ def node_specs(mission, *, per_drone_processes: bool = False, speed: float | Non
     mf = mission.file
     record = mission.record.enabled if record is None else record
     view = mission.view_rate > 0
-    sim_params = {"mission_file": mf, "wait_recorder": record}
+    kinds = [k for k in mission.record.topics if view or k not in ("poses", "markers")]
+    sim_params = {"mission_file": mf, "wait_recorder": record,
+                  "odom_readers": 1 + int(record and "odom" in kinds)}   # the drone, the recorder
     if speed is not None:
         sim_params["speed"] = float(speed)
     specs = [NodeSpec("simulator", "simulator", "/swarm", sim_params, required=True)]
@@ -73,7 +77,6 @@ def node_specs(mission, *, per_drone_processes: bool = False, speed: float | Non
     else:
         specs.append(NodeSpec("drone", None, None, {"mission_file": mf, "drones": mission.fleet.names}))
     if record:
-        kinds = [k for k in mission.record.topics if view or k not in ("poses", "markers")]
         path = str(bag_path or default_run_dir(mission) / "bag")
         specs.append(NodeSpec("recorder", "recorder", "/swarm",
                               {"mission_file": mf, "bag_path": path, "topics": kinds}))
@@ -88,6 +91,15 @@ def ros_environment(domain_id: int | None = None) -> dict:
     if domain_id is not None:
         env["ROS_DOMAIN_ID"] = str(domain_id)
     return env
+
+
+def _die_with_parent() -> None:
+    """In the child before exec (Linux): get SIGTERM if the launcher dies, even by SIGKILL."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)   # 1 = PR_SET_PDEATHSIG
+    except OSError:
+        pass
 
 
 class ProcessGroup:
@@ -105,8 +117,10 @@ class ProcessGroup:
         cmd = [sys.executable, "-m", f"swarm_ros.nodes.{spec.executable}", *spec.ros_arguments()]
         with open(log, "wb") as out:
             proc = subprocess.Popen(cmd, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
+                                    stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent)
         self.procs.append((spec, proc, log))
+        with open(self.log_dir / "pids.txt", "a") as pids:
+            pids.write(f"{proc.pid} {log.name}\n")
         return proc
 
     def failed(self) -> list[tuple[NodeSpec, int, Path]]:
@@ -121,7 +135,16 @@ class ProcessGroup:
             return False
 
     def stop(self, grace: float = 5.0) -> None:
-        """SIGINT every live child, then SIGTERM, then SIGKILL, each by its own pid."""
+        """SIGINT every live child, then SIGTERM, then SIGKILL, each by its own pid. A second
+        Ctrl-C meanwhile cannot cut this short."""
+        previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            self._stop(grace)
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
+    def _stop(self, grace: float) -> None:
         for sig, wait in ((signal.SIGINT, grace), (signal.SIGTERM, 2.0), (signal.SIGKILL, 2.0)):
             live = [p for _, p, _ in self.procs if p.poll() is None]
             if not live:

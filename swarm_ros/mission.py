@@ -154,7 +154,8 @@ def _read_radio(top: Section, control_rate: float) -> RadioSpec:
     prob = Number(0, 1, hi_open=True)
     spec = RadioSpec(sec.get("range", POSITIVE, None), sec.get("loss", prob, 0.0),
                      sec.get("loss_at_range", Number(0, 1), None), sec.get("latency", Number(0), 0.0),
-                     sec.get("beacon_rate", _up_to_control_rate(control_rate, lo_open=True), 10.0))
+                     sec.get("beacon_rate", _up_to_control_rate(control_rate, lo_open=True), 10.0),
+                     sec.get("neighbour_timeout", POSITIVE, 1.0))
     sec.finish()
     return spec
 

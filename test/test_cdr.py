@@ -32,3 +32,28 @@ def test_twist_stamped_round_trips_through_rclpy(frame):
     assert [msg.twist.linear.x, msg.twist.linear.y, msg.twist.linear.z] == v.tolist()
     stamp, v2 = cdr.decode_twist_stamped(serialize_message(msg))
     assert stamp == 1_234_567_890_123 and v2.tolist() == v.tolist()
+
+
+def test_malformed_bytes_raise_value_error_not_struct_error():
+    good = cdr.encode_odometry(5, "world", "cf1/base_link", [1, 2, 3], [4, 5, 6])
+    big_endian = b"\x00\x00" + good[2:]
+    huge_string = good[:12] + b"\xff\xff\xff\x7f" + good[16:]      # frame_id length overruns
+    for bad in (good[:40], big_endian, b"", huge_string):
+        with pytest.raises(ValueError):
+            cdr.decode_odometry(bad)
+    with pytest.raises(ValueError):
+        cdr.decode_twist_stamped(cdr.encode_twist_stamped(5, "world", [1, 2, 3])[:30])
+
+
+def test_radio_messages_with_short_or_non_finite_packets_are_refused():
+    from std_msgs.msg import Float64MultiArray, MultiArrayDimension
+    from swarm_ros.control.contract import BEACON_SIZE
+    from swarm_ros.nodes import messages
+    ok = messages.radio_packets(["a"], [1.0], [np.arange(BEACON_SIZE, dtype=float)])
+    assert messages.radio_unpack(ok)[0][0] == "a"
+    short = Float64MultiArray(data=[1.0, 2.0, 3.0])
+    short.layout.dim.append(MultiArrayDimension(label="a", size=3, stride=3))
+    nan = messages.radio_packets(["a"], [float("inf")], [np.arange(BEACON_SIZE, dtype=float)])
+    for bad in (short, nan):
+        with pytest.raises(ValueError):
+            messages.radio_unpack(bad)

@@ -153,3 +153,23 @@ def test_safety_params_are_read_with_defaults():
     from swarm_ros.configfile import Section
     p = SafetyParams.read(Section("f.yaml", "safety", {"separation_margin": 1.0}))
     assert p.separation_margin == 1.0 and p.obstacle_margin == SafetyParams().obstacle_margin
+
+
+def test_coincident_drones_separate_in_opposite_directions_alone_or_batched():
+    """Two drones at the same point (e.g. after a position-estimate jump) must not both push the
+    same way, and the per-drone and batched answers must agree."""
+    p = np.array([[1.0, 1.0, 1.0], [1.0, 1.0, 1.0], [4.0, -3.0, 1.0]])
+    v = np.zeros((3, 3))
+    ids = np.array([7, 2, 5])              # fleet ids differ from batch rows on purpose
+    table = BeaconTable(3, 1.0)
+    for r in range(3):
+        for s in range(3):
+            if r != s:
+                table.add(r, ids[s], 10.0, make_beacon(p[s], v[s], CF.body_radius, 0))
+    empty = World("open", (-10, -10, 0), (10, 10, 6))
+    obs = Observations(10.0, p, v, table.neighbours(10.0), empty.sense(p, [4, 4, 4]), ids)
+    params = WaypointParams(waypoints=((0, 0, 0),), relative=True, speed=1.0)
+    batch = WaypointController(params, [CF] * 3, p).step_batch(obs)
+    alone = np.array([WaypointController(params, [CF], p[k:k + 1]).step(obs.rows([k])) for k in range(3)])
+    np.testing.assert_allclose(alone, batch, rtol=0, atol=1e-12)
+    assert np.linalg.norm(batch[0]) > 0.5 and np.dot(batch[0], batch[1]) < 0   # apart, not together

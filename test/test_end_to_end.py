@@ -109,11 +109,15 @@ def test_bag_metadata_names_mission_fleet_and_drones(default_run):
 
 
 def test_launch_logs_and_no_leftover_processes(default_run):
+    import os
     _, _, run = default_run
-    logs = sorted(p.name for p in (run / "logs").iterdir())
+    logs = sorted(p.name for p in (run / "logs").glob("*.log"))
     assert [n.split("_", 1)[1] for n in logs] == ["simulator.log", "drones.log", "recorder.log", "swarm_view.log"]
-    out = subprocess.run(["pgrep", "-f", f"bag_path:={run}"], capture_output=True, text=True)
-    assert out.stdout.strip() == ""
+    pids = [int(line.split()[0]) for line in (run / "logs" / "pids.txt").read_text().splitlines()]
+    assert len(pids) == 4
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)          # every child the launcher started is gone
 
 
 def test_bad_mission_file_stops_launch_before_anything_starts(tmp_path):

@@ -47,7 +47,7 @@ def test_rings_graph_default(rings_mission):
 
     (sim,) = groups["simulator"]
     assert sim.required and (sim.name, sim.namespace) == ("simulator", "/swarm")
-    assert sim.parameters == {"mission_file": rings_mission.file, "wait_recorder": True}
+    assert sim.parameters == {"mission_file": rings_mission.file, "wait_recorder": True, "odom_readers": 2}
     assert [s for s in specs if s.required] == [sim], "only the simulator ends the mission"
 
     (drones,) = groups["drone"]                      # one process flies the whole fleet
@@ -93,8 +93,10 @@ def test_graph_options(rings_mission):
 
 
 def _all_specs(mission) -> list[NodeSpec]:
+    # the last spec has values YAML would misread unquoted: drone names `on`/`inf`, ' #' in a path
+    tricky = NodeSpec("drone", "drone", "/on", {"mission_file": "/tmp/a #b: c.yaml", "drones": ["on", "inf", "x1"]})
     return [*node_specs(mission, speed=0, bag_path="/tmp/bags/rings_test"),
-            *node_specs(mission, per_drone_processes=True, speed=1.5, bag_path="runs/x")]
+            *node_specs(mission, per_drone_processes=True, speed=1.5, bag_path="runs/x"), tricky]
 
 
 def _parse_ros_args(args: list[str]) -> tuple[dict, dict]:
@@ -134,14 +136,16 @@ def test_ros_arguments_examples(rings_mission):
     sim, drones, rec, view = node_specs(rings_mission, speed=0, bag_path="/tmp/bags/rings_test")
     assert sim.ros_arguments() == [
         "--ros-args", "-r", "__node:=simulator", "-r", "__ns:=/swarm",
-        "-p", f"mission_file:={rings_mission.file}", "-p", "wait_recorder:=true", "-p", "speed:=0.0"]
+        "-p", f"mission_file:='{rings_mission.file}'", "-p", "wait_recorder:=true", "-p", "odom_readers:=2",
+        "-p", "speed:=0.0"]
     assert drones.ros_arguments() == [
-        "--ros-args", "-p", f"mission_file:={rings_mission.file}", "-p", "drones:=[cf1,cf2,cf3,cf4,x1,x2]"]
-    assert "topics:=[odom,cmd,radio,status,poses,markers]" in rec.ros_arguments()
-    assert "bag_path:=/tmp/bags/rings_test" in rec.ros_arguments()
+        "--ros-args", "-p", f"mission_file:='{rings_mission.file}'",
+        "-p", "drones:=['cf1','cf2','cf3','cf4','x1','x2']"]
+    assert "topics:=['odom','cmd','radio','status','poses','markers']" in rec.ros_arguments()
+    assert "bag_path:='/tmp/bags/rings_test'" in rec.ros_arguments()
     per_drone = node_specs(rings_mission, per_drone_processes=True, bag_path="b")[1]
     assert per_drone.ros_arguments()[:5] == ["--ros-args", "-r", "__node:=drone", "-r", "__ns:=/cf1"]
-    assert "drones:=[cf1]" in per_drone.ros_arguments()
+    assert "drones:=['cf1']" in per_drone.ros_arguments()
 
 
 def test_ros_arguments_parse_in_rclpy(rings_mission, ros_domain, monkeypatch):

@@ -54,3 +54,14 @@ def test_loss_grows_towards_the_edge_of_range():
             radio.broadcast(float(k), pos, [0], [np.zeros(8)])
         rates.append(1 - len(deliveries(radio, 1e9)) / 4000)
     assert rates[0] < 0.02 and rates[1] == pytest.approx(0.8 * 0.99 ** 2, abs=0.04)
+
+
+def test_loss_draws_do_not_depend_on_the_order_packets_arrive_in():
+    pos = np.array([[0, 0, 0], [1, 0, 0], [2, 0, 0.0]])
+    got = []
+    for order in ([0, 1, 2], [2, 0, 1]):
+        radio = Radio([10.0] * 3, RadioSpec(loss=0.5), np.random.default_rng(9))
+        for k in range(50):
+            radio.broadcast(float(k), pos, order, [np.full(8, s) for s in order])
+        got.append([(r, s, p[0]) for d in radio.due(1e9) for r, s, p in zip(d.receiver, d.sender, d.packet)])
+    assert got[0] == got[1] and 0 < len(got[0]) < 300

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 import rclpy
+from geometry_msgs.msg import TwistStamped
 from nav_msgs.msg import Odometry
 from rclpy.experimental import EventsExecutor
 from std_msgs.msg import Float64MultiArray, MultiArrayDimension, String
@@ -71,12 +72,18 @@ def test_radio_range_loss_and_odometry_rate_over_dds(tmp_path, ros_domain, ros_c
     try:
         assert spin_until(executor, lambda: len(odom) > 20, 30), "no odometry from the simulator"
         bad_pub.publish(bad)
+        # a command from the future (say, `ros2 topic pub` with a wall-clock stamp) is ignored
+        future = TwistStamped()
+        future.header.stamp.sec = 10**6
+        future.twist.linear.x = 5.0
+        node.create_publisher(TwistStamped, topics.of("a", topics.CMD), qos(topics.CMD)).publish(future)
         assert spin_until(executor, lambda: summary, 90), "the simulator never finished"
         spin_until(executor, lambda: False, 1.0)     # take in what is still queued
     finally:
         group.stop()
     assert [(spec.executable, code) for spec, code, _ in group.failed()] == []
     s = summary[0]
+    assert s["drones"][0]["late_ticks"] == 0 and s["drones"][0]["landed"]
     assert set(heard["a"]) == {"b"} and set(heard["b"]) == {"a"} and heard["c"] == []
     # what the observer heard is what the radio delivered (it may miss the first tick while its
     # own subscription is being matched); the loss rate is near 30 %

@@ -5,8 +5,6 @@ import numpy as np
 
 from .contract import Neighbours
 
-NEIGHBOUR_TIMEOUT = 1.0   # s a beacon is remembered after it was sent
-
 
 class BeaconTable:
     """Latest beacon per sender for each of N receivers (N = 1 on a drone)."""

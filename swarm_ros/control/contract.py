@@ -91,6 +91,11 @@ class Observations:
     velocity: np.ndarray     # (N, 3) own velocity estimate
     neighbours: Neighbours
     sensing: Sensing
+    ids: np.ndarray | None = None   # (N,) own index in the fleet roster (default: 0..N-1)
+
+    def __post_init__(self):
+        if self.ids is None:
+            self.ids = np.arange(len(self.position), dtype=np.intp)
 
     @property
     def n(self) -> int:
@@ -101,7 +106,7 @@ class Observations:
         if len(index) == self.n and (index == np.arange(self.n)).all():
             return self
         return Observations(self.t, self.position[index], self.velocity[index],
-                            self.neighbours.rows(index), self.sensing.rows(index))
+                            self.neighbours.rows(index), self.sensing.rows(index), self.ids[index])
 
 
 class Controller:

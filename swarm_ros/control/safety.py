@@ -67,11 +67,14 @@ def neighbour_contacts(obs: Observations, radius: np.ndarray, max_extrapolation:
     diff = obs.position[rcv] - other
     dist = norm_rows(diff)
     away = np.divide(diff, dist[:, None], out=np.zeros_like(diff), where=dist[:, None] > 1e-9)
-    # Coincident drones: separate along a direction fixed by the sender/receiver ids.
+    # Coincident drones: separate along a horizontal direction fixed by the pair of fleet ids,
+    # in opposite senses for the two (each drone knows both ids: its own and the sender's).
     same = dist <= 1e-9
     if same.any():
-        ang = (nb.sender[same] - rcv[same]) * 2.399963
-        away[same] = np.stack([np.cos(ang), np.sin(ang), np.zeros(same.sum())], axis=1)
+        me, other = obs.ids[rcv[same]], nb.sender[same]
+        ang = (np.minimum(me, other) * 7919 + np.maximum(me, other)) * 2.399963
+        sense = np.where(me < other, 1.0, -1.0)
+        away[same] = np.stack([np.cos(ang) * sense, np.sin(ang) * sense, np.zeros(same.sum())], axis=1)
     clearance = dist - radius[rcv] - nb.radius
     return rcv, away, clearance
 

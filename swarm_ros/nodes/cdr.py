@@ -27,10 +27,20 @@ def _string(text: str, offset: int) -> tuple[bytes, int]:
     return out, offset + len(out)
 
 
+def _check(data: bytes, body: int) -> None:
+    """Plain little-endian CDR of at least `body` bytes, or ValueError (never struct.error)."""
+    if data[:2] != HEADER[:2]:
+        raise ValueError(f"not little-endian CDR (encapsulation {bytes(data[:2]).hex()})")
+    if len(data) < 4 + body:
+        raise ValueError(f"truncated message ({len(data)} bytes)")
+
+
 def _read_string(data: bytes, offset: int) -> tuple[str, int]:
     offset += (-offset) % 4
+    _check(data, offset + 4)
     (n,) = struct.unpack_from("<I", data, 4 + offset)
     start = 4 + offset + 4
+    _check(data, offset + 4 + n)
     return data[start:start + n - 1].decode(), offset + 4 + n
 
 
@@ -51,10 +61,12 @@ def encode_odometry(stamp_ns: int, frame: str, child: str, p, v) -> bytes:
 
 def decode_odometry(data: bytes) -> tuple[int, np.ndarray, np.ndarray]:
     """(stamp in ns, position (3,), linear velocity (3,)) from serialized nav_msgs/Odometry."""
+    _check(data, 16)
     sec, nsec = struct.unpack_from("<iI", data, 4)
     _, off = _read_string(data, 8)
     _, off = _read_string(data, off)
     off += (-off) % 8
+    _check(data, off + (7 + 36 + 6) * 8)
     pose = struct.unpack_from("<3d", data, 4 + off)
     twist = struct.unpack_from("<3d", data, 4 + off + (7 + 36) * 8)
     return sec * 1_000_000_000 + nsec, np.array(pose), np.array(twist)
@@ -68,7 +80,9 @@ def encode_twist_stamped(stamp_ns: int, frame: str, v) -> bytes:
 
 def decode_twist_stamped(data: bytes) -> tuple[int, np.ndarray]:
     """(stamp in ns, linear velocity (3,)) from serialized geometry_msgs/TwistStamped."""
+    _check(data, 12)
     sec, nsec = struct.unpack_from("<iI", data, 4)
     _, off = _read_string(data, 8)
     off += (-off) % 8
+    _check(data, off + 6 * 8)
     return sec * 1_000_000_000 + nsec, np.array(struct.unpack_from("<3d", data, 4 + off))

@@ -13,15 +13,15 @@ per-call overhead. One process per drone (`--per-drone-processes`, or hardware) 
 """
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 from geometry_msgs.msg import TwistStamped
 from nav_msgs.msg import Odometry
 from std_msgs.msg import Float64MultiArray
 
 from swarm_ros import topics
-from swarm_ros.control.beacons import NEIGHBOUR_TIMEOUT, BeaconTable, beacon_due, beacon_interval
-from swarm_ros.control.contract import Observations, make_beacon
-from swarm_ros.control.mission_controller import MissionController
+from swarm_ros.control.onboard import Onboard
 from swarm_ros.nodes import cdr, messages as msgs
 from swarm_ros.nodes.runtime import Process, mission_from, qos, qos_latest
 
@@ -33,14 +33,12 @@ class DroneGroup:
         self.mission = mission
         self.drones = [mission.fleet.by_name(n) for n in names]
         self.roster = {d.name: d.index for d in mission.fleet.drones}
-        self.controller = MissionController(mission, self.drones)
-        self.table = BeaconTable(len(self.drones), NEIGHBOUR_TIMEOUT)   # row k: drone k's memory
-        self.interval = beacon_interval(mission.control_rate, mission.radio.beacon_rate)
-        self.sensing_range = np.array([d.vehicle.sensing_range for d in self.drones])
+        self.onboard = Onboard(mission, self.drones)
         n = len(self.drones)
         self.stamp = -1                          # the tick being gathered (ns)
         self.position, self.velocity = np.zeros((n, 3)), np.zeros((n, 3))
         self.have = np.zeros(n, dtype=bool)
+        self.answered, self.last_cmd = -1, np.zeros((n, 3))   # the last tick answered, and how
         self.loggers = [node.get_logger() for node in nodes]
         self.cmd_pub = [node.create_publisher(TwistStamped, topics.CMD, qos(topics.CMD)) for node in nodes]
         self.tx_pub = [node.create_publisher(Float64MultiArray, topics.RADIO_TX, qos(topics.RADIO_TX))
@@ -55,16 +53,24 @@ class DroneGroup:
             try:
                 packets = msgs.radio_unpack(msg)
             except ValueError as err:
-                self.loggers[k].warning(f"dropped malformed radio message: {err}")
+                self.loggers[k].warning(f"dropped malformed radio message: {err}", throttle_duration_sec=5.0)
                 return
             for sender, stamp, beacon in packets:
                 if sender in self.roster:
-                    self.table.add(k, self.roster[sender], stamp, beacon)
+                    self.onboard.receive(k, self.roster[sender], stamp, beacon)
         return on_rx
 
     def _on_odom_for(self, k: int):
         def on_odom(data: bytes) -> None:
-            stamp, p, v = cdr.decode_odometry(data)
+            try:
+                stamp, p, v = cdr.decode_odometry(data)
+            except ValueError as err:
+                self.loggers[k].warning(f"dropped undecodable odometry: {err}", throttle_duration_sec=5.0)
+                return
+            if stamp == self.answered:
+                # The simulator asks again (our answer was lost): repeat it.
+                self.cmd_pub[k].publish(cdr.encode_twist_stamped(stamp, topics.WORLD_FRAME, self.last_cmd[k]))
+                return
             if stamp < self.stamp:
                 return                           # older than the tick being gathered
             if stamp > self.stamp:
@@ -76,19 +82,19 @@ class DroneGroup:
         return on_odom
 
     def _step(self) -> None:
-        stamp, p, v = self.stamp, self.position.copy(), self.velocity.copy()
+        stamp = self.stamp
         self.have[:] = False
-        t = stamp * 1e-9
-        obs = Observations(t, p, v, self.table.neighbours(t), self.mission.world.sense(p, self.sensing_range))
-        cmd = self.controller.step_batch(obs)
+        tick = int(round(stamp * self.mission.control_rate * 1e-9))
+        cmd, beacons = self.onboard.step(tick, self.position.copy(), self.velocity.copy())
         # Beacons first: the simulator steps once all commands are in, and a beacon that
         # arrives after that is sent one tick late.
-        if beacon_due(int(round(t * self.mission.control_rate)), self.interval):
+        if beacons is not None:
+            t = stamp * 1e-9
             for k, d in enumerate(self.drones):
-                beacon = make_beacon(p[k], v[k], d.vehicle.body_radius, self.controller.groups[k])
-                self.tx_pub[k].publish(msgs.radio_packets([d.name], [t], [beacon]))
+                self.tx_pub[k].publish(msgs.radio_packets([d.name], [t], [beacons[k]]))
         for k, pub in enumerate(self.cmd_pub):
             pub.publish(cdr.encode_twist_stamped(stamp, topics.WORLD_FRAME, cmd[k]))
+        self.answered, self.last_cmd = stamp, cmd
 
 
 def main(argv=None) -> int:
@@ -99,7 +105,7 @@ def main(argv=None) -> int:
         unknown = [d for d in names if d not in mission.fleet.names]
         if unknown:
             print(f"error: drones {unknown} are not in fleet {mission.fleet.name!r} "
-                  f"({mission.fleet.file}); allowed: {', '.join(mission.fleet.names)}")
+                  f"({mission.fleet.file}); allowed: {', '.join(mission.fleet.names)}", file=sys.stderr)
             return 2
         nodes = [proc.node("drone", namespace=f"/{name}", light=len(names) > 1) for name in names]
         DroneGroup(nodes, mission, names)

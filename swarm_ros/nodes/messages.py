@@ -15,6 +15,8 @@ import numpy as np
 from builtin_interfaces.msg import Time
 from std_msgs.msg import Float64MultiArray, MultiArrayDimension, String
 
+from swarm_ros.control.contract import BEACON_SIZE
+
 
 def ros_time(ns: int) -> Time:
     return Time(sec=ns // 1_000_000_000, nanosec=ns % 1_000_000_000)
@@ -32,11 +34,16 @@ def radio_packets(senders: list[str], stamps, beacons) -> Float64MultiArray:
 
 
 def radio_unpack(msg: Float64MultiArray) -> list[tuple[str, float, np.ndarray]]:
-    """[(sender, stamp, beacon)] from a radio message; malformed layouts raise ValueError."""
+    """[(sender, stamp, beacon)] from a radio message; malformed ones raise ValueError."""
     data = np.asarray(msg.data, float)
+    if not np.isfinite(data).all():
+        raise ValueError("radio message holds non-finite numbers")
     out, k = [], 0
     for dim in msg.layout.dim:
-        if dim.size < 1 or k + dim.size > len(data):
+        if dim.size < 1 + BEACON_SIZE:
+            raise ValueError(f"radio packet from {dim.label!r} has {dim.size} numbers, fewer than a beacon "
+                             f"({1 + BEACON_SIZE} with the stamp)")
+        if k + dim.size > len(data):
             raise ValueError(f"radio packet from {dim.label!r} overruns the data ({k}+{dim.size} > {len(data)})")
         out.append((dim.label, float(data[k]), data[k + 1:k + dim.size]))
         k += dim.size

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import importlib
 import json
+import sys
 import time
 from pathlib import Path
 
-from rosbags.rosbag2 import StoragePlugin, Writer
+from rosbags.rosbag2 import StoragePlugin, Writer, WriterError
 from rosbags.typesys import Stores, get_typestore
 from std_msgs.msg import String
 
 from swarm_ros import topics
+from swarm_ros.launching import default_run_dir
 from swarm_ros.nodes.runtime import Process, mission_from, qos
 
 READY_TIMEOUT = 30.0   # s: announce readiness anyway (with a warning) after this long
@@ -94,8 +96,13 @@ def main(argv=None) -> int:
         p = proc.parameters({"mission_file": "", "bag_path": "", "topics": [""]})
         mission = mission_from(p["mission_file"])
         kinds = [k for k in p["topics"] if k] or list(mission.record.topics)
+        bag_path = p["bag_path"] or str(default_run_dir(mission) / "bag")
         node = proc.node("recorder")
-        rec = RecorderNode(node, mission, proc, p["bag_path"], kinds)
+        try:
+            rec = RecorderNode(node, mission, proc, bag_path, kinds)
+        except WriterError as err:
+            print(f"error: cannot write the bag {bag_path}: {err}", file=sys.stderr)
+            return 2
         try:
             return proc.spin([node])
         finally:

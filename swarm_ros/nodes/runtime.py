@@ -1,6 +1,6 @@
 """Process plumbing shared by every executable: init, parameters, QoS, spinning, clean exit.
 
-Measured pitfalls of rclpy 9 (see ENVIRONMENT.md) shape this module: the EventsExecutor must
+Measured pitfalls of rclpy 9 (the PyPI wheels) shape this module: the EventsExecutor must
 spin in the main thread and only with a timeout (spinning without one busy-loops and ignores
 shutdown), so processes spin in short slices until a stop future is set by a signal or by
 the node itself; rclpy's own signal handlers are replaced by ones that just set that future.

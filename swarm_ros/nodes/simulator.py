@@ -37,10 +37,11 @@ LINGER = 1.0          # s the node stays up after the summary so every subscribe
 
 class SimulatorNode:
     def __init__(self, node, mission, proc: Process, speed: float, wait_recorder: bool, cmd_timeout: float,
-                 startup_timeout: float):
+                 startup_timeout: float, odom_readers: int = 1):
         self.node, self.mission, self.proc = node, mission, proc
         self.speed, self.cmd_timeout, self.startup_timeout = speed, cmd_timeout, startup_timeout
         self.lockstep = speed <= 0
+        self.odom_readers = odom_readers
         self.sim = SwarmSim(mission)
         names = self.sim.names
         self.child_frames = [f"{d}/base_link" for d in names]
@@ -77,9 +78,9 @@ class SimulatorNode:
         self.recorder_ready = True
 
     def _peers_ready(self) -> bool:
-        """Drones subscribed to odometry and publishing commands; recorder subscribed."""
+        """Drones (and the recorder) subscribed to odometry, drones publishing commands."""
         return (self.recorder_ready and all(s.get_publisher_count() > 0 for s in self.cmd_sub)
-                and all(p.get_subscription_count() > 0 for p in self.odom_pub))
+                and all(p.get_subscription_count() >= self.odom_readers for p in self.odom_pub))
 
     def _start(self, *_ignored) -> None:
         for timer in self._timers:
@@ -99,8 +100,13 @@ class SimulatorNode:
 
     def _on_cmd_for(self, k: int):
         def on_cmd(data: bytes) -> None:
-            stamp, v = cdr.decode_twist_stamped(data)
-            if self.state != "running" or stamp < self.cmd_stamp[k]:
+            try:
+                stamp, v = cdr.decode_twist_stamped(data)
+            except ValueError as err:
+                self.node.get_logger().warning(f"dropped an undecodable command: {err}", throttle_duration_sec=5.0)
+                return
+            # only answers to the current tick or newer than the last one; never from the future
+            if self.state != "running" or not self.cmd_stamp[k] <= stamp <= self._tick_ns():
                 return
             self.cmd[k], self.cmd_stamp[k], self.cmd_wall[k] = v, stamp, time.monotonic()
             if self.lockstep and (self.cmd_stamp == self._tick_ns()).all():
@@ -220,11 +226,12 @@ class SimulatorNode:
 def main(argv=None) -> int:
     with Process(argv) as proc:
         p = proc.parameters({"mission_file": "", "speed": -1.0, "wait_recorder": False,
-                             "cmd_timeout": 1.0, "startup_timeout": 60.0})
+                             "cmd_timeout": 1.0, "startup_timeout": 60.0, "odom_readers": 1})
         mission = mission_from(p["mission_file"])
         speed = mission.speed if p["speed"] < 0 else p["speed"]
         node = proc.node("simulator")
-        SimulatorNode(node, mission, proc, speed, p["wait_recorder"], p["cmd_timeout"], p["startup_timeout"])
+        SimulatorNode(node, mission, proc, speed, p["wait_recorder"], p["cmd_timeout"], p["startup_timeout"],
+                      p["odom_readers"])
         return proc.spin([node])
 
 

@@ -1,0 +1,42 @@
+"""What runs on board: neighbour memory, own sensing, the mission controller, the beacon schedule.
+
+One ROS-free class for a group of drones (one drone on a companion computer, the drone nodes
+of one process, or a whole swarm in the headless runner), so the ROS graph and the batched
+runner cannot drift apart. Each row uses only its own drone's state, sensing and beacons.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from .beacons import BeaconTable, beacon_due, beacon_interval
+from .contract import Observations, make_beacon
+from .mission_controller import MissionController
+
+
+class Onboard:
+    def __init__(self, mission, drones: Sequence):
+        self.mission, self.drones = mission, list(drones)
+        self.controller = MissionController(mission, self.drones)
+        self.table = BeaconTable(len(self.drones), mission.radio.neighbour_timeout)   # row k: drone k's memory
+        self.interval = beacon_interval(mission.control_rate, mission.radio.beacon_rate)
+        self.sensing_range = np.array([d.vehicle.sensing_range for d in self.drones])
+        self.radius = np.array([d.vehicle.body_radius for d in self.drones])
+        self.ids = np.array([d.index for d in self.drones], dtype=np.intp)
+
+    def receive(self, k: int, sender: int, stamp: float, beacon: np.ndarray) -> None:
+        """Drone k's radio heard `beacon`, sent by fleet drone `sender` at mission time `stamp`."""
+        self.table.add(k, sender, stamp, beacon)
+
+    def step(self, tick: int, position: np.ndarray, velocity: np.ndarray):
+        """Setpoints (n, 3) for control tick `tick`, and the beacons (n, B) to send now (or None)."""
+        t = tick / self.mission.control_rate
+        obs = Observations(t, position, velocity, self.table.neighbours(t),
+                           self.mission.world.sense(position, self.sensing_range), self.ids)
+        cmd = self.controller.step_batch(obs)
+        beacons = None
+        if beacon_due(tick, self.interval):
+            beacons = np.array([make_beacon(position[k], velocity[k], self.radius[k], self.controller.groups[k])
+                                for k in range(len(self.drones))])
+        return cmd, beacons
