@@ -262,8 +262,7 @@ def main(argv=None) -> int:
                                                    "met": None if at_1000 is None else at_1000 >= TARGET},
             "references_not_in_this_run": [{"name": n, "drone_steps_per_s": v, "source": s} for n, v, s in REFERENCES],
             "results": results}
-    path = write_json(NAME, data, args.json)
-    print(f"results written to {path}")
+    write_json(NAME, data, args.json)
     return 0
 
 

@@ -147,8 +147,7 @@ def main(argv=None) -> int:
             "target": {**TARGET, "lockstep_rtf": tgt["lockstep_rtf"] if tgt else None,
                        "realtime_rtf": tgt["realtime_rtf"] if tgt else None},
             "results": results}
-    path = write_json(NAME, data, args.json)
-    print(f"results written to {path}")
+    write_json(NAME, data, args.json)
     return 0
 
 

@@ -135,7 +135,7 @@ def _numeric(text: str) -> bool:
 
 
 def write_json(name: str, data: dict, path: str | Path | None = None) -> Path:
-    """Write results to bench/results/<name>.json, and also to `path` when given."""
+    """Write results to bench/results/<name>.json, and also to `path` when given; say where."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     targets = [RESULTS_DIR / f"{name}.json"]
     if path:
@@ -144,6 +144,7 @@ def write_json(name: str, data: dict, path: str | Path | None = None) -> Path:
     for p in targets:
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text(text + "\n")
+    print(f"results written to {targets[-1]}")
     return targets[-1]
 
 

@@ -151,8 +151,9 @@ class SimulatorNode:
     def _publish_tick(self) -> None:
         sim = self.sim
         for dlv in sim.deliveries():
-            for r in np.unique(dlv.receiver):
-                rows = np.nonzero(dlv.receiver == r)[0]
+            # deliveries come sorted by receiver: one radio message per receiver
+            receivers, starts = np.unique(dlv.receiver, return_index=True)
+            for r, rows in zip(receivers, np.split(np.arange(len(dlv.receiver)), starts[1:])):
                 self.rx_pub[r].publish(msgs.radio_packets([sim.names[s] for s in dlv.sender[rows]],
                                                           dlv.sent_at[rows], [dlv.packet[i] for i in rows]))
         self._publish_odometry(range(sim.n))
