@@ -25,6 +25,7 @@ class SwarmSim:
         self.radio = Radio([v.radio_range for v in vehicles], mission.radio, self.rng)
         self.metrics = SwarmMetrics([v.body_radius for v in vehicles], mission.world, self.physics.position)
         self.tick = 0
+        self.extra: dict = {}      # figures of mission services (e.g. the CAO objective) for the summary
 
     @property
     def n(self) -> int:
@@ -72,4 +73,4 @@ class SwarmSim:
                   for k, d in enumerate(fleet.drones)]
         return {"mission": self.mission.name, "sim_time": self.t, "ticks": self.tick, "drones": drones,
                 "collisions": len(m.collision_events), "geofence_violations": int(m.fence_violations.sum()),
-                "min_separation": m.overall_min_separation, "radio": self.radio.stats.as_dict()}
+                "min_separation": m.overall_min_separation, "radio": self.radio.stats.as_dict(), **self.extra}

@@ -11,13 +11,30 @@ from typing import Callable
 import numpy as np
 
 from sim.engine import SwarmSim
+from .control.cao_evaluator import CAOEvaluator
 from .control.onboard import Onboard
 
 
-def fly(mission, on_tick: Callable[[SwarmSim, np.ndarray], None] | None = None) -> SwarmSim:
-    """Run `mission` to its end; `on_tick(sim, commands)` is called after every step."""
+def evaluator_for(mission) -> CAOEvaluator | None:
+    """The mission's CAO cost evaluator (None without an objective)."""
+    if mission.objective is None:
+        return None
+    cao = {d.index: d.role for d in mission.fleet.drones if mission.roles[d.role].controller == "cao"}
+    return CAOEvaluator(mission.objective, mission.world, cao)
+
+
+def fly(mission, on_tick: Callable[[SwarmSim, np.ndarray], None] | None = None,
+        absent: Callable[[int, float], bool] | None = None) -> SwarmSim:
+    """Run `mission` to its end; `on_tick(sim, commands)` is called after every step.
+
+    The CAO evaluator (if any) answers each iteration in the tick its reports arrive.
+    `absent(drone, t)`: drones that are down at mission time t (killed, or not yet joined):
+    they get no command (hover, or stay on the ground, as the simulator does for a silent
+    drone) and their reports never reach the evaluator.
+    """
     sim = SwarmSim(mission)
     onboard = Onboard(mission, mission.fleet.drones)
+    evaluator = evaluator_for(mission)
     while not sim.done:
         for dlv in sim.deliveries():
             for r, s, t0, pkt in zip(dlv.receiver, dlv.sender, dlv.sent_at, dlv.packet):
@@ -25,7 +42,19 @@ def fly(mission, on_tick: Callable[[SwarmSim, np.ndarray], None] | None = None) 
         cmd, beacons = onboard.step(sim.tick, sim.position.copy(), sim.velocity.copy())
         if beacons is not None:
             sim.broadcast(list(range(sim.n)), list(beacons))
+        down = [k for k in range(sim.n) if absent(k, sim.t)] if absent else []
+        cmd[down] = 0.0
+        if evaluator is not None:
+            for k, data in onboard.reports():
+                if k not in down:
+                    evaluator.report(k, int(data[0]), data[2:])
+            for it in sorted(evaluator.pending):
+                for drone, (delta, cost) in evaluator.evaluate(it).items():
+                    onboard.feedback(drone, np.array([it, delta, cost]))
         sim.step(cmd)
         if on_tick:
             on_tick(sim, cmd)
+    if evaluator is not None:
+        sim.extra["objective"] = evaluator.summary()
+        sim.extra["objective_history"] = evaluator.history
     return sim

@@ -27,12 +27,13 @@ from sim.radio import RadioSpec
 from sim.world import World, load_world
 from .configfile import Bool, Choice, ConfigError, ListOf, Name, Number, Section, Text, load_yaml, resolve_file
 from .control import CONTROLLERS
+from .control.cao_evaluator import ObjectiveSpec
 from .core.neighbours import pairs_within
 from .fleet import Fleet, load_fleet
 from .resources import share_dir
 
 POSITIVE = Number(0, lo_open=True)
-RECORDABLE = ("odom", "cmd", "radio", "status", "poses", "markers")
+RECORDABLE = ("odom", "cmd", "radio", "status", "poses", "markers", "objective")
 
 
 
@@ -92,6 +93,7 @@ class Mission:
     record: Record
     view_rate: float
     seed: int
+    objective: ObjectiveSpec | None = None    # the team cost CAO roles optimise, if any
 
     @property
     def dt(self) -> float:
@@ -140,6 +142,30 @@ def _read_roles(top: Section) -> dict:
         raise top.error("roles", "no roles", "at least one role with a controller")
     sec.finish()
     return roles
+
+
+def _read_objective(top: Section, roles: dict, world: World, phases: Phases, seed: int):
+    """The `objective` section, required exactly when a role uses the `cao` controller; binds
+    each CAO role's params to it (iteration schedule) and to the world (its map)."""
+    cao = [r for r in roles.values() if r.controller == "cao"]
+    if not top.has("objective"):
+        if cao:
+            raise top.error("objective", "missing", f"an objective section: role {cao[0].name!r} uses the cao controller")
+        return None
+    if not cao:
+        raise top.error("objective", "no role uses the cao controller", "an objective only with cao roles")
+    spec = ObjectiveSpec.read(top.section("objective"), [r.name for r in cao], phases.takeoff_end)
+    need = spec.build(world).d
+    for r in cao:
+        if r.params.dims != need:
+            fixed = "[h, h] (one altitude)" if need == 2 else "[lowest, highest] with lowest < highest"
+            raise top.error(f"roles.{r.name}.params.altitude", f"objective {spec.kind} needs {need}-D decisions",
+                            f"an altitude band {fixed}")
+        if r.params.altitude[0] >= world.bounds_max[2]:
+            raise top.error(f"roles.{r.name}.params.altitude", f"got {list(r.params.altitude)}",
+                            f"altitudes below the geofence ceiling {world.bounds_max[2]:g} of world {world.name!r}")
+        roles[r.name] = Role(r.name, r.group, r.controller, r.params.bind(world, spec, seed))
+    return spec
 
 
 def _up_to_control_rate(control_rate: float, lo_open: bool = False) -> Number:
@@ -212,6 +238,7 @@ def load_mission(path: str | Path) -> Mission:
     rec.finish()
     view_rate = top.get("view_rate", _up_to_control_rate(control_rate), 10.0)
     seed = top.get("seed", Number(0, integer=True), 0)
+    objective = _read_objective(top, roles, world, phases, seed)
     top.finish()
 
     for d in fleet.drones:
@@ -223,4 +250,4 @@ def load_mission(path: str | Path) -> Mission:
                           f"a height below the geofence ceiling {world.bounds_max[2]:g} of world {world.name!r}")
     _check_starts(fleet, world)
     return Mission(name, str(Path(path).resolve()), fleet, world, duration, control_rate, physics_rate, backend,
-                   speed, phases, roles, radio, record, view_rate, seed)
+                   speed, phases, roles, radio, record, view_rate, seed, objective)

@@ -1,4 +1,5 @@
 """Decentralized controllers behind one contract (contract.py), chosen by name in mission files."""
+from .cao_controller import CAOController
 from .contract import Controller, Neighbours, Observations
 from .formation import FormationController
 from .waypoint import WaypointController
@@ -7,6 +8,7 @@ from .waypoint import WaypointController
 CONTROLLERS: dict[str, type[Controller]] = {
     "waypoint": WaypointController,
     "formation": FormationController,
+    "cao": CAOController,
 }
 
 __all__ = ["CONTROLLERS", "Controller", "Neighbours", "Observations"]

@@ -106,65 +106,78 @@ class CAOTeam:
     def n(self) -> int:
         return len(self.x)
 
-    def record(self, delta: np.ndarray, cost: np.ndarray) -> None:
-        """Each agent's Delta_i(k) and the team cost J(k) measured at the current decisions.
+    def _rows(self, rows) -> np.ndarray:
+        return np.arange(self.n) if rows is None else np.asarray(rows, dtype=np.intp)
+
+    def record(self, delta: np.ndarray, cost: np.ndarray, rows=None) -> None:
+        """Agents' Delta_i(k) and the team cost J(k) measured at their current decisions.
 
         J_i(k) = J_i(k-1) + Delta_i(k), with J_i(-1) = J at the agent's first measurement.
+        `rows`: the agents measured (default all).
         """
-        delta, cost = np.broadcast_to(delta, (self.n,)), np.broadcast_to(cost, (self.n,))
-        self.sub_cost = np.where(np.isnan(self.sub_cost), cost, self.sub_cost) + delta
-        full = self.count == self.hist_j.shape[1]
+        rows = self._rows(rows)
+        delta, cost = np.broadcast_to(delta, rows.shape), np.broadcast_to(cost, rows.shape)
+        sub = self.sub_cost[rows]
+        self.sub_cost[rows] = np.where(np.isnan(sub), cost, sub) + delta
+        w = self.hist_j.shape[1]
+        full = rows[self.count[rows] == w]
         self.hist_x[full] = np.roll(self.hist_x[full], -1, axis=1)
         self.hist_j[full] = np.roll(self.hist_j[full], -1, axis=1)
-        slot = np.minimum(self.count, self.hist_j.shape[1] - 1)
-        rows = np.arange(self.n)
-        self.hist_x[rows, slot] = self.x
-        self.hist_j[rows, slot] = self.sub_cost
-        self.count = np.minimum(self.count + 1, self.hist_j.shape[1])
+        slot = np.minimum(self.count[rows], w - 1)
+        self.hist_x[rows, slot] = self.x[rows]
+        self.hist_j[rows, slot] = self.sub_cost[rows]
+        self.count[rows] = np.minimum(self.count[rows] + 1, w)
 
-    def fit(self) -> np.ndarray:
-        """theta (N, P): minimum-norm least squares of each agent's window (pinv, as T_w + 1
+    def fit(self, rows=None) -> np.ndarray:
+        """theta (R, P): minimum-norm least squares of each agent's window (pinv, as T_w + 1
         samples are usually fewer than the P parameters)."""
-        phi = regressor(self.hist_x / self.scale, self.exps)          # (N, W, P)
-        used = np.arange(self.hist_j.shape[1]) < self.count[:, None]
+        rows = self._rows(rows)
+        count = self.count[rows]
+        phi = regressor(self.hist_x[rows] / self.scale, self.exps)          # (R, W, P)
+        used = np.arange(self.hist_j.shape[1]) < count[:, None]
         phi *= used[..., None]
-        j = self.hist_j
+        j = self.hist_j[rows]
         if self.params.centre:
-            j = j - (j * used).sum(axis=1, keepdims=True) / np.maximum(self.count, 1)[:, None]
+            j = j - (j * used).sum(axis=1, keepdims=True) / np.maximum(count, 1)[:, None]
         return np.einsum("npw,nw->np", np.linalg.pinv(phi), j * used)
 
-    def candidates(self) -> np.ndarray:
-        """(N, M + 1, d): the current decision first, then M random perturbations."""
+    def candidates(self, rows=None) -> np.ndarray:
+        """(R, M + 1, d): each agent's current decision first, then M random perturbations."""
+        rows = self._rows(rows)
         p, d = self.params, self.x.shape[1]
-        amp = p.amplitude(self.k)[:, None, None]
-        u = np.stack([rng.uniform(-1.0, 1.0, (p.candidates, d)) for rng in self.rngs]).reshape(self.n, p.candidates, d)
-        return np.concatenate([self.x[:, None], self.x[:, None] + amp * u], axis=1)
+        amp = p.amplitude(self.k[rows])[:, None, None]
+        u = np.array([self.rngs[r].uniform(-1.0, 1.0, (p.candidates, d)) for r in rows]).reshape(len(rows), -1, d)
+        x = self.x[rows, None]
+        return np.concatenate([x, x + amp * u], axis=1)
 
-    def propose(self, feasible: Feasibility | None = None) -> np.ndarray:
-        """Each agent's next decision (N, d); also becomes its current decision."""
-        theta = self.fit()
-        cand = self.candidates()
-        ok = np.ones(cand.shape[:2], dtype=bool) if feasible is None else feasible(np.arange(self.n), cand)
-        amp = self.params.amplitude(self.k)
+    def propose(self, feasible: Feasibility | None = None, rows=None) -> np.ndarray:
+        """Agents' next decisions (R, d), which become their current decisions.
+
+        `feasible(rows, candidates)` gets the team rows the candidates belong to."""
+        rows = self._rows(rows)
+        theta = self.fit(rows)
+        cand = self.candidates(rows)
+        ok = np.ones(cand.shape[:2], dtype=bool) if feasible is None else feasible(rows, cand)
+        amp = self.params.amplitude(self.k[rows])
         for _ in range(self.params.redraws):                 # bounded redraws of infeasible moves
             bad = ~ok[:, 1:]
             redo = np.nonzero(bad.any(axis=1))[0]
             if not len(redo):
                 break
-            for r in redo:
-                m = int(bad[r].sum())
-                cand[r, 1:][bad[r]] = self.x[r] + amp[r] * self.rngs[r].uniform(-1.0, 1.0, (m, self.x.shape[1]))
-            ok[redo] = feasible(redo, cand[redo])
+            for i in redo:
+                r, m = rows[i], int(bad[i].sum())
+                cand[i, 1:][bad[i]] = self.x[r] + amp[i] * self.rngs[r].uniform(-1.0, 1.0, (m, self.x.shape[1]))
+            ok[redo] = feasible(rows[redo], cand[redo])
         pred = np.einsum("ncp,np->nc", regressor(cand / self.scale, self.exps), theta)
         pred[~ok] = np.inf
         best = np.argmin(pred, axis=1)                       # first minimum: ties stay put
-        self.x = cand[np.arange(self.n), best]
-        self.k += 1
-        return self.x.copy()
+        self.x[rows] = cand[np.arange(len(rows)), best]
+        self.k[rows] += 1
+        return self.x[rows].copy()
 
-    def step(self, delta, cost, feasible: Feasibility | None = None) -> np.ndarray:
-        self.record(delta, cost)
-        return self.propose(feasible)
+    def step(self, delta, cost, feasible: Feasibility | None = None, rows=None) -> np.ndarray:
+        self.record(delta, cost, rows)
+        return self.propose(feasible, rows)
 
     def extend(self, x0: np.ndarray, seeds: Sequence[int]) -> None:
         """Agents joining the team: fresh windows, their first measurement sets their J_i."""

@@ -135,6 +135,14 @@ class Controller:
             raise ValueError(f"step() takes observations of one drone, got {obs.n}")
         return self.step_batch(obs)[0]
 
+    def messages(self) -> list[tuple[int, np.ndarray]]:
+        """Messages for a mission service (e.g. CAO's cost evaluator) produced since the last
+        call: (row, numbers). Most controllers have none."""
+        return []
+
+    def deliver(self, row: int, data: np.ndarray) -> None:
+        """A mission service's message for the drone in `row` (ignored by most controllers)."""
+
     def payload(self) -> np.ndarray:
         """Extra numbers this controller wants broadcast in each drone's beacon: (N, P)."""
         return np.zeros((len(self.vehicles), 0))

@@ -71,6 +71,15 @@ class MissionController(Controller):
                 self.tasks.append((idx, cls(role.params, [vehicles[k] for k in idx], home[idx], role.group)))
         self.land = LandController(ph.land_speed, ph.land_at, vehicles, home)
 
+    def messages(self) -> list[tuple[int, np.ndarray]]:
+        return [(int(idx[r]), data) for idx, ctrl in self.tasks for r, data in ctrl.messages()]
+
+    def deliver(self, row: int, data: np.ndarray) -> None:
+        for idx, ctrl in self.tasks:
+            local = np.nonzero(idx == row)[0]
+            if len(local):
+                ctrl.deliver(int(local[0]), data)
+
     def step_batch(self, obs: Observations) -> np.ndarray:
         phase = self.phases.at(obs.t)
         if phase == "takeoff":

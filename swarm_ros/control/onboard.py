@@ -29,6 +29,14 @@ class Onboard:
         """Drone k's radio heard `beacon`, sent by fleet drone `sender` at mission time `stamp`."""
         self.table.add(k, sender, stamp, beacon)
 
+    def feedback(self, k: int, data: np.ndarray) -> None:
+        """A mission service (CAO's cost evaluator) answered drone k."""
+        self.controller.deliver(k, data)
+
+    def reports(self) -> list[tuple[int, np.ndarray]]:
+        """(drone row, numbers) for mission services, produced by the last step."""
+        return self.controller.messages()
+
     def step(self, tick: int, position: np.ndarray, velocity: np.ndarray):
         """Setpoints (n, 3) for control tick `tick`, and the beacons (n, B) to send now (or None)."""
         t = tick / self.mission.control_rate
