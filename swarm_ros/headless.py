@@ -19,8 +19,7 @@ def evaluator_for(mission) -> CAOEvaluator | None:
     """The mission's CAO cost evaluator (None without an objective)."""
     if mission.objective is None:
         return None
-    cao = {d.index: d.role for d in mission.fleet.drones if mission.roles[d.role].controller == "cao"}
-    return CAOEvaluator(mission.objective, mission.world, cao)
+    return CAOEvaluator(mission.objective, mission.world, mission.cao_roles())
 
 
 def fly(mission, on_tick: Callable[[SwarmSim, np.ndarray], None] | None = None,

@@ -17,7 +17,7 @@ Any error raises ConfigError naming file, field path, bad value and what is allo
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -107,6 +107,10 @@ class Mission:
     def ticks(self) -> int:
         return int(round(self.duration * self.control_rate))
 
+    def cao_roles(self) -> dict[int, str]:
+        """Fleet index -> role of every drone flying the `cao` controller."""
+        return {d.index: d.role for d in self.fleet.drones if self.roles[d.role].controller == "cao"}
+
 
 def _read_phases(top: Section, duration: float) -> Phases:
     sec = top.section("phases")
@@ -155,12 +159,17 @@ def _read_objective(top: Section, roles: dict, world: World, phases: Phases, see
     if not cao:
         raise top.error("objective", "no role uses the cao controller", "an objective only with cao roles")
     spec = ObjectiveSpec.read(top.section("objective"), [r.name for r in cao], phases.takeoff_end)
-    need = spec.build(world).d
+    objective = spec.build(world)
+    need = objective.d
     for r in cao:
         if r.params.dims != need:
             fixed = "[h, h] (one altitude)" if need == 2 else "[lowest, highest] with lowest < highest"
             raise top.error(f"roles.{r.name}.params.altitude", f"objective {spec.kind} needs {need}-D decisions",
                             f"an altitude band {fixed}")
+        if r.params.altitude[0] < objective.floor:
+            raise top.error(f"roles.{r.name}.params.altitude", f"got {list(r.params.altitude)}",
+                            f"altitudes from {objective.floor:g} m up: the terrain of objective {spec.kind} "
+                            "reaches that high (with 0.5 m to spare)")
         if r.params.altitude[0] >= world.bounds_max[2]:
             raise top.error(f"roles.{r.name}.params.altitude", f"got {list(r.params.altitude)}",
                             f"altitudes below the geofence ceiling {world.bounds_max[2]:g} of world {world.name!r}")
@@ -232,14 +241,19 @@ def load_mission(path: str | Path) -> Mission:
                         "a whole multiple of control_rate")
 
     rec = top.section("record", required=False)
+    record_topics = tuple(rec.get("topics", ListOf(Choice(RECORDABLE), unique=True), None) or ())
     record = Record(rec.get("enabled", Bool(), True), rec.get("path", Text(), "runs"),
-                    rec.get("storage", Choice(["mcap", "sqlite3"]), "mcap"),
-                    tuple(rec.get("topics", ListOf(Choice(RECORDABLE), unique=True), list(RECORDABLE))))
+                    rec.get("storage", Choice(["mcap", "sqlite3"]), "mcap"), record_topics)
     rec.finish()
     view_rate = top.get("view_rate", _up_to_control_rate(control_rate), 10.0)
     seed = top.get("seed", Number(0, integer=True), 0)
     objective = _read_objective(top, roles, world, phases, seed)
     top.finish()
+    if not record.topics:           # default: everything the mission publishes
+        record = replace(record, topics=tuple(k for k in RECORDABLE if k != "objective" or objective))
+    elif "objective" in record.topics and objective is None:
+        raise ConfigError(top.file, "record.topics", "'objective' is recorded only for missions with an objective",
+                          "the other kinds: " + ", ".join(k for k in RECORDABLE if k != "objective"))
 
     for d in fleet.drones:
         if d.role not in roles:

@@ -25,6 +25,13 @@ def summary_table(summary: dict) -> Group:
         f"minimum separation {summary['min_separation']:.3f} m",
         f"radio: {radio['sent']} beacons sent, {radio['delivered']} deliveries, {radio['lost']} lost in range",
     ]
+    obj = summary.get("objective")
+    if obj and obj["iterations"]:
+        lines.append(f"objective {obj['kind']}: J {obj['first_cost']:.4g} -> {obj['final_cost']:.4g} "
+                     f"(best {obj['best_cost']:.4g}) over {obj['iterations']} CAO iterations, "
+                     f"{obj['members']} drones at the end")
+    elif obj:
+        lines.append(f"objective {obj['kind']}: no CAO iteration was evaluated")
     if summary.get("bag"):
         lines.append(f"bag: {summary['bag']}  (ros2 bag info {summary['bag']}; or open the .mcap in Foxglove)")
     verdict = Text("mission OK" if ok else "SAFETY VIOLATIONS", style="bold green" if ok else "bold red")

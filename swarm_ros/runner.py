@@ -14,6 +14,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from .control.cao_evaluator import objective_summary
 from .launching import ISOLATION, ProcessGroup, default_run_dir, log_tail, node_specs, ros_environment
 from .report import summary_table
 
@@ -55,8 +56,12 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
     node = rclpy.create_node("swarm_ros_launch", context=context, start_parameter_services=False,
                              enable_rosout=False)
     latest: dict = {}
+    iterations: list[dict] = []      # the CAO evaluator's iterations, if the mission has one
     node.create_subscription(String, topics.STATUS, lambda m: latest.update(status=json.loads(m.data)),
                              qos(topics.STATUS))
+    if mission.objective is not None:
+        node.create_subscription(String, topics.OBJECTIVE, lambda m: iterations.append(json.loads(m.data)),
+                                 qos(topics.OBJECTIVE))
     node.create_subscription(String, topics.SUMMARY, lambda m: latest.update(summary=json.loads(m.data)),
                              qos(topics.SUMMARY))
     executor = EventsExecutor(context=context)
@@ -89,9 +94,10 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
                         raise RunError("the simulator ended without a summary")
                 s = latest.get("status")
                 if s:
+                    cost = f"  J {iterations[-1]['cost']:.4g}" if iterations else ""
                     progress.update(task, completed=s["t"], phase=s["phase"], description=(
                         f"t {s['t']:5.1f}/{s['duration']:g} s  collisions {s['collisions']}  "
-                        f"min sep {s['min_separation']:.2f} m  x{s['rtf']:.2f} real time"))
+                        f"min sep {s['min_separation']:.2f} m  x{s['rtf']:.2f} real time{cost}"))
                     decile = int(10 * s["t"] / s["duration"])
                     if not console.is_terminal and decile != last_line:
                         last_line = decile
@@ -114,6 +120,8 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
     summary["run_dir"] = str(run_dir)
     summary["bag"] = str(bag_path) if record else None
     summary["processes"] = len(specs)
+    if mission.objective is not None:
+        summary["objective"] = objective_summary(mission.objective.kind, iterations)
     recorder_failed = [s for s, code, _ in group.failed() if s.executable == "recorder"]
     if record and (recorder_failed or not (bag_path / "metadata.yaml").is_file()):
         raise RunError(f"the recorder did not close the bag {bag_path}; see {run_dir / 'logs'}")

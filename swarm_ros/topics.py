@@ -6,6 +6,8 @@ Per drone (namespace /<drone>):
   cmd        geometry_msgs/TwistStamped  velocity setpoint (ENU); stamp = the odom stamp it answers
   radio/tx   std_msgs/Float64MultiArray  a beacon the drone broadcasts (see nodes/messages.py)
   radio/rx   std_msgs/Float64MultiArray  beacons the radio delivered to this drone in one tick
+  cao/report    std_msgs/Float64MultiArray  CAO: [iteration k, mission time, decision x...] flown
+  cao/feedback  std_msgs/Float64MultiArray  CAO: [iteration k, Delta_i(k), J(k)] from the evaluator
 Swarm-wide:
   /swarm/status   std_msgs/String (JSON)  progress and safety figures, a few times a second
   /swarm/summary  std_msgs/String (JSON)  final figures of the run (latched)
@@ -13,12 +15,15 @@ Swarm-wide:
   /swarm/markers  visualization_msgs/MarkerArray  drones, for RViz/Foxglove
   /swarm/world    visualization_msgs/MarkerArray  geofence and obstacles (latched)
   /swarm/recorder_ready  std_msgs/String  the recorder is subscribed to everything (latched)
+  /swarm/objective  std_msgs/String (JSON)  CAO evaluator: each iteration's J and members
 """
 from __future__ import annotations
 
 WORLD_FRAME = "world"
 
 ODOM, CMD, RADIO_TX, RADIO_RX = "odom", "cmd", "radio/tx", "radio/rx"
+CAO_REPORT, CAO_FEEDBACK = "cao/report", "cao/feedback"
+OBJECTIVE = "/swarm/objective"
 STATUS, SUMMARY = "/swarm/status", "/swarm/summary"
 POSES, MARKERS, WORLD = "/swarm/poses", "/swarm/markers", "/swarm/world"
 RECORDER_READY = "/swarm/recorder_ready"
@@ -28,6 +33,9 @@ TYPES = {
     CMD: "geometry_msgs/msg/TwistStamped",
     RADIO_TX: "std_msgs/msg/Float64MultiArray",
     RADIO_RX: "std_msgs/msg/Float64MultiArray",
+    CAO_REPORT: "std_msgs/msg/Float64MultiArray",
+    CAO_FEEDBACK: "std_msgs/msg/Float64MultiArray",
+    OBJECTIVE: "std_msgs/msg/String",
     STATUS: "std_msgs/msg/String",
     SUMMARY: "std_msgs/msg/String",
     POSES: "geometry_msgs/msg/PoseArray",
@@ -47,10 +55,13 @@ def of(drone: str, name: str) -> str:
     return f"/{drone}/{name}"
 
 
-def recorded(kinds, drones) -> list[tuple[str, str]]:
-    """(topic, type) for the mission's `record.topics` kinds; the summary is always recorded."""
+def recorded(kinds, drones, cao_drones=()) -> list[tuple[str, str]]:
+    """(topic, type) for the mission's `record.topics` kinds; the summary is always recorded.
+    `objective` records the evaluator's topic and the CAO messages of `cao_drones`."""
     per_drone = {"odom": [ODOM], "cmd": [CMD], "radio": [RADIO_TX, RADIO_RX]}
-    swarm = {"status": [STATUS], "poses": [POSES], "markers": [MARKERS, WORLD]}
+    swarm = {"status": [STATUS], "poses": [POSES], "markers": [MARKERS, WORLD], "objective": [OBJECTIVE]}
     out = [(of(d, name), TYPES[name]) for kind in kinds for name in per_drone.get(kind, []) for d in drones]
+    if "objective" in kinds:
+        out += [(of(d, name), TYPES[name]) for name in (CAO_REPORT, CAO_FEEDBACK) for d in cao_drones]
     out += [(name, TYPES[name]) for kind in kinds for name in swarm.get(kind, [])]
     return out + [(SUMMARY, TYPES[SUMMARY])]

@@ -71,6 +71,7 @@ class CAOEvaluator:
         self.pending: dict[int, dict[int, np.ndarray]] = {}
         self.first_seen: dict[int, float] = {}             # iteration -> clock of its first report
         self.last: dict[int, np.ndarray] = {}              # decisions at the last evaluated iteration
+        self.expected = set(self.roles)                    # who should report: last iteration's members
         self.done = -1                                     # last evaluated iteration
         self.changes_applied = 0
         self.history: list[dict] = []
@@ -86,7 +87,7 @@ class CAOEvaluator:
         """Iterations to evaluate now: every expected drone reported, or the wait is over."""
         out = []
         for k in sorted(self.pending):
-            complete = set(self.last) <= set(self.pending[k])
+            complete = self.expected <= set(self.pending[k])
             if complete or clock - self.first_seen[k] >= self.spec.report_timeout:
                 out.append(k)
         return out
@@ -107,13 +108,18 @@ class CAOEvaluator:
         self.objective.team([self.roles[i] for i in ids])
         cost = self.objective.cost(x)
         deltas = cost - self.objective.what_ifs(x, x_prev)
-        self.last, self.done = dict(zip(ids, x)), k
+        self.last, self.done, self.expected = dict(zip(ids, x)), k, set(ids)
         self.history.append({"k": k, "cost": cost, "members": ids})
         return {i: (float(dl), cost) for i, dl in zip(ids, deltas)}
 
     def summary(self) -> dict:
-        costs = [h["cost"] for h in self.history]
-        if not costs:
-            return {"kind": self.spec.kind, "iterations": 0}
-        return {"kind": self.spec.kind, "iterations": len(costs), "first_cost": costs[0], "final_cost": costs[-1],
-                "best_cost": min(costs), "members": len(self.history[-1]["members"])}
+        return objective_summary(self.spec.kind, self.history)
+
+
+def objective_summary(kind: str, history: list[dict]) -> dict:
+    """The figures of a CAO run for the mission summary, from its iterations {k, cost, members}."""
+    costs = [h["cost"] for h in history]
+    if not costs:
+        return {"kind": kind, "iterations": 0}
+    return {"kind": kind, "iterations": len(costs), "first_cost": costs[0], "final_cost": costs[-1],
+            "best_cost": min(costs), "members": len(history[-1]["members"])}

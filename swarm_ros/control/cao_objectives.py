@@ -29,12 +29,10 @@ from .cao_testbed import Testbed
 POSITIVE = Number(0, lo_open=True)
 
 
-def _per_role(sec: Section, key: str, roles, check, default=None) -> dict:
+def _per_role(sec: Section, key: str, roles, check) -> dict:
     """A mapping role -> value; every CAO role of the mission needs one."""
-    sub = sec.section(key, required=default is None)
-    out = {}
-    for role in roles:
-        out[role] = sub.get(role, check, default)
+    sub = sec.section(key)
+    out = {role: sub.get(role, check) for role in roles}
     sub.finish()
     return out
 
@@ -53,6 +51,8 @@ class MissionObjective(Testbed):
     def __init__(self, params, world):
         self.p, self.world = params, world
         self.roles: list[str] = []
+
+    floor = 0.0        # lowest decision altitude allowed (terrain)
 
     def team(self, roles) -> None:
         """Roles of the drones whose decisions are the rows of x in the next calls."""
@@ -99,6 +99,8 @@ class Surveillance(MissionObjective):
         super().__init__(params, world)
         xy = _area_grid(world, params.resolution)
         self.points = np.column_stack([xy, self.height(xy)])
+        peaks = self.height(np.array([h[:2] for h in params.hills], float).reshape(-1, 2))
+        self.floor = float(max(self.points[:, 2].max(), peaks.max(initial=0.0))) + 0.5 if params.hills else 0.0
         self.weight = np.ones(len(xy))
         if params.focus:
             x, y, radius, weight = params.focus

@@ -43,6 +43,13 @@ class DroneGroup:
         self.cmd_pub = [node.create_publisher(TwistStamped, topics.CMD, qos(topics.CMD)) for node in nodes]
         self.tx_pub = [node.create_publisher(Float64MultiArray, topics.RADIO_TX, qos(topics.RADIO_TX))
                        for node in nodes]
+        # CAO drones talk to the mission's cost evaluator
+        cao = set(mission.cao_roles())
+        self.report_pub = {k: node.create_publisher(Float64MultiArray, topics.CAO_REPORT, qos(topics.CAO_REPORT))
+                           for k, node in enumerate(nodes) if self.drones[k].index in cao}
+        for k in self.report_pub:
+            nodes[k].create_subscription(Float64MultiArray, topics.CAO_FEEDBACK, self._on_feedback_for(k),
+                                         qos(topics.CAO_FEEDBACK))
         for k, node in enumerate(nodes):
             # depth 1: a drone that falls behind acts on the newest state, not on a backlog
             node.create_subscription(Odometry, topics.ODOM, self._on_odom_for(k), qos_latest(topics.ODOM), raw=True)
@@ -59,6 +66,14 @@ class DroneGroup:
                 if sender in self.roster:
                     self.onboard.receive(k, self.roster[sender], stamp, beacon)
         return on_rx
+
+    def _on_feedback_for(self, k: int):
+        def on_feedback(msg: Float64MultiArray) -> None:
+            try:
+                self.onboard.feedback(k, msgs.numbers_unpack(msg, 3))
+            except ValueError as err:
+                self.loggers[k].warning(f"dropped a malformed CAO answer: {err}", throttle_duration_sec=5.0)
+        return on_feedback
 
     def _on_odom_for(self, k: int):
         def on_odom(data: bytes) -> None:
@@ -94,6 +109,8 @@ class DroneGroup:
                 self.tx_pub[k].publish(msgs.radio_packets([d.name], [t], [beacons[k]]))
         for k, pub in enumerate(self.cmd_pub):
             pub.publish(cdr.encode_twist_stamped(stamp, topics.WORLD_FRAME, cmd[k]))
+        for k, data in self.onboard.reports():
+            self.report_pub[k].publish(msgs.numbers(data))
         self.answered, self.last_cmd = stamp, cmd
 
 

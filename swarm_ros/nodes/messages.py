@@ -50,5 +50,21 @@ def radio_unpack(msg: Float64MultiArray) -> list[tuple[str, float, np.ndarray]]:
     return out
 
 
+def numbers(values) -> Float64MultiArray:
+    """Plain numbers (CAO reports and answers)."""
+    msg = Float64MultiArray()
+    msg.data = array.array("d", np.asarray(values, float).ravel().tolist())
+    return msg
+
+
+def numbers_unpack(msg: Float64MultiArray, size: int | tuple) -> np.ndarray:
+    """The numbers of `msg`, which must be finite and `size` many (or within a (min, max))."""
+    data = np.asarray(msg.data, float)
+    lo, hi = (size, size) if isinstance(size, int) else size
+    if not lo <= len(data) <= hi or not np.isfinite(data).all():
+        raise ValueError(f"expected {lo if lo == hi else f'{lo} to {hi}'} finite numbers, got {len(data)}")
+    return data
+
+
 def json_message(payload: dict) -> String:
     return String(data=json.dumps(payload, separators=(",", ":")))
