@@ -49,10 +49,21 @@ LATCHED = {SUMMARY, WORLD, RECORDER_READY}
 
 DEPTH = 50   # reliable history: deep enough that a busy recorder loses nothing
 
+# Kept topics: a subscriber matched late (discovery between many processes can take seconds,
+# longer than a fast lockstep mission) still gets this many of the latest messages.
+KEPT = {OBJECTIVE: 5000, CAO_REPORT: 20, CAO_FEEDBACK: 20}
+
 
 def of(drone: str, name: str) -> str:
     """Absolute name of a per-drone topic."""
     return f"/{drone}/{name}"
+
+
+def kind(topic: str) -> str:
+    """The name a topic has in this module: /cf1/cao/report -> cao/report; swarm-wide as is."""
+    if topic.startswith("/") and not topic.startswith("/swarm/"):
+        return topic.split("/", 2)[2]
+    return topic
 
 
 def recorded(kinds, drones, cao_drones=()) -> list[tuple[str, str]]:

@@ -23,10 +23,10 @@ SPIN_SLICE = 0.1   # s: longest a process goes without checking its stop future
 
 
 def qos(topic: str) -> QoSProfile:
-    latched = topic in topics.LATCHED
-    return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1 if latched else topics.DEPTH,
+    latched, kept = topic in topics.LATCHED, topics.KEPT.get(topics.kind(topic))
+    return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1 if latched else kept or topics.DEPTH,
                       reliability=ReliabilityPolicy.RELIABLE,
-                      durability=DurabilityPolicy.TRANSIENT_LOCAL if latched else DurabilityPolicy.VOLATILE)
+                      durability=DurabilityPolicy.TRANSIENT_LOCAL if latched or kept else DurabilityPolicy.VOLATILE)
 
 
 def qos_latest(topic: str) -> QoSProfile:

@@ -1,0 +1,95 @@
+"""CAO over real DDS: drone nodes run their agents, the objective node evaluates, drones come and go."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import yaml
+
+from conftest import REPO
+from test_end_to_end import read_bag
+
+
+def short_mission(folder, duration: float, **changes) -> str:
+    """The surveillance mission, shorter (and with `changes` to its top-level keys)."""
+    data = yaml.safe_load((REPO / "config" / "missions" / "surveillance.yaml").read_text())
+    data.update(fleet=str(REPO / "config" / "fleets" / "camera_team.yaml"),
+                world=str(REPO / "sim" / "worlds" / "hill_country.yaml"), duration=duration, **changes)
+    data["objective"].pop("changes")
+    path = folder / "mission.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return str(path)
+
+
+def launch(mission: str, run_dir, ros_env, *extra) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "swarm_ros.cli", "launch", mission, "--run-dir", str(run_dir),
+                             "--json", str(run_dir.parent / "summary.json"), *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ros_env,
+                            cwd=run_dir.parent)
+
+
+def test_cao_mission_over_dds_records_every_iteration(tmp_path, ros_env):
+    mission = short_mission(tmp_path, 32)
+    proc = launch(mission, tmp_path / "run", ros_env, "--speed", "0")
+    try:
+        out, _ = proc.communicate(timeout=240)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, out[-3000:]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    obj = summary["objective"]
+    assert summary["collisions"] == 0 and summary["geofence_violations"] == 0
+    # the task phase is 32 - 3 - 14 = 15 s: iterations at 4, 5, ..., 17 s
+    assert obj["iterations"] >= 13 and obj["members"] == 8
+    assert obj["final_cost"] < 0.85 * obj["first_cost"]
+    assert f"objective surveillance: J {obj['first_cost']:.4g} -> {obj['final_cost']:.4g}" in out
+
+    messages, _ = read_bag(tmp_path / "run" / "bag")
+    iterations = [json.loads(m.data) for _, m in messages["/swarm/objective"]]
+    assert [it["cost"] for it in iterations] == [obj["first_cost"]] + [it["cost"] for it in iterations[1:]]
+    assert iterations[-1]["cost"] == obj["final_cost"] and len(iterations) == obj["iterations"]
+    for name in ("cf1", "x2"):
+        reports = [list(m.data) for _, m in messages[f"/{name}/cao/report"]]
+        answers = [list(m.data) for _, m in messages[f"/{name}/cao/feedback"]]
+        assert [r[0] for r in reports] == list(range(len(reports))) and len(reports) >= obj["iterations"]
+        assert {a[0] for a in answers} == {r[0] for r in reports[:len(answers)]}
+        assert all(len(r) == 5 for r in reports)                     # k, t, x, y, z
+
+
+def test_a_killed_drone_process_leaves_and_the_swarm_carries_on(tmp_path, ros_env):
+    # One process per drone, paced by the wall clock (twice real time) as on hardware; cf3's
+    # process is killed mid-task and the evaluator goes on with the seven others.
+    mission = short_mission(tmp_path, 30, control_rate=20)
+    run_dir = tmp_path / "run"
+    proc = launch(mission, run_dir, ros_env, "--speed", "2", "--per-drone-processes")
+    killed = None
+    try:
+        sim_log, pids = run_dir / "logs" / "00_simulator.log", run_dir / "logs" / "pids.txt"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if sim_log.is_file() and "mission 'surveillance' starts" in sim_log.read_text(errors="replace"):
+                break
+            time.sleep(0.2)
+        time.sleep(4.0)                                       # mission time about 8 s: mid-task
+        for line in pids.read_text().splitlines():
+            pid, name = line.split()
+            if "cf3" in name:
+                os.kill(int(pid), signal.SIGKILL)
+                killed = name
+        out, _ = proc.communicate(timeout=180)
+    finally:
+        proc.kill()
+    assert killed is not None, "the drone processes never started"
+    assert proc.returncode == 0, out[-3000:]
+    assert "cf3" in out and "the mission goes on without it" in out
+    assert json.loads((tmp_path / "summary.json").read_text())["lost_processes"] == ["drone (/cf3/drone)"]
+    messages, _ = read_bag(run_dir / "bag")
+    members = [json.loads(m.data)["members"] for _, m in messages["/swarm/objective"]]
+    assert members and "cf3" in members[0] and "cf3" not in members[-1]
+    gone = next(i for i, m in enumerate(members) if "cf3" not in m)
+    assert all(len(m) == 7 and "cf3" not in m for m in members[gone:])
+    assert len(members) - gone >= 4                                  # the others kept iterating
