@@ -60,13 +60,14 @@ def test_cao_mission_over_dds_records_every_iteration(tmp_path, ros_env):
         assert all(len(r) == 5 for r in reports)                     # k, t, x, y, z
 
 
-def test_a_killed_drone_process_leaves_and_the_swarm_carries_on(tmp_path, ros_env):
+def test_a_killed_drone_leaves_and_a_restarted_one_joins_again(tmp_path, ros_env):
     # One process per drone, paced by the wall clock (twice real time) as on hardware; cf3's
-    # process is killed mid-task and the evaluator goes on with the seven others.
-    mission = short_mission(tmp_path, 30, control_rate=20)
+    # process is killed mid-task and the evaluator goes on with the seven others; then a new
+    # cf3 process starts and joins with an empty window.
+    mission = short_mission(tmp_path, 38, control_rate=20)
     run_dir = tmp_path / "run"
     proc = launch(mission, run_dir, ros_env, "--speed", "2", "--per-drone-processes")
-    killed = None
+    killed = restarted = None
     try:
         sim_log, pids = run_dir / "logs" / "00_simulator.log", run_dir / "logs" / "pids.txt"
         deadline = time.monotonic() + 120
@@ -80,16 +81,30 @@ def test_a_killed_drone_process_leaves_and_the_swarm_carries_on(tmp_path, ros_en
             if "cf3" in name:
                 os.kill(int(pid), signal.SIGKILL)
                 killed = name
+        time.sleep(1.5)
+        restarted = subprocess.Popen([sys.executable, "-m", "swarm_ros.nodes.drone", "--ros-args", "-r", "__node:=drone",
+                                      "-r", "__ns:=/cf3", "-p", f"mission_file:='{mission}'", "-p", "drones:=[cf3]"],
+                                     env=ros_env, stdout=open(tmp_path / "cf3_again.log", "wb"), stderr=subprocess.STDOUT)
         out, _ = proc.communicate(timeout=180)
     finally:
         proc.kill()
+        if restarted is not None:
+            restarted.send_signal(signal.SIGINT)
+            try:
+                restarted.wait(10)
+            except subprocess.TimeoutExpired:
+                restarted.kill()
     assert killed is not None, "the drone processes never started"
     assert proc.returncode == 0, out[-3000:]
     assert "cf3" in out and "the mission goes on without it" in out
     assert json.loads((tmp_path / "summary.json").read_text())["lost_processes"] == ["drone (/cf3/drone)"]
     messages, _ = read_bag(run_dir / "bag")
     members = [json.loads(m.data)["members"] for _, m in messages["/swarm/objective"]]
-    assert members and "cf3" in members[0] and "cf3" not in members[-1]
+    assert members and "cf3" in members[0]
     gone = next(i for i, m in enumerate(members) if "cf3" not in m)
-    assert all(len(m) == 7 and "cf3" not in m for m in members[gone:])
-    assert len(members) - gone >= 4                                  # the others kept iterating
+    back = next(i for i, m in enumerate(members) if i > gone and "cf3" in m)
+    assert all(len(m) == 7 for m in members[gone:back]) and back - gone >= 2   # the others kept iterating
+    assert all(len(m) == 8 for m in members[back:]) and len(members) - back >= 3
+    answers = [list(m.data) for _, m in messages["/cf3/cao/feedback"]]
+    rejoined = [a for a in answers if a[0] == back]
+    assert rejoined and rejoined[0][1] == 0.0                        # a joiner's first contribution

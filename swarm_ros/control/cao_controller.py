@@ -136,6 +136,7 @@ class CAOController(Controller):
         if self.team is None:                       # first task tick: start from here, inside the band
             self.team = CAOTeam(p.optimiser(self.world), np.clip(here, lo, hi),
                                 [agent_seed(p.seed, int(i)) for i in obs.ids])
+            self.next_k[:] = p.objective.next_iteration(obs.t)    # a drone started mid-mission joins now
         if self.inbox:
             self._learn(obs)
         due = obs.t + 1e-9 >= p.objective.iteration_time(self.next_k)

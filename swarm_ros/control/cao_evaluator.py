@@ -58,6 +58,10 @@ class ObjectiveSpec:
         for k = 0 (time to reach the first decision), then every period."""
         return self.start + (np.asarray(k) + 1) * self.period
 
+    def next_iteration(self, t: float) -> int:
+        """The first iteration reported at or after mission time t (a drone starting late)."""
+        return max(0, int(np.ceil((t - self.start) / self.period - 1 - 1e-9)))
+
     def build(self, world):
         return OBJECTIVES[self.kind][0](self.params, world)
 
