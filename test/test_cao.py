@@ -191,3 +191,16 @@ def test_cli_refuses_bad_initial_positions_with_one_line(tmp_path, content, mess
                           "--initial-positions", str(start)], capture_output=True, text=True, timeout=60)
     assert res.returncode == 2
     assert res.stderr.strip().count("\n") == 0 and message in res.stderr and str(start) in res.stderr
+
+
+def test_the_documented_testbed_example_runs():
+    # The example in cao_testbed's docstring, executed as written.
+    import textwrap
+    from swarm_ros.control import cao_testbed
+    doc = cao_testbed.__doc__
+    code = textwrap.dedent(doc[doc.index("    class Spread"):doc.index("`cost` is what")])
+    scope = {"Testbed": Testbed, "np": np}
+    exec(code, scope)
+    run = optimise(scope["Spread"](), [[1.0], [1.2], [1.4], [5.0]], iterations=150, seed=0,
+                   params=CAOParams(window=5, candidates=100, step_max=0.3, step_min=0.05, horizon=150))
+    assert run.final_cost < 0.1 * run.costs[0]
