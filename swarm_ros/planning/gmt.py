@@ -52,6 +52,7 @@ class PlanResult:
     radius: float
     timing: dict = field(default_factory=dict)   # seconds: graph, mask, march, path, online
     reason: str = ""
+    trajectory: dict | None = None               # kinodynamic: t, position, velocity, acceleration
 
 
 EdgeCheck = Callable[[object, object, object], object]   # (parents, children, in-entry positions) -> free mask
@@ -120,6 +121,33 @@ def trace(tree: Tree, start: int, goal: int) -> np.ndarray:
     return np.array(nodes[::-1], np.intp)
 
 
+def solve(graph: Graph, points, lam: float, radius: float, obstacles: ObstacleSet, edge_free: EdgeCheck,
+          be: Backend, t0: float) -> tuple[PlanResult, Tree | None]:
+    """Mask samples, march from node n - 2 to node n - 1, trace the path; shared by both variants."""
+    s, g = graph.n - 2, graph.n - 1
+    t1 = time.perf_counter()
+    valid = ~obstacles.points_in(points)
+    t2 = time.perf_counter()
+    d = graph.points.shape[1]
+    result = PlanResult(False, math.inf, np.zeros((0, d)), np.zeros(0, np.intp), 0, 0,
+                        int(valid[:-2].sum()), be.name, lam, radius)
+    tree = None
+    if not (bool(valid[s]) and bool(valid[g])):
+        result.reason = "start inside an obstacle" if not bool(valid[s]) else "goal inside an obstacle"
+    else:
+        tree = march(graph, s, g, valid, lam, radius, edge_free, be)
+        result.iterations, result.checks = tree.iterations, tree.checks
+        if tree.found:
+            result.found, result.cost = True, float(tree.cost[g])
+            result.nodes = trace(tree, s, g)
+            result.path = graph.points[result.nodes]
+        else:
+            result.reason = "no collision-free path in the roadmap (more samples may help)"
+    t3 = time.perf_counter()
+    result.timing = {"graph": t1 - t0, "mask": t2 - t1, "march_and_path": t3 - t2, "online": t3 - t0}
+    return result, tree
+
+
 def plan(rm: Roadmap, obstacles: ObstacleSet, start, goal, lam: float = 0.5,
          backend: Backend | str | None = None) -> PlanResult:
     """Geometric GMT* from start to goal on the cached roadmap `rm` among `obstacles`."""
@@ -128,29 +156,9 @@ def plan(rm: Roadmap, obstacles: ObstacleSet, start, goal, lam: float = 0.5,
         raise ValueError(f"obstacles live on backend {obstacles.be.name!r}, planning on {be.name!r}")
     t0 = time.perf_counter()
     graph = with_endpoints(rm, start, goal)
-    s, g = graph.n - 2, graph.n - 1
     pts = be.asarray(graph.points)
-    t1 = time.perf_counter()
-    valid = ~obstacles.points_in(pts)
-    t2 = time.perf_counter()
-    result = PlanResult(False, math.inf, np.zeros((0, rm.d)), np.zeros(0, np.intp), 0, 0,
-                        int(valid[:-2].sum()), be.name, lam, rm.radius)
-    if not (bool(valid[s]) and bool(valid[g])):
-        result.reason = "start inside an obstacle" if not bool(valid[s]) else "goal inside an obstacle"
-        return result
 
     def edge_free(par, child, _pos):
         return ~obstacles.segments_hit(pts[par], pts[child])
 
-    tree = march(graph, s, g, valid, lam, rm.radius, edge_free, be)
-    t3 = time.perf_counter()
-    result.iterations, result.checks = tree.iterations, tree.checks
-    if tree.found:
-        result.found, result.cost = True, float(tree.cost[g])
-        result.nodes = trace(tree, s, g)
-        result.path = graph.points[result.nodes]
-    else:
-        result.reason = "no collision-free path in the roadmap (more samples may help)"
-    t4 = time.perf_counter()
-    result.timing = {"graph": t1 - t0, "mask": t2 - t1, "march": t3 - t2, "path": t4 - t3, "online": t4 - t0}
-    return result
+    return solve(graph, pts, lam, rm.radius, obstacles, edge_free, be, t0)[0]

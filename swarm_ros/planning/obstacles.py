@@ -66,6 +66,13 @@ class ObstacleSet:
                    [o.center for o in cyls], [o.radius + inflate for o in cyls],
                    [(o.z_min - inflate, o.z_max + inflate) for o in cyls], cell=cell, backend=backend)
 
+    def grown(self, extra: float) -> "ObstacleSet":
+        """The same obstacles grown by `extra` more on every side."""
+        if extra == 0:
+            return self
+        return ObstacleSet(self.lo, self.hi, self.box_lo - extra, self.box_hi + extra, self.cyl_c,
+                           self.cyl_r + extra, self.cyl_z + [-extra, extra], cell=self.cell, backend=self.be)
+
     # --- broad phase --------------------------------------------------------------------------
 
     def _build_grid(self, cell: float) -> None:
