@@ -76,17 +76,6 @@ def raw_world(pb) -> World:
     return World(pb["name"].replace(" ", "_"), pad(pb["lo"], -5), pad(pb["hi"], 5), boxes)
 
 
-def clearance(world: World, path: np.ndarray, step: float = 2e-4) -> float:
-    pts = [path[:1]]
-    for a, b in zip(path[:-1], path[1:]):
-        k = max(1, int(np.ceil(np.linalg.norm(b - a) / step)))
-        pts.append(a + np.linspace(0, 1, k + 1)[1:, None] * (b - a))
-    pts = np.concatenate(pts)
-    if pts.shape[1] == 2:
-        pts = np.c_[pts, np.zeros(len(pts))]
-    return float(world.clearance(pts).min())
-
-
 class PointChecker:
     """Pure-Python state validity for OMPL: the same uniform grid of box lists as ours."""
 
@@ -179,7 +168,8 @@ def bench_one(pb, n: int, lam: float, repeats: int) -> dict:
     world = raw_world(pb)
     row = dict(problem=pb["name"], n=n, obstacles=len(pb["box_lo"]), n_free=n_free, radius=rm.radius, lam=lam,
                ours_online_s=[r.timing["online"] for r in runs], ours_offline_s=offline, ours_cost=ours.cost,
-               ours_found=ours.found, ours_clearance=clearance(world, ours.path) if ours.found else None,
+               ours_found=ours.found,
+               ours_clearance=world.path_clearance(ours.path, 2e-4) if ours.found else None,
                ours_breakdown_s={k: median([r.timing[k] for r in runs]) for k in ours.timing})
     for label, step, grow in (("matched", MATCHED_STEP, MATCHED_STEP / 2), ("default", None, 0.0)):
         pb["_mult"] = 1.5
@@ -190,7 +180,7 @@ def bench_one(pb, n: int, lam: float, repeats: int) -> dict:
         paths = [p for _, _, p, _, _ in res if p is not None]
         row[f"ompl_{label}"] = dict(times_s=[t for t, *_ in res], costs=costs, radius=[r for *_, r, _ in res],
                                     validity_calls=[c for *_, c in res],
-                                    colliding_paths=sum(clearance(world, p) < -1e-9 for p in paths),
+                                    colliding_paths=sum(world.path_clearance(p, 2e-4) < -1e-9 for p in paths),
                                     paths=len(paths))
     return row
 

@@ -56,15 +56,6 @@ def _check_point(world, obstacles, arg: str, p, inflate: float, vehicle: str) ->
                    f"a point at least {inflate:g} m from every obstacle")
 
 
-def dense_clearance(world, positions: np.ndarray, step: float = CHECK_STEP) -> float:
-    """Least signed distance to the raw obstacles at points every `step` along a polyline."""
-    pts = [positions[:1]]
-    for a, b in zip(positions[:-1], positions[1:]):
-        k = max(1, math.ceil(float(np.linalg.norm(b - a)) / step))
-        pts.append(a + np.linspace(0, 1, k + 1)[1:, None] * (b - a))
-    return float(world.clearance(np.concatenate(pts)).min()) if world.n_obstacles else math.inf
-
-
 def cmd_plan(args, console) -> int:
     from sim.world import load_world
     from .planning.backend import BackendError, get_backend
@@ -122,7 +113,7 @@ def cmd_plan(args, console) -> int:
         console.print(f"  no path: {res.reason}")
         _write(args.json, out)
         return 1
-    clearance = dense_clearance(world, positions)
+    clearance = world.path_clearance(positions, CHECK_STEP) if len(positions) else math.inf
     out.update(path=res.path[:, :3], min_clearance=clearance, collision_free=bool(clearance >= inflate - 1e-9))
     console.print(f"  cost: {res.cost:.4g}{' (time + effort)' if kind == 'kinodynamic' else ' m'}, "
                   f"{len(res.path)} waypoints")

@@ -37,18 +37,6 @@ def raw_world_t1() -> World:
     return World("t1", [0, 0, -5], [1, 1, 5], boxes)
 
 
-def dense_clearance(world: World, path: np.ndarray, step: float) -> float:
-    """Smallest signed distance to the raw obstacles over points every `step` along the path."""
-    pts = [path[:1]]
-    for a, b in zip(path[:-1], path[1:]):
-        k = max(1, int(np.ceil(np.linalg.norm(b - a) / step)))
-        pts.append(a + np.linspace(0, 1, k + 1)[1:, None] * (b - a))
-    pts = np.concatenate(pts)
-    if pts.shape[1] == 2:
-        pts = np.c_[pts, np.zeros(len(pts))]
-    return float(world.clearance(pts).min())
-
-
 @pytest.fixture(scope="module")
 def t1_runs():
     """GMT*/FMT* - 1 per lambda and the paths, over T1_SEEDS seeds at n = 5000 (uniform samples)."""
@@ -98,7 +86,7 @@ def test_t1_paths_collision_free_under_dense_check(t1_runs):
     world = raw_world_t1()
     for p in paths:
         assert np.allclose(p[0], T1_START) and np.allclose(p[-1], T1_GOAL)
-        assert dense_clearance(world, p, 1e-3) >= -1e-12
+        assert world.path_clearance(p, 1e-3) >= -1e-12
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -118,7 +106,7 @@ def test_3d_world_paths_keep_the_vehicle_clearance():
             res = plan(rm, obs, [0, -8, 1.0], goal, lam=0.5)
             assert res.found, res.reason
             # Exact checks against the grown shapes guarantee the inflation everywhere on the path.
-            assert dense_clearance(world, res.path, 0.01) >= inflate - 1e-9
+            assert world.path_clearance(res.path, 0.01) >= inflate - 1e-9
 
 
 def test_blocked_goal_is_reported_not_found():
@@ -135,7 +123,8 @@ def test_segment_checks_are_exact_with_and_without_grid():
     c, h = rng.uniform(0, 10, (40, 3)), rng.uniform(0.1, 1.0, (40, 3))
     cyl = [Cylinder(f"c{k}", tuple(rng.uniform(0, 10, 2)), float(rng.uniform(0.1, 0.8)), 0.0,
                     float(rng.uniform(1, 8))) for k in range(15)]
-    world = World("rand", [0, 0, 0], [10, 10, 10], [Box(f"b{k}", tuple(c[k]), tuple(2 * h[k])) for k in range(40)] + cyl)
+    boxes = [Box(f"b{k}", tuple(c[k]), tuple(2 * h[k])) for k in range(40)]
+    world = World("rand", [0, 0, 0], [10, 10, 10], boxes + cyl)
     grid = ObstacleSet.from_world(world)
     brute = ObstacleSet.from_world(world)
     brute.cell = None

@@ -58,7 +58,11 @@ class Backend:
             starts = np.cumsum(lengths) - lengths
             return np.minimum.reduceat(values, starts)
         out = self.xp.full(len(lengths), self.xp.inf)
-        self.xp.minimum.at(out, owner, values)
+        try:
+            self.xp.minimum.at(out, owner, values)
+        except AttributeError:          # CuPy before ufunc.at
+            import cupyx
+            cupyx.scatter_min(out, owner, values)
         return out
 
     def first_per_segment(self, mask, owner, n_segments: int):

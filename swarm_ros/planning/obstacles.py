@@ -152,10 +152,10 @@ class ObstacleSet:
         c1 = self._cells(xp.maximum(pa, pb), xp)
         items, cells = [], []
         for bits in itertools.product((0, 1), repeat=self.d):
-            bits = np.array(bits, bool)
-            ok = xp.all(c1[:, bits] > c0[:, bits], axis=1) if bits.any() else xp.ones(len(pa), dtype=bool)
+            axes = xp.asarray(np.flatnonzero(bits))
+            ok = xp.all(c1[:, axes] > c0[:, axes], axis=1) if len(axes) else xp.ones(len(pa), dtype=bool)
             idx = xp.flatnonzero(ok)
-            cells.append(self._flat(xp.where(xp.asarray(bits), c1[idx], c0[idx])))
+            cells.append(self._flat(xp.where(xp.asarray(np.array(bits, bool)), c1[idx], c0[idx])))
             items.append(idx)
         item, obs = self._pairs_from_cells(xp.concatenate(cells), xp.concatenate(items))
         inside = self._exact(pa[item], d[item], obs)
