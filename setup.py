@@ -50,6 +50,8 @@ setup(
     extras_require={
         # wheel: lets the packaging test build with --no-build-isolation (offline) on setuptools < 70.1
         "test": ["pytest>=7", "mcap>=1.1", "mcap-ros2-support>=0.5", "wheel"],
+        # the comparison peer of bench/bench_plan.py (OMPL's FMT*)
+        "bench": ["ompl>=2"],
     },
     zip_safe=True,
     tests_require=["pytest"],
