@@ -6,6 +6,8 @@ Per drone (namespace /<drone>):
   cmd        geometry_msgs/TwistStamped  velocity setpoint (ENU); stamp = the odom stamp it answers
   radio/tx   std_msgs/Float64MultiArray  a beacon the drone broadcasts (see nodes/messages.py)
   radio/rx   std_msgs/Float64MultiArray  beacons the radio delivered to this drone in one tick
+  update/status  std_msgs/String (JSON)  the drone's model, at least {"version": ...}, on each
+                                      change (the update agent, issue 6; read by `swarm-ros analyze`)
 Swarm-wide:
   /swarm/status   std_msgs/String (JSON)  progress and safety figures, a few times a second
   /swarm/summary  std_msgs/String (JSON)  final figures of the run (latched)
@@ -19,6 +21,7 @@ from __future__ import annotations
 WORLD_FRAME = "world"
 
 ODOM, CMD, RADIO_TX, RADIO_RX = "odom", "cmd", "radio/tx", "radio/rx"
+UPDATE_STATUS = "update/status"
 STATUS, SUMMARY = "/swarm/status", "/swarm/summary"
 POSES, MARKERS, WORLD = "/swarm/poses", "/swarm/markers", "/swarm/world"
 RECORDER_READY = "/swarm/recorder_ready"
@@ -28,6 +31,7 @@ TYPES = {
     CMD: "geometry_msgs/msg/TwistStamped",
     RADIO_TX: "std_msgs/msg/Float64MultiArray",
     RADIO_RX: "std_msgs/msg/Float64MultiArray",
+    UPDATE_STATUS: "std_msgs/msg/String",
     STATUS: "std_msgs/msg/String",
     SUMMARY: "std_msgs/msg/String",
     POSES: "geometry_msgs/msg/PoseArray",
