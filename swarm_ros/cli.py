@@ -9,6 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from . import cli_analyze
 from .configfile import ConfigError
 from .resources import find_mission
 
@@ -92,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("mission")
     p.add_argument("--json", help="write the summary to this JSON file")
     p.set_defaults(func=cmd_headless)
+    cli_analyze.add_parser(sub)
     return parser
 
 

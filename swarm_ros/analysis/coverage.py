@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-FOOTPRINT = 1.0        # m: default footprint radius (a 90-degree downward camera at 1 m altitude)
+from .defaults import FOOTPRINT
+
 AIRBORNE = 0.2         # m above the geofence floor: lower samples are on the ground (pads) and see nothing
 MAX_CELLS = 250_000    # the cell size grows past footprint/4 when the floor would need more cells
 BLOCK = 50_000         # samples per block

@@ -10,13 +10,13 @@ import numpy as np
 
 from .bag import META, read_bag
 from .context import build_context
-from .coverage import FOOTPRINT, coverage
+from .coverage import coverage
+from .defaults import FOOTPRINT, MIN_SPEED, NEAR_MISS_MARGIN
 from .grid import build_trajectories, event_times
-from .order import MIN_SPEED, milling, nan_stats, polarization, speeds
+from .order import milling, nan_stats, polarization, speeds
 from .radiostats import radio_stats
 from .safety import pair_events, separation, world_events
 
-NEAR_MISS_MARGIN = 0.3   # m of surface gap: half the safety layer's default separation margin (0.6 m)
 INTERPOLATION = ("positions linear between each drone's own odometry samples (NaN outside its first..last "
                  "sample); velocities central differences of the gridded positions")
 

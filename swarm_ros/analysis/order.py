@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-MIN_SPEED = 0.1      # m/s: below this a drone is hovering and has no heading (about a tenth of
-                     # a Crazyflie's top speed; position noise of a hovering drone stays below it)
+from .defaults import MIN_SPEED
+
 
 
 def speeds(vel: np.ndarray) -> np.ndarray:
