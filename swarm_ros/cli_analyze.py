@@ -43,7 +43,8 @@ def _write_json(path: Path, data: dict) -> None:
 def _analyze_one(bag: str, args, console: Console):
     from .analysis.metrics import analyze
     with Progress(TextColumn("reading {task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=console, transient=True) as bar:
+                  TimeRemainingColumn(), console=console, transient=True,
+                  disable=not console.is_terminal) as bar:
         task = bar.add_task(Path(bag).name, total=None)
         return analyze(bag, world_file=args.world, near_miss=args.near_miss, footprint=args.footprint,
                        min_speed=args.min_speed, progress=lambda done, total: bar.update(task, completed=done,

@@ -218,7 +218,7 @@ def read_bag(path: str | Path, progress: Callable[[int, int], None] | None = Non
         raise
     except Exception as err:   # rosbags, sqlite, zstd, struct, our field readers: all mean a bad bag
         text = " ".join(str(err).split()) or type(err).__name__
-        raise BagError(f"{path}: cannot read the bag: {text}") from None
+        raise BagError(f"{path}: cannot read the bag (corrupt or truncated?): {text}") from None
     if not any(len(t.stamp) for t in rec.tracks.values()):
         raise BagError(f"{path}: the odometry topics hold no messages")
     return rec

@@ -14,6 +14,7 @@ _STAMP_AND_LEN = struct.Struct("<iII")
 _U32 = struct.Struct("<I")
 _XYZ = struct.Struct("<3d")
 _DIM_TAIL = struct.Struct("<II")
+_ODOM_TAIL = (7 + 36 + 6 + 36) * 8     # pose, its covariance, twist, its covariance (doubles)
 
 
 def _plain_le(data) -> bool:
@@ -39,6 +40,8 @@ def odometry_stamp_position(data) -> tuple[int, float, float, float] | None:
         off = 12 + n                                  # stamp (8) + frame_id length (4) + frame_id
         off = _skip_string(data, off)                 # child_frame_id
         off = (off + 7) & ~7
+        if 4 + off + _ODOM_TAIL > len(data):
+            raise ValueError(f"truncated Odometry ({len(data)} bytes, pose and twist need {4 + off + _ODOM_TAIL})")
         x, y, z = _XYZ.unpack_from(data, 4 + off)
     except struct.error as err:
         raise ValueError(f"truncated Odometry ({len(data)} bytes): {err}") from None
