@@ -50,12 +50,14 @@ def _dedup(time_ns: np.ndarray, other: list[np.ndarray]):
 
 
 def _velocity(pos: np.ndarray, dt: float) -> np.ndarray:
-    fwd = np.full_like(pos, np.nan)
-    fwd[:-1] = (pos[1:] - pos[:-1]) / dt
-    bwd = np.full_like(pos, np.nan)
-    bwd[1:] = fwd[:-1]
-    both = ~np.isnan(fwd) & ~np.isnan(bwd)
-    return np.where(both, 0.5 * (fwd + bwd), np.where(np.isnan(fwd), bwd, fwd))
+    """Central differences; one-sided where a neighbour sample is missing (a drone's ends)."""
+    vel = np.full_like(pos, np.nan)
+    vel[1:-1] = pos[2:] - pos[:-2]
+    vel[1:-1] /= 2 * dt
+    for here, there, sign in ((slice(0, -1), slice(1, None), 1.0), (slice(1, None), slice(0, -1), -1.0)):
+        hole = np.isnan(vel[here]) & ~np.isnan(pos[there]) & ~np.isnan(pos[here])
+        vel[here][hole] = sign * (pos[there][hole] - pos[here][hole]) / dt
+    return vel
 
 
 def build_trajectories(rec: Recording) -> Trajectories:

@@ -16,6 +16,20 @@ from .defaults import MIN_SPEED
 
 
 
+BLOCK = 20_000       # time steps per block: bounds the temporaries on long runs
+
+
+def _blocked(fn):
+    """Apply a per-step function over blocks of time steps (same result, bounded memory)."""
+    def run(*arrays, **kw):
+        steps = len(arrays[0])
+        parts = [fn(*(a[s:s + BLOCK] if isinstance(a, np.ndarray) else a for a in arrays), **kw)
+                 for s in range(0, steps, BLOCK)]
+        return np.concatenate(parts) if parts else np.zeros(0)
+    run.__doc__ = fn.__doc__
+    return run
+
+
 def speeds(vel: np.ndarray) -> np.ndarray:
     return np.linalg.norm(vel, axis=2)
 
@@ -25,6 +39,7 @@ def _unit(v: np.ndarray, ok: np.ndarray) -> np.ndarray:
     return np.where(ok[..., None], v / np.where(n > 0, n, 1.0), 0.0)
 
 
+@_blocked
 def polarization(vel: np.ndarray, min_speed: float = MIN_SPEED) -> np.ndarray:
     speed = speeds(vel)
     with np.errstate(invalid="ignore"):
@@ -35,6 +50,7 @@ def polarization(vel: np.ndarray, min_speed: float = MIN_SPEED) -> np.ndarray:
         return np.where(count >= 2, np.linalg.norm(total, axis=1) / count, np.nan)
 
 
+@_blocked
 def milling(pos: np.ndarray, vel: np.ndarray, min_speed: float = MIN_SPEED) -> np.ndarray:
     p, v = np.nan_to_num(pos[:, :, :2]), np.nan_to_num(vel[:, :, :2])
     moving = np.linalg.norm(v, axis=2) > min_speed
