@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -27,17 +28,21 @@ def _number(lo_open: bool):
     return parse
 
 
-def _json_default(x):
-    import numpy as np
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, np.floating):
-        return float(x) if np.isfinite(x) else None
-    raise TypeError(f"{type(x).__name__} is not JSON serializable")
+def _plain(x):
+    """JSON-ready copy: numpy scalars to Python, NaN and infinities to null (JSON has neither)."""
+    if isinstance(x, dict):
+        return {k: _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    if hasattr(x, "item") and not isinstance(x, (str, bytes)):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
 
 
 def _write_json(path: Path, data: dict) -> None:
-    path.write_text(json.dumps(data, indent=2, default=_json_default, allow_nan=False))
+    path.write_text(json.dumps(_plain(data), indent=2, allow_nan=False))
 
 
 def _analyze_one(bag: str, args, console: Console):
@@ -98,7 +103,7 @@ def comparison_table(comp: dict) -> Table:
 
 
 def _default_out(bags: list[str]) -> Path:
-    first = Path(bags[0].rstrip("/"))
+    first = Path(bags[0]).resolve()
     return first.with_name(first.stem + ("_compare" if len(bags) > 1 else "_analysis"))
 
 

@@ -139,3 +139,19 @@ def test_bad_options_are_refused(tmp_path):
     (tmp_path / "w.yaml").write_text("name: w\nbounds: {min: [0, 0, 0], max: [1, 1]}\n")
     out = run_cli(bag, "--world", tmp_path / "w.yaml", "--out", tmp_path / "o")
     assert out.returncode == 2 and "Traceback" not in out.stderr and "w.yaml: bounds.max" in out.stderr
+
+
+def test_odometry_with_nan_poses_is_skipped_and_json_stays_valid(tmp_path):
+    from swarm_ros.nodes.cdr import encode_odometry
+    x = 0.5 + np.abs(T - 4.0)
+    a = np.stack([-x, np.zeros_like(T), np.ones_like(T)], axis=1)
+    nan_poses = [("/a/odom", "nav_msgs/msg/Odometry", 8.0 + k * 0.02,
+                  encode_odometry(int(round((8.0 + k * 0.02) * 1e9)), "world", "a", (np.nan, 0, 1), (0, 0, 0)))
+                 for k in range(5)]
+    bag = write_bag(tmp_path / "bag", T, {"a": a, "b": a * [-1, 1, 1]}, "mcap", extra=nan_poses)
+    out = run_cli(bag, "--out", tmp_path / "out")
+    assert out.returncode == 0, out.stderr
+    text = (tmp_path / "out" / "metrics.json").read_text()
+    m = json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in metrics.json"))   # strict JSON
+    assert [d["samples"] for d in m["drones"]] == [len(T), len(T)]
+    assert m["separation"]["min"] == pytest.approx(1.0) and m["drones"][0]["distance"] == pytest.approx(8.0 - 0.02)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .bag import Recording
+from .bag import BagError, Recording
 
 GAP_PERIODS = 3        # a hole longer than this many odometry periods is reported as a gap
 
@@ -61,12 +61,16 @@ def _velocity(pos: np.ndarray, dt: float) -> np.ndarray:
 
 
 def build_trajectories(rec: Recording) -> Trajectories:
-    names = [n for n in rec.drones if n in rec.tracks and len(rec.tracks[n].stamp)]
-    raw = [rec.tracks[n].arrays() for n in names]
+    arrays = {n: rec.tracks[n].arrays() for n in rec.drones if n in rec.tracks}
+    names = [n for n, (_, _, xyz) in arrays.items() if np.isfinite(xyz).all(axis=1).any()]
+    if not names:
+        raise BagError(f"{rec.path}: no odometry message holds a finite position")
+    raw = [arrays[n] for n in names]
     header = _stamps_usable(raw)
     per_drone, periods = [], []
     for stamp, log, xyz in raw:
-        t, (lg, p) = _dedup(stamp if header else log, [log, xyz])
+        ok = np.isfinite(xyz).all(axis=1)          # a NaN pose carries no position: drop it
+        t, (lg, p) = _dedup((stamp if header else log)[ok], [log[ok], xyz[ok]])
         per_drone.append((t, lg, p))
         if len(t) > 1:
             periods.append(int(np.median(np.diff(t))))
