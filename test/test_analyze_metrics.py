@@ -190,3 +190,17 @@ def test_agrees_with_the_live_run_metrics_on_random_flights(tmp_path):
     assert m["collisions"]["total"] == len(live.collision_events) > 0
     assert sorted((round(e["t"], 6), e["kind"]) for e in m["collisions"]["events"]) == \
         sorted((round(float(e[0]), 6), e[1]) for e in live.collision_events)
+
+
+def test_analysis_runs_without_loading_ros(tmp_path):
+    import subprocess
+    import sys
+    a, b = approach(T, closest=1.0, at=5.0)
+    bag = write_bag(tmp_path / "bag", T, {"a": a, "b": b})
+    code = ("import sys; from swarm_ros.cli import main; rc = main(['analyze', sys.argv[1], '--out', sys.argv[2]]); "
+            "print(rc, sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('rclpy', 'nav_msgs', 'std_msgs', 'geometry_msgs')))")
+    out = subprocess.run([sys.executable, "-c", code, str(bag), str(tmp_path / "out")], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "0 []"
