@@ -44,7 +44,7 @@ setup(
         *data_tree("launch"), *data_tree("config"), *data_tree("sim/worlds"),
     ],
     install_requires=[
-        "numpy>=1.24", "scipy>=1.10", "pyyaml>=6", "rich>=13", "rosbags>=0.10.10",
+        "numpy>=1.24", "scipy>=1.10", "pyyaml>=6", "rich>=13", "rosbags>=0.10.10", "matplotlib>=3.6",
         *ROS_WHEELS,
     ],
     extras_require={
