@@ -24,6 +24,7 @@ applies configurations that satisfy the problem's constraints.
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -41,9 +42,9 @@ CENTRAL_WINDOW = 30               # centralized CAO: least window
 @dataclass
 class MethodRun:
     method: str
-    costs: list                   # J(k), k = 0 .. iterations - 1, as applied and measured
-    x: np.ndarray                 # final decisions (N, d)
+    costs: list = field(default_factory=list)       # J(k), k = 0 .. iterations - 1, as applied and measured
     decisions: list = field(default_factory=list)   # x(k) applied at each iteration
+    x: np.ndarray | None = None   # the decisions chosen after the last measurement
     opt_s: float = 0.0            # seconds in the method itself (model, candidates, feasibility)
     cost_s: float = 0.0           # seconds evaluating J (applied and what-if)
     evaluations: int = 0          # evaluations of J (applied and what-if)
@@ -52,18 +53,30 @@ class MethodRun:
     def final_cost(self) -> float:
         return self.costs[-1]
 
+    @contextmanager
+    def timing(self, name: str):
+        """Adds the wall seconds of the block to `opt_s` or `cost_s`."""
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            setattr(self, name, getattr(self, name) + time.perf_counter() - t0)
 
-class _Timer:
-    """Adds the wall seconds of each `with` block to one field of a MethodRun."""
 
-    def __init__(self, run: MethodRun, name: str):
-        self.run, self.name = run, name
-
-    def __enter__(self):
-        self.t0 = time.perf_counter()
-
-    def __exit__(self, *exc):
-        setattr(self.run, self.name, getattr(self.run, self.name) + time.perf_counter() - self.t0)
+def iterate(problem: Problem, method: str, iterations: int | None, choose) -> MethodRun:
+    """The loop every method shares: apply x(k) and measure J(k) (`testbed.cost`, timed as
+    cost), then x(k + 1) = choose(k, testbed, x(k), J(k), run)."""
+    tb, run = problem.make(), MethodRun(method)
+    x = problem.x0.copy()
+    for k in range(iterations or problem.iterations):
+        with run.timing("cost_s"):
+            j = tb.cost(x)
+        run.costs.append(float(j))
+        run.decisions.append(x.copy())
+        run.evaluations += 1
+        x = choose(k, tb, x, j, run)
+    run.x = x
+    return run
 
 
 def settle_iteration(costs, tol: float = 0.05) -> int:
@@ -74,27 +87,23 @@ def settle_iteration(costs, tol: float = 0.05) -> int:
 
 
 def bcd_cao(problem: Problem, seed: int = 0, iterations: int | None = None) -> MethodRun:
-    tb, run = problem.make(), MethodRun("BCD-CAO (ours)", [], problem.x0)
-    opt, cost = _Timer(run, "opt_s"), _Timer(run, "cost_s")
-    x = problem.x0.copy()
-    x_prev = x.copy()
-    teams = [(rows, CAOTeam(problem.params[rows[0]], x[rows], [agent_seed(seed, int(r)) for r in rows]))
+    teams = [(rows, CAOTeam(problem.params[rows[0]], problem.x0[rows], [agent_seed(seed, int(r)) for r in rows]))
              for rows in problem.groups()]
-    for _ in range(iterations or problem.iterations):
-        with cost:
-            j = tb.cost(x)
-            deltas = j - tb.what_ifs(x, x_prev)
-        run.costs.append(float(j))
-        run.decisions.append(x.copy())
-        run.evaluations += 1 + problem.n
-        with opt:
+    last = [problem.x0.copy()]                                    # x(k - 1)
+
+    def choose(k, tb, x, j, run):
+        with run.timing("cost_s"):
+            deltas = j - tb.what_ifs(x, last[0])
+        run.evaluations += problem.n
+        with run.timing("opt_s"):
             feasible, new = problem.agent_feasibility(x), x.copy()
             for rows, team in teams:
                 team.record(deltas[rows], j)
                 new[rows] = team.propose(lambda r, c, rows=rows: feasible(rows[r], c))
-        x_prev, x = x, new
-    run.x = x
-    return run
+        last[0] = x
+        return new
+
+    return iterate(problem, "BCD-CAO (ours)", iterations, choose)
 
 
 def sparse_cubic(dim: int, rng: np.random.Generator) -> np.ndarray:
@@ -121,8 +130,6 @@ def centralized_cao(problem: Problem, seed: int = 0, iterations: int | None = No
     surveillance). Drones with different amplitudes: the agent works on each drone's decision
     divided by its role's step_max, keeping the largest ratio step_min/step_max of the roles
     (so no drone's floor amplitude is below its role's)."""
-    tb, run = problem.make(), MethodRun("centralized CAO", [], problem.x0)
-    opt, cost = _Timer(run, "opt_s"), _Timer(run, "cost_s")
     n, d = problem.n, problem.d
     ref = problem.params[0]
     w = np.repeat([p.step_max for p in problem.params], d)                      # (N d,)
@@ -136,33 +143,23 @@ def centralized_cao(problem: Problem, seed: int = 0, iterations: int | None = No
     def feasible(rows, cand):
         return problem.configs_ok((cand[0] * w).reshape(-1, n, d))[None]
 
-    x, j_prev = problem.x0.copy(), None
-    for _ in range(iterations or problem.iterations):
-        with cost:
-            j = tb.cost(x)
-        run.costs.append(float(j))
-        run.decisions.append(x.copy())
-        run.evaluations += 1
-        with opt:
-            agent.record(0.0 if j_prev is None else j - j_prev, j)            # J_i(k) = J(k)
-            x = (agent.propose(feasible)[0] * w).reshape(n, d)
-        j_prev = j
-    run.x = x
-    return run
+    prev = [None]                                                 # J(k - 1)
+
+    def choose(k, tb, x, j, run):
+        with run.timing("opt_s"):
+            agent.record(0.0 if prev[0] is None else j - prev[0], j)  # so that J_i(k) = J(k)
+            prev[0] = j
+            return (agent.propose(feasible)[0] * w).reshape(n, d)
+
+    return iterate(problem, "centralized CAO", iterations, choose)
 
 
 def random_search(problem: Problem, seed: int = 0, iterations: int | None = None) -> MethodRun:
-    tb, run = problem.make(), MethodRun("random search", [], problem.x0)
-    opt, cost = _Timer(run, "opt_s"), _Timer(run, "cost_s")
     rng = np.random.default_rng(agent_seed(seed, 20_000))
     rows, redraws = np.arange(problem.n), max(p.redraws for p in problem.params)
-    x = problem.x0.copy()
-    for k in range(iterations or problem.iterations):
-        with cost:
-            j = tb.cost(x)
-        run.costs.append(float(j))
-        run.decisions.append(x.copy())
-        with opt:
+
+    def choose(k, tb, x, j, run):
+        with run.timing("opt_s"):
             amp = problem.amplitude(k)[:, None]
             trial = x + amp * rng.uniform(-1.0, 1.0, x.shape)
             for _ in range(redraws):                                            # bounded, per drone
@@ -171,13 +168,12 @@ def random_search(problem: Problem, seed: int = 0, iterations: int | None = None
                     break
                 trial[bad] = x[bad] + amp[bad] * rng.uniform(-1.0, 1.0, (int(bad.sum()), problem.d))
             trial = problem.repair(trial, x)
-        with cost:
+        with run.timing("cost_s"):
             better = tb.what_if(trial) < tb.what_if(x)
-        run.evaluations += 3
-        if better:
-            x = trial
-    run.x = x
-    return run
+        run.evaluations += 2
+        return trial if better else x
+
+    return iterate(problem, "random search", iterations, choose)
 
 
 def lloyd_targets(problem: Problem, tb, x: np.ndarray) -> np.ndarray:
@@ -204,16 +200,10 @@ def lloyd_targets(problem: Problem, tb, x: np.ndarray) -> np.ndarray:
 def lloyd(problem: Problem, seed: int = 0, iterations: int | None = None) -> MethodRun:
     """Deterministic (`seed` unused). Step towards the target, scaled so no axis moves more
     than c(k); a move its own constraints forbid is shortened (halves), then given up."""
-    tb, run = problem.make(), MethodRun("Lloyd/Voronoi", [], problem.x0)
-    opt, cost = _Timer(run, "opt_s"), _Timer(run, "cost_s")
-    rows, x = np.arange(problem.n), problem.x0.copy()
-    for k in range(iterations or problem.iterations):
-        with cost:
-            j = tb.cost(x)
-        run.costs.append(float(j))
-        run.decisions.append(x.copy())
-        run.evaluations += 1
-        with opt:
+    rows = np.arange(problem.n)
+
+    def choose(k, tb, x, j, run):
+        with run.timing("opt_s"):
             step = lloyd_targets(problem, tb, x) - x
             amp = problem.amplitude(k)
             step *= np.minimum(1.0, amp / np.maximum(np.abs(step).max(axis=1), 1e-300))[:, None]
@@ -222,9 +212,9 @@ def lloyd(problem: Problem, seed: int = 0, iterations: int | None = None) -> Met
                 cand = x + f * step
                 ok = todo & problem.unary(rows, cand[:, None])[:, 0]
                 trial[ok], todo = cand[ok], todo & ~ok
-            x = problem.repair(trial, x)
-    run.x = x
-    return run
+            return problem.repair(trial, x)
+
+    return iterate(problem, "Lloyd/Voronoi", iterations, choose)
 
 
 METHODS = {"ours": bcd_cao, "centralized": centralized_cao, "random": random_search, "lloyd": lloyd}

@@ -1,4 +1,6 @@
 """The CAO benchmark's baselines (bench/cao_baselines.py) do what they claim, under the same constraints."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -115,7 +117,7 @@ def test_every_method_keeps_box_obstacles_and_separation():
 
 
 def test_mission_problem_starts_on_the_pads_inside_each_roles_band():
-    p = mission_problem(load_mission("config/missions/surveillance.yaml"), 10)
+    p = mission_problem(load_mission(Path(__file__).resolve().parents[1] / "config/missions/surveillance.yaml"), 10)
     scouts = [k for k, r in enumerate(p.roles) if r == "scout"]
     assert p.n == 8 and p.d == 3 and len(p.groups()) == 2
     assert (p.x0[scouts, 2] == 2.0).all() and (p.x0[[k for k in range(8) if k not in scouts], 2] == 5.0).all()
