@@ -51,7 +51,8 @@ class RecorderNode:
         store = get_typestore(Stores.ROS2_KILTED)
         self.subs, self.count, self.closing = [], 0, None
         cao = [mission.fleet.drones[i].name for i in mission.cao_roles()]
-        for topic, type_name in topics.recorded(kinds, mission.fleet.names, cao):
+        planned = [mission.fleet.drones[i].name for i in mission.planned_roles()]
+        for topic, type_name in topics.recorded(kinds, mission.fleet.names, cao, planned):
             conn = self.writer.add_connection(topic, type_name, typestore=store)
             cb = self._on_message_for(conn, topic == topics.SUMMARY)
             self.subs.append(node.create_subscription(message_class(type_name), topic, cb, qos(topic), raw=True))
