@@ -37,6 +37,8 @@ def fly(mission, on_tick: Callable[[SwarmSim, np.ndarray], None] | None = None,
     onboard = Onboard(mission, mission.fleet.drones)
     evaluator = evaluator_for(mission)
     planner = planning_service(mission)
+    if planner is not None:
+        planner.warm_up()               # roadmaps built up front, as the planner node does
     planned = set(mission.planned_roles())
     while not sim.done:
         for dlv in sim.deliveries():

@@ -22,7 +22,7 @@ import numpy as np
 from swarm_ros.configfile import Bool, ListOf, Number, Section, Vector
 from swarm_ros.planning.service import (PlanSpec, PlanningService, decode_answer, encode_request, obstacle_set,
                                         shape_record)
-from .contract import Controller, Observations, clip_norm
+from .contract import Observations, ServiceClient, clip_norm
 from .safety import SafetyParams, safe_velocity
 
 POSITIVE = Number(0, lo_open=True)
@@ -99,7 +99,7 @@ def planning_service(mission) -> PlanningService | None:
     return PlanningService(mission.world, specs) if specs else None
 
 
-class PlannedController(Controller):
+class PlannedController(ServiceClient):
     Params = PlannedParams
 
     def __init__(self, params: PlannedParams, vehicles, home, group: int = 0):
@@ -116,17 +116,8 @@ class PlannedController(Controller):
         self.known = [set() for _ in range(n)]                  # sensed obstacles not on the map
         self.replans = np.zeros(n, dtype=np.intp)
         self.last_t = None
-        self.inbox: list[tuple[int, np.ndarray]] = []
-        self.outbox: list[tuple[int, np.ndarray]] = []
 
     # --- messages with the planning service ---------------------------------------------------
-    def deliver(self, row: int, data: np.ndarray) -> None:
-        self.inbox.append((row, np.asarray(data, float)))
-
-    def messages(self) -> list[tuple[int, np.ndarray]]:
-        out, self.outbox = self.outbox, []
-        return out
-
     def _request(self, r: int, t: float, position: np.ndarray) -> None:
         shapes = [shape_record(self.world.ordered[j]) for j in sorted(self.known[r])]
         self.outbox.append((r, encode_request(t, position, self.goals[r, self.goal[r]], shapes)))

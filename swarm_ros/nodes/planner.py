@@ -14,7 +14,7 @@ from std_msgs.msg import Float64MultiArray
 from swarm_ros import topics
 from swarm_ros.control.planned import planning_service
 from swarm_ros.nodes import messages as msgs
-from swarm_ros.nodes.runtime import Process, mission_from, qos
+from swarm_ros.nodes.runtime import qos, run_service
 
 
 class PlannerNode:
@@ -44,15 +44,8 @@ class PlannerNode:
 
 
 def main(argv=None) -> int:
-    with Process(argv) as proc:
-        p = proc.parameters({"mission_file": ""})
-        mission = mission_from(p["mission_file"])
-        if not mission.planned_roles():
-            print(f"error: mission {mission.file} has no role with the planned controller; nothing to plan")
-            return 2
-        node = proc.node("planner")
-        PlannerNode(node, mission)
-        return proc.spin([node])
+    return run_service(argv, "planner", PlannerNode, lambda m: None if m.planned_roles() else
+                       "has no role with the planned controller; nothing to plan")
 
 
 if __name__ == "__main__":
