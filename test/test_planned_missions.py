@@ -4,6 +4,7 @@ import pytest
 
 from sim.metrics import SwarmMetrics
 from sim.world import Box, Cylinder, World
+from swarm_ros.analysis.safety import world_events
 from swarm_ros.control.contract import Neighbours, Observations
 from swarm_ros.control.planned import PlannedController, PlannedParams
 from swarm_ros.headless import fly
@@ -169,3 +170,7 @@ def test_obstacles_that_appear_are_absent_before_their_time():
     assert metrics.collisions.sum() == 0
     metrics.update(5.0, p)
     assert metrics.collisions.tolist() == [1, 0]
+    # `swarm-ros analyze` counts the same contact from a recorded track, at the same time
+    track = np.repeat(p[None], 3, axis=0)
+    events = world_events(track, np.array([0.07, 0.07]), HALL, np.array([4.8, 4.9, 5.0]), ["a", "b"])
+    assert [(e["t"], e["obstacle"]) for e in events["obstacle_events"]] == [(5.0, "door")]
