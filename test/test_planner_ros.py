@@ -37,3 +37,6 @@ def test_crossing_over_dds_plans_every_drone_and_replans_around_the_walls(tmp_pa
             assert len(times) >= 2 and times == sorted(times) and times[0] == stamp(path.header.stamp)
         replanned += any(r[7] > 0 for r in requests)   # a request carrying a sensed wall
     assert replanned >= 3
+    # the view draws the walls faint until they appear, then republishes the world
+    faint = [sum(m.ns == "obstacles" and m.color.a < 0.5 for m in w.markers) for _, w in messages["/swarm/world"]]
+    assert faint[0] == 2 and faint[-1] == 0
