@@ -26,6 +26,7 @@ class SwarmSim:
         self.metrics = SwarmMetrics([v.body_radius for v in vehicles], mission.world, self.physics.position)
         self.tick = 0
         self.extra: dict = {}      # figures of mission services (e.g. the CAO objective) for the summary
+        self.services: dict = {}   # mission services a headless run hosted, kept for inspection
 
     @property
     def n(self) -> int:

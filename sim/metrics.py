@@ -47,7 +47,7 @@ class SwarmMetrics:
             self.collision_events.append((t, "drone", a, b))
         self._contacts = now
         if self.world.n_obstacles:
-            contact = self.world.obstacle_sdf(p) < self.radius[:, None]
+            contact = self.world.obstacle_sdf(p, t) < self.radius[:, None]
             for a, o in zip(*np.nonzero(contact & ~self._obstacle_contact)):
                 self.collisions[a] += 1
                 self.collision_events.append((t, "obstacle", int(a), int(o)))

@@ -2,6 +2,11 @@
 
 The same world object serves collision checks in the simulator, each drone's own obstacle
 sensing (its map within its sensor range), and the Gazebo export.
+
+An obstacle may carry `appear_at: t` (mission seconds): it is absent before t for the
+simulator's collision checks and for sensing (queries given a time `t`), and it is not on the
+map drones start with (`mapped`), so a drone learns of it only by sensing it. Queries without
+a time (start and goal validation, static maps) see every obstacle: the conservative view.
 """
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ class Box:
     name: str
     center: tuple[float, float, float]
     size: tuple[float, float, float]
+    appear_at: float | None = None     # mission time it appears at (None: there from the start)
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,7 @@ class Cylinder:
     radius: float
     z_min: float
     z_max: float
+    appear_at: float | None = None
 
 
 class World:
@@ -49,13 +56,21 @@ class World:
         self._cyl_c = np.array([c.center for c in cyls], float).reshape(-1, 2)
         self._cyl_r = np.array([c.radius for c in cyls], float)
         self._cyl_z = np.array([(c.z_min, c.z_max) for c in cyls], float).reshape(-1, 2)
+        self.ordered = tuple(boxes + cyls)          # obstacles in the order of per-obstacle arrays
+        self.appear_at = np.array([-np.inf if o.appear_at is None else o.appear_at for o in self.ordered], float)
+        self.mapped = np.array([o.appear_at is None for o in self.ordered], dtype=bool)
 
     @property
     def n_obstacles(self) -> int:
         return len(self.obstacle_names)
 
-    def obstacle_sdf(self, p: np.ndarray) -> np.ndarray:
-        """Signed distance from points (N, 3) to every obstacle: (N, M)."""
+    def present(self, t: float | None) -> np.ndarray:
+        """Which obstacles exist at mission time t (all of them for t None)."""
+        return np.ones(self.n_obstacles, dtype=bool) if t is None else self.appear_at <= t
+
+    def obstacle_sdf(self, p: np.ndarray, t: float | None = None) -> np.ndarray:
+        """Signed distance from points (N, 3) to every obstacle: (N, M); inf for obstacles
+        not yet there at mission time t."""
         p = np.asarray(p, float)
         out = np.empty((p.shape[0], self.n_obstacles))
         nb = len(self._box_c)
@@ -64,11 +79,13 @@ class World:
         if len(self._cyl_c):
             out[:, nb:] = sdf_vertical_cylinder(p[:, None, :], self._cyl_c, self._cyl_r,
                                                 self._cyl_z[:, 0], self._cyl_z[:, 1])
+        if t is not None:
+            out[:, ~self.present(t)] = np.inf
         return out
 
-    def clearance(self, p: np.ndarray) -> np.ndarray:
+    def clearance(self, p: np.ndarray, t: float | None = None) -> np.ndarray:
         """Distance from points (N, 3) to the nearest obstacle (inf without obstacles)."""
-        d = self.obstacle_sdf(p)
+        d = self.obstacle_sdf(p, t)
         return d.min(axis=1) if d.shape[1] else np.full(len(p), np.inf)
 
     def path_clearance(self, path: np.ndarray, step: float) -> float:
@@ -90,11 +107,14 @@ class World:
     def inside_fence(self, p: np.ndarray) -> np.ndarray:
         return (self.fence_clearance(p) >= 0).all(axis=1)
 
-    def sense(self, p: np.ndarray, sensing_range: np.ndarray) -> Sensing:
-        """Each drone's view of obstacles within its own sensing range, plus the geofence."""
+    def sense(self, p: np.ndarray, sensing_range: np.ndarray, t: float | None = None) -> Sensing:
+        """Each drone's view of obstacles within its own sensing range (those there at mission
+        time t), plus the geofence."""
         p = np.asarray(p, float)
         if self.n_obstacles:
-            clear, normal = sdf_and_gradient(self.obstacle_sdf, p)
+            with np.errstate(invalid="ignore"):          # inf - inf for obstacles not there yet
+                clear, normal = sdf_and_gradient(lambda q: self.obstacle_sdf(q, t), p)
+            normal[~np.isfinite(clear)] = 0.0
         else:
             clear, normal = np.zeros((len(p), 0)), np.zeros((len(p), 0, 3))
         far = clear > np.asarray(sensing_range, float).reshape(-1, 1)
@@ -127,11 +147,12 @@ def load_world(path: str | Path) -> World:
             raise sec.error("name", f"duplicate obstacle name {oname!r}", "names unique within the world")
         seen.add(oname)
         if kind == "box":
-            obstacles.append(Box(oname, sec.get("center", Vector(3)), sec.get("size", Vector(3, POSITIVE))))
+            obstacles.append(Box(oname, sec.get("center", Vector(3)), sec.get("size", Vector(3, POSITIVE)),
+                                 sec.get("appear_at", POSITIVE, None)))
         else:
             z_min = sec.get("base", Number(), default=0.0)
             obstacles.append(Cylinder(oname, sec.get("center", Vector(2)), sec.get("radius", POSITIVE),
-                                      z_min, z_min + sec.get("height", POSITIVE)))
+                                      z_min, z_min + sec.get("height", POSITIVE), sec.get("appear_at", POSITIVE, None)))
         sec.finish()
     top.finish()
     return World(name, lo, hi, obstacles, file=str(Path(path).resolve()))

@@ -62,7 +62,7 @@ def default_run_dir(mission) -> Path:
 def node_specs(mission, *, per_drone_processes: bool = False, speed: float | None = None,
                bag_path: str | Path | None = None, record: bool | None = None) -> list[NodeSpec]:
     """The processes that fly `mission` in simulation: simulator, drones, recorder, swarm view,
-    and the cost evaluator of a CAO mission."""
+    the cost evaluator of a CAO mission and the planner of a mission with planned roles."""
     mf = mission.file
     record = mission.record.enabled if record is None else record
     view = mission.view_rate > 0
@@ -85,6 +85,8 @@ def node_specs(mission, *, per_drone_processes: bool = False, speed: float | Non
         specs.append(NodeSpec("swarm_view", "swarm_view", "/swarm", {"mission_file": mf}))
     if mission.objective is not None:
         specs.append(NodeSpec("objective", "objective", "/swarm", {"mission_file": mf}))
+    if mission.planned_roles():
+        specs.append(NodeSpec("planner", "planner", "/swarm", {"mission_file": mf}))
     return specs
 
 

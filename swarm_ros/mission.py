@@ -33,7 +33,7 @@ from .fleet import Fleet, load_fleet
 from .resources import share_dir
 
 POSITIVE = Number(0, lo_open=True)
-RECORDABLE = ("odom", "cmd", "radio", "status", "poses", "markers", "objective")
+RECORDABLE = ("odom", "cmd", "radio", "status", "poses", "markers", "objective", "plan")
 
 
 
@@ -111,6 +111,10 @@ class Mission:
         """Fleet index -> role of every drone flying the `cao` controller."""
         return {d.index: d.role for d in self.fleet.drones if self.roles[d.role].controller == "cao"}
 
+    def planned_roles(self) -> dict[int, str]:
+        """Fleet index -> role of every drone flying the `planned` controller (it calls the planner)."""
+        return {d.index: d.role for d in self.fleet.drones if self.roles[d.role].controller == "planned"}
+
 
 def _read_phases(top: Section, duration: float) -> Phases:
     sec = top.section("phases")
@@ -175,6 +179,30 @@ def _read_objective(top: Section, roles: dict, world: World, phases: Phases, see
                             f"altitudes below the geofence ceiling {world.bounds_max[2]:g} of world {world.name!r}")
         roles[r.name] = Role(r.name, r.group, r.controller, r.params.bind(world, spec, seed))
     return spec
+
+
+def _bind_planned(top: Section, roles: dict, fleet: Fleet, world: World, seed: int) -> None:
+    """Give `planned` roles the world; each drone's goals must lie in its planning box, clear of
+    every obstacle (those appearing later too) by its body radius plus the planning margin."""
+    for r in [r for r in roles.values() if r.controller == "planned"]:
+        params = r.params.bind(world, seed)
+        lo, hi = params.box(world)
+        field = f"roles.{r.name}.params"
+        if not (lo < hi).all():
+            raise top.error(f"{field}.altitude", f"got {list(params.altitude)}", f"a band reaching below "
+                            f"{hi[2]:g} m (the geofence ceiling of world {world.name!r} less fence_margin)")
+        for d in [d for d in fleet.drones if d.role == r.name]:
+            goals = params.targets(np.array([d.start], float))[0]
+            need = d.vehicle.body_radius + params.margin
+            clear = world.clearance(goals)
+            for k, g in enumerate(goals):
+                if not ((g >= lo) & (g <= hi)).all() or clear[k] < need:
+                    where = "outside the planning box" if clear[k] >= need else \
+                        f"{clear[k]:.3g} m from an obstacle"
+                    raise top.error(f"{field}.goals[{k}]", f"{g.tolist()} for drone {d.name!r} is {where}",
+                                    f"a point within {lo.tolist()} .. {hi.tolist()} (geofence less fence_margin, "
+                                    f"heights in altitude) at least {need:g} m from every obstacle")
+        roles[r.name] = Role(r.name, r.group, r.controller, params)
 
 
 def _up_to_control_rate(control_rate: float, lo_open: bool = False) -> Number:
@@ -249,11 +277,16 @@ def load_mission(path: str | Path) -> Mission:
     seed = top.get("seed", Number(0, integer=True), 0)
     objective = _read_objective(top, roles, world, phases, seed)
     top.finish()
+    planned = any(r.controller == "planned" for r in roles.values())
     if not record.topics:           # default: everything the mission publishes
-        record = replace(record, topics=tuple(k for k in RECORDABLE if k != "objective" or objective))
+        record = replace(record, topics=tuple(k for k in RECORDABLE if (k != "objective" or objective)
+                                              and (k != "plan" or planned)))
     elif "objective" in record.topics and objective is None:
         raise ConfigError(top.file, "record.topics", "'objective' is recorded only for missions with an objective",
                           "the other kinds: " + ", ".join(k for k in RECORDABLE if k != "objective"))
+    elif "plan" in record.topics and not planned:
+        raise ConfigError(top.file, "record.topics", "'plan' is recorded only for missions with planned roles",
+                          "the other kinds: " + ", ".join(k for k in RECORDABLE if k != "plan"))
 
     for d in fleet.drones:
         if d.role not in roles:
@@ -263,5 +296,6 @@ def load_mission(path: str | Path) -> Mission:
         raise ConfigError(top.file, "phases.takeoff.altitude", f"got {phases.takeoff_altitude:g}",
                           f"a height below the geofence ceiling {world.bounds_max[2]:g} of world {world.name!r}")
     _check_starts(fleet, world)
+    _bind_planned(top, roles, fleet, world, seed)
     return Mission(name, str(Path(path).resolve()), fleet, world, duration, control_rate, physics_rate, backend,
                    speed, phases, roles, radio, record, view_rate, seed, objective)

@@ -32,6 +32,10 @@ def summary_table(summary: dict) -> Group:
                      f"{obj['members']} drones at the end")
     elif obj:
         lines.append(f"objective {obj['kind']}: no CAO iteration was evaluated")
+    plan = summary.get("planning")
+    if plan and plan["requests"]:
+        lines.append(f"planning: {plan['requests']} requests ({plan['with_sensed_obstacles']} with sensed obstacles, "
+                     f"{plan['failed']} without a path), median {plan['median_ms']:.1f} ms, max {plan['max_ms']:.1f} ms")
     if summary.get("bag"):
         lines.append(f"bag: {summary['bag']}  (ros2 bag info {summary['bag']}; or open the .mcap in Foxglove)")
     verdict = Text("mission OK" if ok else "SAFETY VIOLATIONS", style="bold green" if ok else "bold red")

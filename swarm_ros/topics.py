@@ -8,6 +8,10 @@ Per drone (namespace /<drone>):
   radio/rx   std_msgs/Float64MultiArray  beacons the radio delivered to this drone in one tick
   cao/report    std_msgs/Float64MultiArray  CAO: [iteration k, mission time, decision x...] flown
   cao/feedback  std_msgs/Float64MultiArray  CAO: [iteration k, Delta_i(k), J(k)] from the evaluator
+  plan/request  std_msgs/Float64MultiArray  planned drones: [id = mission time, start xyz, goal xyz,
+                                      k, k sensed obstacles x 7] to the planner (planning/service.py)
+  plan/path     nav_msgs/Path          the planner's answer: header.stamp = the request id, each
+                                      pose stamped with the mission time to be there; no poses: no path
   update/status  std_msgs/String (JSON)  the drone's model, at least {"version": ...}, on each
                                       change (the update agent, issue 6; read by `swarm-ros analyze`)
 Swarm-wide:
@@ -25,6 +29,7 @@ WORLD_FRAME = "world"
 
 ODOM, CMD, RADIO_TX, RADIO_RX = "odom", "cmd", "radio/tx", "radio/rx"
 CAO_REPORT, CAO_FEEDBACK = "cao/report", "cao/feedback"
+PLAN_REQUEST, PLAN_PATH = "plan/request", "plan/path"
 OBJECTIVE = "/swarm/objective"
 UPDATE_STATUS = "update/status"
 STATUS, SUMMARY = "/swarm/status", "/swarm/summary"
@@ -38,6 +43,8 @@ TYPES = {
     RADIO_RX: "std_msgs/msg/Float64MultiArray",
     CAO_REPORT: "std_msgs/msg/Float64MultiArray",
     CAO_FEEDBACK: "std_msgs/msg/Float64MultiArray",
+    PLAN_REQUEST: "std_msgs/msg/Float64MultiArray",
+    PLAN_PATH: "nav_msgs/msg/Path",
     OBJECTIVE: "std_msgs/msg/String",
     UPDATE_STATUS: "std_msgs/msg/String",
     STATUS: "std_msgs/msg/String",
@@ -55,7 +62,7 @@ DEPTH = 200  # reliable history (4 s at 50 Hz): deep enough that a busy recorder
 
 # Kept topics: a subscriber matched late (discovery between many processes can take seconds,
 # longer than a fast lockstep mission) still gets this many of the latest messages.
-KEPT = {OBJECTIVE: 5000, CAO_REPORT: 20, CAO_FEEDBACK: 20}
+KEPT = {OBJECTIVE: 5000, CAO_REPORT: 20, CAO_FEEDBACK: 20, PLAN_REQUEST: 20, PLAN_PATH: 20}
 
 
 def of(drone: str, name: str) -> str:
@@ -70,13 +77,16 @@ def kind(topic: str) -> str:
     return topic
 
 
-def recorded(kinds, drones, cao_drones=()) -> list[tuple[str, str]]:
+def recorded(kinds, drones, cao_drones=(), planned_drones=()) -> list[tuple[str, str]]:
     """(topic, type) for the mission's `record.topics` kinds; the summary is always recorded.
-    `objective` records the evaluator's topic and the CAO messages of `cao_drones`."""
+    `objective` records the evaluator's topic and the CAO messages of `cao_drones`; `plan` the
+    requests and paths of `planned_drones`."""
     per_drone = {"odom": [ODOM], "cmd": [CMD], "radio": [RADIO_TX, RADIO_RX]}
     swarm = {"status": [STATUS], "poses": [POSES], "markers": [MARKERS, WORLD], "objective": [OBJECTIVE]}
     out = [(of(d, name), TYPES[name]) for kind in kinds for name in per_drone.get(kind, []) for d in drones]
     if "objective" in kinds:
         out += [(of(d, name), TYPES[name]) for name in (CAO_REPORT, CAO_FEEDBACK) for d in cao_drones]
+    if "plan" in kinds:
+        out += [(of(d, name), TYPES[name]) for name in (PLAN_REQUEST, PLAN_PATH) for d in planned_drones]
     out += [(name, TYPES[name]) for kind in kinds for name in swarm.get(kind, [])]
     return out + [(SUMMARY, TYPES[SUMMARY])]

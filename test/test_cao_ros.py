@@ -32,14 +32,19 @@ def launch(mission: str, run_dir, ros_env, *extra) -> subprocess.Popen:
                             cwd=run_dir.parent)
 
 
-def test_cao_mission_over_dds_records_every_iteration(tmp_path, ros_env):
-    mission = short_mission(tmp_path, 32)
-    proc = launch(mission, tmp_path / "run", ros_env, "--speed", "0")
+def launch_to_end(mission: str, run_dir, ros_env, *extra, timeout: float = 240) -> str:
+    """Fly `mission` with `swarm-ros launch`; its output, once it ended successfully."""
+    proc = launch(mission, run_dir, ros_env, *extra)
     try:
-        out, _ = proc.communicate(timeout=240)
+        out, _ = proc.communicate(timeout=timeout)
     finally:
         proc.kill()
     assert proc.returncode == 0, out[-3000:]
+    return out
+
+
+def test_cao_mission_over_dds_records_every_iteration(tmp_path, ros_env):
+    out = launch_to_end(short_mission(tmp_path, 32), tmp_path / "run", ros_env, "--speed", "0")
     summary = json.loads((tmp_path / "summary.json").read_text())
     obj = summary["objective"]
     assert summary["collisions"] == 0 and summary["geofence_violations"] == 0

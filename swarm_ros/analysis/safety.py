@@ -135,7 +135,8 @@ def world_events(pos: np.ndarray, radius: np.ndarray | None, world, t: np.ndarra
     idx = np.nonzero(ok)[0]
     for s0 in range(0, len(idx), BLOCK_POINTS):
         rows = idx[s0:s0 + BLOCK_POINTS]
-        hit[rows] = world.obstacle_sdf(flat[rows]) < rad[rows, None]
+        # obstacles that appear mid-mission (appear_at) count only once they are there
+        hit[rows] = (world.obstacle_sdf(flat[rows]) < rad[rows, None]) & (world.appear_at <= t[rows // n, None])
     per = hit.reshape(steps, n * world.n_obstacles)
     for s, col in onsets(per):
         d, o = divmod(int(col), world.n_obstacles)

@@ -2,6 +2,7 @@
 from .cao_controller import CAOController
 from .contract import Controller, Neighbours, Observations
 from .formation import FormationController
+from .planned import PlannedController
 from .waypoint import WaypointController
 
 # name in mission files -> controller class (each has a `Params` with `read(section)`)
@@ -9,6 +10,7 @@ CONTROLLERS: dict[str, type[Controller]] = {
     "waypoint": WaypointController,
     "formation": FormationController,
     "cao": CAOController,
+    "planned": PlannedController,
 }
 
 __all__ = ["CONTROLLERS", "Controller", "Neighbours", "Observations"]

@@ -18,7 +18,7 @@ import numpy as np
 from swarm_ros.configfile import Number, Section, Vector
 from .cao import CAOParams, CAOTeam
 from .cao_testbed import agent_seed
-from .contract import Controller, Observations, clip_norm
+from .contract import Observations, ServiceClient, clip_norm
 from .safety import SafetyParams, safe_velocity
 
 POSITIVE = Number(0, lo_open=True)
@@ -74,7 +74,7 @@ class CAOControlParams:
                          scale=tuple(span), centre=True)
 
 
-class CAOController(Controller):
+class CAOController(ServiceClient):
     Params = CAOControlParams
 
     def __init__(self, params: CAOControlParams, vehicles, home, group: int = 0):
@@ -86,16 +86,6 @@ class CAOController(Controller):
         self.next_k = np.zeros(n, dtype=np.intp)          # the next iteration to report
         self.waiting = np.full(n, -1, dtype=np.intp)      # iteration whose answer is awaited
         self.reported = np.zeros((n, self.d))
-        self.inbox: list[tuple[int, np.ndarray]] = []
-        self.outbox: list[tuple[int, np.ndarray]] = []
-
-    # --- messages with the cost evaluator -----------------------------------------------------
-    def deliver(self, row: int, data: np.ndarray) -> None:
-        self.inbox.append((row, np.asarray(data, float)))
-
-    def messages(self) -> list[tuple[int, np.ndarray]]:
-        out, self.outbox = self.outbox, []
-        return out
 
     # --- decisions ----------------------------------------------------------------------------
     def _lift(self, x: np.ndarray) -> np.ndarray:

@@ -148,6 +148,24 @@ class Controller:
         return np.zeros((len(self.vehicles), 0))
 
 
+class ServiceClient(Controller):
+    """A controller that talks to a mission service (CAO's evaluator, the planner): requests
+    wait in `outbox` until the node (or headless runner) collects them, answers in `inbox`
+    until the next step reads them."""
+
+    def __init__(self, params, vehicles: Sequence[VehicleParams], home: np.ndarray, group: int = 0):
+        super().__init__(params, vehicles, home, group)
+        self.inbox: list[tuple[int, np.ndarray]] = []
+        self.outbox: list[tuple[int, np.ndarray]] = []
+
+    def deliver(self, row: int, data: np.ndarray) -> None:
+        self.inbox.append((row, np.asarray(data, float)))
+
+    def messages(self) -> list[tuple[int, np.ndarray]]:
+        out, self.outbox = self.outbox, []
+        return out
+
+
 def clip_norm(v: np.ndarray, limit: np.ndarray) -> np.ndarray:
     """Scale rows of v (N, 3) down to at most `limit` (N,) in norm."""
     norm = norm_rows(v)

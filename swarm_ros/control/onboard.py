@@ -41,7 +41,7 @@ class Onboard:
         """Setpoints (n, 3) for control tick `tick`, and the beacons (n, B) to send now (or None)."""
         t = tick / self.mission.control_rate
         obs = Observations(t, position, velocity, self.table.neighbours(t),
-                           self.mission.world.sense(position, self.sensing_range), self.ids)
+                           self.mission.world.sense(position, self.sensing_range, t), self.ids)
         cmd = self.controller.step_batch(obs)
         beacons = None
         if beacon_due(tick, self.interval):

@@ -28,9 +28,9 @@ class SafetyParams:
     max_extrapolation: float = 0.5   # s a neighbour's beacon is extrapolated at most
 
     @classmethod
-    def read(cls, sec: Section) -> "SafetyParams":
+    def read(cls, sec: Section, defaults: "SafetyParams | None" = None) -> "SafetyParams":
         pos, nonneg = Number(0, lo_open=True), Number(0)
-        d = cls()
+        d = defaults or cls()
         return cls(sec.get("separation_margin", pos, d.separation_margin),
                    sec.get("obstacle_margin", pos, d.obstacle_margin),
                    sec.get("fence_margin", pos, d.fence_margin),

@@ -1,7 +1,8 @@
 """Drone nodes: one ROS node per drone, the same whether the vehicle is simulated or real.
 
 Each node subscribes to its own /<drone>/odom and /<drone>/radio/rx and publishes its own
-/<drone>/cmd and /<drone>/radio/tx. On each odometry it builds the drone's observations (own
+/<drone>/cmd and /<drone>/radio/tx (and talks to a mission service: CAO reports and answers,
+or plan requests and paths). On each odometry it builds the drone's observations (own
 state, the beacons its radio received, the obstacles its own sensor sees of the map) and
 answers with a velocity setpoint stamped like the odometry; on beacon ticks it broadcasts.
 
@@ -17,7 +18,7 @@ import sys
 
 import numpy as np
 from geometry_msgs.msg import TwistStamped
-from nav_msgs.msg import Odometry
+from nav_msgs.msg import Odometry, Path
 from std_msgs.msg import Float64MultiArray
 
 from swarm_ros import topics
@@ -43,13 +44,18 @@ class DroneGroup:
         self.cmd_pub = [node.create_publisher(TwistStamped, topics.CMD, qos(topics.CMD)) for node in nodes]
         self.tx_pub = [node.create_publisher(Float64MultiArray, topics.RADIO_TX, qos(topics.RADIO_TX))
                        for node in nodes]
-        # CAO drones talk to the mission's cost evaluator
-        cao = set(mission.cao_roles())
+        # CAO drones talk to the mission's cost evaluator, planned drones to the planner
+        cao, planned = set(mission.cao_roles()), set(mission.planned_roles())
         self.report_pub = {k: node.create_publisher(Float64MultiArray, topics.CAO_REPORT, qos(topics.CAO_REPORT))
                            for k, node in enumerate(nodes) if self.drones[k].index in cao}
         for k in self.report_pub:
             nodes[k].create_subscription(Float64MultiArray, topics.CAO_FEEDBACK, self._on_feedback_for(k),
                                          qos(topics.CAO_FEEDBACK))
+        for k, node in enumerate(nodes):
+            if self.drones[k].index in planned:
+                self.report_pub[k] = node.create_publisher(Float64MultiArray, topics.PLAN_REQUEST,
+                                                           qos(topics.PLAN_REQUEST))
+                node.create_subscription(Path, topics.PLAN_PATH, self._on_path_for(k), qos(topics.PLAN_PATH))
         for k, node in enumerate(nodes):
             # depth 1: a drone that falls behind acts on the newest state, not on a backlog
             node.create_subscription(Odometry, topics.ODOM, self._on_odom_for(k), qos_latest(topics.ODOM), raw=True)
@@ -74,6 +80,11 @@ class DroneGroup:
             except ValueError as err:
                 self.loggers[k].warning(f"dropped a malformed CAO answer: {err}", throttle_duration_sec=5.0)
         return on_feedback
+
+    def _on_path_for(self, k: int):
+        def on_path(msg: Path) -> None:
+            self.onboard.feedback(k, msgs.path_unpack(msg))
+        return on_path
 
     def _on_odom_for(self, k: int):
         def on_odom(data: bytes) -> None:

@@ -16,7 +16,7 @@ from std_msgs.msg import Float64MultiArray, String
 from swarm_ros import topics
 from swarm_ros.control.cao_evaluator import CAOEvaluator
 from swarm_ros.nodes import messages as msgs
-from swarm_ros.nodes.runtime import Process, mission_from, qos
+from swarm_ros.nodes.runtime import qos, run_service
 
 CHECK_PERIOD = 0.02   # s between checks for overdue iterations
 
@@ -59,15 +59,8 @@ class ObjectiveNode:
 
 
 def main(argv=None) -> int:
-    with Process(argv) as proc:
-        p = proc.parameters({"mission_file": ""})
-        mission = mission_from(p["mission_file"])
-        if mission.objective is None:
-            print(f"error: mission {mission.file} has no objective section; nothing to evaluate")
-            return 2
-        node = proc.node("objective")
-        ObjectiveNode(node, mission)
-        return proc.spin([node])
+    return run_service(argv, "objective", ObjectiveNode,
+                       lambda m: "has no objective section; nothing to evaluate" if m.objective is None else None)
 
 
 if __name__ == "__main__":

@@ -53,7 +53,8 @@ class RecorderNode:
         self.subs, self.count, self.closing = [], 0, None
         self.last_message = self.summary_at = 0.0
         cao = [mission.fleet.drones[i].name for i in mission.cao_roles()]
-        for topic, type_name in topics.recorded(kinds, mission.fleet.names, cao):
+        planned = [mission.fleet.drones[i].name for i in mission.planned_roles()]
+        for topic, type_name in topics.recorded(kinds, mission.fleet.names, cao, planned):
             conn = self.writer.add_connection(topic, type_name, typestore=store)
             cb = self._on_message_for(conn, topic == topics.SUMMARY)
             self.subs.append(node.create_subscription(message_class(type_name), topic, cb, qos(topic), raw=True))

@@ -103,3 +103,17 @@ def mission_from(path: str):
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def run_service(argv, name: str, service, missing) -> int:
+    """The main of a mission service node: load the mission, refuse one without the service
+    (`missing(mission)` gives the reason, or None), then spin `service(node, mission)`."""
+    with Process(argv) as proc:
+        mission = mission_from(proc.parameters({"mission_file": ""})["mission_file"])
+        reason = missing(mission)
+        if reason:
+            print(f"error: mission {mission.file} {reason}", file=sys.stderr)
+            return 2
+        node = proc.node(name)
+        service(node, mission)
+        return proc.spin([node])

@@ -2,7 +2,8 @@
 
 Turns /swarm/poses (the whole swarm in one message, at the view rate) into /swarm/markers:
 one body per drone coloured by platform and sized by its body radius, with a name label. The
-geofence and obstacles go once to the latched /swarm/world.
+geofence and obstacles go to the latched /swarm/world: once, and again when an obstacle with
+`appear_at` appears (until then it is drawn faint red).
 """
 from __future__ import annotations
 
@@ -30,15 +31,18 @@ def _marker(ns: str, ident: int, kind: int, position, scale, rgb, alpha=1.0) -> 
     return m
 
 
-def world_markers(world) -> MarkerArray:
+def world_markers(world, t: float = 0.0) -> MarkerArray:
+    """Geofence and obstacles at mission time t (obstacles still to appear faint red)."""
     out = MarkerArray()
     for k, o in enumerate(world.obstacles):
+        there = o.appear_at is None or o.appear_at <= t
+        rgb, alpha = ((0.5, 0.5, 0.5), 0.8) if there else ((1.0, 0.3, 0.3), 0.15)
         if isinstance(o, Box):
-            out.markers.append(_marker("obstacles", k, Marker.CUBE, o.center, o.size, (0.5, 0.5, 0.5), 0.8))
+            out.markers.append(_marker("obstacles", k, Marker.CUBE, o.center, o.size, rgb, alpha))
         else:
             mid = (o.center[0], o.center[1], 0.5 * (o.z_min + o.z_max))
             out.markers.append(_marker("obstacles", k, Marker.CYLINDER, mid,
-                                       (2 * o.radius, 2 * o.radius, o.z_max - o.z_min), (0.5, 0.5, 0.5), 0.8))
+                                       (2 * o.radius, 2 * o.radius, o.z_max - o.z_min), rgb, alpha))
     fence = _marker("geofence", 0, Marker.LINE_LIST, (0, 0, 0), (0.03, 0, 0), (1.0, 0.2, 0.2))
     lo, hi = world.bounds_min, world.bounds_max
     corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
@@ -53,13 +57,18 @@ def world_markers(world) -> MarkerArray:
 class SwarmView:
     def __init__(self, node, mission):
         self.node = node
-        self.drones = mission.fleet.drones
+        self.drones, self.world = mission.fleet.drones, mission.world
         self.pub = node.create_publisher(MarkerArray, topics.MARKERS, qos(topics.MARKERS))
-        world_pub = node.create_publisher(MarkerArray, topics.WORLD, qos(topics.WORLD))
-        world_pub.publish(world_markers(mission.world))
+        self.world_pub = node.create_publisher(MarkerArray, topics.WORLD, qos(topics.WORLD))
+        self.world_pub.publish(world_markers(mission.world))
+        self.to_appear = sorted(set(t for t in mission.world.appear_at.tolist() if t > 0))
         node.create_subscription(PoseArray, topics.POSES, self.on_poses, qos(topics.POSES))
 
     def on_poses(self, msg: PoseArray) -> None:
+        t = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+        if self.to_appear and t >= self.to_appear[0]:
+            self.to_appear = [a for a in self.to_appear if a > t]
+            self.world_pub.publish(world_markers(self.world, t))
         if len(msg.poses) != len(self.drones):
             self.node.get_logger().warning(f"got {len(msg.poses)} poses for {len(self.drones)} drones; skipped",
                                            throttle_duration_sec=5.0)
