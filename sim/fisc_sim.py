@@ -98,3 +98,26 @@ class FiscChannelSim:
             return float("inf")
         d, _ = cKDTree(self.pos).query(self.pos, k=2)
         return float(d[:, 1].min())
+
+
+def steady_run(sim: FiscChannelSim, warmup: float, duration: float, cell: float = 0.5):
+    """Fly `warmup` seconds, then `duration` seconds sampling fields and fluxes.
+
+    Returns (fields binner, minimum agent separation over the sampled steps, minimum wall
+    clearance over the sampled steps)."""
+    from .fisc_fields import FieldBinner
+    for _ in range(int(round(warmup / sim.dt))):
+        sim.step()
+    binner = FieldBinner(sim.channel, cell)
+    sim.reset_flux()
+    worst = {"sep": np.inf, "clear": np.inf}
+
+    def sample(pos, vel, fields):
+        binner.add(pos, vel, fields)
+        if len(pos) > 1:
+            worst["sep"] = min(worst["sep"], float(cKDTree(pos).query(pos, k=2)[0][:, 1].min()))
+        worst["clear"] = min(worst["clear"], float(sim.channel.clearance(pos).min()))
+
+    for _ in range(int(round(duration / sim.dt))):
+        sim.step(sample)
+    return binner, worst["sep"], worst["clear"]

@@ -14,8 +14,9 @@ sensing radius (>= 2h; positions and velocities, nothing communicated):
   estimated and reported, not used by the law;
 - pressure from a linear equation of state floored at zero, P = c^2 max(rho - rho0, 0): a
   sparse swarm does not pull itself together (negative SPH pressure clumps agents). In the
-  inlet zone P = P_in = inlet_compression rho0 c^2, in the outlet zone P = P_out: the pressure
-  boundary condition that drives the flow. A neighbour's pressure comes from its density, which
+  inlet zone P = P_in = inlet_compression rho0 c^2 (blended into the EOS over the zone's last h),
+  across the outlet zone P is blended to P_out at the exit plane: the pressure boundary
+  condition that drives the flow. A neighbour's pressure comes from its density, which
   the agent computes from the agents it senses within h of that neighbour (hence 2h).
 
 Command (acceleration): the symmetric SPH pressure force -sum_j (P_i/rho_i^2 + P_j/rho_j^2)
@@ -143,7 +144,9 @@ def pressure(x: np.ndarray, rho: np.ndarray, channel, params: FiscParams, dim: i
     # over that length (a step in P would shoot agents out of the zone as a jet)
     beta = np.clip((channel.inlet_zone - x) / params.h, 0.0, 1.0)
     P += beta * (params.inlet_pressure(dim) - P)
-    P[channel.in_outlet_zone(x)] = params.outlet_pressure
+    # outlet: blended from the EOS to P_out across the zone, reaching P_out at the exit plane
+    gamma = np.clip((x - (channel.length - channel.outlet_zone)) / channel.outlet_zone, 0.0, 1.0)
+    P += gamma * (params.outlet_pressure - P)
     return P
 
 
