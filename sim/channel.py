@@ -10,6 +10,7 @@ inlet and outlet zones) is known to every agent, like a world file.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -42,13 +43,13 @@ class Channel:
     def dim(self) -> int:
         return 2 if self.height is None else 3
 
-    @property
+    @cached_property
     def stations(self) -> np.ndarray:
         """x of the six width breakpoints: start, converge, throat start/end, diverge end, exit."""
         return np.cumsum([0.0, self.inlet_length, self.converge_length, self.throat_length,
                           self.diverge_length, self.outlet_length])
 
-    @property
+    @cached_property
     def length(self) -> float:
         return float(self.stations[-1])
 
@@ -59,9 +60,19 @@ class Channel:
         return float(0.5 * (s[2] + s[3]))
 
     def half_widths(self) -> np.ndarray:
+        return self._half_widths
+
+    @cached_property
+    def _half_widths(self) -> np.ndarray:
         w = [self.inlet_width, self.inlet_width, self.throat_width, self.throat_width,
              self.outlet_width, self.outlet_width]
         return 0.5 * np.asarray(w, float)
+
+    @cached_property
+    def _segments(self):
+        """Side-wall segments (upper wall): start x, start y, extent x, extent y, 1/|extent|^2."""
+        ex, ey = np.diff(self.stations), np.diff(self._half_widths)
+        return self.stations[:-1], self._half_widths[:-1], ex, ey, 1.0 / (ex * ex + ey * ey)
 
     def width(self, x) -> np.ndarray:
         return 2.0 * np.interp(x, self.stations, self.half_widths())
@@ -81,25 +92,41 @@ class Channel:
     def in_outlet_zone(self, x) -> np.ndarray:
         return np.asarray(x) > self.length - self.outlet_zone
 
+    @cached_property
+    def _min_cos(self) -> float:
+        slopes = np.diff(self.half_widths()) / np.diff(self.stations)
+        return float(1.0 / np.sqrt(1.0 + np.max(slopes * slopes)))
+
     @property
     def n_walls(self) -> int:
         return 3 if self.height is None else 5
 
-    def walls(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def walls(self, p: np.ndarray, reach: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
         """Signed distance to each wall (N, K), positive inside, and inward unit normals (N, K, dim).
 
         Walls: upper side (+y), lower side (-y), back wall (x = 0), then floor and ceiling in 3-D.
         A side wall's distance is to its nearest point on the polyline (exact for the corners).
+        Side walls provably farther than `reach` are not resolved: their distance is then a lower
+        bound (> reach) and their normal the plain -y/+y, which saves most of the work for
+        callers that ignore walls beyond `reach`.
         """
         p = np.asarray(p, float)
         n, dim = len(p), self.dim
         d = np.empty((n, self.n_walls))
         nrm = np.zeros((n, self.n_walls, dim))
+        x, y = p[:, 0], p[:, 1]
+        half = np.interp(x, self.stations, self.half_widths())
         for k, sign in enumerate((1.0, -1.0)):
-            dist, nx, ny = self._side_wall(p[:, 0], sign * p[:, 1])
-            d[:, k] = dist
-            nrm[:, k, 0] = nx
-            nrm[:, k, 1] = sign * ny
+            # the gap along y to the wall, times the cosine of the steepest wall segment, is at
+            # most the true distance (for x within the channel's length)
+            bound = (half - sign * y) * self._min_cos
+            todo = np.flatnonzero((bound <= reach) | (x < 0) | (x > self.length)) if np.isfinite(reach) else slice(None)
+            d[:, k] = bound
+            nrm[:, k, 1] = -sign
+            dist, nx, ny = self._side_wall(x[todo], sign * y[todo])
+            d[todo, k] = dist
+            nrm[todo, k, 0] = nx
+            nrm[todo, k, 1] = sign * ny
         d[:, 2] = p[:, 0]
         nrm[:, 2, 0] = 1.0
         if dim == 3:
@@ -111,10 +138,9 @@ class Channel:
 
     def _side_wall(self, x: np.ndarray, y: np.ndarray):
         """Distance from (x, y) to the upper wall polyline, + below it; inward normal (nx, ny)."""
-        ax, ay = self.stations[:-1], self.half_widths()[:-1]
-        ex, ey = np.diff(self.stations), np.diff(self.half_widths())
+        ax, ay, ex, ey, inv = self._segments
         # the wall is extended straight beyond both ends so agents near x = 0 or the exit see it
-        t = ((x[:, None] - ax) * ex + (y[:, None] - ay) * ey) / (ex * ex + ey * ey)
+        t = ((x[:, None] - ax) * ex + (y[:, None] - ay) * ey) * inv
         t[:, 1:] = np.maximum(t[:, 1:], 0.0)
         t[:, :-1] = np.minimum(t[:, :-1], 1.0)
         qx, qy = ax + t * ex - x[:, None], ay + t * ey - y[:, None]
@@ -122,7 +148,7 @@ class Channel:
         k = np.argmin(dist2, axis=1)
         rows = np.arange(len(x))
         qx, qy, dist = qx[rows, k], qy[rows, k], np.sqrt(dist2[rows, k])
-        inside = y < np.interp(x, self.stations, self.half_widths())
+        inside = y < np.interp(x, self.stations, self._half_widths)
         sgn = np.where(inside, 1.0, -1.0)
         safe = np.maximum(dist, 1e-12)
         # the normal points from the wall to the agent when inside, i.e. minus (q - p)/|q - p|

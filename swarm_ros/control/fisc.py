@@ -96,35 +96,46 @@ def fisc_command(pos: np.ndarray, vel: np.ndarray, pi: np.ndarray, pj: np.ndarra
     """
     n, dim = pos.shape
     h, rho0 = params.h, params.rho0(dim)
-    d = pos[pi] - pos[pj]
-    r = np.sqrt(np.einsum("ij,ij->i", d, d))
+    # one contiguous array per axis and `take`: several times faster than gathering (P, dim) rows
+    xs = [np.ascontiguousarray(pos[:, k]) for k in range(dim)]
+    vs = [np.ascontiguousarray(vel[:, k]) for k in range(dim)]
+    d = [x.take(pi) - x.take(pj) for x in xs]
+    r2 = d[0] * d[0]
+    for dk in d[1:]:
+        r2 += dk * dk
+    r = np.sqrt(r2)
     w, dwr = K.kernel_and_slope(r, h, dim)
-    wall_d, wall_n = channel.walls(pos)
+    wall_d, wall_n = channel.walls(pos, reach=wall_reach(params, limits, dim))
     qw = np.maximum(wall_d, 0.0) / h
     w0 = K.sigma(h, dim)
     wsum = w0 + np.bincount(pi, w, n) + np.bincount(pj, w, n)
     rho = wsum + rho0 * K.wall_fraction(qw, dim).sum(axis=1)
     # kernel moments of velocity: mean and variance about it
-    m1 = w0 * vel
-    for k in range(dim):
-        m1[:, k] += np.bincount(pi, w * vel[pj, k], n) + np.bincount(pj, w * vel[pi, k], n)
-    v2 = np.einsum("ij,ij->i", vel, vel)
-    m2 = w0 * v2 + np.bincount(pi, w * v2[pj], n) + np.bincount(pj, w * v2[pi], n)
-    u = m1 / wsum[:, None]
-    T = np.maximum(m2 / wsum - np.einsum("ij,ij->i", u, u), 0.0) / dim
-    P = pressure(pos[:, 0], rho, channel, params, dim)
+    u = np.empty((n, dim))
+    v2 = vs[0] * vs[0]
+    for v in vs[1:]:
+        v2 += v * v
+    m2 = w0 * v2 + np.bincount(pi, w * v2.take(pj), n) + np.bincount(pj, w * v2.take(pi), n)
+    u2 = np.zeros(n)
+    for k, v in enumerate(vs):
+        u[:, k] = (w0 * v + np.bincount(pi, w * v.take(pj), n) + np.bincount(pj, w * v.take(pi), n)) / wsum
+        u2 += u[:, k] * u[:, k]
+    T = np.maximum(m2 / wsum - u2, 0.0) / dim
+    P = pressure(xs[0], rho, channel, params, dim)
     # symmetric SPH pressure force; grad_i W_ij = (dW/dr / r) (p_i - p_j)
     por = P / (rho * rho)
-    coef = (por[pi] + por[pj]) * dwr
+    coef = por.take(pi)
+    coef += por.take(pj)
+    coef *= dwr
     # collision avoidance, not fluid: a short-range push between agents closer than `separation`
     sep = params.separation * params.spacing
     close = np.flatnonzero(r < sep)
     if len(close):
         rc = np.maximum(r[close], 1e-9)
         coef[close] -= params.separation_accel * (1.0 - rc / sep) ** 2 / rc
-    acc = np.zeros((n, dim))
+    acc = np.empty((n, dim))
     for k in range(dim):
-        f = coef * d[:, k]
+        f = coef * d[k]
         acc[:, k] = np.bincount(pj, f, n) - np.bincount(pi, f, n)
     # walls: mirror reservoir at rho0 with the agent's own pressure, plus short-range repulsion
     near = wall_d < h
@@ -134,6 +145,15 @@ def fisc_command(pos: np.ndarray, vel: np.ndarray, pi: np.ndarray, pj: np.ndarra
     acc += params.viscosity * (u - vel) - params.drag * vel
     fields = Fields(rho, u, T, P)
     return limit_command(vel, acc, wall_d, wall_n, params, limits), fields
+
+
+def wall_reach(params: FiscParams, lim: Limits, dim: int) -> float:
+    """Beyond this distance a wall changes nothing: kernel support, repulsion range, and the
+    clearance at which the approach-speed cap exceeds any speed the vehicle may command."""
+    vcap = np.max(lim.max_speed) if dim == 2 else float(np.hypot(np.max(lim.max_speed),
+                                                                  max(np.max(lim.max_climb), np.max(lim.max_descent))))
+    guard = params.body_radius + 2.0 * float(np.max(lim.response_time)) * vcap
+    return float(max(params.h, params.wall_range, guard))
 
 
 def pressure(x: np.ndarray, rho: np.ndarray, channel, params: FiscParams, dim: int) -> np.ndarray:
@@ -161,10 +181,8 @@ def limit_command(vel, acc, wall_d, wall_n, params: FiscParams, lim: Limits) -> 
     # approach speed to a wall at most (clearance - body radius) / (2 tau): an exponential
     # approach that a first-order vehicle follows without overshooting the wall
     allowed = -np.maximum(wall_d - params.body_radius, 0.0) / (2.0 * tau[:, None])
-    for k in range(wall_d.shape[1]):
-        vn = np.einsum("ij,ij->i", v, wall_n[:, k])
-        short = np.maximum(allowed[:, k] - vn, 0.0)
-        v += short[:, None] * wall_n[:, k]
+    short = np.maximum(allowed - np.einsum("nd,nkd->nk", v, wall_n), 0.0)
+    v += np.einsum("nk,nkd->nd", short, wall_n)
     if dim == 2:
         return v
     _clip_speed(v, lim)
