@@ -49,7 +49,9 @@ setup(
     ],
     extras_require={
         # wheel: lets the packaging test build with --no-build-isolation (offline) on setuptools < 70.1
-        "test": ["pytest>=7", "mcap>=1.1", "mcap-ros2-support>=0.5", "wheel"],
+        "test": ["pytest>=7", "mcap>=1.1", "mcap-ros2-support>=0.5", "wheel", "matplotlib>=3.6"],
+        # plots of FISC-like swarm fields (`swarm-ros fisc channel`)
+        "plots": ["matplotlib>=3.6"],
     },
     zip_safe=True,
     tests_require=["pytest"],

@@ -36,8 +36,10 @@ class Channel:
                 raise ValueError(f"channel {name} must be > 0, got {getattr(self, name)!r}")
         if self.height is not None and not self.height > 0:
             raise ValueError(f"channel height must be > 0 or None (2-D), got {self.height!r}")
-        if self.inlet_zone > self.inlet_length or self.outlet_zone > self.outlet_length:
-            raise ValueError("channel inlet_zone/outlet_zone must lie within inlet_length/outlet_length")
+        for zone, part in (("inlet_zone", "inlet_length"), ("outlet_zone", "outlet_length")):
+            if getattr(self, zone) > getattr(self, part):
+                raise ValueError(f"channel {zone} must be <= {part} ({getattr(self, part)!r}), "
+                                 f"got {getattr(self, zone)!r}")
 
     @property
     def dim(self) -> int:

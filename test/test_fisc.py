@@ -3,6 +3,7 @@
 Tolerances are stated where they are used; the steady runs are shared (module fixtures) and take
 a few seconds each.
 """
+import importlib.util
 import math
 
 import numpy as np
@@ -220,3 +221,41 @@ def test_a_3d_extruded_channel_flows_and_keeps_agents_inside():
     u_in = pr["ux"][(pr["x"] > 2) & (pr["x"] < 4)].mean()
     u_th = pr["ux"][(pr["x"] > 7) & (pr["x"] < 9)].mean()
     assert u_th > 1.5 * u_in
+
+
+def test_cli_channel_writes_fields_and_plots(tmp_path, capsys):
+    import json
+    from swarm_ros.cli import main
+    rc = main(["fisc", "channel", "--inlet-width", "4", "--throat-width", "2", "--outlet-width", "4",
+               "--warmup", "3", "--duration", "3", "--out", str(tmp_path)])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "flux (agents/s)" in out and "min separation" in out
+
+    def no_nan(text):
+        raise AssertionError(f"{text} in JSON")
+
+    data = json.loads((tmp_path / "fisc_fields.json").read_text(), parse_constant=no_nan)
+    assert data["dim"] == 2 and data["channel"]["throat_width"] == 2.0
+    assert len(data["fields"]["speed"]) == len(data["fields"]["x"])
+    assert data["min_wall_clearance_m"] > 0
+    if importlib.util.find_spec("matplotlib"):
+        assert (tmp_path / "fisc_fields.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("argv,field", [(["--inlet-zone", "9"], "--inlet-zone"),
+                                        (["--outlet-zone", "7", "--outlet-length", "5"], "--outlet-zone")])
+def test_cli_bad_geometry_is_one_line_error(argv, field, capsys):
+    from swarm_ros.cli import main
+    assert main(["fisc", "channel", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.startswith("error: command line: " + field) and "allowed:" in err
+
+
+@pytest.mark.parametrize("argv", [["--throat-width", "-1"], ["--dim", "4"], ["--duration", "x"]])
+def test_cli_bad_numbers_are_refused_by_the_parser(argv, capsys):
+    from swarm_ros.cli import main
+    with pytest.raises(SystemExit) as exc:
+        main(["fisc", "channel", *argv])
+    assert exc.value.code == 2
+    assert "error: argument" in capsys.readouterr().err
