@@ -17,12 +17,15 @@ flowing in a steady stream after a warm-up) the bench times, as medians of repea
 
 Then a steady run at about 1,000 agents (the paper's scale) reports the minimum agent-agent
 separation, the number of contacts (centres closer than two Crazyflie body radii) and the minimum
-wall clearance over every sampled step. numpy and scipy are held to one thread.
+wall clearance over every sampled step, and, when OpenFOAM is installed, the normalised RMSE of
+its time-averaged fields against simpleFoam on the same channel (sim/fisc_cfd.py) beside the
+paper's ranges. numpy and scipy are held to one thread.
 """
 from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -34,6 +37,7 @@ single_thread_env()
 import numpy as np  # noqa: E402
 from scipy.spatial import cKDTree  # noqa: E402
 
+from sim import fisc_cfd  # noqa: E402
 from sim.channel import Channel  # noqa: E402
 from sim.fisc_sim import FiscChannelSim, steady_run  # noqa: E402
 from swarm_ros.control.fisc import FiscParams, fisc_command, fisc_step_agent, fisc_step_batched  # noqa: E402
@@ -42,6 +46,8 @@ from swarm_ros.platforms import PLATFORMS  # noqa: E402
 NAME = "bench_fisc"
 TARGET = 2e6       # agent-steps/s at N = 1,000 and 10,000 (issue 4)
 BASE = Channel()
+# FISC's reported normalised RMSE ranges (abstract of arXiv 2602.00480; normalisation unknown)
+PAPER = {"velocity": "0.15 - 0.9", "density": "0.61 - 0.98", "pressure": "0 - 0.937"}
 SCALED = ("inlet_width", "throat_width", "outlet_width", "inlet_length", "converge_length", "throat_length",
           "diverge_length", "outlet_length", "inlet_zone", "outlet_zone")
 
@@ -130,8 +136,13 @@ def bench_size(n_target: int, args, params: FiscParams) -> dict:
 
 def safety_run(args, params: FiscParams) -> dict:
     sim = FiscChannelSim(scaled_channel(1000, params), params, PLATFORMS["crazyflie_2.1"])
-    _, sep, clear = steady_run(sim, warmup=args.safety_warmup, duration=args.safety_duration)
-    return {"agents_mean": sim.n, "sampled_s": args.safety_duration, "warmup_s": args.safety_warmup,
+    binner, sep, clear = steady_run(sim, warmup=args.safety_warmup, duration=args.safety_duration)
+    cfd = None
+    if fisc_cfd.available():
+        with tempfile.TemporaryDirectory() as folder:
+            cfd = fisc_cfd.reference(binner, params, Path(folder) / "case")
+        cfd["case"] = "(temporary)"
+    return {"cfd": cfd,"agents_mean": sim.n, "sampled_s": args.safety_duration, "warmup_s": args.safety_warmup,
             "min_separation_m": sep, "contact_distance_m": 2 * PLATFORMS["crazyflie_2.1"].body_radius,
             "contacts": bool(sep < 2 * PLATFORMS["crazyflie_2.1"].body_radius), "min_wall_clearance_m": clear,
             "flux_agents_per_s": sim.flux().tolist(), "spawned": sim.spawned, "exited": sim.exited}
@@ -174,6 +185,16 @@ def main(argv=None) -> int:
           f"(contact below {safety['contact_distance_m']:.2f} m: {'CONTACT' if safety['contacts'] else 'none'}), "
           f"min wall clearance {safety['min_wall_clearance_m']:.3f} m, "
           f"flux inlet/throat/outlet {', '.join(f'{f:.2f}' for f in safety['flux_agents_per_s'])} agents/s")
+    cfd = safety["cfd"]
+    if cfd is None:
+        print("CFD comparison skipped: OpenFOAM is not installed (apt-get install openfoam)")
+    else:
+        print(table(["field", "swarm vs OpenFOAM nRMSE", "normalised by", "paper (its own normalisation)"],
+                    [["velocity", f"{cfd['velocity']:.3f}", "CFD speed range", PAPER["velocity"]],
+                     ["pressure", f"{cfd['pressure']:.3f}", "CFD pressure range (means removed)", PAPER["pressure"]],
+                     ["density", f"{cfd['density']:.3f}", "swarm mean density (CFD is uniform)", PAPER["density"]]],
+                    title=f"simpleFoam reference, same channel, {cfd['cells']} cells compared "
+                          f"(nu {cfd['nu']:.3f} m^2/s, inlet {cfd['inlet_speed']:.3f} m/s)"))
     write_json(NAME, {"machine": machine_info(), "params": params.__dict__, "target_agent_steps_per_s": TARGET,
                       "sizes": rows, "safety": safety}, args.json)
     return 0

@@ -40,7 +40,13 @@ def cmd_channel(args, console) -> int:
     from sim.fisc_sim import FiscChannelSim, steady_run
     from swarm_ros.control.fisc import FiscParams
     from swarm_ros.platforms import PLATFORMS
+    from sim import fisc_cfd
     channel = _channel(args)
+    if args.cfd and channel.dim != 2:
+        raise ConfigError("command line", "--cfd", "the CFD reference is 2-D", "--cfd with --dim 2")
+    if args.cfd and not fisc_cfd.available():
+        raise ConfigError("command line", "--cfd", "OpenFOAM (blockMesh, simpleFoam, postProcess) is not on PATH",
+                          "install it (Debian: apt-get install openfoam) or leave out --cfd")
     params = FiscParams(spacing=args.spacing, inlet_compression=args.inlet_compression)
     sim = FiscChannelSim(channel, params, PLATFORMS["crazyflie_2.1"], seed=args.seed)
     t0 = time.perf_counter()
@@ -72,9 +78,17 @@ def cmd_channel(args, console) -> int:
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
+        if args.cfd:
+            with console.status("OpenFOAM reference (simpleFoam)"):
+                summary["cfd"] = cfd = fisc_cfd.reference(binner, params, out / "openfoam_case")
+            console.print(f"  OpenFOAM nRMSE on {cfd['cells']} cells: velocity {cfd['velocity']:.3f}, "
+                          f"pressure {cfd['pressure']:.3f}, density {cfd['density']:.3f} "
+                          "(normalisation: sim/fisc_cfd.py compare)")
         (out / "fisc_fields.json").write_text(json.dumps(summary))
     except OSError as err:
         raise ConfigError(str(out), "", f"cannot write the results ({err.strerror})") from None
+    except RuntimeError as err:     # an OpenFOAM step failed: its log is named in the message
+        raise ConfigError(str(out / "openfoam_case"), "", str(err)) from None
     try:
         from sim.fisc_plot import plot_fields
         console.print(f"  plots: {plot_fields(fields, channel, out / 'fisc_fields.png')}")
@@ -104,5 +118,6 @@ def add_parser(sub) -> None:
     p.add_argument("--duration", type=_positive, default=60.0, help="seconds sampled (default 60)")
     p.add_argument("--cell", type=_positive, default=0.5, help="field cell size in m (default 0.5)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--cfd", action="store_true", help="also run the OpenFOAM reference and print normalised RMSE")
     p.add_argument("--out", default="runs/fisc", help="folder for fisc_fields.json and .png (default runs/fisc)")
     p.set_defaults(func=cmd_channel)

@@ -5,6 +5,7 @@ a few seconds each.
 """
 import importlib.util
 import math
+import re
 
 import numpy as np
 import pytest
@@ -259,3 +260,56 @@ def test_cli_bad_numbers_are_refused_by_the_parser(argv, capsys):
         main(["fisc", "channel", *argv])
     assert exc.value.code == 2
     assert "error: argument" in capsys.readouterr().err
+
+
+def test_cfd_case_is_written_for_the_channel(tmp_path):
+    """Without OpenFOAM: the case's mesh has the channel's corners, its patches and one cell zone."""
+    from sim import fisc_cfd
+    ch = Channel()
+    fisc_cfd.write_case(tmp_path, ch, u_in=0.3, nu=0.07, drag=0.1, cells_per_m=4, ny=8)
+    mesh = (tmp_path / "system/blockMeshDict").read_text()
+    assert mesh.count("hex (") == 5 and mesh.count(" channel (") == 5
+    for name in ("inlet", "outlet", "walls", "frontAndBack"):
+        assert f"    {name} {{" in mesh
+    verts = re.search(r"vertices \((.*?)\n\);", mesh, re.S).group(1)
+    pts = np.array(re.findall(r"\(([-\d.e]+) ([-\d.e]+) ([-\d.e]+)\)", verts), float)
+    assert len(pts) == 24
+    assert np.allclose(np.abs(pts[:12, 1]), np.repeat(ch.half_widths(), 2))
+    assert "uniform (0.3 0 0)" in (tmp_path / "0/U").read_text()
+    assert "d (1.42857143 1.42857143 1.42857143)" in (tmp_path / "constant/fvOptions").read_text()
+    # the relaxation viscosity of the swarm: viscosity x <r^2>/(2 dim), <r^2> = 5/36 h^2 in 2-D
+    p = FiscParams()
+    assert fisc_cfd.swarm_viscosity(p) == pytest.approx(p.viscosity * 5 / 36 * p.h ** 2 / 4, rel=1e-6)
+
+
+def test_cfd_fields_are_read_from_openfoam_ascii(tmp_path):
+    from sim import fisc_cfd
+    (tmp_path / "U").write_text("FoamFile\n{\n}\ninternalField   nonuniform List<vector> \n3\n(\n(1 2 0)\n(3.5 -1 0)\n"
+                                "(0 0 1e-3)\n)\n;\nboundaryField\n{\n inlet { value nonuniform List<vector> 1((9 9 9)); }\n}\n")
+    (tmp_path / "p").write_text("internalField nonuniform List<scalar> 2(0.5 -0.25);\nboundaryField {}\n")
+    assert fisc_cfd.read_field(tmp_path / "U").tolist() == [[1, 2, 0], [3.5, -1, 0], [0, 0, 1e-3]]
+    assert fisc_cfd.read_field(tmp_path / "p").tolist() == [0.5, -0.25]
+
+
+def test_swarm_fields_agree_with_openfoam(flow2d, tmp_path):
+    """simpleFoam on the same channel (same viscosity, drag, inlet speed): normalised RMSE
+    (see sim/fisc_cfd.compare) below 0.25 for velocity and pressure, density within 10 % of
+    uniform. Measured: about 0.10, 0.09, 0.04."""
+    from sim import fisc_cfd
+    if not fisc_cfd.available():
+        pytest.skip("OpenFOAM is not installed (apt-get install openfoam)")
+    ch, sim, binner, _, _ = flow2d
+    r = fisc_cfd.reference(binner, sim.params, tmp_path / "case", cells_per_m=6, ny=24)
+    assert r["cells"] > 300
+    assert r["velocity"] < 0.25 and r["pressure"] < 0.25 and r["density"] < 0.1
+
+
+@pytest.mark.parametrize("argv,installed,problem", [(["--cfd"], False, "OpenFOAM"),
+                                                    (["--cfd", "--dim", "3"], True, "2-D")])
+def test_cli_cfd_refusals_are_one_line_errors(argv, installed, problem, capsys, monkeypatch):
+    from sim import fisc_cfd
+    from swarm_ros.cli import main
+    monkeypatch.setattr(fisc_cfd, "available", lambda: installed)
+    assert main(["fisc", "channel", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.startswith("error: command line: --cfd:") and problem in err
