@@ -86,7 +86,8 @@ def write_case(folder: Path, channel: Channel, u_in: float, nu: float, drag: flo
     blocks, inlet, outlet, walls, empty = [], [], [], [], []
     for k in range(len(xs) - 1):
         nx = max(2, int(round((xs[k + 1] - xs[k]) * cells_per_m)))
-        c = [v(k, 0, 0), v(k + 1, 0, 0), v(k + 1, 1, 0), v(k, 1, 0), v(k, 0, 1), v(k + 1, 0, 1), v(k + 1, 1, 1), v(k, 1, 1)]
+        # hex corners: front (z = 0) lower-left, lower-right, upper-right, upper-left, then back
+        c = [v(k + dx, up, back) for back in (0, 1) for dx, up in ((0, 0), (1, 0), (1, 1), (0, 1))]
         blocks.append(f"    hex ({' '.join(map(str, c))}) channel ({nx} {ny} 1) simpleGrading (1 1 1)")
         walls += [f"({c[0]} {c[1]} {c[5]} {c[4]})", f"({c[3]} {c[7]} {c[6]} {c[2]})"]
         empty += [f"({c[0]} {c[3]} {c[2]} {c[1]})", f"({c[4]} {c[5]} {c[6]} {c[7]})"]
@@ -125,7 +126,8 @@ def write_case(folder: Path, channel: Channel, u_in: float, nu: float, drag: flo
         "simulationType laminar;\n",
         "constant/fvOptions": HEADER.format(cls="dictionary", obj="fvOptions") +
         "swarmDrag\n{\n    type explicitPorositySource;\n    explicitPorositySourceCoeffs\n    {\n"
-        "        selectionMode cellZone;\n        cellZone channel;\n        type DarcyForchheimer;\n        DarcyForchheimerCoeffs\n        {\n"
+        "        selectionMode cellZone;\n        cellZone channel;\n        type DarcyForchheimer;\n"
+        "        DarcyForchheimerCoeffs\n        {\n"
         f"            d ({drag / nu:.9g} {drag / nu:.9g} {drag / nu:.9g});\n            f (0 0 0);\n"
         "            coordinateSystem { origin (0 0 0); e1 (1 0 0); e2 (0 1 0); }\n        }\n    }\n}\n",
         "0/U": HEADER.format(cls="volVectorField", obj="U") +

@@ -72,8 +72,9 @@ def cmd_channel(args, console) -> int:
     console.print(f"{channel.dim}-D channel, {sim.n} agents in flight, {args.duration:g} s sampled after "
                   f"{args.warmup:g} s ({seconds:.1f} s wall)")
     console.print("  flux (agents/s) inlet {inlet:.2f}, throat {throat:.2f}, outlet {outlet:.2f}".format(**flux))
-    console.print("  mean axial speed (m/s) inlet {inlet:.3f}, throat {throat:.3f}, outlet {outlet:.3f}".format(**speeds)
-                  + f"; area ratio inlet/throat {channel.inlet_width / channel.throat_width:.2f}")
+    ratio = channel.inlet_width / channel.throat_width
+    console.print("  mean axial speed (m/s) inlet {inlet:.3f}, throat {throat:.3f}, outlet {outlet:.3f}; "
+                  .format(**speeds) + f"width ratio inlet/throat {ratio:.2f}")
     console.print(f"  min separation {sep:.3f} m, min wall clearance {clear:.3f} m")
     out = Path(args.out)
     try:

@@ -44,7 +44,8 @@ def test_kernel_density_of_a_uniform_lattice_is_the_lattice_density(dim, smoothi
     """Interior agents (more than h from the lattice edge): within 2% at h = 2.5 spacings, 0.6% at 3."""
     p = FiscParams(smoothing=smoothing)
     ch = Channel(**WIDE, height=None if dim == 2 else 12.0)
-    axes = [np.arange(12, 22, p.spacing), np.arange(-4, 4, p.spacing)] + ([np.arange(3, 9, p.spacing)] if dim == 3 else [])
+    axes = [np.arange(12, 22, p.spacing), np.arange(-4, 4, p.spacing)]
+    axes += [np.arange(3, 9, p.spacing)] if dim == 3 else []
     pts = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, dim)
     lo, hi = pts.min(0) + p.h, pts.max(0) - p.h
     inner = np.all((pts > lo) & (pts < hi), axis=1)
@@ -284,8 +285,9 @@ def test_cfd_case_is_written_for_the_channel(tmp_path):
 
 def test_cfd_fields_are_read_from_openfoam_ascii(tmp_path):
     from sim import fisc_cfd
-    (tmp_path / "U").write_text("FoamFile\n{\n}\ninternalField   nonuniform List<vector> \n3\n(\n(1 2 0)\n(3.5 -1 0)\n"
-                                "(0 0 1e-3)\n)\n;\nboundaryField\n{\n inlet { value nonuniform List<vector> 1((9 9 9)); }\n}\n")
+    (tmp_path / "U").write_text("FoamFile\n{\n}\ninternalField   nonuniform List<vector> \n3\n(\n(1 2 0)\n"
+                                "(3.5 -1 0)\n(0 0 1e-3)\n)\n;\nboundaryField\n{\n"
+                                " inlet { value nonuniform List<vector> 1((9 9 9)); }\n}\n")
     (tmp_path / "p").write_text("internalField nonuniform List<scalar> 2(0.5 -0.25);\nboundaryField {}\n")
     assert fisc_cfd.read_field(tmp_path / "U").tolist() == [[1, 2, 0], [3.5, -1, 0], [0, 0, 1e-3]]
     assert fisc_cfd.read_field(tmp_path / "p").tolist() == [0.5, -0.25]
