@@ -117,18 +117,20 @@ class Channel:
         d = np.empty((n, self.n_walls))
         nrm = np.zeros((n, self.n_walls, dim))
         x, y = p[:, 0], p[:, 1]
-        half = np.interp(x, self.stations, self.half_widths())
-        for k, sign in enumerate((1.0, -1.0)):
-            # the gap along y to the wall, times the cosine of the steepest wall segment, is at
-            # most the true distance (for x within the channel's length)
-            bound = (half - sign * y) * self._min_cos
-            todo = np.flatnonzero((bound <= reach) | (x < 0) | (x > self.length)) if np.isfinite(reach) else slice(None)
-            d[:, k] = bound
-            nrm[:, k, 1] = -sign
-            dist, nx, ny = self._side_wall(x[todo], sign * y[todo])
-            d[todo, k] = dist
-            nrm[todo, k, 0] = nx
-            nrm[todo, k, 1] = sign * ny
+        half = np.interp(x, self.stations, self._half_widths)
+        # the gap along y to a side wall, times the cosine of the steepest wall segment, is at
+        # most the true distance (for x within the channel's length)
+        d[:, 0] = (half - y) * self._min_cos
+        d[:, 1] = (half + y) * self._min_cos
+        nrm[:, 0, 1], nrm[:, 1, 1] = -1.0, 1.0
+        todo = d[:, :2] <= reach
+        todo |= ((x < 0) | (x > self.length))[:, None]
+        rows, side = np.nonzero(todo)                  # both side walls in one pass: (row, wall)
+        sign = 1.0 - 2.0 * side
+        dist, nx, ny = self._side_wall(x[rows], sign * y[rows])
+        d[rows, side] = dist
+        nrm[rows, side, 0] = nx
+        nrm[rows, side, 1] = sign * ny
         d[:, 2] = p[:, 0]
         nrm[:, 2, 0] = 1.0
         if dim == 3:

@@ -115,10 +115,10 @@ def fisc_command(pos: np.ndarray, vel: np.ndarray, pi: np.ndarray, pj: np.ndarra
     v2 = vs[0] * vs[0]
     for v in vs[1:]:
         v2 += v * v
-    m2 = w0 * v2 + np.bincount(pi, w * v2.take(pj), n) + np.bincount(pj, w * v2.take(pi), n)
+    m2 = w0 * v2 + _pair_sum(pi, pj, w, v2, n)
     u2 = np.zeros(n)
     for k, v in enumerate(vs):
-        u[:, k] = (w0 * v + np.bincount(pi, w * v.take(pj), n) + np.bincount(pj, w * v.take(pi), n)) / wsum
+        u[:, k] = (w0 * v + _pair_sum(pi, pj, w, v, n)) / wsum
         u2 += u[:, k] * u[:, k]
     T = np.maximum(m2 / wsum - u2, 0.0) / dim
     P = pressure(xs[0], rho, channel, params, dim)
@@ -145,6 +145,15 @@ def fisc_command(pos: np.ndarray, vel: np.ndarray, pi: np.ndarray, pj: np.ndarra
     acc += params.viscosity * (u - vel) - params.drag * vel
     fields = Fields(rho, u, T, P)
     return limit_command(vel, acc, wall_d, wall_n, params, limits), fields
+
+
+def _pair_sum(pi, pj, w, values, n):
+    """sum_j w_ij values_j for every agent, from unordered pairs (both directions)."""
+    a = values.take(pj)
+    a *= w
+    b = values.take(pi)
+    b *= w
+    return np.bincount(pi, a, n) + np.bincount(pj, b, n)
 
 
 def wall_reach(params: FiscParams, lim: Limits, dim: int) -> float:
@@ -175,12 +184,14 @@ def limit_command(vel, acc, wall_d, wall_n, params: FiscParams, lim: Limits) -> 
     dim = vel.shape[1]
     amag = np.sqrt(np.einsum("ij,ij->i", acc, acc))
     acc = acc * np.minimum(1.0, lim.max_accel / np.maximum(amag, 1e-12))[:, None]
-    tau = np.broadcast_to(np.asarray(lim.response_time, float), (len(vel),))
-    v = vel + tau[:, None] * acc
+    tau = np.asarray(lim.response_time, float)
+    tau = tau if tau.ndim == 0 else tau[:, None]
+    v = vel + tau * acc
     _clip_speed(v, lim)
     # approach speed to a wall at most (clearance - body radius) / (2 tau): an exponential
     # approach that a first-order vehicle follows without overshooting the wall
-    allowed = -np.maximum(wall_d - params.body_radius, 0.0) / (2.0 * tau[:, None])
+    allowed = np.maximum(wall_d - params.body_radius, 0.0)
+    allowed *= -0.5 / tau
     short = np.maximum(allowed - np.einsum("nd,nkd->nk", v, wall_n), 0.0)
     v += np.einsum("nk,nkd->nd", short, wall_n)
     if dim == 2:

@@ -36,17 +36,19 @@ def kernel_dwdr_over_r(r: np.ndarray, h: float, dim: int) -> np.ndarray:
 
 
 def kernel_and_slope(r: np.ndarray, h: float, dim: int) -> tuple[np.ndarray, np.ndarray]:
-    """W(r) and (dW/dr)/r together (the batched step's hot path: no powers, shared terms)."""
-    q = np.minimum(r * (1.0 / h), 1.0)
-    omq = 1.0 - q
-    omq3 = omq * omq
-    omq3 *= omq
+    """W(r) and (dW/dr)/r together (the batched step's hot path: in place, no powers)."""
     s = sigma(h, dim)
-    w = omq3 * omq
-    w *= 4.0 * q + 1.0
-    w *= s
-    omq3 *= -20.0 * s / (h * h)
-    return w, omq3
+    q = np.multiply(r, 1.0 / h)
+    np.minimum(q, 1.0, out=q)
+    omq = np.subtract(1.0, q)
+    slope = np.multiply(omq, omq)
+    slope *= omq                       # (1 - q)^3
+    w = np.multiply(slope, omq)        # (1 - q)^4
+    q *= 4.0 * s
+    q += s                             # sigma (1 + 4 q)
+    w *= q
+    slope *= -20.0 * s / (h * h)
+    return w, slope
 
 
 def _marginal(x: np.ndarray, dim: int, samples: int = 2001) -> np.ndarray:
