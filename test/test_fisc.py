@@ -315,3 +315,17 @@ def test_cli_cfd_refusals_are_one_line_errors(argv, installed, problem, capsys, 
     assert main(["fisc", "channel", *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and err.startswith("error: command line: --cfd:") and problem in err
+
+
+def test_two_close_agents_in_a_sparse_swarm_push_apart():
+    """No pressure between two lone agents (density below rho0), but closer than `separation`
+    spacings the collision-avoidance push separates them; farther apart they hold."""
+    ch, p = Channel(), FiscParams()
+    for gap, moves in ((0.1, True), (0.5, False)):
+        pos = np.array([[ch.throat_x, 0.0], [ch.throat_x + gap, 0.0]])
+        v, f = fisc_step_batched(pos, np.zeros_like(pos), ch, p, LIM)
+        assert (f.P == 0).all()
+        if moves:
+            assert v[0, 0] < -0.1 and v[1, 0] > 0.1 and v[0, 0] == pytest.approx(-v[1, 0])
+        else:
+            assert np.array_equal(v, np.zeros_like(v))
