@@ -44,14 +44,14 @@ setup(
         *data_tree("launch"), *data_tree("config"), *data_tree("sim/worlds"),
     ],
     install_requires=[
-        "numpy>=1.24", "scipy>=1.10", "pyyaml>=6", "rich>=13", "rosbags>=0.10.10",
+        "numpy>=1.24", "scipy>=1.10", "pyyaml>=6", "rich>=13", "rosbags>=0.10.10", "matplotlib>=3.6",
         *ROS_WHEELS,
     ],
     extras_require={
         # wheel: lets the packaging test build with --no-build-isolation (offline) on setuptools < 70.1
-        "test": ["pytest>=7", "mcap>=1.1", "mcap-ros2-support>=0.5", "wheel", "matplotlib>=3.6"],
-        # plots of FISC-like swarm fields (`swarm-ros fisc channel`)
-        "plots": ["matplotlib>=3.6"],
+        "test": ["pytest>=7", "mcap>=1.1", "mcap-ros2-support>=0.5", "wheel"],
+        # the comparison peer of bench/bench_plan.py (OMPL's FMT*)
+        "bench": ["ompl>=2"],
     },
     zip_safe=True,
     tests_require=["pytest"],

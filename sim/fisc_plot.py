@@ -10,7 +10,7 @@ from .fisc_fields import SwarmFields
 
 
 def plot_fields(fields: SwarmFields, channel: Channel, path: str | Path, title: str = "") -> Path:
-    """Write a three-panel PNG (needs matplotlib; install the `plots` extra)."""
+    """Write a three-panel PNG."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -71,6 +71,17 @@ class World:
         d = self.obstacle_sdf(p)
         return d.min(axis=1) if d.shape[1] else np.full(len(p), np.inf)
 
+    def path_clearance(self, path: np.ndarray, step: float) -> float:
+        """Least distance to an obstacle at points every `step` along a polyline (K, 3) or, in the
+        z = 0 plane, (K, 2); inf without obstacles. A dense check independent of any planner's."""
+        path = np.asarray(path, float)
+        if path.shape[1] == 2:
+            path = np.c_[path, np.zeros(len(path))]
+        seg = np.linalg.norm(np.diff(path, axis=0), axis=1)
+        pts = [path[:1]] + [a + np.linspace(0, 1, k + 1)[1:, None] * (b - a) for a, b, k in
+                            zip(path[:-1], path[1:], np.maximum(1, np.ceil(seg / step)).astype(int))]
+        return float(self.clearance(np.concatenate(pts)).min())
+
     def fence_clearance(self, p: np.ndarray) -> np.ndarray:
         p = np.asarray(p, float)
         lo, hi = p - self.bounds_min, self.bounds_max - p

@@ -90,11 +90,8 @@ def cmd_channel(args, console) -> int:
         raise ConfigError(str(out), "", f"cannot write the results ({err.strerror})") from None
     except RuntimeError as err:     # an OpenFOAM step failed: its log is named in the message
         raise ConfigError(str(out / "openfoam_case"), "", str(err)) from None
-    try:
-        from sim.fisc_plot import plot_fields
-        console.print(f"  plots: {plot_fields(fields, channel, out / 'fisc_fields.png')}")
-    except ImportError:
-        console.print("  plots skipped: matplotlib is not installed (pip install 'swarm_ros[plots]')")
+    from sim.fisc_plot import plot_fields
+    console.print(f"  plots: {plot_fields(fields, channel, out / 'fisc_fields.png')}")
     console.print(f"  fields: {out / 'fisc_fields.json'}")
     return 0
 

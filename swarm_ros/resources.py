@@ -35,3 +35,11 @@ def find_mission(name_or_path: str) -> Path:
     if p.suffix in (".yaml", ".yml") or p.exists():
         return p
     return share_dir() / "config" / "missions" / f"{name_or_path}.yaml"
+
+
+def find_world(name_or_path: str) -> Path:
+    """A world file given as a path, or by name from the installed sim/worlds."""
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml") or p.exists():
+        return p
+    return share_dir() / "sim" / "worlds" / f"{name_or_path}.yaml"

@@ -8,6 +8,8 @@ Per drone (namespace /<drone>):
   radio/rx   std_msgs/Float64MultiArray  beacons the radio delivered to this drone in one tick
   cao/report    std_msgs/Float64MultiArray  CAO: [iteration k, mission time, decision x...] flown
   cao/feedback  std_msgs/Float64MultiArray  CAO: [iteration k, Delta_i(k), J(k)] from the evaluator
+  update/status  std_msgs/String (JSON)  the drone's model, at least {"version": ...}, on each
+                                      change (the update agent, issue 6; read by `swarm-ros analyze`)
 Swarm-wide:
   /swarm/status   std_msgs/String (JSON)  progress and safety figures, a few times a second
   /swarm/summary  std_msgs/String (JSON)  final figures of the run (latched)
@@ -27,6 +29,7 @@ WORLD_FRAME = "world"
 ODOM, CMD, RADIO_TX, RADIO_RX = "odom", "cmd", "radio/tx", "radio/rx"
 CAO_REPORT, CAO_FEEDBACK = "cao/report", "cao/feedback"
 OBJECTIVE = "/swarm/objective"
+UPDATE_STATUS = "update/status"
 STATUS, SUMMARY = "/swarm/status", "/swarm/summary"
 POSES, MARKERS, WORLD = "/swarm/poses", "/swarm/markers", "/swarm/world"
 RECORDER_READY = "/swarm/recorder_ready"
@@ -40,6 +43,7 @@ TYPES = {
     CAO_REPORT: "std_msgs/msg/Float64MultiArray",
     CAO_FEEDBACK: "std_msgs/msg/Float64MultiArray",
     OBJECTIVE: "std_msgs/msg/String",
+    UPDATE_STATUS: "std_msgs/msg/String",
     STATUS: "std_msgs/msg/String",
     SUMMARY: "std_msgs/msg/String",
     POSES: "geometry_msgs/msg/PoseArray",
@@ -54,7 +58,7 @@ TYPES = {
 # Latched topics: late subscribers (recorder, viewers) still get the last message.
 LATCHED = {SUMMARY, WORLD, RECORDER_READY, FISC_CHANNEL}
 
-DEPTH = 50   # reliable history: deep enough that a busy recorder loses nothing
+DEPTH = 200  # reliable history (4 s at 50 Hz): deep enough that a busy recorder loses nothing
 
 # Kept topics: a subscriber matched late (discovery between many processes can take seconds,
 # longer than a fast lockstep mission) still gets this many of the latest messages.

@@ -143,3 +143,20 @@ def test_ros_lockstep_run_follows_the_headless_run(default_run, rings_mission):
         assert abs(ros["distance"] - ref["distance"]) < 0.05
         assert abs(ros["min_separation"] - ref["min_separation"]) < 0.05
     assert abs(s["radio"]["delivered"] - reference["radio"]["delivered"]) < 0.02 * reference["radio"]["delivered"]
+
+
+def test_analysis_of_the_bag_agrees_with_the_printed_summary(default_run):
+    """`swarm-ros analyze` on the recorded bag finds the figures the simulator counted live."""
+    from swarm_ros.analysis.metrics import analyze
+    _, s, run = default_run
+    m = analyze(run / "bag").metrics
+    assert m["notes"] == [] and m["world"]["name"] == "pillar_field"
+    assert m["separation"]["min"] == pytest.approx(s["min_separation"], abs=1e-9)
+    assert m["collisions"]["total"] == s["collisions"] and m["geofence"]["violations"] == s["geofence_violations"]
+    for got, want in zip(m["drones"], s["drones"]):
+        assert got["name"] == want["name"] and got["min_separation"] == pytest.approx(want["min_separation"], abs=1e-9)
+        assert got["collisions"] == want["collisions"] and got["geofence_violations"] == want["geofence_violations"]
+    radio = s["radio"]   # links = packet copies with a receiver in range; the bag's rx may miss the last tick's
+    assert abs(m["radio"]["delivered"] - radio["delivered"]) <= 0.01 * radio["delivered"]
+    assert abs(m["radio"]["links"] - radio["links"]) <= 0.01 * radio["links"]
+    assert m["live_summary"] == {k: s[k] for k in ("collisions", "geofence_violations", "min_separation")}

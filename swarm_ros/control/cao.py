@@ -84,13 +84,19 @@ class CAOParams:
 
 
 class CAOTeam:
-    """N CAO agents stepped as one batch. Row r is agent r; `seeds[r]` seeds its generator."""
+    """N CAO agents stepped as one batch. Row r is agent r; `seeds[r]` seeds its generator.
 
-    def __init__(self, params: CAOParams, x0: np.ndarray, seeds: Sequence[int]):
+    `exponents` (P, d): the monomials of the regressor, for decisions too long for the full
+    polynomial of degree `params.order` (default: that full polynomial).
+    """
+
+    def __init__(self, params: CAOParams, x0: np.ndarray, seeds: Sequence[int], exponents: np.ndarray | None = None):
         self.params = p = params
         self.x = np.array(x0, float, ndmin=2)
         n, d = self.x.shape
-        self.exps = monomial_exponents(d, p.order)
+        self.exps = monomial_exponents(d, p.order) if exponents is None else np.asarray(exponents, int)
+        if self.exps.ndim != 2 or self.exps.shape[1] != d:
+            raise ValueError(f"exponents must have shape (P, {d}), got {self.exps.shape}")
         self.scale = np.broadcast_to(np.asarray(p.scale, float), (d,)).copy()
         w = p.window + 1
         self.hist_x = np.zeros((n, w, d))                 # oldest first; zero rows beyond `count`
@@ -181,7 +187,7 @@ class CAOTeam:
 
     def extend(self, x0: np.ndarray, seeds: Sequence[int]) -> None:
         """Agents joining the team: fresh windows, their first measurement sets their J_i."""
-        new = CAOTeam(self.params, x0, seeds)
+        new = CAOTeam(self.params, x0, seeds, self.exps)
         for name in ("x", "hist_x", "hist_j", "count", "sub_cost", "k"):
             setattr(self, name, np.concatenate([getattr(self, name), getattr(new, name)]))
         self.rngs += new.rngs

@@ -24,7 +24,8 @@ from swarm_ros.launching import default_run_dir
 from swarm_ros.nodes.runtime import Process, mission_from, qos
 
 READY_TIMEOUT = 30.0   # s: announce readiness anyway (with a warning) after this long
-CLOSE_GRACE = 0.5      # s of recording after the summary, for messages still in flight
+CLOSE_QUIET = 0.5      # s without any message, after the summary, before the bag is closed:
+CLOSE_LIMIT = 15.0     # a busy recorder drains its backlog first, but closes after this at most
 STORES = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
 
 
@@ -50,6 +51,7 @@ class RecorderNode:
         self.path = bag_path
         store = get_typestore(Stores.ROS2_KILTED)
         self.subs, self.count, self.closing = [], 0, None
+        self.last_message = self.summary_at = 0.0
         cao = [mission.fleet.drones[i].name for i in mission.cao_roles()]
         for topic, type_name in topics.recorded(kinds, mission.fleet.names, cao):
             conn = self.writer.add_connection(topic, type_name, typestore=store)
@@ -65,9 +67,12 @@ class RecorderNode:
                 return
             self.writer.write(conn, time.time_ns(), data)
             self.count += 1
+            self.last_message = time.monotonic()
             if is_summary and self.closing is None:
-                # Other topics' last messages may still be in flight (no order across topics).
-                self.closing = self.node.create_timer(CLOSE_GRACE, self._close_and_exit)
+                # Other topics' messages may still be in flight or queued (no order across
+                # topics): close once the stream has gone quiet.
+                self.summary_at = self.last_message
+                self.closing = self.node.create_timer(0.1, self._close_when_quiet)
         return on_message
 
     def _check_ready(self, *_ignored) -> None:
@@ -80,7 +85,10 @@ class RecorderNode:
         self.ready_timer.cancel()
         self.ready_pub.publish(String(data=self.path))
 
-    def _close_and_exit(self, *_ignored) -> None:
+    def _close_when_quiet(self, *_ignored) -> None:
+        now = time.monotonic()
+        if now - self.last_message < CLOSE_QUIET and now - self.summary_at < CLOSE_LIMIT:
+            return
         self.closing.cancel()
         self.close()
         self.proc.finish(0)

@@ -1,1 +1,2 @@
-"""GMT* motion planning (planned: issue 5). Nothing is implemented here yet."""
+"""GMT* motion planning (issue 5): cached roadmaps (roadmap.py, kinodynamic.py), the group march
+(gmt.py), exact obstacle checks (obstacles.py), the numpy/CuPy backend (backend.py); ROS-free."""

@@ -1,0 +1,247 @@
+"""GMT* (swarm_ros.planning, numpy) against OMPL's FMT* on the same problems and sample counts.
+
+Problems: T1 (2-D unit square, three boxes; SEED_METHODS 3.6) at n = 1k, 2k, 5k, 10k, and 3-D
+unit-cube fields of 10 to 500 random boxes at n = 5000. For every problem OMPL gets as many free
+samples as our roadmap keeps after masking and the same connection radius (its multiplier is
+calibrated from the radius it logs), path length as objective, and a Python validity checker
+with the same grid broad phase as ours.
+
+Collision checking differs in kind: ours is exact per segment; OMPL's tests states every
+`resolution * extent` along an edge. Two OMPL columns: its default resolution (1 %, which lets
+paths cut corners: counted by a dense signed-distance check of every returned path), and a
+matched one: steps of h = 0.002 with obstacles grown by h / 2, so that its paths keep the same
+guarantee as ours (a chord of length h between two free states of a convex obstacle's outside
+can enter it by at most h / 2). Ratios use the matched column.
+
+Times: ours is split into offline (roadmap: samples, neighbours, costs; cached per process and
+reused by every query) and online (masking, wavefront, path). OMPL FMT* does all of it per
+query. "speed-up" compares online times; "incl. offline" adds our roadmap build.
+
+    python bench/bench_plan.py                 # about 2-3 minutes
+    python bench/bench_plan.py --quick         # n <= 5000, fewer obstacle counts
+    python bench/bench_plan.py --profile       # where our online time goes (cProfile)
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import machine_info, median, ratio, single_thread_env, table, write_json  # noqa: E402
+
+single_thread_env()
+import numpy as np  # noqa: E402
+
+from sim.world import Box, World  # noqa: E402
+from swarm_ros.planning.gmt import plan  # noqa: E402
+from swarm_ros.planning.obstacles import ObstacleSet  # noqa: E402
+from swarm_ros.planning.roadmap import _geometric, geometric_roadmap, with_endpoints  # noqa: E402
+
+MATCHED_STEP = 0.002
+T1_BOXES = ([[0.05, 0.20], [0.70, 0.30], [0.30, 0.60]], [[0.45, 0.35], [0.90, 0.50], [0.80, 0.75]])
+
+
+def t1_problem():
+    return dict(name="T1 2-D", lo=[0, 0], hi=[1, 1], box_lo=np.array(T1_BOXES[0]), box_hi=np.array(T1_BOXES[1]),
+                start=[0.1, 0.1], goal=[0.9, 0.9])
+
+
+def box_field(m: int, seed: int = 0):
+    """m random boxes filling about 20 % of the unit cube, start and goal corners kept clear."""
+    rng = np.random.default_rng(seed)
+    side = (0.2 / m) ** (1 / 3)
+    start, goal = np.array([0.05] * 3), np.array([0.95] * 3)
+    lo, hi = [], []
+    while len(lo) < m:
+        c, h = rng.uniform(0, 1, 3), side * rng.uniform(0.35, 0.65, 3)
+        if all(np.any(np.abs(p - c) > h + 0.03) for p in (start, goal)):
+            lo.append(c - h), hi.append(c + h)
+    return dict(name=f"{m} boxes 3-D", lo=[0, 0, 0], hi=[1, 1, 1], box_lo=np.array(lo), box_hi=np.array(hi),
+                start=start.tolist(), goal=goal.tolist())
+
+
+def raw_world(pb) -> World:
+    d = len(pb["lo"])
+    pad = (lambda v, z: list(v) + [z]) if d == 2 else (lambda v, z: list(v))
+    boxes = [Box(f"b{k}", tuple(pad((a + b) / 2, 0.0)), tuple(pad(b - a, 10.0)))
+             for k, (a, b) in enumerate(zip(pb["box_lo"], pb["box_hi"]))]
+    return World(pb["name"].replace(" ", "_"), pad(pb["lo"], -5), pad(pb["hi"], 5), boxes)
+
+
+class PointChecker:
+    """Pure-Python state validity for OMPL: the same uniform grid of box lists as ours."""
+
+    def __init__(self, box_lo, box_hi, lo, cells: int = 32):
+        self.lo, self.h, self.cells, self.d = np.asarray(lo, float), 1.0 / cells, cells, len(lo)
+        self.grid: dict[tuple, list] = {}
+        for a, b in zip(box_lo, box_hi):
+            c0 = np.clip(((a - self.lo) / self.h).astype(int), 0, cells - 1)
+            c1 = np.clip(((b - self.lo) / self.h).astype(int), 0, cells - 1)
+            for idx in np.ndindex(*(c1 - c0 + 1)):
+                self.grid.setdefault(tuple(int(x) for x in c0 + idx), []).append((tuple(a), tuple(b)))
+        self.calls = 0
+
+    def __call__(self, s) -> bool:
+        self.calls += 1
+        d, h, n = self.d, self.h, self.cells - 1
+        p = [s[k] for k in range(d)]
+        key = tuple(min(max(int(p[k] / h), 0), n) for k in range(d))
+        for a, b in self.grid.get(key, ()):
+            if all(a[k] <= p[k] <= b[k] for k in range(d)):
+                return False
+        return True
+
+
+def run_ompl(pb, n_free: int, radius: float, step: float | None, grow: float, seconds: float = 60.0):
+    """One OMPL FMT* solve; returns (wall s, path length, path, radius OMPL used, validity calls)."""
+    from ompl import base as ob, geometric as og
+    d = len(pb["lo"])
+    space = ob.RealVectorStateSpace(d)
+    bounds = ob.RealVectorBounds(d)
+    for k in range(d):
+        bounds.setLow(k, float(pb["lo"][k]))
+        bounds.setHigh(k, float(pb["hi"][k]))
+    space.setBounds(bounds)
+    ss = og.SimpleSetup(space)
+    checker = PointChecker(pb["box_lo"] - grow, pb["box_hi"] + grow, pb["lo"])
+    ss.setStateValidityChecker(checker)
+    si = ss.getSpaceInformation()
+    if step is not None:
+        si.setStateValidityCheckingResolution(step / space.getMaximumExtent())
+    start, goal = space.allocState(), space.allocState()
+    for k in range(d):
+        start[k], goal[k] = float(pb["start"][k]), float(pb["goal"][k])
+    ss.setStartAndGoalStates(start, goal)
+    planner = og.FMT(si)
+    planner.setNumSamples(n_free)
+    planner.setNearestK(False)
+    planner.setRadiusMultiplier(pb.get("_mult", 1.5))
+    ss.setPlanner(planner)
+    ss.setOptimizationObjective(ob.PathLengthOptimizationObjective(si))
+    log = _capture_output(lambda: ss.solve(seconds))
+    t = ss.getLastPlanComputationTime()
+    used = re.findall(r"Using radius of ([0-9.eE+-]+)", log)
+    if not ss.haveExactSolutionPath():
+        return t, float("nan"), None, float(used[-1]) if used else float("nan"), checker.calls
+    path = ss.getSolutionPath()
+    pts = np.array([[path.getState(i)[k] for k in range(d)] for i in range(path.getStateCount())])
+    return t, float(path.length()), pts, float(used[-1]) if used else float("nan"), checker.calls
+
+
+def _capture_output(fn) -> str:
+    """OMPL logs from C++ to fd 1 and 2: read it back (to learn the radius it used)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    with tempfile.TemporaryFile() as f:
+        saved = [os.dup(1), os.dup(2)]
+        os.dup2(f.fileno(), 1)
+        os.dup2(f.fileno(), 2)
+        try:
+            fn()
+        finally:
+            for fd, old in zip((1, 2), saved):
+                os.dup2(old, fd)
+                os.close(old)
+        f.seek(0)
+        return f.read().decode(errors="replace")
+
+
+def bench_one(pb, n: int, lam: float, repeats: int) -> dict:
+    obs = ObstacleSet(pb["lo"], pb["hi"], pb["box_lo"], pb["box_hi"])
+    lo, hi = tuple(map(float, pb["lo"])), tuple(map(float, pb["hi"]))
+    t0 = time.perf_counter()
+    _geometric.__wrapped__(lo, hi, n, 0, "halton", None)            # offline, uncached
+    offline = time.perf_counter() - t0
+    rm = geometric_roadmap(pb["lo"], pb["hi"], n)
+    runs = [plan(rm, obs, pb["start"], pb["goal"], lam=lam) for _ in range(repeats + 1)][1:]
+    ours = runs[-1]
+    g = with_endpoints(rm, pb["start"], pb["goal"])
+    n_free = int((~obs.points_in(g.points[:-2])).sum())
+    world = raw_world(pb)
+    row = dict(problem=pb["name"], n=n, obstacles=len(pb["box_lo"]), n_free=n_free, radius=rm.radius, lam=lam,
+               ours_online_s=[r.timing["online"] for r in runs], ours_offline_s=offline, ours_cost=ours.cost,
+               ours_found=ours.found,
+               ours_clearance=world.path_clearance(ours.path, 2e-4) if ours.found else None,
+               ours_breakdown_s={k: median([r.timing[k] for r in runs]) for k in ours.timing})
+    for label, step, grow in (("matched", MATCHED_STEP, MATCHED_STEP / 2), ("default", None, 0.0)):
+        pb["_mult"] = 1.5
+        _, _, _, used, _ = run_ompl(pb, n_free, rm.radius, step, grow)      # warm-up: learn its radius
+        pb["_mult"] = 1.5 * rm.radius / used if used == used else 1.5
+        res = [run_ompl(pb, n_free, rm.radius, step, grow) for _ in range(repeats)]
+        costs = [c for _, c, _, _, _ in res]
+        paths = [p for _, _, p, _, _ in res if p is not None]
+        row[f"ompl_{label}"] = dict(times_s=[t for t, *_ in res], costs=costs, radius=[r for *_, r, _ in res],
+                                    validity_calls=[c for *_, c in res],
+                                    colliding_paths=sum(world.path_clearance(p, 2e-4) < -1e-9 for p in paths),
+                                    paths=len(paths))
+    return row
+
+
+def profile_ours(n: int = 5000, lam: float = 0.5) -> str:
+    pb = t1_problem()
+    obs = ObstacleSet(pb["lo"], pb["hi"], pb["box_lo"], pb["box_hi"])
+    rm = geometric_roadmap(pb["lo"], pb["hi"], n)
+    plan(rm, obs, pb["start"], pb["goal"], lam=lam)
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(20):
+        plan(rm, obs, pb["start"], pb["goal"], lam=lam)
+    prof.disable()
+    out = io.StringIO()
+    pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(14)
+    return out.getvalue()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--lam", type=float, default=0.5)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--profile", action="store_true", help="profile our online query (T1, n = 5000) and exit")
+    ap.add_argument("--json", help="also write the results here")
+    args = ap.parse_args()
+    if args.profile:
+        print(profile_ours(lam=args.lam))
+        return 0
+    try:
+        import ompl  # noqa: F401
+    except ImportError:
+        print("OMPL is not installed: pip install 'ompl>=2' (or pip install -e '.[bench]')", file=sys.stderr)
+        return 2
+    sizes = [1000, 2000, 5000] if args.quick else [1000, 2000, 5000, 10000]
+    fields = [10, 100, 500] if args.quick else [10, 50, 200, 500]
+    cases = [(t1_problem(), n) for n in sizes] + [(box_field(m), 5000) for m in fields]
+    rows = []
+    for pb, n in cases:
+        rows.append(bench_one(pb, n, args.lam, args.repeats))
+        r = rows[-1]
+        print(f"  {r['problem']:>14} n={n:>5}: ours {1e3 * median(r['ours_online_s']):.1f} ms, "
+              f"OMPL {1e3 * median(r['ompl_matched']['times_s']):.1f} ms", flush=True)
+    headers = ["problem", "n", "free", "ours ms", "offline ms", "OMPL ms", "OMPL 1% ms", "speed-up",
+               "incl. offline", "cost ratio", "OMPL 1% cuts"]
+    body = []
+    for r in rows:
+        on, off = median(r["ours_online_s"]), r["ours_offline_s"]
+        om, od = median(r["ompl_matched"]["times_s"]), median(r["ompl_default"]["times_s"])
+        body.append([r["problem"], r["n"], r["n_free"], f"{1e3 * on:.1f}", f"{1e3 * off:.0f}", f"{1e3 * om:.1f}",
+                     f"{1e3 * od:.1f}", ratio(om, on), ratio(om, on + off),
+                     f"{r['ours_cost'] / median(r['ompl_matched']['costs']):.4f}",
+                     f"{r['ompl_default']['colliding_paths']}/{r['ompl_default']['paths']}"])
+    print()
+    print(table(headers, body, title=f"GMT* (lambda = {args.lam:g}, numpy, online) vs OMPL FMT* "
+                                     f"(matched resolution {MATCHED_STEP:g}); medians of {args.repeats}"))
+    write_json("bench_plan", {"machine": machine_info(), "lambda": args.lam, "matched_step": MATCHED_STEP,
+                              "rows": rows}, args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

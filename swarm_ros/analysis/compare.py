@@ -1,0 +1,55 @@
+"""The figures of a run that summarise it, as rows; two runs side by side with their difference.
+
+The terminal table, the HTML report and comparison.json all use these rows, so they agree.
+"""
+from __future__ import annotations
+
+
+def _get(m: dict, *keys):
+    for k in keys:
+        if not isinstance(m, dict) or m.get("available") is False:
+            return None
+        m = m.get(k)
+    return m
+
+
+def _sum_distance(m: dict):
+    return sum(d["distance"] for d in m["drones"])
+
+
+# (label, unit, how to read it from metrics.json, number format)
+ROWS = [
+    ("drones", "", lambda m: len(m["drones"]), "{:d}"),
+    ("duration", "s", lambda m: m["grid"]["duration"], "{:.1f}"),
+    ("distance flown, all drones", "m", _sum_distance, "{:.2f}"),
+    ("minimum separation", "m", lambda m: _get(m, "separation", "min"), "{:.3f}"),
+    ("near misses", "", lambda m: _get(m, "near_misses", "count"), "{:d}"),
+    ("collisions", "", lambda m: _get(m, "collisions", "total"), "{:d}"),
+    ("geofence violations", "", lambda m: _get(m, "geofence", "violations"), "{:d}"),
+    ("polarization, mean", "", lambda m: _get(m, "polarization", "mean"), "{:.3f}"),
+    ("milling, mean", "", lambda m: _get(m, "milling", "mean"), "{:.3f}"),
+    ("coverage", "", lambda m: _get(m, "coverage", "fraction"), "{:.1%}"),
+    ("radio delivery ratio", "", lambda m: _get(m, "radio", "delivery_ratio"), "{:.3f}"),
+    ("radio packets sent", "", lambda m: _get(m, "radio", "sent"), "{:d}"),
+]
+
+
+def fmt(value, pattern: str) -> str:
+    return "n/a" if value is None else pattern.format(value)
+
+
+def summary_rows(m: dict) -> list[tuple[str, str]]:
+    """(label with unit, formatted value) for one run."""
+    return [(label + (f" ({unit})" if unit else ""), fmt(get(m), pat)) for label, unit, get, pat in ROWS]
+
+
+def comparison(a: dict, b: dict) -> dict:
+    """JSON-ready side-by-side of two runs: value in each and B - A where both are numbers."""
+    rows = []
+    for label, unit, get, pat in ROWS:
+        va, vb = get(a), get(b)
+        delta = vb - va if isinstance(va, (int, float)) and isinstance(vb, (int, float)) else None
+        rows.append({"metric": label, "unit": unit, "a": va, "b": vb, "b_minus_a": delta,
+                     "text": [fmt(va, pat), fmt(vb, pat),
+                              "n/a" if delta is None else (("+" if delta > 0 else "") + pat.format(delta))]})
+    return {"a": a["bag"], "b": b["bag"], "rows": rows}
