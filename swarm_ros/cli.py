@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from . import cli_analyze, cli_cao, cli_plan
+from . import cli_analyze, cli_cao, cli_fisc, cli_plan
 from .configfile import ConfigError
 from .resources import find_mission
 
@@ -94,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", help="write the summary to this JSON file")
     p.set_defaults(func=cmd_headless)
     cli_cao.add_parser(sub)
+    cli_fisc.add_parser(sub)
     cli_plan.add_parser(sub)
     cli_analyze.add_parser(sub)
     return parser

@@ -22,6 +22,9 @@ Swarm-wide:
   /swarm/world    visualization_msgs/MarkerArray  geofence and obstacles (latched)
   /swarm/recorder_ready  std_msgs/String  the recorder is subscribed to everything (latched)
   /swarm/objective  std_msgs/String (JSON)  CAO evaluator: each iteration's J and members
+  /swarm/fisc/poses    geometry_msgs/PoseArray  FISC-like swarm node: every agent in flight
+  /swarm/fisc/markers  visualization_msgs/MarkerArray  those agents, coloured by speed
+  /swarm/fisc/channel  visualization_msgs/MarkerArray  the channel's walls (latched)
 """
 from __future__ import annotations
 
@@ -35,6 +38,7 @@ UPDATE_STATUS = "update/status"
 STATUS, SUMMARY = "/swarm/status", "/swarm/summary"
 POSES, MARKERS, WORLD = "/swarm/poses", "/swarm/markers", "/swarm/world"
 RECORDER_READY = "/swarm/recorder_ready"
+FISC_POSES, FISC_MARKERS, FISC_CHANNEL = "/swarm/fisc/poses", "/swarm/fisc/markers", "/swarm/fisc/channel"
 
 TYPES = {
     ODOM: "nav_msgs/msg/Odometry",
@@ -53,10 +57,13 @@ TYPES = {
     MARKERS: "visualization_msgs/msg/MarkerArray",
     WORLD: "visualization_msgs/msg/MarkerArray",
     RECORDER_READY: "std_msgs/msg/String",
+    FISC_POSES: "geometry_msgs/msg/PoseArray",
+    FISC_MARKERS: "visualization_msgs/msg/MarkerArray",
+    FISC_CHANNEL: "visualization_msgs/msg/MarkerArray",
 }
 
 # Latched topics: late subscribers (recorder, viewers) still get the last message.
-LATCHED = {SUMMARY, WORLD, RECORDER_READY}
+LATCHED = {SUMMARY, WORLD, RECORDER_READY, FISC_CHANNEL}
 
 DEPTH = 200  # reliable history (4 s at 50 Hz): deep enough that a busy recorder loses nothing
 

@@ -1,0 +1,98 @@
+"""FISC-like swarm node: a large swarm (1,000+ agents) flown in one process and shown over ROS.
+
+Runs sim/fisc_sim.py (the batched FISC-like law through a converging-diverging channel, numpy)
+at `rate` steps per simulated second, `speed` times real time (0: as fast as it goes), and
+publishes every agent in flight on /swarm/fisc/poses (geometry_msgs/PoseArray; z = `altitude`
+in a 2-D channel) and /swarm/fisc/markers (one SPHERE_LIST marker coloured by speed) `view_rate`
+times per simulated second; the channel's walls go once to the latched /swarm/fisc/channel.
+A thin translator: the simulation knows nothing of ROS. Ends after `duration` s (0: never).
+"""
+from __future__ import annotations
+
+import numpy as np
+from geometry_msgs.msg import Point, Pose, PoseArray
+from std_msgs.msg import ColorRGBA
+from visualization_msgs.msg import Marker, MarkerArray
+
+from sim.channel import Channel
+from sim.fisc_sim import FiscChannelSim
+from swarm_ros import topics
+from swarm_ros.nodes.runtime import Process, qos
+
+DEFAULTS = {"dim": 2, "height": 1.2, "rate": 20.0, "speed": 1.0, "view_rate": 5.0, "duration": 0.0,
+            "altitude": 1.0, "seed": 0}
+
+
+def channel_markers(channel: Channel, altitude: float) -> MarkerArray:
+    xs = np.linspace(0.0, channel.length, 60)
+    half = 0.5 * channel.width(xs)
+    z = altitude if channel.dim == 2 else 0.0
+    out = MarkerArray()
+    for k, sign in enumerate((1.0, -1.0)):
+        m = Marker(type=Marker.LINE_STRIP, action=Marker.ADD, ns="fisc_channel", id=k)
+        m.header.frame_id = topics.WORLD_FRAME
+        m.pose.orientation.w = 1.0
+        m.scale.x = 0.05
+        m.color = ColorRGBA(r=0.8, g=0.8, b=0.8, a=1.0)
+        m.points = [Point(x=float(x), y=float(sign * h), z=float(z)) for x, h in zip(xs, half)]
+        out.markers.append(m)
+    return out
+
+
+class FiscSwarm:
+    def __init__(self, node, proc: Process, p: dict):
+        self.node, self.proc = node, proc
+        channel = Channel(height=float(p["height"]) if int(p["dim"]) == 3 else None)
+        self.sim = FiscChannelSim(channel, dt=1.0 / float(p["rate"]), seed=int(p["seed"]))
+        self.altitude, self.duration = float(p["altitude"]), float(p["duration"])
+        self.every = max(1, int(round(float(p["rate"]) / float(p["view_rate"]))))
+        self.poses = node.create_publisher(PoseArray, topics.FISC_POSES, qos(topics.FISC_POSES))
+        self.markers = node.create_publisher(MarkerArray, topics.FISC_MARKERS, qos(topics.FISC_MARKERS))
+        walls = node.create_publisher(MarkerArray, topics.FISC_CHANNEL, qos(topics.FISC_CHANNEL))
+        walls.publish(channel_markers(channel, self.altitude))
+        speed = float(p["speed"])
+        node.create_timer(self.sim.dt / speed if speed > 0 else 1e-4, self.tick)
+
+    def tick(self) -> None:
+        if self.duration and self.sim.t >= self.duration:
+            self.proc.finish(0)
+            return
+        self.sim.step()
+        if self.sim.steps % self.every == 0:
+            self.publish()
+
+    def publish(self) -> None:
+        pos, vel = self.sim.pos, self.sim.vel
+        xyz = pos if pos.shape[1] == 3 else np.column_stack([pos, np.full(len(pos), self.altitude)])
+        stamp = self.node.get_clock().now().to_msg()
+        msg = PoseArray()
+        msg.header.frame_id, msg.header.stamp = topics.WORLD_FRAME, stamp
+        points = [Point(x=x, y=y, z=z) for x, y, z in xyz.tolist()]
+        poses = []
+        for pt in points:
+            pose = Pose()
+            pose.position = pt
+            pose.orientation.w = 1.0
+            poses.append(pose)
+        msg.poses = poses
+        self.poses.publish(msg)
+        m = Marker(type=Marker.SPHERE_LIST, action=Marker.ADD, ns="fisc_agents", id=0)
+        m.header.frame_id, m.header.stamp = topics.WORLD_FRAME, stamp
+        m.pose.orientation.w = 1.0
+        m.scale.x = m.scale.y = m.scale.z = 2 * self.sim.vehicle.body_radius
+        m.points = points
+        level = np.clip(np.linalg.norm(vel, axis=1) / self.sim.limits.max_speed, 0.0, 1.0).tolist()
+        m.colors = [ColorRGBA(r=s, g=0.3, b=1.0 - s, a=1.0) for s in level]
+        self.markers.publish(MarkerArray(markers=[m]))
+
+
+def main(argv=None) -> int:
+    with Process(argv) as proc:
+        p = proc.parameters(DEFAULTS)
+        node = proc.node("fisc_swarm")
+        FiscSwarm(node, proc, p)
+        return proc.spin([node])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
