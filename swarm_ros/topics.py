@@ -65,7 +65,7 @@ TYPES = {
 # Latched topics: late subscribers (recorder, viewers) still get the last message.
 LATCHED = {SUMMARY, WORLD, RECORDER_READY, FISC_CHANNEL}
 
-DEPTH = 50   # reliable history: deep enough that a busy recorder loses nothing
+DEPTH = 200  # reliable history (4 s at 50 Hz): a recorder stalled that long still loses nothing
 
 # Kept topics: a subscriber matched late (discovery between many processes can take seconds,
 # longer than a fast lockstep mission) still gets this many of the latest messages.
