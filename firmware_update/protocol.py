@@ -33,7 +33,7 @@ class SwarmSyncAgent(Participant):
         super().__init__(*args, **kwargs)
         c = self.config
         self.nb = NeighbourTable(c.hello_period, c.neighbour_timeout)
-        self.server = Server(self.name, c.retx_timeout, c.client_timeout)
+        self.server = Server(self.name, c.retx_guard, c.client_timeout)
         self.up = Upstream(c.ack_every, c.ack_period, c.server_timeout)
         self.seq = 0
         self.next_hello = -1.0
@@ -48,7 +48,7 @@ class SwarmSyncAgent(Participant):
         return me
 
     def _adopted(self, now: float) -> None:
-        self.server = Server(self.name, self.config.retx_timeout, self.config.client_timeout)
+        self.server = Server(self.name, self.config.retx_guard, self.config.client_timeout)
         self.up = Upstream(self.config.ack_every, self.config.ack_period, self.config.server_timeout)
         self.next_hello = now
 
