@@ -3,7 +3,8 @@
 Parameters (stated, not the paper's, which gives none): a targeted drone rebroadcasts a chunk
 it hears for the first time with probability ``forward_p``; besides, every ``period`` (jittered
 +-50 %) it pushes ``fanout`` chunks drawn at random from those it holds. The updater pushes the
-same way. Nodes never learn that their neighbours are done, so they keep pushing: the simulator
+same way but goes round its chunks in turn (random picks would leave one chunk unsent for
+minutes: a coupon collector). Nodes never learn that their neighbours are done, so they keep pushing: the simulator
 counts overhead up to the moment the last target completes. Drones outside the target do not
 carry chunks (the same relay rule as SwarmSync).
 """
@@ -19,7 +20,7 @@ from .participant import Participant
 class GossipParams:
     forward_p: float = 0.5
     period: float = 0.5
-    fanout: int = 2
+    fanout: int = 4
 
 
 class GossipAgent(Participant):
@@ -29,6 +30,7 @@ class GossipAgent(Participant):
     def _adopted(self, now: float) -> None:
         self.forward: list[int] = []
         self.next_push = now
+        self.cursor = 0
 
     def on_poll(self, now: float) -> list:
         p, out = self.params, []
@@ -38,8 +40,12 @@ class GossipAgent(Participant):
             out.append((BROADCAST, Chunk(self.name, self.store.patch, k, held[k])))
         if now >= self.next_push and held:
             self.next_push = now + p.period * (0.5 + self.rng.random())
-            for k in self.rng.sample(sorted(held), min(p.fanout, len(held))):
-                out.append((BROADCAST, Chunk(self.name, self.store.patch, k, held[k])))
+            if self.is_updater:       # the source goes round its chunks in turn
+                picks = [(self.cursor + j) % self.store.n for j in range(p.fanout)]
+                self.cursor = (self.cursor + p.fanout) % self.store.n
+            else:
+                picks = self.rng.sample(sorted(held), min(p.fanout, len(held)))
+            out += [(BROADCAST, Chunk(self.name, self.store.patch, k, held[k])) for k in picks]
         return out
 
     def _on_chunk(self, chunk: Chunk, new: bool, now: float) -> None:

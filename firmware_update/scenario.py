@@ -67,75 +67,100 @@ def area_radius(s: Scenario) -> float:
     return s.range * math.sqrt(s.drones / s.density)
 
 
-def run(s: Scenario, progress=None) -> dict:
-    """Simulate one dissemination; `progress(t, done, total)` is called at every mobility step."""
-    t_wall = time.perf_counter()
-    rng = np.random.default_rng([s.seed, 2])      # radio: loss draws and back-offs
-    motion = np.random.default_rng([s.seed, 1])   # separate, so every strategy sees the same flight
-    ids = fleet(s.drones)
-    targets = {d.name for d in TargetSelector.parse(s.target).select(ids)}
-    blob = np.random.default_rng(s.seed + 1).integers(0, 256, s.size, dtype=np.uint8).tobytes()
-    patch = hashlib.sha256(blob).hexdigest()[:12]
-    cls = STRATEGIES[s.strategy]
-    remaining = set(targets)
-    snap: dict = {}
+class Dissemination:
+    """One scenario built and ready to step: the simulator, the agents, the targets."""
 
-    def completed(agent_name):
+    def __init__(self, s: Scenario, progress=None):
+        self.s, self.t_wall = s, time.perf_counter()
+        rng = np.random.default_rng([s.seed, 2])      # radio: loss draws and back-offs
+        motion = np.random.default_rng([s.seed, 1])   # separate, so every strategy sees the same flight
+        ids = fleet(s.drones)
+        self.targets = {d.name for d in TargetSelector.parse(s.target).select(ids)}
+        self.blob = np.random.default_rng([s.seed, 3]).integers(0, 256, s.size, dtype=np.uint8).tobytes()
+        patch = hashlib.sha256(self.blob).hexdigest()[:12]
+        cls = STRATEGIES[s.strategy]
+        self.remaining = set(self.targets)
+        self.snap: dict = {}
+        self.agents = [cls(d, s.sync, seed=s.seed, on_complete=self._completed(d.name)) for d in ids]
+        self.agents.append(cls.updater(UPDATER, self.blob, patch, 1, s.target, s.sync, seed=s.seed))
+        for a in self.agents:
+            a.params = s.gossip if s.strategy == "gossip" else s.soul
+        self.by_name = {a.name: a for a in self.agents}
+        self.radius = area_radius(s)
+        speed_max = np.array([min(PLATFORMS[d.platform].max_speed, 10.0) for d in ids])
+        mob = RandomWaypoint(s.drones, (0, 0), self.radius, (5, 30), speed_max * motion.uniform(0.3, 0.6, s.drones),
+                             motion)
+        station = np.array([[0.0, 0.0, 2.0]])
+
+        def move(dt):
+            return np.vstack([mob.step(dt) if dt > 0 else mob.position, station])
+
+        net = NetConfig(range=s.range, loss=s.loss, bitrate=s.bitrate)
+        self.sim = NetSim(self.agents, move, net, rng, poll_period=s.sync.poll_period)
+        self.dead: set[str] = set()
+        self.outages: list[dict] = []
+        self.report = None if progress is None else (
+            lambda t: progress(t, len(self.targets) - len(self.remaining), len(self.targets)))
+
+    def _completed(self, name: str):
         def hook(offer, data):
-            remaining.discard(agent_name)
-            if not remaining and not snap:
-                snap.update(_counters(sim))
-                sim.stopped = True
+            self.remaining.discard(name)
+            self._check_done()
         return hook
 
-    agents = [cls(d, s.sync, seed=s.seed, on_complete=completed(d.name)) for d in ids]
-    agents.append(cls.updater(UPDATER, blob, patch, 1, s.target, s.sync, seed=s.seed))
-    for a in agents:
-        a.params = s.gossip if s.strategy == "gossip" else s.soul
-    radius = area_radius(s)
-    speed_max = np.array([min(PLATFORMS[d.platform].max_speed, 10.0) for d in ids])
-    mob = RandomWaypoint(s.drones, (0, 0), radius, (5, 30), speed_max * motion.uniform(0.3, 0.6, s.drones), motion)
-    station = np.array([[0.0, 0.0, 2.0]])
+    def _check_done(self) -> None:
+        if not self.remaining and not self.snap:
+            self.snap.update(_counters(self.sim))
+            self.sim.stopped = True
 
-    def move(dt):
-        return np.vstack([mob.step(dt) if dt > 0 else mob.position, station])
+    def run_until(self, t: float) -> bool:
+        """Simulate up to time t; True once every live target holds the blob."""
+        self.sim.run(t, self.report)
+        return self.sim.stopped
 
-    net = NetConfig(range=s.range, loss=s.loss, bitrate=s.bitrate)
-    sim = NetSim(agents, move, net, rng, poll_period=s.sync.poll_period)
-    dead: set[str] = set()
-    outages = []
-    report = None if progress is None else (lambda t: progress(t, len(targets) - len(remaining), len(targets)))
+    def fail(self, who: str, duration: float = math.inf) -> str | None:
+        """Take a drone (or "leader") offline now; returns the drone's name."""
+        who = _leader_of(self.agents, self.targets) if who == "leader" else who
+        if who is None or who not in self.sim.index:
+            return None
+        self.sim.take_offline(who, self.sim.t, duration)
+        self.outages.append({"drone": who, "at": self.sim.t, "duration": None if duration == math.inf else duration})
+        if duration == math.inf:
+            self.dead.add(who)
+            self.remaining.discard(who)
+            self._check_done()
+        return who
+
+    def result(self) -> dict:
+        s, sim = self.s, self.sim
+        live = self.targets - self.dead
+        done_at = sorted(self.by_name[n].completed_at for n in live if self.by_name[n].completed_at is not None)
+        converged = len(done_at) == len(live)
+        held_outside = sum(1 for a in self.agents[:-1] if a.name not in self.targets and a.store is not None)
+        return {
+            "strategy": s.strategy, "drones": s.drones, "targets": len(self.targets), "target": s.target,
+            "size_bytes": s.size, "loss": s.loss, "seed": s.seed, "area_radius_m": round(self.radius, 1),
+            "converged": converged, "completed": len(done_at), "live_targets": len(live),
+            "convergence_s": done_at[-1] if converged and done_at else None,
+            "t95_s": done_at[math.ceil(0.95 * len(live)) - 1] if len(done_at) >= math.ceil(0.95 * len(live)) > 0 else None,
+            "mean_completion_s": float(np.mean(done_at)) if done_at else None,
+            "outages": self.outages, "non_targets_holding_patch": held_outside,
+            "elections": sum(getattr(a, "elections", 0) for a in self.agents),
+            **(self.snap or _counters(sim)), "sim_time_s": sim.t, "events": sim.events,
+            "wall_s": time.perf_counter() - self.t_wall,
+        }
+
+
+def run(s: Scenario, progress=None) -> dict:
+    """Simulate one dissemination; `progress(t, done, total)` is called at every mobility step."""
+    d = Dissemination(s, progress)
     for f in sorted(s.failures, key=lambda f: f.at):
-        sim.run(f.at, report)
-        if sim.stopped:
+        if d.run_until(f.at):
             break
-        who = _leader_of(agents, targets) if f.who == "leader" else f.who
-        if who is None or who not in sim.index:
-            continue
-        sim.take_offline(who, sim.t, f.duration)
-        outages.append({"drone": who, "at": sim.t, "duration": None if f.duration == math.inf else f.duration})
-        if f.duration == math.inf:
-            dead.add(who)
-            remaining.discard(who)
-    if not sim.stopped:
-        sim.run(s.until, report)
-    by_name = {a.name: a for a in agents}
-    live = targets - dead
-    done_at = [by_name[n].completed_at for n in live]
-    converged = all(t is not None for t in done_at)
-    counters = snap or _counters(sim)
-    installed_outside = sum(1 for a in agents[:-1] if a.name not in targets and (a.blob is not None or a.store is not None))
-    return {
-        "strategy": s.strategy, "drones": s.drones, "targets": len(targets), "target": s.target,
-        "size_bytes": s.size, "loss": s.loss, "seed": s.seed, "area_radius_m": round(radius, 1),
-        "converged": converged, "completed": sum(t is not None for t in done_at), "live_targets": len(live),
-        "convergence_s": max(done_at) if converged and done_at else None,
-        "mean_completion_s": float(np.mean([t for t in done_at if t is not None])) if any(done_at) else None,
-        "outages": outages,
-        "non_targets_holding_patch": installed_outside,
-        "elections": sum(getattr(a, "elections", 0) for a in agents),
-        **counters, "sim_time_s": sim.t, "events": sim.events, "wall_s": time.perf_counter() - t_wall,
-    }
+        d.fail(f.who, f.duration)
+    if not d.sim.stopped:
+        d.run_until(s.until)
+    return d.result()
 
 
 def _counters(sim: NetSim) -> dict:
