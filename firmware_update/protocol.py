@@ -38,7 +38,7 @@ class SwarmSyncAgent(Participant):
         self.seq = 0
         self.next_hello = -1.0
         self.leader: str | None = None
-        self.elections = 0              # times this drone had to pick a new leader after losing one
+        self.elections = 0              # times this drone picked a new leader after its leader fell silent
         self.leader_idle_since: float | None = None
 
     @classmethod
@@ -88,8 +88,10 @@ class SwarmSyncAgent(Participant):
         score = self.nb.score(self.group, self.battery, now)
         old = self.leader
         self.leader = self.nb.elect(self.name, self.group, score, old == self.name, self.config.hysteresis, now)
-        if old not in (None, self.name, self.leader) and old not in self.nb.table:
-            self.elections += 1
+        if old not in (None, self.name, self.leader):
+            gone = self.nb.table.get(old)
+            if gone is None or now - gone.heard > 1.25 * self.config.hello_period:
+                self.elections += 1     # the old leader missed a hello: a re-election
 
     def _ahead(self, n, now: float) -> bool:
         """A neighbour that may hold chunks this drone lacks."""
