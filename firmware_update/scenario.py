@@ -136,13 +136,14 @@ class Dissemination:
         live = self.targets - self.dead
         done_at = sorted(self.by_name[n].completed_at for n in live if self.by_name[n].completed_at is not None)
         converged = len(done_at) == len(live)
+        k95 = math.ceil(0.95 * len(live))      # drones that make "95 % done"
         held_outside = sum(1 for a in self.agents[:-1] if a.name not in self.targets and a.store is not None)
         return {
             "strategy": s.strategy, "drones": s.drones, "targets": len(self.targets), "target": s.target,
             "size_bytes": s.size, "loss": s.loss, "seed": s.seed, "area_radius_m": round(self.radius, 1),
             "converged": converged, "completed": len(done_at), "live_targets": len(live),
             "convergence_s": done_at[-1] if converged and done_at else None,
-            "t95_s": done_at[math.ceil(0.95 * len(live)) - 1] if len(done_at) >= math.ceil(0.95 * len(live)) > 0 else None,
+            "t95_s": done_at[k95 - 1] if len(done_at) >= k95 > 0 else None,
             "mean_completion_s": float(np.mean(done_at)) if done_at else None,
             "outages": self.outages, "non_targets_holding_patch": held_outside,
             "elections": sum(getattr(a, "elections", 0) for a in self.agents),

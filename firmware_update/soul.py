@@ -22,9 +22,9 @@ from .participant import Participant
 
 @dataclass(frozen=True)
 class SoulParams:
-    request_period: float = 0.5
-    bid_window: float = 0.05
-    batch: int = 16
+    request_period: float = 0.5   # s between requests (auction rounds) of a drone lacking chunks
+    bid_window: float = 0.05      # s the requester collects bids before awarding
+    batch: int = 16               # chunks awarded per round at most
 
 
 class SoulAgent(Participant):

@@ -71,7 +71,8 @@ def scenarios(args) -> list:
     failures = ()
     if args.fail_leader_at is not None:
         if not 0 <= args.fail_leader_at < args.until:
-            raise _bad("--fail-leader-at", f"got {args.fail_leader_at:g}", f"a time >= 0 and < --until ({args.until:g})")
+            raise _bad("--fail-leader-at", f"got {args.fail_leader_at:g}",
+                       f"a time >= 0 and < --until ({args.until:g})")
         failures = (Failure(args.fail_leader_at, "leader"),)
     return [Scenario(drones=args.drones, strategy=x, target=args.target, size=args.size, loss=args.loss,
                      seed=args.seed, density=args.density, range=args.range, until=args.until, failures=failures)
