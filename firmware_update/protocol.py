@@ -87,7 +87,7 @@ class SwarmSyncAgent(Participant):
     def _elect(self, now: float) -> None:
         score = self.nb.score(self.group, self.battery, now)
         old = self.leader
-        self.leader = self.nb.elect(self.name, self.group, score, old == self.name, self.config.hysteresis, now)
+        self.leader = self.nb.elect(self.name, self.group, score, old, self.config.hysteresis, now)
         if old not in (None, self.name, self.leader):
             gone = self.nb.table.get(old)
             if gone is None or now - gone.heard > 1.25 * self.config.hello_period:
