@@ -14,6 +14,8 @@ from functools import cached_property
 
 import numpy as np
 
+from swarm_ros.control.fisc_jit import backend_name
+
 
 @dataclass(frozen=True)
 class Channel:
@@ -103,15 +105,19 @@ class Channel:
     def n_walls(self) -> int:
         return 3 if self.height is None else 5
 
-    def walls(self, p: np.ndarray, reach: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
+    def walls(self, p: np.ndarray, reach: float = np.inf, backend: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Signed distance to each wall (N, K), positive inside, and inward unit normals (N, K, dim).
 
         Walls: upper side (+y), lower side (-y), back wall (x = 0), then floor and ceiling in 3-D.
         A side wall's distance is to its nearest point on the polyline (exact for the corners).
         Side walls provably farther than `reach` are not resolved: their distance is then a lower
         bound (> reach) and their normal the plain -y/+y, which saves most of the work for
-        callers that ignore walls beyond `reach`.
+        callers that ignore walls beyond `reach`. `backend`: numpy (this code) or numba (its
+        compiled twin, channel_jit.py); None as swarm_ros.control.fisc_jit.backend_name decides.
         """
+        if backend_name(backend) == "numba":
+            from .channel_jit import walls
+            return walls(self, p, reach)
         p = np.asarray(p, float)
         n, dim = len(p), self.dim
         d = np.empty((n, self.n_walls))

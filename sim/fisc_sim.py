@@ -1,6 +1,8 @@
 """A steady stream of FISC-like agents through a channel: spawn at the inlet, leave at the exit.
 
-Batched over all agents with numpy: one step is one KD-tree neighbour query, the controller
+Batched over all agents with numpy: one step takes the neighbour pairs from a Verlet list
+(swarm_ros/core/verlet.py: a KD-tree rebuilt only when agents have moved more than a skin; the
+same numbers as a fresh query every step, skin = 0), then runs the controller
 (swarm_ros.control.fisc) and the point-mass response of sim/pointmass.py (first-order velocity
 tracking with time constant `response_time`, acceleration clipped to `max_accel`). The channel
 starts filled with a jittered lattice at rest density; spawn slots, one spacing apart across the
@@ -13,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
+from swarm_ros.core.verlet import VerletPairs
+
 from swarm_ros.control.fisc import FiscParams, Limits, fisc_command
 from swarm_ros.platforms import PLATFORMS, VehicleParams
 from .channel import Channel
@@ -21,8 +25,9 @@ from .channel import Channel
 class FiscChannelSim:
     def __init__(self, channel: Channel, params: FiscParams = FiscParams(),
                  vehicle: VehicleParams = PLATFORMS["crazyflie_2.1"], dt: float = 0.05,
-                 probes=None, seed: int = 0, fill: bool = True):
+                 probes=None, seed: int = 0, fill: bool = True, skin: float = 0.3):
         self.channel, self.params, self.dt = channel, params, float(dt)
+        self.neighbours = VerletPairs(params.h, skin * params.h)
         self.limits = Limits.of(vehicle)
         self.vehicle = vehicle
         s, dim = params.spacing, channel.dim
@@ -49,12 +54,13 @@ class FiscChannelSim:
     def step(self, sample=None) -> None:
         """One control + physics step; `sample(pos, vel, fields)` sees the state the command used."""
         p = self.params
-        tree = cKDTree(self.pos)
-        pairs = tree.query_pairs(p.h, output_type="ndarray")
-        v_cmd, fields = fisc_command(self.pos, self.vel, pairs[:, 0], pairs[:, 1], self.channel, p, self.limits)
+        pi, pj = self.neighbours.pairs(self.pos)
+        v_cmd, fields = fisc_command(self.pos, self.vel, pi, pj, self.channel, p, self.limits)
         if sample is not None:
             sample(self.pos, self.vel, fields)
         x_old = self.pos[:, 0].copy()
+        # agents that could block a spawn slot, where they were before this move
+        blockers = self.pos[x_old < self.slots[:, 0].max() + 0.8 * p.spacing]
         self._respond(v_cmd)
         x_new = self.pos[:, 0]
         for k, xp in enumerate(self.probes):
@@ -65,17 +71,21 @@ class FiscChannelSim:
             self.exited += int(gone.sum())
             keep = ~gone
             self.pos, self.vel = self.pos[keep], self.vel[keep]
-        if len(tree.data):
-            near, _ = tree.query(self.slots, distance_upper_bound=0.8 * p.spacing)
-            empty = ~np.isfinite(near)
-        else:
-            empty = np.ones(len(self.slots), bool)
+            self.neighbours.keep(keep)
+        empty = self._empty_slots(blockers)
         if empty.any():
             self.pos = np.vstack([self.pos, self.slots[empty]])
             self.vel = np.vstack([self.vel, np.zeros((int(empty.sum()), self.channel.dim))])
+            self.neighbours.append(self.slots[empty])
             self.spawned += int(empty.sum())
         self.t += self.dt
         self.steps += 1
+
+    def _empty_slots(self, blockers: np.ndarray) -> np.ndarray:
+        """Slots with no blocker strictly closer than 0.8 spacing."""
+        d = self.slots[:, None, :] - blockers[None, :, :]
+        reach = 0.8 * self.params.spacing
+        return ~np.any(np.einsum("ijk,ijk->ij", d, d) < reach * reach, axis=1)
 
     def _respond(self, v_cmd: np.ndarray) -> None:
         """First-order velocity response with the acceleration limit (as sim/pointmass.py)."""

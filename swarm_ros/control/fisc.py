@@ -35,6 +35,7 @@ import numpy as np
 
 from swarm_ros.core.neighbours import pairs_within
 from swarm_ros.platforms import VehicleParams
+from . import fisc_jit as J
 from . import fisc_kernel as K
 
 
@@ -88,14 +89,22 @@ class Fields:
 
 
 def fisc_command(pos: np.ndarray, vel: np.ndarray, pi: np.ndarray, pj: np.ndarray, channel,
-                 params: FiscParams, limits: Limits) -> tuple[np.ndarray, Fields]:
+                 params: FiscParams, limits: Limits, backend: str | None = None) -> tuple[np.ndarray, Fields]:
     """Velocity setpoints (N, dim) and field estimates for agents at pos/vel (N, dim).
 
-    (pi, pj): every unordered pair of agents closer than h, once. The numbers for agent i depend
-    only on agents within 2h of it, so an agent that senses those computes the same command.
+    (pi, pj): every unordered pair of agents closer than h, once; a superset is fine (pairs at
+    h or beyond add exactly nothing, the kernel having compact support). The numbers for agent i
+    depend only on agents within 2h of it, so an agent that senses those computes the same
+    command. `backend`: "numpy" (this function, the reference) or "numba" (its compiled twin,
+    fisc_jit.py); None picks numba when installed (env SWARM_ROS_FISC_BACKEND overrides).
     """
     n, dim = pos.shape
     h, rho0 = params.h, params.rho0(dim)
+    backend = J.backend_name(backend)
+    wall_d, wall_n = channel.walls(pos, reach=wall_reach(params, limits, dim), backend=backend)
+    if backend == "numba":
+        v, rho, u, T, P = J.command(pos, vel, pi, pj, wall_d, wall_n, channel, params, limits)
+        return v, Fields(rho, u, T, P)
     # one contiguous array per axis and `take`: several times faster than gathering (P, dim) rows
     xs = [np.ascontiguousarray(pos[:, k]) for k in range(dim)]
     vs = [np.ascontiguousarray(vel[:, k]) for k in range(dim)]
@@ -105,7 +114,6 @@ def fisc_command(pos: np.ndarray, vel: np.ndarray, pi: np.ndarray, pj: np.ndarra
         r2 += dk * dk
     r = np.sqrt(r2)
     w, dwr = K.kernel_and_slope(r, h, dim)
-    wall_d, wall_n = channel.walls(pos, reach=wall_reach(params, limits, dim))
     qw = np.maximum(wall_d, 0.0) / h
     w0 = K.sigma(h, dim)
     wsum = w0 + np.bincount(pi, w, n) + np.bincount(pj, w, n)
