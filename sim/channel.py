@@ -14,7 +14,7 @@ from functools import cached_property
 
 import numpy as np
 
-from swarm_ros.control.fisc_jit import backend_name
+from swarm_ros.core.compiled import backend_name
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from swarm_ros.control.fisc_jit import numba
+from swarm_ros.core.compiled import numba
 
 
 def walls(channel, p: np.ndarray, reach: float):

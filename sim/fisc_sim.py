@@ -1,9 +1,9 @@
 """A steady stream of FISC-like agents through a channel: spawn at the inlet, leave at the exit.
 
-Batched over all agents with numpy: one step takes the neighbour pairs from a Verlet list
-(swarm_ros/core/verlet.py: a KD-tree rebuilt only when agents have moved more than a skin; the
-same numbers as a fresh query every step, skin = 0), then runs the controller
-(swarm_ros.control.fisc) and the point-mass response of sim/pointmass.py (first-order velocity
+Batched over all agents: one step takes the neighbour pairs from a Verlet list
+(swarm_ros/core/verlet.py: rebuilt only when agents have moved more than `skin` h; the same
+numbers as a fresh query every step, skin = 0), then runs the controller
+(swarm_ros.control.fisc; `backend` numpy, or numba for its compiled twin) and the point-mass response of sim/pointmass.py (first-order velocity
 tracking with time constant `response_time`, acceleration clipped to `max_accel`). The channel
 starts filled with a jittered lattice at rest density; spawn slots, one spacing apart across the
 inlet next to the back wall, get a new agent at rest whenever no agent is within 0.8 spacing, so
@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
+from swarm_ros.core.compiled import backend_name
 from swarm_ros.core.verlet import VerletPairs
 
 from swarm_ros.control.fisc import FiscParams, Limits, fisc_command
@@ -25,9 +26,10 @@ from .channel import Channel
 class FiscChannelSim:
     def __init__(self, channel: Channel, params: FiscParams = FiscParams(),
                  vehicle: VehicleParams = PLATFORMS["crazyflie_2.1"], dt: float = 0.05,
-                 probes=None, seed: int = 0, fill: bool = True, skin: float = 0.3):
+                 probes=None, seed: int = 0, fill: bool = True, skin: float = 0.3, backend: str | None = None):
         self.channel, self.params, self.dt = channel, params, float(dt)
-        self.neighbours = VerletPairs(params.h, skin * params.h)
+        self.backend = backend_name(backend)
+        self.neighbours = VerletPairs(params.h, skin * params.h, self.backend)
         self.limits = Limits.of(vehicle)
         self.vehicle = vehicle
         s, dim = params.spacing, channel.dim
@@ -55,7 +57,7 @@ class FiscChannelSim:
         """One control + physics step; `sample(pos, vel, fields)` sees the state the command used."""
         p = self.params
         pi, pj = self.neighbours.pairs(self.pos)
-        v_cmd, fields = fisc_command(self.pos, self.vel, pi, pj, self.channel, p, self.limits)
+        v_cmd, fields = fisc_command(self.pos, self.vel, pi, pj, self.channel, p, self.limits, self.backend)
         if sample is not None:
             sample(self.pos, self.vel, fields)
         x_old = self.pos[:, 0].copy()

@@ -6,35 +6,15 @@ and at N ~ 10,000 in gathers and scatters over the pairs; this module does the s
 as three compiled loops (kernel sums over pairs, per-agent fields, pair forces and the
 per-agent command). It follows numpy's operations in numpy's order where that is simple, and
 skips pairs whose terms are exactly zero (at or beyond h), so it agrees with numpy to rounding
-(test/test_fisc_speed.py checks 1e-12). Wall distances still come from the channel (numpy).
-
-Backend: env SWARM_ROS_FISC_BACKEND = numpy | numba; default numba when importable.
+(test/test_fisc_speed.py checks 1e-12). Wall distances come from the channel (channel_jit.py).
+Which runs: swarm_ros/core/compiled.py.
 """
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
+from swarm_ros.core.compiled import numba
 from . import fisc_kernel as K
-
-ENV_VAR = "SWARM_ROS_FISC_BACKEND"
-NAMES = ("numpy", "numba")
-
-try:
-    import numba
-except ImportError:        # optional: the numpy law gives the same numbers, slower
-    numba = None
-
-
-def backend_name(name: str | None = None) -> str:
-    """`name`, else the env variable, else numba when installed."""
-    name = name or os.environ.get(ENV_VAR) or ("numba" if numba is not None else "numpy")
-    if name not in NAMES:
-        raise ValueError(f"unknown FISC backend {name!r}; allowed: {', '.join(NAMES)}")
-    if name == "numba" and numba is None:
-        raise ValueError("FISC backend 'numba' requested but numba is not installed (pip install numba)")
-    return name
 
 
 def command(pos, vel, pi, pj, wall_d, wall_n, channel, params, limits):

@@ -1,4 +1,4 @@
-"""A Verlet neighbour list: pairs within `radius`, from a KD-tree rebuilt only now and then.
+"""A Verlet neighbour list: pairs within `radius`, from a list rebuilt only now and then.
 
 The list holds every pair whose reference positions (where the agents were at the last build, or
 where they joined since) lie within radius + skin. While no two agents have moved more than
@@ -12,19 +12,25 @@ in the order of the lexicographically sorted (i, j) list. Agents that leave are 
 (indices remapped monotonically); agents that join are appended with the highest indices, and
 their pairs are appended sorted, which in each agent's own sequence is where sorting would put
 them. Per-agent sums by `np.bincount` then equal those over exact, sorted pairs bit for bit.
+Builds use a KD-tree and a sort (numpy), or a compiled cell list (numba): the same pairs.
 """
 from __future__ import annotations
 
 import numpy as np
 from scipy.spatial import cKDTree
 
+from swarm_ros.core.compiled import backend_name, numba
+
 _EMPTY = np.zeros(0, dtype=np.intp)
 
 
-def sorted_pairs_within(pos: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
-    """All unordered pairs i < j within `radius` (KD-tree), sorted by (i, j)."""
+def sorted_pairs_within(pos: np.ndarray, radius: float, backend: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """All unordered pairs i < j within `radius`, sorted by (i, j): a KD-tree query and a sort,
+    or with numba a compiled cell list that emits them in order (the same pairs)."""
     if len(pos) < 2:
         return _EMPTY, _EMPTY
+    if backend_name(backend) == "numba":
+        return _cell_pairs(np.ascontiguousarray(pos, float), float(radius))
     p = cKDTree(pos).query_pairs(radius, output_type="ndarray")
     n = len(pos)
     key = p[:, 0] * n + p[:, 1]          # one sort of int64 keys is faster than a lexsort
@@ -34,19 +40,20 @@ def sorted_pairs_within(pos: np.ndarray, radius: float) -> tuple[np.ndarray, np.
 
 
 class VerletPairs:
-    def __init__(self, radius: float, skin: float):
+    def __init__(self, radius: float, skin: float, backend: str | None = None):
         if not radius > 0 or not skin >= 0:
             raise ValueError(f"Verlet list needs radius > 0 and skin >= 0, got {radius!r}, {skin!r}")
         self.radius, self.skin = float(radius), float(skin)
         self.ref: np.ndarray | None = None
         self.pi = self.pj = _EMPTY
         self.builds = 0
+        self.backend = backend
 
     def pairs(self, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """A superset of the pairs of `pos` within `radius` (rebuilding the list if it is stale)."""
         if self.ref is None or len(self.ref) != len(pos) or self._stale(pos):
             self.ref = pos.copy()
-            self.pi, self.pj = sorted_pairs_within(pos, self.radius + self.skin)
+            self.pi, self.pj = sorted_pairs_within(pos, self.radius + self.skin, self.backend)
             self.builds += 1
         return self.pi, self.pj
 
@@ -86,3 +93,96 @@ class VerletPairs:
         self.pi = np.concatenate([self.pi, i[order]])
         self.pj = np.concatenate([self.pj, j[order]])
         self.ref = np.vstack([self.ref, new_pos])
+
+
+def _half_stencil(dim: int) -> np.ndarray:
+    """Cell offsets in {-1, 0, 1}^dim whose first non-zero component is positive: with the cell
+    itself, every pair of neighbouring cells once."""
+    offs = np.array(np.meshgrid(*[[-1, 0, 1]] * dim, indexing="ij")).reshape(dim, -1).T
+    first = np.array([o[np.flatnonzero(o)[0]] if o.any() else 0 for o in offs])
+    return np.ascontiguousarray(offs[first > 0], dtype=np.int64)
+
+
+_STENCILS = {dim: _half_stencil(dim) for dim in (2, 3)}
+
+
+def _cell_pairs(pos: np.ndarray, radius: float):
+    keys = _cell_keys(pos, radius, _STENCILS[pos.shape[1]])
+    keys.sort()                         # numpy's sort: several times numba's
+    pi = keys // len(pos)
+    return pi, keys - pi * len(pos)
+
+
+def _cell_keys_impl(pos, radius, stencil):
+    """Cell list with cells of side `radius`: each cell against itself and its half stencil;
+    every pair within `radius` once, as the key i n + j (i < j)."""
+    n, dim = pos.shape
+    lo = np.empty(dim)
+    cells = np.empty(dim, np.int64)
+    for c in range(dim):
+        lo[c] = pos[:, c].min()
+        cells[c] = int((pos[:, c].max() - lo[c]) / radius) + 1
+    idx = np.empty((n, dim), np.int64)
+    key = np.empty(n, np.int64)
+    for i in range(n):
+        k = 0
+        for c in range(dim):
+            idx[i, c] = min(int((pos[i, c] - lo[c]) / radius), cells[c] - 1)
+            k = k * cells[c] + idx[i, c]
+        key[i] = k
+    order = np.argsort(key, kind="mergesort")
+    total = 1
+    for c in range(dim):
+        total *= cells[c]
+    start = np.zeros(total + 1, np.int64)
+    for i in range(n):
+        start[key[i] + 1] += 1
+    for k in range(total):
+        start[k + 1] += start[k]
+    r2max = radius * radius
+    cap = 16 * n + 16
+    out = np.empty(cap, np.int64)
+    m = 0
+    for e0 in range(n):
+        a = order[e0]
+        ka = key[a]
+        for s in range(-1, len(stencil)):
+            if s < 0:
+                kb = ka
+                first = e0 + 1          # own cell: partners after a in the cell's order
+            else:
+                kb = 0
+                ok = True
+                for c in range(dim):
+                    cc = idx[a, c] + stencil[s, c]
+                    if cc < 0 or cc >= cells[c]:
+                        ok = False
+                    kb = kb * cells[c] + cc
+                if not ok:
+                    continue
+                first = start[kb]
+            if m + start[kb + 1] - first > cap:
+                cap = 2 * (m + start[kb + 1] - first)
+                out = _grow(out, cap)
+            for e in range(first, start[kb + 1]):
+                b = order[e]
+                r2 = 0.0
+                for c in range(dim):
+                    d = pos[a, c] - pos[b, c]
+                    r2 += d * d
+                out[m] = min(a, b) * n + max(a, b)
+                m += r2 <= r2max        # branch-free: a mispredicted branch costs more
+    return out[:m].copy()
+
+
+def _grow(a, cap):
+    b = np.empty(cap, a.dtype)
+    b[:len(a)] = a
+    return b
+
+
+if numba is not None:
+    _grow = numba.njit(cache=True)(_grow)
+    _cell_keys = numba.njit(cache=True, nogil=True)(_cell_keys_impl)
+else:
+    _cell_keys = _cell_keys_impl
