@@ -69,10 +69,9 @@ def _command_impl(x, v, pi, pj, wall_d, wall_n, grid, frac, marg, sc, max_speed,
         for c in range(1, dim):
             t += v[i, c] * v[i, c]
         v2[i] = t
-    # pass 1: kernel sums by i (a) and by j (b), as numpy's two bincounts; the pairs that
-    # pass 2 needs (within h or sep) and their distances are kept
-    a = np.zeros((n, 2 + dim))
-    b = np.zeros((n, 2 + dim))
+    # pass 1: distances, keeping the pairs within h (branch-free: a mispredicted skip costs more
+    # than the distance; pairs beyond h have W = 0 and grad W = 0, and sep < h), then kernel
+    # sums by i (a) and by j (b) over those, as numpy's two bincounts
     live = np.empty(len(pi), np.intp)
     dist = np.empty(len(pi))
     m = 0
@@ -84,13 +83,15 @@ def _command_impl(x, v, pi, pj, wall_d, wall_n, grid, frac, marg, sc, max_speed,
             d = x[i, c] - x[j, c]
             r2 += d * d
         r = np.sqrt(r2)
-        q = min(r * inv_h, 1.0)
-        if q < 1.0 or r < sep:
-            live[m] = k
-            dist[m] = r
-            m += 1
-        if q >= 1.0:
-            continue            # W = 0: adds exactly nothing
+        live[m] = k
+        dist[m] = r
+        m += r * inv_h < 1.0
+    a = np.zeros((n, 2 + dim))
+    b = np.zeros((n, 2 + dim))
+    for e in range(m):
+        k = live[e]
+        i, j = pi[k], pj[k]
+        q = min(dist[e] * inv_h, 1.0)
         omq = 1.0 - q
         w = omq * omq * omq * omq * (q * s4 + s)
         a[i, 0] += w
@@ -107,7 +108,8 @@ def _command_impl(x, v, pi, pj, wall_d, wall_n, grid, frac, marg, sc, max_speed,
         wsum = s + a[i, 0] + b[i, 0]
         fr = 0.0
         for kw in range(nw):
-            fr += _interp(max(wall_d[i, kw], 0.0) / h, grid, frac, 0.5)
+            if wall_d[i, kw] < h:
+                fr += _interp(max(wall_d[i, kw], 0.0) / h, grid, frac, 0.5)
         rho[i] = wsum + rho0 * fr
         u2 = 0.0
         for c in range(dim):
@@ -124,7 +126,7 @@ def _command_impl(x, v, pi, pj, wall_d, wall_n, grid, frac, marg, sc, max_speed,
     # pass 2: symmetric pressure force and the separation push (acc = b - a, as numpy)
     a = np.zeros((n, dim))
     b = np.zeros((n, dim))
-    for e in range(m):          # pairs left out have zero kernel slope and no push
+    for e in range(m):
         k = live[e]
         i, j = pi[k], pj[k]
         r = dist[e]
@@ -193,7 +195,7 @@ def _clip_impl(vv, max_speed, climb, descent):
 if numba is not None:
     _interp = numba.njit(cache=True, inline="always")(_interp)
     _pick = numba.njit(cache=True, inline="always")(_pick)
-    _clip = numba.njit(cache=True)(_clip_impl)
+    _clip = numba.njit(cache=True, inline="always")(_clip_impl)
     _command = numba.njit(cache=True, nogil=True)(_command_impl)
 else:
     _clip = _clip_impl

@@ -69,9 +69,7 @@ class VerletPairs:
         """Agents where `mask` is False left; the rest keep their order."""
         if self.ref is None:
             return
-        new_index = np.cumsum(mask) - 1
-        both = mask[self.pi] & mask[self.pj]
-        self.pi, self.pj = new_index[self.pi[both]], new_index[self.pj[both]]
+        self.pi, self.pj = _keep(self.pi, self.pj, mask)
         self.ref = self.ref[mask]
 
     def append(self, new_pos: np.ndarray) -> None:
@@ -93,6 +91,31 @@ class VerletPairs:
         self.pi = np.concatenate([self.pi, i[order]])
         self.pj = np.concatenate([self.pj, j[order]])
         self.ref = np.vstack([self.ref, new_pos])
+
+
+def _keep_impl(pi, pj, mask):
+    """Pairs of agents both kept, renumbered in the kept agents' order (order preserved)."""
+    new_index = np.cumsum(mask) - 1
+    both = mask[pi] & mask[pj]
+    return new_index[pi[both]], new_index[pj[both]]
+
+
+def _keep_loop(pi, pj, mask):
+    """_keep_impl as one compiled pass."""
+    new_index = np.empty(len(mask), np.int64)
+    c = 0
+    for i in range(len(mask)):
+        new_index[i] = c
+        c += mask[i]
+    out_i = np.empty(len(pi), np.int64)
+    out_j = np.empty(len(pi), np.int64)
+    m = 0
+    for k in range(len(pi)):
+        i, j = pi[k], pj[k]
+        out_i[m] = new_index[i]
+        out_j[m] = new_index[j]
+        m += mask[i] and mask[j]
+    return out_i[:m].copy(), out_j[:m].copy()
 
 
 def _half_stencil(dim: int) -> np.ndarray:
@@ -182,7 +205,9 @@ def _grow(a, cap):
 
 
 if numba is not None:
+    _keep = numba.njit(cache=True)(_keep_loop)
     _grow = numba.njit(cache=True)(_grow)
     _cell_keys = numba.njit(cache=True, nogil=True)(_cell_keys_impl)
 else:
+    _keep = _keep_impl
     _cell_keys = _cell_keys_impl
