@@ -40,6 +40,14 @@ from . import fisc_jit as J
 from . import fisc_kernel as K
 
 
+class ParamError(ValueError):
+    """A FiscParams field out of range: `field`, the value, and what is allowed."""
+
+    def __init__(self, field: str, value, allowed: str):
+        super().__init__(f"{field} must be {allowed}, got {value!r}")
+        self.field, self.value, self.allowed = field, value, allowed
+
+
 _MAY_BE_ZERO = ("inlet_compression", "outlet_pressure", "viscosity", "drag", "wall_accel", "separation",
                 "separation_accel", "body_radius")
 
@@ -61,12 +69,12 @@ class FiscParams:
 
     def __post_init__(self):
         for name, value in self.__dict__.items():
+            allowed = ">= 0" if name in _MAY_BE_ZERO else "> 0"
             if not (np.isfinite(value) and (value >= 0 if name in _MAY_BE_ZERO else value > 0)):
-                raise ValueError(f"{name} must be {'>= 0' if name in _MAY_BE_ZERO else '> 0'} and finite, "
-                                 f"got {value!r}")
+                raise ParamError(name, value, f"a finite number {allowed}")
         if not self.separation < self.smoothing:
             # the push acts only between listed pairs (within h): a longer range would be cut off
-            raise ValueError(f"separation must be < smoothing ({self.smoothing!r} spacings), got {self.separation!r}")
+            raise ParamError("separation", self.separation, f"< smoothing ({self.smoothing:g} spacings)")
 
     @property
     def h(self) -> float:
