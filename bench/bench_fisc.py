@@ -53,13 +53,10 @@ TARGET = 2e6       # agent-steps/s at N = 1,000 and 10,000 (issue 4)
 BASE = Channel()
 # FISC's reported normalised RMSE ranges (abstract of arXiv 2602.00480; normalisation unknown)
 PAPER = {"velocity": "0.15 - 0.9", "density": "0.61 - 0.98", "pressure": "0 - 0.937"}
-SCALED = ("inlet_width", "throat_width", "outlet_width", "inlet_length", "converge_length", "throat_length",
-          "diverge_length", "outlet_length", "inlet_zone", "outlet_zone")
 
 
 def scaled_channel(n: int, params: FiscParams) -> Channel:
-    k = float(np.sqrt(n / (BASE.volume() * params.rho0(2))))
-    return Channel(**{f: getattr(BASE, f) * k for f in SCALED})
+    return BASE.scaled_to(n, params.spacing)
 
 
 def brute_pairs(pos: np.ndarray, radius: float, block: int = 512):

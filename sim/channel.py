@@ -9,7 +9,7 @@ inlet and outlet zones) is known to every agent, like a world file.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -42,6 +42,15 @@ class Channel:
             if getattr(self, zone) > getattr(self, part):
                 raise ValueError(f"channel {zone} must be <= {part} ({getattr(self, part)!r}), "
                                  f"got {getattr(self, zone)!r}")
+
+    def scaled_to(self, agents: int, spacing: float) -> "Channel":
+        """This channel scaled in the plane (height kept) so that a rest-density fill, one agent
+        per spacing^dim, holds about `agents`."""
+        per_area = spacing ** -self.dim * (1.0 if self.height is None else self.height)
+        k = float(np.sqrt(agents / (self.volume() * per_area)))
+        sizes = ("inlet_width", "throat_width", "outlet_width", "inlet_length", "converge_length", "throat_length",
+                 "diverge_length", "outlet_length", "inlet_zone", "outlet_zone")
+        return replace(self, **{f: getattr(self, f) * k for f in sizes})
 
     @property
     def dim(self) -> int:

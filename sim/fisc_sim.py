@@ -12,6 +12,8 @@ crossings, which gives the volume flux (agents/s) through them.
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from scipy.spatial import cKDTree
 
@@ -112,6 +114,33 @@ class FiscChannelSim:
         return float(d[:, 1].min())
 
 
+class SafetyWatch:
+    """Pass `sample` as FiscChannelSim.step's callback: the worst agent-agent separation and wall
+    clearance over the steps seen, with the run's counts, as a summary."""
+
+    def __init__(self, sim):
+        self.sim, self.sep, self.clear, self.steps = sim, np.inf, np.inf, 0
+        self.t0 = time.perf_counter()
+        self.agent_steps = 0
+
+    def sample(self, pos, vel, fields) -> None:
+        if len(pos) > 1:
+            self.sep = min(self.sep, float(cKDTree(pos).query(pos, k=2)[0][:, 1].min()))
+        if len(pos):
+            self.clear = min(self.clear, float(self.sim.channel.clearance(pos).min()))
+        self.steps += 1
+        self.agent_steps += len(pos)
+
+    def summary(self, name: str) -> dict:
+        sim, wall = self.sim, time.perf_counter() - self.t0
+        return {"swarm": name, "sim_time": sim.t, "steps": self.steps, "agents_now": sim.n,
+                "spawned": sim.spawned, "exited": sim.exited, "min_separation": self.sep,
+                "contact_distance": 2 * sim.vehicle.body_radius, "contacts": bool(self.sep < 2 * sim.vehicle.body_radius),
+                "min_wall_clearance": self.clear, "left_channel": bool(self.clear < 0),
+                "flux_agents_per_s": dict(zip(("inlet", "throat", "outlet"), sim.flux().tolist())),
+                "wall_seconds": wall, "agent_steps_per_wall_s": self.agent_steps / max(wall, 1e-9)}
+
+
 def steady_run(sim: FiscChannelSim, warmup: float, duration: float, cell: float = 0.5):
     """Fly `warmup` seconds, then `duration` seconds sampling fields and fluxes.
 
@@ -122,14 +151,12 @@ def steady_run(sim: FiscChannelSim, warmup: float, duration: float, cell: float 
         sim.step()
     binner = FieldBinner(sim.channel, cell)
     sim.reset_flux()
-    worst = {"sep": np.inf, "clear": np.inf}
+    watch = SafetyWatch(sim)
 
     def sample(pos, vel, fields):
         binner.add(pos, vel, fields)
-        if len(pos) > 1:
-            worst["sep"] = min(worst["sep"], float(cKDTree(pos).query(pos, k=2)[0][:, 1].min()))
-        worst["clear"] = min(worst["clear"], float(sim.channel.clearance(pos).min()))
+        watch.sample(pos, vel, fields)
 
     for _ in range(int(round(duration / sim.dt))):
         sim.step(sample)
-    return binner, worst["sep"], worst["clear"]
+    return binner, watch.sep, watch.clear

@@ -41,3 +41,32 @@ def test_fisc_role_params_are_bound_from_the_mission(nozzle_flight):
     m, ch, _, _ = nozzle_flight
     p = m.roles["fluid"].params
     assert ch.throat_width == 1.2 and ch.inlet_zone == 1.6 and p.fisc.spacing == 0.4 and p.fisc.inlet_compression == 0.3 and p.altitude == 1.0
+
+
+def test_large_swarm_file_flies_headless(tmp_path, capsys):
+    """config/fisc/fisc_thousand.yaml, the paper's scale, in one process: no contact, all inside."""
+    import json
+    from swarm_ros.cli import main
+    assert main(["fisc", "headless", "fisc_thousand", "--duration", "4", "--json", str(tmp_path / "s.json")]) == 0
+    s = json.loads((tmp_path / "s.json").read_text())
+    assert 900 < s["agents_now"] < 1200 and s["steps"] == 80 and s["spawned"] > 0
+    assert not s["contacts"] and s["min_separation"] > 0.14 and s["min_wall_clearance"] > 0
+    assert "min separation" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("edit,field,allowed", [
+    (("law: {spacing: 0.4,", "law: {spacing: 0.4, separation: 3,"), "law.separation", "< smoothing (2.5 spacings)"),
+    (("channel: {", "channel: {inlet_zone: 9, "), "channel.inlet_zone", "zones no longer than"),
+    (("rate: 20", "rate: 20\ncolour: red"), "colour", "keys "),
+    (("platform: crazyflie_2.1", "platform: blimp"), "platform", "one of crazyflie_2.1, px4_x500"),
+    (("view_rate: 5", "view_rate: 50"), "view_rate", "<= 20"),
+])
+def test_bad_swarm_file_is_a_one_line_error(tmp_path, capsys, edit, field, allowed):
+    from swarm_ros.cli import main
+    text = (REPO / "config" / "fisc" / "fisc_thousand.yaml").read_text()
+    assert edit[0] in text
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace(edit[0], edit[1]))
+    assert main(["fisc", "headless", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.startswith(f"error: {bad}: {field}: ") and allowed in err.split("; allowed: ")[1]
