@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from swarm_ros.core.compiled import numba
+from swarm_ros.core.compiled import jit
 
 
 def walls(channel, p: np.ndarray, reach: float):
@@ -84,9 +84,6 @@ def _walls_impl(p, reach, stations, half_widths, ax, ay, ex, ey, inv, min_cos, l
     return d, nrm
 
 
-if numba is not None:
-    _interp = numba.njit(cache=True)(_interp)
-    _side_wall = numba.njit(cache=True)(_side_wall)
-    _walls = numba.njit(cache=True, nogil=True)(_walls_impl)
-else:
-    _walls = _walls_impl
+_interp = jit(_interp)
+_side_wall = jit(_side_wall)
+_walls = jit(_walls_impl, nogil=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from swarm_ros.core.compiled import numba
+from swarm_ros.core.compiled import jit
 from . import fisc_kernel as K
 
 
@@ -192,11 +192,7 @@ def _clip_impl(vv, max_speed, climb, descent):
         vv[2] = min(max(vv[2], -descent), climb)
 
 
-if numba is not None:
-    _interp = numba.njit(cache=True, inline="always")(_interp)
-    _pick = numba.njit(cache=True, inline="always")(_pick)
-    _clip = numba.njit(cache=True, inline="always")(_clip_impl)
-    _command = numba.njit(cache=True, nogil=True)(_command_impl)
-else:
-    _clip = _clip_impl
-    _command = _command_impl
+_interp = jit(_interp, inline="always")
+_pick = jit(_pick, inline="always")
+_clip = jit(_clip_impl, inline="always")
+_command = jit(_command_impl, nogil=True)

@@ -37,3 +37,10 @@ def backend_name(name: str | None = None, cpu: bool = False) -> str:
 def _gpu() -> bool:
     from swarm_ros.planning.backend import cuda_available
     return cuda_available()
+
+
+def jit(fn, fallback=None, **options):
+    """`fn` compiled with numba (cached on disk), or `fallback` (else `fn` itself) without numba."""
+    if numba is None:
+        return fallback or fn
+    return numba.njit(cache=True, **options)(fn)

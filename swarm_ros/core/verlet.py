@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
-from swarm_ros.core.compiled import backend_name, numba
+from swarm_ros.core.compiled import backend_name, jit
 
 _EMPTY = np.zeros(0, dtype=np.intp)
 
@@ -204,10 +204,6 @@ def _grow(a, cap):
     return b
 
 
-if numba is not None:
-    _keep = numba.njit(cache=True)(_keep_loop)
-    _grow = numba.njit(cache=True)(_grow)
-    _cell_keys = numba.njit(cache=True, nogil=True)(_cell_keys_impl)
-else:
-    _keep = _keep_impl
-    _cell_keys = _cell_keys_impl
+_keep = jit(_keep_loop, fallback=_keep_impl)
+_grow = jit(_grow)
+_cell_keys = jit(_cell_keys_impl, nogil=True)
