@@ -8,6 +8,9 @@ At each N (the default 2-D channel scaled so that its rest-density fill holds ab
 flowing in a steady stream after a warm-up) the bench times, as the median and the best of
 repeats (the best is the figure least disturbed by other processes on a shared machine):
 
+The best CPU time (process time of the best repeat) is the figure that other processes on a
+shared machine do not disturb; the target is judged on all three and each verdict printed.
+
 - step: `FiscChannelSim.step`, one full step of every agent: neighbour pairs from the Verlet
   list (swarm_ros/core/verlet.py), the FISC-like command, the vehicles' response, exits and
   spawns, with the compiled twin (numba, when installed: swarm_ros/control/fisc_jit.py);
@@ -83,16 +86,19 @@ def per_agent_loop(pos, vel, channel, params, limits):
     return out
 
 
-def time_it(fn, target_s: float, repeats: int) -> tuple[float, int, float]:
-    """Median seconds per call of fn(), the calls per repeat, and the best repeat's seconds per call."""
+def time_it(fn, target_s: float, repeats: int) -> tuple[float, int, float, float]:
+    """Seconds per call of fn(): the median and the best repeat by the wall clock, the calls per
+    repeat, and the best repeat by this process's CPU time (what other processes on a shared
+    machine take from the wall clock is not in it)."""
     calls = calibrate_steps(lambda k: [fn() for _ in range(k)], target_s, hi=10_000)
-    runs = []
+    runs, cpu = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(calls):
             fn()
         runs.append((time.perf_counter() - t0) / calls)
-    return median(runs), calls, min(runs)
+        cpu.append((time.process_time() - c0) / calls)
+    return median(runs), calls, min(runs), min(cpu)
 
 
 def timed_steps(n_target: int, args, params: FiscParams, backend: str) -> tuple[FiscChannelSim, dict]:
@@ -106,9 +112,10 @@ def timed_steps(n_target: int, args, params: FiscParams, backend: str) -> tuple[
         counts.append(sim.n)
 
     builds = sim.neighbours.builds
-    t_step, calls, best = time_it(step, args.target, args.repeats)
+    t_step, calls, best, cpu = time_it(step, args.target, args.repeats)
     n = float(np.mean(counts))
-    return sim, {"n_mean": n, "step_s": t_step, "step_best_s": best, "step_calls": calls,
+    return sim, {"n_mean": n, "step_s": t_step, "step_best_s": best, "step_cpu_s": cpu, "step_calls": calls,
+                 "step_cpu_agent_steps_per_s": n / cpu,
                  "steps_per_list_build": len(counts) / max(1, sim.neighbours.builds - builds),
                  "step_agent_steps_per_s": n / t_step, "step_best_agent_steps_per_s": n / best}
 
@@ -126,7 +133,7 @@ def bench_size(n_target: int, args, params: FiscParams) -> dict:
         v_np, _ = fisc_step_batched(pos, vel, ch, params, lim, "numpy")
         row["numpy_max_diff"] = float(np.abs(v_fast - v_np).max())
         assert row["numpy_max_diff"] < 1e-12, "the compiled step disagrees with numpy"
-    t_cmd, _, _ = time_it(lambda: fisc_step_batched(pos, vel, ch, params, lim, fast), args.target, args.repeats)
+    t_cmd, *_ = time_it(lambda: fisc_step_batched(pos, vel, ch, params, lim, fast), args.target, args.repeats)
     row.update({"n_frozen": len(pos), "command_s": t_cmd, "command_agent_steps_per_s": len(pos) / t_cmd})
     if len(pos) <= args.brute_max:
         v_ref, _ = fisc_step_batched(pos, vel, ch, params, lim, fast)
@@ -138,7 +145,7 @@ def bench_size(n_target: int, args, params: FiscParams) -> dict:
             i, j = brute_pairs(pos, params.h)
             fisc_command(pos, vel, i, j, ch, params, lim, fast)
 
-        t_brute, _, _ = time_it(brute, args.target, max(1, args.repeats // 2))
+        t_brute, *_ = time_it(brute, args.target, max(1, args.repeats // 2))
         row["brute_s"] = t_brute
         row["brute_agent_steps_per_s"] = len(pos) / t_brute
     if len(pos) <= args.loop_max:
@@ -186,10 +193,10 @@ def main(argv=None) -> int:
     args.safety_warmup, args.safety_duration = (20.0, 20.0) if args.quick else (60.0, 60.0)
     params = FiscParams()
     rows = [bench_size(n, args, params) for n in sizes]
-    print(table(["N", "backend", "step median", "best", "ms/step", "numpy step", "vs numpy", "command only",
+    print(table(["N", "backend", "step median", "best", "best CPU", "ms/step", "numpy step", "vs numpy", "command only",
                  "brute-force peer", "step/brute", "per-agent loop", "step/loop"],
                 [[f"{r['n_mean']:.0f}", r["backend"], si(r["step_agent_steps_per_s"]),
-                  si(r["step_best_agent_steps_per_s"]), f"{r['step_s'] * 1e3:.2f}",
+                  si(r["step_best_agent_steps_per_s"]), si(r["step_cpu_agent_steps_per_s"]), f"{r['step_s'] * 1e3:.2f}",
                   si(r.get("numpy", {}).get("step_agent_steps_per_s")),
                   ratio(r["step_agent_steps_per_s"], r.get("numpy", {}).get("step_agent_steps_per_s")),
                   si(r["command_agent_steps_per_s"]), si(r.get("brute_agent_steps_per_s")),
@@ -203,7 +210,8 @@ def main(argv=None) -> int:
               f"(best x{b['step_best_s'] / a['step_best_s']:.1f})")
     for r in rows:
         print(f"N {r['n_mean']:.0f}: target {'met' if r['step_agent_steps_per_s'] >= TARGET else 'NOT met'} by the "
-              f"median, {'met' if r['step_best_agent_steps_per_s'] >= TARGET else 'NOT met'} by the best repeat; "
+              f"median, {'met' if r['step_best_agent_steps_per_s'] >= TARGET else 'NOT met'} by the best repeat, "
+              f"{'met' if r['step_cpu_agent_steps_per_s'] >= TARGET else 'NOT met'} by CPU time; "
               f"Verlet list rebuilt every {r['steps_per_list_build']:.1f} steps")
     safety = safety_run(args, params)
     print(f"safety at ~1,000 agents ({safety['agents_mean']} now), {safety['sampled_s']:g} s sampled after "

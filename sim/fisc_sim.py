@@ -46,6 +46,8 @@ class FiscChannelSim:
                                  (0.5 * (channel.inlet_zone + s0[1]), channel.throat_x,
                                   0.5 * (s0[4] + channel.length - channel.outlet_zone)), float)
         self.crossings = np.zeros(len(self.probes))
+        self._probe_order = np.argsort(self.probes)
+        self._sorted_probes = self.probes[self._probe_order]
         self.t = 0.0
         self.steps = 0
         self.spawned = 0
@@ -67,9 +69,13 @@ class FiscChannelSim:
         blockers = self.pos[x_old < self.slots[:, 0].max() + 0.8 * p.spacing]
         self._respond(v_cmd)
         x_new = self.pos[:, 0]
-        for k, xp in enumerate(self.probes):
-            self.crossings[k] += np.count_nonzero((x_old < xp) & (x_new >= xp)) \
-                - np.count_nonzero((x_old >= xp) & (x_new < xp))
+        # net crossings of each probe plane: an agent moving from band a to band b (bands between
+        # sorted planes) crossed planes a .. b-1 forwards, or b .. a-1 backwards
+        a = np.searchsorted(self._sorted_probes, x_old, side="right")
+        b = np.searchsorted(self._sorted_probes, x_new, side="right")
+        for k in np.flatnonzero(a != b):
+            lo, hi = min(a[k], b[k]), max(a[k], b[k])
+            self.crossings[self._probe_order[lo:hi]] += 1 if b[k] > a[k] else -1
         gone = x_new > self.channel.length
         if gone.any():
             self.exited += int(gone.sum())

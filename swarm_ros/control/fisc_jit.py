@@ -11,6 +11,8 @@ Which runs: swarm_ros/core/compiled.py.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from swarm_ros.core.compiled import jit
@@ -19,19 +21,24 @@ from . import fisc_kernel as K
 
 def command(pos, vel, pi, pj, wall_d, wall_n, channel, params, limits):
     """fisc.fisc_command's numbers: (v, rho, u, T, P)."""
-    dim = pos.shape[1]
-    h = params.h
-    s = K.sigma(h, dim)
-    grid, frac, marg = K._TABLES[dim]
-    sc = np.array([h, 1.0 / h, s, 4.0 * s, -20.0 * s / (h * h), params.rho0(dim), params.sound_speed ** 2,
-                   params.inlet_pressure(dim), channel.inlet_zone, channel.length - channel.outlet_zone,
-                   channel.outlet_zone, params.outlet_pressure, params.separation * params.spacing,
-                   params.separation_accel, params.wall_range, params.wall_accel, params.viscosity, params.drag,
-                   params.body_radius])
+    grid, frac, marg = K._TABLES[pos.shape[1]]
     lim = [np.atleast_1d(np.asarray(x, float)) for x in (limits.max_speed, limits.max_accel, limits.response_time,
                                                          limits.max_climb, limits.max_descent)]
     return _command(np.ascontiguousarray(pos, float), np.ascontiguousarray(vel, float), pi, pj,
-                    np.ascontiguousarray(wall_d), np.ascontiguousarray(wall_n), grid, frac, marg, sc, *lim)
+                    np.ascontiguousarray(wall_d), np.ascontiguousarray(wall_n), grid, frac, marg,
+                    _scalars(params, channel, pos.shape[1]), *lim)
+
+
+@lru_cache(maxsize=64)
+def _scalars(params, channel, dim: int) -> np.ndarray:
+    """The law's constants, in the order _command_impl reads them."""
+    h = params.h
+    s = K.sigma(h, dim)
+    return np.array([h, 1.0 / h, s, 4.0 * s, -20.0 * s / (h * h), params.rho0(dim), params.sound_speed ** 2,
+                     params.inlet_pressure(dim), channel.inlet_zone, channel.length - channel.outlet_zone,
+                     channel.outlet_zone, params.outlet_pressure, params.separation * params.spacing,
+                     params.separation_accel, params.wall_range, params.wall_accel, params.viscosity, params.drag,
+                     params.body_radius])
 
 
 def _interp(q, grid, table, left):
