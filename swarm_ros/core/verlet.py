@@ -132,13 +132,12 @@ _STENCILS = {dim: _half_stencil(dim) for dim in (2, 3)}
 def _cell_pairs(pos: np.ndarray, radius: float):
     keys = _cell_keys(pos, radius, _STENCILS[pos.shape[1]])
     keys.sort()                         # numpy's sort: several times numba's
-    pi = keys // len(pos)
-    return pi, keys - pi * len(pos)
+    return keys >> 32, keys & 0xFFFFFFFF
 
 
 def _cell_keys_impl(pos, radius, stencil):
     """Cell list with cells of side `radius`: each cell against itself and its half stencil;
-    every pair within `radius` once, as the key i n + j (i < j)."""
+    every pair within `radius` once, as the key i 2^32 + j (i < j)."""
     n, dim = pos.shape
     lo = np.empty(dim)
     cells = np.empty(dim, np.int64)
@@ -193,7 +192,7 @@ def _cell_keys_impl(pos, radius, stencil):
                 for c in range(dim):
                     d = pos[a, c] - pos[b, c]
                     r2 += d * d
-                out[m] = min(a, b) * n + max(a, b)
+                out[m] = (min(a, b) << 32) | max(a, b)
                 m += r2 <= r2max        # branch-free: a mispredicted branch costs more
     return out[:m].copy()
 
