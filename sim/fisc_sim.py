@@ -17,7 +17,7 @@ import time
 import numpy as np
 from scipy.spatial import cKDTree
 
-from swarm_ros.core.compiled import backend_name
+from swarm_ros.core.compiled import backend_name, jit
 from swarm_ros.core.verlet import VerletPairs
 
 from swarm_ros.control.fisc import FiscParams, Limits, fisc_command
@@ -64,25 +64,18 @@ class FiscChannelSim:
         v_cmd, fields = fisc_command(self.pos, self.vel, pi, pj, self.channel, p, self.limits, self.backend)
         if sample is not None:
             sample(self.pos, self.vel, fields)
-        x_old = self.pos[:, 0].copy()
-        # agents that could block a spawn slot, where they were before this move
-        blockers = self.pos[x_old < self.slots[:, 0].max() + 0.8 * p.spacing]
-        self._respond(v_cmd)
-        x_new = self.pos[:, 0]
-        # net crossings of each probe plane: an agent moving from band a to band b (bands between
-        # sorted planes) crossed planes a .. b-1 forwards, or b .. a-1 backwards
-        a = np.searchsorted(self._sorted_probes, x_old, side="right")
-        b = np.searchsorted(self._sorted_probes, x_new, side="right")
-        for k in np.flatnonzero(a != b):
-            lo, hi = min(a[k], b[k]), max(a[k], b[k])
-            self.crossings[self._probe_order[lo:hi]] += 1 if b[k] > a[k] else -1
-        gone = x_new > self.channel.length
+        reach = 0.8 * p.spacing
+        if self.backend == "numba":     # the compiled twin of _advance
+            gone, empty = _advance_jit(self.pos, self.vel, v_cmd, float(self.limits.response_time),
+                                       float(self.limits.max_accel), self.dt, self._sorted_probes, self._probe_order,
+                                       self.crossings, self.channel.length, self.slots, reach)
+        else:
+            gone, empty = self._advance(v_cmd, reach)
         if gone.any():
             self.exited += int(gone.sum())
             keep = ~gone
             self.pos, self.vel = self.pos[keep], self.vel[keep]
             self.neighbours.keep(keep)
-        empty = self._empty_slots(blockers)
         if empty.any():
             self.pos = np.vstack([self.pos, self.slots[empty]])
             self.vel = np.vstack([self.vel, np.zeros((int(empty.sum()), self.channel.dim))])
@@ -91,19 +84,28 @@ class FiscChannelSim:
         self.t += self.dt
         self.steps += 1
 
-    def _empty_slots(self, blockers: np.ndarray) -> np.ndarray:
-        """Slots with no blocker strictly closer than 0.8 spacing."""
+    def _advance(self, v_cmd: np.ndarray, reach: float):
+        """Move every agent (first-order velocity response with the acceleration limit, as
+        sim/pointmass.py), count probe crossings; returns (agents past the exit, spawn slots with
+        no agent strictly closer than `reach` before the move)."""
+        x_old = self.pos[:, 0].copy()
+        blockers = self.pos[x_old < self.slots[:, 0].max() + reach]
         d = self.slots[:, None, :] - blockers[None, :, :]
-        reach = 0.8 * self.params.spacing
-        return ~np.any(np.einsum("ijk,ijk->ij", d, d) < reach * reach, axis=1)
-
-    def _respond(self, v_cmd: np.ndarray) -> None:
-        """First-order velocity response with the acceleration limit (as sim/pointmass.py)."""
+        empty = ~np.any(np.einsum("ijk,ijk->ij", d, d) < reach * reach, axis=1)
         a = (v_cmd - self.vel) / self.limits.response_time
         amag = np.sqrt(np.einsum("ij,ij->i", a, a))
         a *= np.minimum(1.0, self.limits.max_accel / np.maximum(amag, 1e-12))[:, None]
         self.vel += a * self.dt
         self.pos += self.vel * self.dt
+        x_new = self.pos[:, 0]
+        # net crossings of each probe plane: an agent moving from band a to band b (bands between
+        # sorted planes) crossed planes a .. b-1 forwards, or b .. a-1 backwards
+        a = np.searchsorted(self._sorted_probes, x_old, side="right")
+        b = np.searchsorted(self._sorted_probes, x_new, side="right")
+        for k in np.flatnonzero(a != b):
+            lo, hi = min(a[k], b[k]), max(a[k], b[k])
+            self.crossings[self._probe_order[lo:hi]] += 1 if b[k] > a[k] else -1
+        return x_new > self.channel.length, empty
 
     def reset_flux(self) -> None:
         self.crossings[:] = 0.0
@@ -118,6 +120,42 @@ class FiscChannelSim:
             return float("inf")
         d, _ = cKDTree(self.pos).query(self.pos, k=2)
         return float(d[:, 1].min())
+
+
+def _advance_impl(pos, vel, v_cmd, tau, max_accel, dt, probes, order, crossings, length, slots, reach):
+    """Compiled twin of FiscChannelSim._advance (same operations, agent by agent)."""
+    n, dim = pos.shape
+    gone = np.empty(n, np.bool_)
+    empty = np.ones(len(slots), np.bool_)
+    near = slots[:, 0].max() + reach
+    acc = np.empty(dim)
+    for i in range(n):
+        x_old = pos[i, 0]
+        if x_old < near:
+            for s in range(len(slots)):
+                d2 = 0.0
+                for c in range(dim):
+                    d = slots[s, c] - pos[i, c]
+                    d2 += d * d
+                if d2 < reach * reach:
+                    empty[s] = False
+        a2 = 0.0
+        for c in range(dim):
+            acc[c] = (v_cmd[i, c] - vel[i, c]) / tau
+            a2 += acc[c] * acc[c]
+        scale = min(1.0, max_accel / max(np.sqrt(a2), 1e-12))
+        for c in range(dim):
+            vel[i, c] += acc[c] * scale * dt
+            pos[i, c] += vel[i, c] * dt
+        a = np.searchsorted(probes, x_old, side="right")
+        b = np.searchsorted(probes, pos[i, 0], side="right")
+        for k in range(min(a, b), max(a, b)):
+            crossings[order[k]] += 1.0 if b > a else -1.0
+        gone[i] = pos[i, 0] > length
+    return gone, empty
+
+
+_advance_jit = jit(_advance_impl, nogil=True)
 
 
 class SafetyWatch:
