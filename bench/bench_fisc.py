@@ -48,7 +48,7 @@ from sim import fisc_cfd  # noqa: E402
 from sim.channel import Channel  # noqa: E402
 from sim.fisc_sim import FiscChannelSim, steady_run  # noqa: E402
 from swarm_ros.control.fisc import FiscParams, fisc_command, fisc_step_agent, fisc_step_batched  # noqa: E402
-from swarm_ros.core.compiled import backend_name  # noqa: E402
+from swarm_ros.core.compiled import backend_name, numba_available  # noqa: E402
 from swarm_ros.platforms import PLATFORMS  # noqa: E402
 
 NAME = "bench_fisc"
@@ -121,7 +121,7 @@ def timed_steps(n_target: int, args, params: FiscParams, backend: str) -> tuple[
 
 
 def bench_size(n_target: int, args, params: FiscParams) -> dict:
-    fast = backend_name(cpu=True)
+    fast = backend_name("numba") if numba_available() else "numpy"
     sim, main = timed_steps(n_target, args, params, fast)
     row = {"n_target": n_target, "backend": fast, **main}
     pos, vel = sim.pos.copy(), sim.vel.copy()

@@ -20,7 +20,7 @@ from swarm_ros.platforms import PLATFORMS
 CF = PLATFORMS["crazyflie_2.1"]
 SHORT = Channel(inlet_width=4.0, throat_width=2.0, outlet_width=4.0, inlet_length=2.5, converge_length=2.0,
                 throat_length=1.0, diverge_length=2.0, outlet_length=2.5, inlet_zone=1.0, outlet_zone=1.0)
-needs_numba = pytest.mark.skipif(compiled.numba is None, reason="numba is not installed")
+needs_numba = pytest.mark.skipif(not compiled.numba_available(), reason="numba is not installed")
 BACKENDS = ["numpy", pytest.param("numba", marks=needs_numba)]
 
 
@@ -112,10 +112,12 @@ def test_backend_choice_errors_are_one_line(monkeypatch):
         with pytest.raises(ValueError, match="no CUDA device"):
             compiled.backend_name("cupy")
     monkeypatch.delenv(compiled.ENV_VAR, raising=False)
-    monkeypatch.setattr(compiled, "numba", None)
+    monkeypatch.setattr(compiled, "numba_available", lambda: False)
     with pytest.raises(ValueError, match="numba is not installed"):
         compiled.backend_name("numba")
-    assert compiled.backend_name(cpu=True) == "numpy"
+    assert compiled.backend_name(small=True) == "numpy"
+    if not cuda_available():
+        assert compiled.backend_name() == "numpy"
 
 
 @pytest.mark.skipif(not cuda_available(), reason="no CUDA device")

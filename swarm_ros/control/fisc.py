@@ -36,7 +36,6 @@ import numpy as np
 from swarm_ros.core.compiled import backend_name
 from swarm_ros.core.neighbours import pairs_within
 from swarm_ros.platforms import VehicleParams
-from . import fisc_jit as J
 from . import fisc_kernel as K
 
 
@@ -124,6 +123,7 @@ def fisc_command(pos: np.ndarray, vel: np.ndarray, pi: np.ndarray, pj: np.ndarra
     wall_d, wall_n = channel.walls(pos, reach=wall_reach(params, limits, pos.shape[1]),
                                    backend="numpy" if backend == "cupy" else backend)
     if backend == "numba":
+        from . import fisc_jit as J     # imports numba: only when it runs
         v, rho, u, T, P = J.command(pos, vel, pi, pj, wall_d, wall_n, channel, params, limits)
         return v, Fields(rho, u, T, P)
     if backend == "cupy":
@@ -261,5 +261,5 @@ def fisc_step_agent(own_pos, own_vel, sensed_pos, sensed_vel, channel, params: F
     vel = np.vstack([np.reshape(own_vel, (1, -1)), np.reshape(sensed_vel, (-1, len(own_vel)))])
     keep = np.einsum("ij,ij->i", pos - pos[0], pos - pos[0]) <= (2.0 * params.h) ** 2
     pos, vel = pos[keep], vel[keep]
-    v, f = fisc_step_batched(pos, vel, channel, params, limits, backend_name(cpu=True))
+    v, f = fisc_step_batched(pos, vel, channel, params, limits, backend_name(small=True))
     return v[0], Fields(f.rho[:1], f.u[:1], f.T[:1], f.P[:1])
