@@ -49,7 +49,10 @@ setup(
     ],
     extras_require={
         # wheel: lets the packaging test build with --no-build-isolation (offline) on setuptools < 70.1
-        "test": ["pytest>=7", "mcap>=1.1", "mcap-ros2-support>=0.5", "wheel"],
+        # numba: the test suite checks the compiled FISC step against numpy
+        "test": ["pytest>=7", "mcap>=1.1", "mcap-ros2-support>=0.5", "wheel", "numba>=0.59"],
+        # the compiled FISC-like step (swarm_ros/control/fisc_jit.py); numpy runs it otherwise
+        "fast": ["numba>=0.59"],
         # the comparison peer of bench/bench_plan.py (OMPL's FMT*)
         "bench": ["ompl>=2"],
     },

@@ -9,10 +9,12 @@ inlet and outlet zones) is known to every agent, like a world file.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
+
+from swarm_ros.core.compiled import backend_name
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,15 @@ class Channel:
             if getattr(self, zone) > getattr(self, part):
                 raise ValueError(f"channel {zone} must be <= {part} ({getattr(self, part)!r}), "
                                  f"got {getattr(self, zone)!r}")
+
+    def scaled_to(self, agents: int, spacing: float) -> "Channel":
+        """This channel scaled in the plane (height kept) so that a rest-density fill, one agent
+        per spacing^dim, holds about `agents`."""
+        per_area = spacing ** -self.dim * (1.0 if self.height is None else self.height)
+        k = float(np.sqrt(agents / (self.volume() * per_area)))
+        sizes = ("inlet_width", "throat_width", "outlet_width", "inlet_length", "converge_length", "throat_length",
+                 "diverge_length", "outlet_length", "inlet_zone", "outlet_zone")
+        return replace(self, **{f: getattr(self, f) * k for f in sizes})
 
     @property
     def dim(self) -> int:
@@ -103,15 +114,19 @@ class Channel:
     def n_walls(self) -> int:
         return 3 if self.height is None else 5
 
-    def walls(self, p: np.ndarray, reach: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
+    def walls(self, p: np.ndarray, reach: float = np.inf, backend: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Signed distance to each wall (N, K), positive inside, and inward unit normals (N, K, dim).
 
         Walls: upper side (+y), lower side (-y), back wall (x = 0), then floor and ceiling in 3-D.
         A side wall's distance is to its nearest point on the polyline (exact for the corners).
         Side walls provably farther than `reach` are not resolved: their distance is then a lower
         bound (> reach) and their normal the plain -y/+y, which saves most of the work for
-        callers that ignore walls beyond `reach`.
+        callers that ignore walls beyond `reach`. `backend`: numpy (this code) or numba (its
+        compiled twin, channel_jit.py); None as swarm_ros.control.fisc_jit.backend_name decides.
         """
+        if backend_name(backend) == "numba":
+            from .channel_jit import walls
+            return walls(self, p, reach)
         p = np.asarray(p, float)
         n, dim = len(p), self.dim
         d = np.empty((n, self.n_walls))

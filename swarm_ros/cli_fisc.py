@@ -1,4 +1,9 @@
-"""`swarm-ros fisc channel ...`: fly a FISC-like swarm through a nozzle, write its fields and plots."""
+"""`swarm-ros fisc ...`: FISC-like swarm flows through a nozzle.
+
+    channel    fly a steady stream, write its fields and plots (and the OpenFOAM comparison)
+    headless   fly a FISC swarm file (1,000+ agents) in this process and print its safety summary
+    launch     fly it with the fisc_swarm node over ROS 2 (PoseArray + MarkerArray) and summarise
+"""
 from __future__ import annotations
 
 import argparse
@@ -96,6 +101,74 @@ def cmd_channel(args, console) -> int:
     return 0
 
 
+def _swarm_file(name_or_path: str):
+    from .fisc_swarm_file import load_swarm_file
+    from .resources import share_dir
+    p = Path(name_or_path)
+    if p.suffix not in (".yaml", ".yml") and not p.exists():
+        p = share_dir() / "config" / "fisc" / f"{name_or_path}.yaml"
+    return load_swarm_file(p)
+
+
+def _print_summary(console, s: dict) -> None:
+    flux = s["flux_agents_per_s"]
+    console.print(f"FISC swarm {s['swarm']}: {s['sim_time']:.1f} s simulated in {s['steps']} steps, "
+                  f"{s['agents_now']} agents in flight ({s['spawned']} spawned, {s['exited']} left at the exit)")
+    console.print(f"  min separation {s['min_separation']:.3f} m (contact below {s['contact_distance']:.2f} m: "
+                  f"{'CONTACT' if s['contacts'] else 'none'}), min wall clearance {s['min_wall_clearance']:.3f} m "
+                  f"({'LEFT THE CHANNEL' if s['left_channel'] else 'all inside'})")
+    console.print("  flux (agents/s) inlet {inlet:.2f}, throat {throat:.2f}, outlet {outlet:.2f}".format(**flux))
+
+
+def _finish(args, console, summary: dict) -> int:
+    _print_summary(console, summary)
+    if args.json:
+        try:
+            Path(args.json).write_text(json.dumps(summary, indent=2))
+        except OSError as err:
+            raise ConfigError(args.json, "", f"cannot write the summary ({err.strerror})") from None
+    return 3 if summary["contacts"] or summary["left_channel"] else 0
+
+
+def cmd_headless(args, console) -> int:
+    from sim.fisc_sim import SafetyWatch
+    spec = _swarm_file(args.file)
+    sim = spec.make_sim()
+    watch = SafetyWatch(sim)
+    duration = args.duration or spec.duration
+    with console.status(f"FISC swarm {spec.name}: {sim.n} agents, {duration:g} s"):
+        for _ in range(int(round(duration * spec.rate))):
+            sim.step(watch.sample)
+    return _finish(args, console, watch.summary(spec.name))
+
+
+def cmd_launch(args, console) -> int:
+    import os
+    from datetime import datetime
+    from .launching import NodeSpec, ProcessGroup, log_tail, ros_environment
+    spec = _swarm_file(args.file)
+    run_dir = Path(args.run_dir or f"runs/{spec.name}_{datetime.now():%Y%m%d_%H%M%S}")
+    params = {"swarm_file": spec.file, "summary_path": str((run_dir / "summary.json").resolve())}
+    if args.speed is not None:
+        params["speed"] = float(args.speed)
+    if args.duration:
+        params["duration"] = float(args.duration)
+    domain = args.domain_id if args.domain_id is not None else int(os.environ.get("ROS_DOMAIN_ID", "0"))
+    group = ProcessGroup(ros_environment(domain), run_dir / "logs")
+    try:
+        proc = group.start(NodeSpec("fisc_swarm", "fisc_swarm", "/swarm", params), 0)
+        with console.status(f"FISC swarm {spec.name} over ROS 2 (domain {domain}), logs in {run_dir / 'logs'}"):
+            proc.wait()
+    finally:
+        group.stop()
+    summary_file = run_dir / "summary.json"
+    if not summary_file.exists():
+        _, code, log = (group.failed() or [(None, proc.returncode, group.procs[0][2])])[0]
+        console.print(f"[red]error:[/] the fisc_swarm node ended (code {code}) without a summary:\n{log_tail(log)}")
+        return 1
+    return _finish(args, console, json.loads(summary_file.read_text()))
+
+
 def _finite_or_none(values):
     """Numbers as JSON lists, with NaN (cells without samples) as null."""
     a = np.asarray(values, float)
@@ -119,3 +192,14 @@ def add_parser(sub) -> None:
     p.add_argument("--cfd", action="store_true", help="also run the OpenFOAM reference and print normalised RMSE")
     p.add_argument("--out", default="runs/fisc", help="folder for fisc_fields.json and .png (default runs/fisc)")
     p.set_defaults(func=cmd_channel)
+    for name, func, text in (("headless", cmd_headless, "fly a FISC swarm file in this process (no ROS)"),
+                             ("launch", cmd_launch, "fly a FISC swarm file with the fisc_swarm node over ROS 2")):
+        p = fisc_sub.add_parser(name, help=text)
+        p.add_argument("file", help="FISC swarm file, or the name of an installed one (e.g. fisc_thousand)")
+        p.add_argument("--duration", type=_positive, help="simulated seconds (default: the file's)")
+        p.add_argument("--json", help="also write the summary to this JSON file")
+        if name == "launch":
+            p.add_argument("--speed", type=float, help="real-time factor (0: as fast as it goes; default: the file's)")
+            p.add_argument("--run-dir", help="folder for logs and summary.json (default runs/<name>_<time>)")
+            p.add_argument("--domain-id", type=int, help="ROS_DOMAIN_ID (default: $ROS_DOMAIN_ID or 0)")
+        p.set_defaults(func=func)

@@ -205,6 +205,22 @@ def _bind_planned(top: Section, roles: dict, fleet: Fleet, world: World, seed: i
         roles[r.name] = Role(r.name, r.group, r.controller, params)
 
 
+def _check_fisc(top: Section, roles: dict, fleet: Fleet, radio: RadioSpec) -> None:
+    """`fisc` drones start inside their channel, and what they receive reaches two smoothing lengths."""
+    for r in [r for r in roles.values() if r.controller == "fisc"]:
+        ch, reach = r.params.channel, 2.0 * r.params.fisc.h
+        need = f"at least 2h = {reach:g} m: the fisc law of role {r.name!r} needs the agents within two smoothing lengths"
+        if radio.range is not None and radio.range < reach:
+            raise top.error("radio.range", f"got {radio.range:g}", need)
+        for d in [d for d in fleet.drones if d.role == r.name]:
+            at = [d.start[0], d.start[1]] + ([0.5 * ch.height] if ch.dim == 3 else [])
+            if float(ch.clearance(np.array([at], float))[0]) < d.vehicle.body_radius:
+                raise ConfigError(fleet.file, f"drones.{d.name}.start", f"{list(d.start)} is outside the channel of "
+                                  f"role {r.name!r}", "a start inside the channel, the body radius from its walls")
+            if d.vehicle.radio_range < reach:
+                raise ConfigError(fleet.file, f"drones.{d.name}.radio_range", f"got {d.vehicle.radio_range:g}", need)
+
+
 def _up_to_control_rate(control_rate: float, lo_open: bool = False) -> Number:
     """A rate from 0 up to control_rate; the allowed text says where the upper limit comes from."""
     check = Number(0, control_rate, lo_open=lo_open)
@@ -297,5 +313,6 @@ def load_mission(path: str | Path) -> Mission:
                           f"a height below the geofence ceiling {world.bounds_max[2]:g} of world {world.name!r}")
     _check_starts(fleet, world)
     _bind_planned(top, roles, fleet, world, seed)
+    _check_fisc(top, roles, fleet, radio)
     return Mission(name, str(Path(path).resolve()), fleet, world, duration, control_rate, physics_rate, backend,
                    speed, phases, roles, radio, record, view_rate, seed, objective)

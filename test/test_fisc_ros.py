@@ -40,3 +40,31 @@ def test_fisc_swarm_node_publishes_a_thousand_agents(ros_context, ros_env, tmp_p
     m = markers[-1].markers[0]
     assert m.type == m.SPHERE_LIST and len(m.points) == len(m.colors) > 900
     assert len(walls[0].markers) == 2
+
+
+def test_small_fleet_mission_flies_the_fisc_law_drone_by_drone_over_ros(ros_env, tmp_path):
+    """`swarm-ros launch` of config/missions/fisc_nozzle.yaml: ten drone controllers, beacons
+    over the simulated radio, lockstep as fast as it goes."""
+    import json
+    from conftest import REPO
+    out = subprocess.run([sys.executable, "-m", "swarm_ros.cli", "launch", str(REPO / "config" / "missions" /
+                          "fisc_nozzle.yaml"), "--speed", "0", "--no-record", "--run-dir", str(tmp_path / "run"),
+                          "--json", str(tmp_path / "summary.json")],
+                         capture_output=True, text=True, timeout=300, env=ros_env, cwd=tmp_path)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    s = json.loads((tmp_path / "summary.json").read_text())
+    assert s["collisions"] == 0 and s["geofence_violations"] == 0 and s["min_separation"] > 2 * 0.07
+    assert len(s["drones"]) == 10 and all(d["landed"] for d in s["drones"])
+    assert min(d["distance"] for d in s["drones"]) > 5.0      # every drone flowed down the nozzle
+
+
+def test_swarm_file_flies_over_ros_with_swarm_ros_fisc_launch(ros_env, tmp_path):
+    """The large-swarm file through the fisc_swarm node: its summary comes back, all safe."""
+    import json
+    out = subprocess.run([sys.executable, "-m", "swarm_ros.cli", "fisc", "launch", "fisc_thousand", "--duration", "3",
+                          "--speed", "0", "--run-dir", str(tmp_path / "run"), "--json", str(tmp_path / "s.json")],
+                         capture_output=True, text=True, timeout=180, env=ros_env, cwd=tmp_path)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    s = json.loads((tmp_path / "s.json").read_text())
+    assert s["swarm"] == "fisc_thousand" and abs(s["sim_time"] - 3.0) < 1e-6 and s["agents_now"] > 900
+    assert not s["contacts"] and not s["left_channel"] and s["spawned"] > 0

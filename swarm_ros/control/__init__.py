@@ -1,6 +1,7 @@
 """Decentralized controllers behind one contract (contract.py), chosen by name in mission files."""
 from .cao_controller import CAOController
 from .contract import Controller, Neighbours, Observations
+from .fisc_controller import FiscController
 from .formation import FormationController
 from .planned import PlannedController
 from .waypoint import WaypointController
@@ -11,6 +12,7 @@ CONTROLLERS: dict[str, type[Controller]] = {
     "formation": FormationController,
     "cao": CAOController,
     "planned": PlannedController,
+    "fisc": FiscController,
 }
 
 __all__ = ["CONTROLLERS", "Controller", "Neighbours", "Observations"]

@@ -33,9 +33,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from swarm_ros.core.compiled import backend_name
 from swarm_ros.core.neighbours import pairs_within
 from swarm_ros.platforms import VehicleParams
 from . import fisc_kernel as K
+
+
+class ParamError(ValueError):
+    """A FiscParams field out of range: `field`, the value, and what is allowed."""
+
+    def __init__(self, field: str, value, allowed: str):
+        super().__init__(f"{field} must be {allowed}, got {value!r}")
+        self.field, self.value, self.allowed = field, value, allowed
+
+
+_MAY_BE_ZERO = ("inlet_compression", "outlet_pressure", "viscosity", "drag", "wall_accel", "separation",
+                "separation_accel", "body_radius")
 
 
 @dataclass(frozen=True)
@@ -52,6 +65,15 @@ class FiscParams:
     separation: float = 0.6          # agents closer than this many spacings push apart ...
     separation_accel: float = 4.0    # ... with this acceleration (m/s^2) at zero distance
     body_radius: float = 0.07        # m, no agent's centre gets closer to a wall than this
+
+    def __post_init__(self):
+        for name, value in self.__dict__.items():
+            allowed = ">= 0" if name in _MAY_BE_ZERO else "> 0"
+            if not (np.isfinite(value) and (value >= 0 if name in _MAY_BE_ZERO else value > 0)):
+                raise ParamError(name, value, f"a finite number {allowed}")
+        if not self.separation < self.smoothing:
+            # the push acts only between listed pairs (within h): a longer range would be cut off
+            raise ParamError("separation", self.separation, f"< smoothing ({self.smoothing:g} spacings)")
 
     @property
     def h(self) -> float:
@@ -88,35 +110,52 @@ class Fields:
 
 
 def fisc_command(pos: np.ndarray, vel: np.ndarray, pi: np.ndarray, pj: np.ndarray, channel,
-                 params: FiscParams, limits: Limits) -> tuple[np.ndarray, Fields]:
+                 params: FiscParams, limits: Limits, backend: str | None = None) -> tuple[np.ndarray, Fields]:
     """Velocity setpoints (N, dim) and field estimates for agents at pos/vel (N, dim).
 
-    (pi, pj): every unordered pair of agents closer than h, once. The numbers for agent i depend
-    only on agents within 2h of it, so an agent that senses those computes the same command.
+    (pi, pj): every unordered pair of agents closer than h, once; a superset is fine (pairs at
+    h or beyond add exactly nothing, the kernel having compact support). The numbers for agent i
+    depend only on agents within 2h of it, so an agent that senses those computes the same
+    command. `backend`: "numpy" (`law`, the reference), "numba" (its compiled twin, fisc_jit.py)
+    or "cupy" (`law` on the GPU, fisc_gpu.py); None: as swarm_ros/core/compiled.py decides.
     """
+    backend = backend_name(backend)
+    wall_d, wall_n = channel.walls(pos, reach=wall_reach(params, limits, pos.shape[1]),
+                                   backend="numpy" if backend == "cupy" else backend)
+    if backend == "numba":
+        from . import fisc_jit as J     # imports numba: only when it runs
+        v, rho, u, T, P = J.command(pos, vel, pi, pj, wall_d, wall_n, channel, params, limits)
+        return v, Fields(rho, u, T, P)
+    if backend == "cupy":
+        from .fisc_gpu import on_device
+        return on_device(law, pos, vel, pi, pj, wall_d, wall_n, channel, params, limits)
+    return law(np, pos, vel, pi, pj, wall_d, wall_n, channel, params, limits)
+
+
+def law(xp, pos, vel, pi, pj, wall_d, wall_n, channel, params: FiscParams, limits: Limits):
+    """The law in array code for the module `xp` (numpy, or CuPy with every array on the GPU)."""
     n, dim = pos.shape
     h, rho0 = params.h, params.rho0(dim)
     # one contiguous array per axis and `take`: several times faster than gathering (P, dim) rows
-    xs = [np.ascontiguousarray(pos[:, k]) for k in range(dim)]
-    vs = [np.ascontiguousarray(vel[:, k]) for k in range(dim)]
+    xs = [xp.ascontiguousarray(pos[:, k]) for k in range(dim)]
+    vs = [xp.ascontiguousarray(vel[:, k]) for k in range(dim)]
     d = [x.take(pi) - x.take(pj) for x in xs]
     r2 = d[0] * d[0]
     for dk in d[1:]:
         r2 += dk * dk
     r = np.sqrt(r2)
     w, dwr = K.kernel_and_slope(r, h, dim)
-    wall_d, wall_n = channel.walls(pos, reach=wall_reach(params, limits, dim))
     qw = np.maximum(wall_d, 0.0) / h
     w0 = K.sigma(h, dim)
     wsum = w0 + np.bincount(pi, w, n) + np.bincount(pj, w, n)
-    rho = wsum + rho0 * K.wall_fraction(qw, dim).sum(axis=1)
+    rho = wsum + rho0 * K.wall_fraction(qw, dim, xp).sum(axis=1)
     # kernel moments of velocity: mean and variance about it
-    u = np.empty((n, dim))
+    u = xp.empty((n, dim))
     v2 = vs[0] * vs[0]
     for v in vs[1:]:
         v2 += v * v
     m2 = w0 * v2 + _pair_sum(pi, pj, w, v2, n)
-    u2 = np.zeros(n)
+    u2 = xp.zeros(n)
     for k, v in enumerate(vs):
         u[:, k] = (w0 * v + _pair_sum(pi, pj, w, v, n)) / wsum
         u2 += u[:, k] * u[:, k]
@@ -133,18 +172,18 @@ def fisc_command(pos: np.ndarray, vel: np.ndarray, pi: np.ndarray, pj: np.ndarra
     if len(close):
         rc = np.maximum(r[close], 1e-9)
         coef[close] -= params.separation_accel * (1.0 - rc / sep) ** 2 / rc
-    acc = np.empty((n, dim))
+    acc = xp.empty((n, dim))
     for k in range(dim):
         f = coef * d[k]
         acc[:, k] = np.bincount(pj, f, n) - np.bincount(pi, f, n)
     # walls: mirror reservoir at rho0 with the agent's own pressure, plus short-range repulsion
     near = wall_d < h
-    push = 2.0 * por[:, None] * rho0 * K.wall_fraction_slope(qw, dim) / h * near
+    push = 2.0 * por[:, None] * rho0 * K.wall_fraction_slope(qw, dim, xp) / h * near
     push += params.wall_accel * np.clip(1.0 - wall_d / params.wall_range, 0.0, 1.0) ** 2
     acc += np.einsum("nk,nkd->nd", push, wall_n)
     acc += params.viscosity * (u - vel) - params.drag * vel
     fields = Fields(rho, u, T, P)
-    return limit_command(vel, acc, wall_d, wall_n, params, limits), fields
+    return limit_command(vel, acc, wall_d, wall_n, params, limits, xp), fields
 
 
 def _pair_sum(pi, pj, w, values, n):
@@ -179,15 +218,15 @@ def pressure(x: np.ndarray, rho: np.ndarray, channel, params: FiscParams, dim: i
     return P
 
 
-def limit_command(vel, acc, wall_d, wall_n, params: FiscParams, lim: Limits) -> np.ndarray:
+def limit_command(vel, acc, wall_d, wall_n, params: FiscParams, lim: Limits, xp=np) -> np.ndarray:
     """Acceleration -> velocity setpoint within the vehicle limits, never driving into a wall."""
     dim = vel.shape[1]
     amag = np.sqrt(np.einsum("ij,ij->i", acc, acc))
     acc = acc * np.minimum(1.0, lim.max_accel / np.maximum(amag, 1e-12))[:, None]
-    tau = np.asarray(lim.response_time, float)
+    tau = xp.asarray(lim.response_time, float)
     tau = tau if tau.ndim == 0 else tau[:, None]
     v = vel + tau * acc
-    _clip_speed(v, lim)
+    _clip_speed(v, lim, xp)
     # approach speed to a wall at most (clearance - body radius) / (2 tau): an exponential
     # approach that a first-order vehicle follows without overshooting the wall
     allowed = np.maximum(wall_d - params.body_radius, 0.0)
@@ -196,23 +235,23 @@ def limit_command(vel, acc, wall_d, wall_n, params: FiscParams, lim: Limits) -> 
     v += np.einsum("nk,nkd->nd", short, wall_n)
     if dim == 2:
         return v
-    _clip_speed(v, lim)
+    _clip_speed(v, lim, xp)
     return v
 
 
-def _clip_speed(v: np.ndarray, lim: Limits) -> None:
+def _clip_speed(v: np.ndarray, lim: Limits, xp=np) -> None:
     hs = np.hypot(v[:, 0], v[:, 1])
     scale = np.minimum(1.0, lim.max_speed / np.maximum(hs, 1e-12))
     v[:, 0] *= scale
     v[:, 1] *= scale
     if v.shape[1] == 3:
-        np.clip(v[:, 2], -np.asarray(lim.max_descent), np.asarray(lim.max_climb), out=v[:, 2])
+        np.clip(v[:, 2], -xp.asarray(lim.max_descent), xp.asarray(lim.max_climb), out=v[:, 2])
 
 
-def fisc_step_batched(pos, vel, channel, params: FiscParams, limits: Limits):
+def fisc_step_batched(pos, vel, channel, params: FiscParams, limits: Limits, backend: str | None = None):
     """The batched step: neighbour pairs from a KD-tree (O(N log N)), then `fisc_command`."""
     pi, pj = pairs_within(pos, params.h)
-    return fisc_command(pos, vel, pi, pj, channel, params, limits)
+    return fisc_command(pos, vel, pi, pj, channel, params, limits, backend)
 
 
 def fisc_step_agent(own_pos, own_vel, sensed_pos, sensed_vel, channel, params: FiscParams, limits: Limits):
@@ -222,5 +261,5 @@ def fisc_step_agent(own_pos, own_vel, sensed_pos, sensed_vel, channel, params: F
     vel = np.vstack([np.reshape(own_vel, (1, -1)), np.reshape(sensed_vel, (-1, len(own_vel)))])
     keep = np.einsum("ij,ij->i", pos - pos[0], pos - pos[0]) <= (2.0 * params.h) ** 2
     pos, vel = pos[keep], vel[keep]
-    v, f = fisc_step_batched(pos, vel, channel, params, limits)
+    v, f = fisc_step_batched(pos, vel, channel, params, limits, backend_name(small=True))
     return v[0], Fields(f.rho[:1], f.u[:1], f.T[:1], f.P[:1])

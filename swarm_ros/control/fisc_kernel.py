@@ -73,13 +73,26 @@ def _tables(dim: int, points: int = 401):
 _TABLES = {dim: _tables(dim) for dim in (2, 3)}
 
 
-def wall_fraction(q: np.ndarray, dim: int) -> np.ndarray:
+def wall_fraction(q: np.ndarray, dim: int, xp=np) -> np.ndarray:
     """Fraction of the kernel's mass beyond a plane at distance q h (0 for q >= 1, 1/2 at q = 0)."""
-    grid, frac, _ = _TABLES[dim]
-    return np.interp(q, grid, frac, left=0.5, right=0.0)
+    grid, frac, _ = _tables_on(xp, dim)
+    return xp.interp(q, grid, frac, left=0.5, right=0.0)
 
 
-def wall_fraction_slope(q: np.ndarray, dim: int) -> np.ndarray:
+def wall_fraction_slope(q: np.ndarray, dim: int, xp=np) -> np.ndarray:
     """-d(wall_fraction)/dq: the kernel's marginal at distance q h, for h = 1 (>= 0)."""
-    grid, _, marg = _TABLES[dim]
-    return np.interp(q, grid, marg, left=marg[0], right=0.0)
+    grid, _, marg = _tables_on(xp, dim)
+    return xp.interp(q, grid, marg, left=float(_TABLES[dim][2][0]), right=0.0)
+
+
+_DEVICE_TABLES: dict = {}
+
+
+def _tables_on(xp, dim: int):
+    """The tables as arrays of `xp` (numpy, or CuPy: copied to the GPU once)."""
+    if xp is np:
+        return _TABLES[dim]
+    key = (xp.__name__, dim)
+    if key not in _DEVICE_TABLES:
+        _DEVICE_TABLES[key] = tuple(xp.asarray(t) for t in _TABLES[dim])
+    return _DEVICE_TABLES[key]

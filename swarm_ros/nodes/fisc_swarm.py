@@ -1,13 +1,20 @@
 """FISC-like swarm node: a large swarm (1,000+ agents) flown in one process and shown over ROS.
 
-Runs sim/fisc_sim.py (the batched FISC-like law through a converging-diverging channel, numpy)
-at `rate` steps per simulated second, `speed` times real time (0: as fast as it goes), and
+Runs sim/fisc_sim.py (the batched FISC-like law through a converging-diverging channel) as a
+FISC swarm file says (`swarm_file`, swarm_ros/fisc_swarm_file.py; without one, the default
+channel and the parameters below) at `rate` steps per simulated second, `speed` times real time
+(0: as fast as it goes; a value >= 0 given to the node overrides the file's), and
 publishes every agent in flight on /swarm/fisc/poses (geometry_msgs/PoseArray; z = `altitude`
 in a 2-D channel) and /swarm/fisc/markers (one SPHERE_LIST marker coloured by speed) `view_rate`
 times per simulated second; the channel's walls go once to the latched /swarm/fisc/channel.
-A thin translator: the simulation knows nothing of ROS. Ends after `duration` s (0: never).
+A thin translator: the simulation knows nothing of ROS. Ends after `duration` s (0: never),
+writing its safety summary (worst separation and wall clearance, counts, flux) as JSON to
+`summary_path` when given.
 """
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import numpy as np
 from geometry_msgs.msg import Point, Pose, PoseArray
@@ -15,12 +22,13 @@ from std_msgs.msg import ColorRGBA
 from visualization_msgs.msg import Marker, MarkerArray
 
 from sim.channel import Channel
-from sim.fisc_sim import FiscChannelSim
+from sim.fisc_sim import FiscChannelSim, SafetyWatch
 from swarm_ros import topics
+from swarm_ros.fisc_swarm_file import swarm_file_or_exit
 from swarm_ros.nodes.runtime import Process, qos
 
-DEFAULTS = {"dim": 2, "height": 1.2, "rate": 20.0, "speed": 1.0, "view_rate": 5.0, "duration": 0.0,
-            "altitude": 1.0, "seed": 0}
+DEFAULTS = {"swarm_file": "", "summary_path": "", "dim": 2, "height": 1.2, "rate": 20.0, "speed": -1.0,
+            "view_rate": 5.0, "duration": 0.0, "altitude": 1.0, "seed": 0}
 
 
 def channel_markers(channel: Channel, altitude: float) -> MarkerArray:
@@ -42,24 +50,43 @@ def channel_markers(channel: Channel, altitude: float) -> MarkerArray:
 class FiscSwarm:
     def __init__(self, node, proc: Process, p: dict):
         self.node, self.proc = node, proc
-        channel = Channel(height=float(p["height"]) if int(p["dim"]) == 3 else None)
-        self.sim = FiscChannelSim(channel, dt=1.0 / float(p["rate"]), seed=int(p["seed"]))
-        self.altitude, self.duration = float(p["altitude"]), float(p["duration"])
-        self.every = max(1, int(round(float(p["rate"]) / float(p["view_rate"]))))
+        if p["swarm_file"]:
+            spec = swarm_file_or_exit(p["swarm_file"])
+            self.name, self.sim = spec.name, spec.make_sim()
+            rate, view_rate, speed, duration = spec.rate, spec.view_rate, spec.speed, spec.duration
+            self.altitude = spec.altitude
+        else:
+            channel = Channel(height=float(p["height"]) if int(p["dim"]) == 3 else None)
+            self.name = "fisc_default"
+            self.sim = FiscChannelSim(channel, dt=1.0 / float(p["rate"]), seed=int(p["seed"]))
+            rate, view_rate, speed, duration = float(p["rate"]), float(p["view_rate"]), 1.0, float(p["duration"])
+            self.altitude = float(p["altitude"])
+        speed = float(p["speed"]) if float(p["speed"]) >= 0 else speed
+        self.duration = float(p["duration"]) or duration
+        self.summary_path = p["summary_path"]
+        self.watch = SafetyWatch(self.sim)
+        self.every = max(1, int(round(rate / view_rate))) if view_rate > 0 else 0
+        channel = self.sim.channel
         self.poses = node.create_publisher(PoseArray, topics.FISC_POSES, qos(topics.FISC_POSES))
         self.markers = node.create_publisher(MarkerArray, topics.FISC_MARKERS, qos(topics.FISC_MARKERS))
         walls = node.create_publisher(MarkerArray, topics.FISC_CHANNEL, qos(topics.FISC_CHANNEL))
         walls.publish(channel_markers(channel, self.altitude))
-        speed = float(p["speed"])
         node.create_timer(self.sim.dt / speed if speed > 0 else 1e-4, self.tick)
 
     def tick(self) -> None:
-        if self.duration and self.sim.t >= self.duration:
-            self.proc.finish(0)
+        if self.duration and self.sim.t >= self.duration - 1e-9:
+            self.finish()
             return
-        self.sim.step()
-        if self.sim.steps % self.every == 0:
+        self.sim.step(self.watch.sample)
+        if self.every and self.sim.steps % self.every == 0:
             self.publish()
+
+    def finish(self) -> None:
+        summary = self.watch.summary(self.name)
+        print(json.dumps(summary), flush=True)
+        if self.summary_path:
+            Path(self.summary_path).write_text(json.dumps(summary, indent=2))
+        self.proc.finish(1 if summary["contacts"] or summary["left_channel"] else 0)
 
     def publish(self) -> None:
         pos, vel = self.sim.pos, self.sim.vel
