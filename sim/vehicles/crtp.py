@@ -42,9 +42,9 @@ def _toc_crc(entries) -> int:
 class CrazyflieLink:
     """The CRTP side of vehicle `k` of an Autopilot."""
 
-    def __init__(self, autopilot, k: int, battery: float = 4.1):
+    def __init__(self, autopilot, k: int, battery: float = 92.0):
         self.ap, self.k = autopilot, k
-        self.vbat = battery
+        self.vbat = 3.0 + 1.2 * battery / 100          # percent -> volts of a 1S LiPo
         fs = autopilot.failsafe[k]
         self.params = {f"{g}.{n}": [t, v] for g, n, t, v in PARAMS}
         self.params["failsafe.hoverAfter"][1], self.params["failsafe.landAfter"][1] = fs.hover_after, fs.land_after

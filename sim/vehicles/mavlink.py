@@ -177,23 +177,27 @@ class MavlinkVehicle:
         elif m == "idle" and self.mode in ("AUTO.LAND", "AUTO.LOITER", "AUTO.TAKEOFF"):
             self.mode = "POSCTL"
 
+    def _due(self, stream: str, t: float, period: float) -> bool:
+        """Whether `stream` is due at `t`; keeps its rate exact on a coarse clock."""
+        if t < self.next[stream]:
+            return False
+        self.next[stream] = max(self.next[stream] + period, t - period)
+        return True
+
     def telemetry(self, t: float) -> list[bytes]:
         self._sync_mode()
         out, ap, k, enc = [], self.ap, self.k, self.mav
         ms = int(t * 1000)
-        if t >= self.next["heartbeat"]:
-            self.next["heartbeat"] = t + 1.0
+        if self._due("heartbeat", t, 1.0):
             base = mav.MAV_MODE_FLAG_CUSTOM_MODE_ENABLED | (mav.MAV_MODE_FLAG_SAFETY_ARMED if ap.armed[k] else 0)
             status = mav.MAV_STATE_ACTIVE if ap.armed[k] else mav.MAV_STATE_STANDBY
             out.append(enc.heartbeat_encode(mav.MAV_TYPE_QUADROTOR, mav.MAV_AUTOPILOT_PX4, base,
                                             px4_custom_mode(self.mode), status).pack(enc))
-        if t >= self.next["fast"]:
-            self.next["fast"] = t + 0.02
+        if self._due("fast", t, 0.02):
             p, v = enu_to_ned(ap.position[k] - self.start), enu_to_ned(ap.velocity[k])
             out.append(enc.local_position_ned_encode(ms, *p.tolist(), *v.tolist()).pack(enc))
             out.append(enc.attitude_encode(ms, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0).pack(enc))
-        if t >= self.next["slow"]:
-            self.next["slow"] = t + 0.5
+        if self._due("slow", t, 0.5):
             pct = int(self.battery)
             volts = int(1000 * (13.2 + 3.6 * pct / 100))
             sensors = mav.MAV_SYS_STATUS_SENSOR_3D_GYRO | mav.MAV_SYS_STATUS_SENSOR_3D_ACCEL

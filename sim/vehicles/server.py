@@ -38,7 +38,7 @@ class VehicleServer:
         self.selector = selectors.DefaultSelector()
         for k, d in enumerate(fleet.drones):
             if d.platform.startswith("crazyflie"):
-                link = CrazyflieLink(self.ap, k, battery.get(d.name, 4.1))
+                link = CrazyflieLink(self.ap, k, battery.get(d.name, 92.0))
             else:
                 link = MavlinkVehicle(self.ap, k, d.start, d.vehicle, system_id=k + 1, battery=battery.get(d.name, 95.0))
             sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
