@@ -25,6 +25,11 @@ SETPOINT_FRESH = 0.5    # s: offboard is refused unless a setpoint arrived this 
 INT_PARAMS = {"COM_DL_LOSS_T", "NAV_DLL_ACT"}
 
 
+def _int(value: float, default: int = 0) -> int:
+    """A COMMAND_LONG parameter as an integer; clients send NaN for the ones they do not use."""
+    return int(value) if math.isfinite(value) else default
+
+
 def px4_custom_mode(name: str) -> int:
     main, sub = PX4_MODES[name]
     return main << 16 | sub << 24
@@ -106,13 +111,13 @@ class MavlinkVehicle:
         c, ap, k = msg.command, self.ap, self.k
         ok, denied = mav.MAV_RESULT_ACCEPTED, mav.MAV_RESULT_DENIED
         if c == mav.MAV_CMD_COMPONENT_ARM_DISARM:
-            force = int(msg.param2) == 21196
-            if msg.param1 < 0.5 and force:
+            force = _int(msg.param2) == 21196
+            if _int(msg.param1) == 0 and force:
                 ap.emergency_stop(k)
                 return [self._ack(c, ok)]
-            return [self._ack(c, ok if ap.arm(k, msg.param1 >= 0.5) else denied)]
+            return [self._ack(c, ok if ap.arm(k, _int(msg.param1) == 1) else denied)]
         if c == mav.MAV_CMD_DO_SET_MODE:
-            custom = int(msg.param2) << 16 | int(msg.param3) << 24
+            custom = _int(msg.param2) << 16 | _int(msg.param3) << 24
             return [self._ack(c, ok if self._set_mode(custom) else denied)]
         if c == mav.MAV_CMD_NAV_TAKEOFF:
             if not ap.armed[k]:
@@ -128,7 +133,7 @@ class MavlinkVehicle:
             return [self._ack(c, ok)]
         if c == mav.MAV_CMD_REQUEST_MESSAGE:
             out = [self._ack(c, ok)]
-            if int(msg.param1) == mav.MAVLINK_MSG_ID_AUTOPILOT_VERSION:
+            if _int(msg.param1) == mav.MAVLINK_MSG_ID_AUTOPILOT_VERSION:
                 out.append(self.mav.autopilot_version_encode(
                     mav.MAV_PROTOCOL_CAPABILITY_MAVLINK2 | mav.MAV_PROTOCOL_CAPABILITY_SET_POSITION_TARGET_LOCAL_NED,
                     0x010F0000, 0, 0, 0, [0] * 8, [0] * 8, [0] * 8, 0, 0, self.mav.srcSystem).pack(self.mav))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import selectors
 import socket
+import struct
 import threading
 import time
 
@@ -54,6 +55,7 @@ class VehicleServer:
             self.sockets.append(sock)
             self.peers.append({})
         self.cut_links: set[int] = set()
+        self.bad_packets: list[str] = []      # packets a vehicle could not parse (dropped)
         self.lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -119,7 +121,11 @@ class VehicleServer:
                 continue
             self.peers[k][addr] = time.monotonic()
             with self.lock:
-                replies = self.links[k].handle(data)
+                try:
+                    replies = self.links[k].handle(data)
+                except (ValueError, IndexError, struct.error) as err:   # a malformed packet: drop it, fly on
+                    self.bad_packets.append(f"{self.names[k]}: {type(err).__name__}: {err}")
+                    continue
             for r in replies:
                 self._send(k, r, addr)
 
@@ -158,4 +164,5 @@ class VehicleServer:
             return {"sim_time": ap.t, "collisions": len(m.collision_events),
                     "geofence_violations": int(m.fence_violations.sum()),
                     "min_separation": float(m.overall_min_separation), "drones": drones,
+                    "bad_packets": self.bad_packets[-20:],
                     "ever_armed": sorted({self.names[j] for _, j, e in ap.events if e == "armed"})}

@@ -61,9 +61,9 @@ class CrazyflieBackend(Backend):
             raise LinkError(f"{self.name} ({self.uri}): {reason}")
         self._start_logs()
         deadline = time.monotonic() + timeout
-        while self._state.stamp == 0 and time.monotonic() < deadline:
+        while (self._state.stamp == 0 or self._state.mode == "unknown") and time.monotonic() < deadline:
             time.sleep(0.01)
-        if self._state.stamp == 0:
+        if self._state.stamp == 0 or self._state.mode == "unknown":
             self.close()
             raise LinkError(f"{self.name} ({self.uri}): connected, but no state estimate within {timeout:g} s")
         self._sample(connected=True)

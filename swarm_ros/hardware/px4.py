@@ -67,9 +67,11 @@ class Px4Backend(Backend):
         for t in self._threads:
             t.start()
         with self._cond:
-            if not self._cond.wait_for(lambda: self.system is not None and self._state.stamp > 0, timeout):
+            if not self._cond.wait_for(lambda: self.system is not None and self._state.stamp > 0
+                                       and not math.isnan(self._state.battery), timeout):
                 self.close()
-                raise LinkError(f"{self.name} ({self.uri}): no MAVLink heartbeat and position within {timeout:g} s")
+                raise LinkError(f"{self.name} ({self.uri}): no MAVLink heartbeat, position and battery state "
+                                f"within {timeout:g} s")
         self._sample(connected=True)
 
     def _receive(self) -> None:
@@ -97,6 +99,8 @@ class Px4Backend(Backend):
                 self._cond.notify_all()
         elif kind == "SYS_STATUS" and msg.battery_remaining >= 0:
             self._sample(battery=float(msg.battery_remaining))
+            with self._cond:
+                self._cond.notify_all()
         elif kind == "COMMAND_ACK":
             with self._cond:
                 self._acks[msg.command] = msg.result
