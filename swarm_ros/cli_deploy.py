@@ -30,7 +30,7 @@ def _mission(args):
 
 
 def cmd_deploy(args, console: Console) -> int:
-    from .deploy import DeployError, fly, make_backends, preflight, preflight_table
+    from .deploy import DeployError, close_all, fly, make_backends, preflight, preflight_table
     from .hardware.preflight import Limits
     mission, overrides = _mission(args)
     backends = make_backends(mission, args.backend, overrides)
@@ -56,8 +56,7 @@ def cmd_deploy(args, console: Console) -> int:
             print(f"error: {err}", file=sys.stderr)
             return 1
     finally:
-        for b in backends.values():
-            b.close()
+        close_all(backends)
     _report(summary, console)
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2))

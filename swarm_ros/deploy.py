@@ -12,6 +12,7 @@ import json
 import math
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -61,6 +62,15 @@ def preflight(mission, backends: dict, limits: Limits) -> tuple[list, list[str]]
             checks.append(check_vehicle(mission, backend, limits))
         problems += checks[-1].problems
     return checks, problems
+
+
+def close_all(backends: dict) -> None:
+    """Close every link at once (a Crazyflie link takes up to a second to wind down)."""
+    threads = [threading.Thread(target=b.close, daemon=True) for b in backends.values()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(5.0)
 
 
 def preflight_table(checks) -> Table:

@@ -129,3 +129,12 @@ def test_unreachable_vehicle_is_a_one_line_link_error(fleet):
         with pytest.raises(LinkError) as err:
             b.connect(1.0)
         assert str(err.value).startswith(f"{name} ({nobody}): ") and "\n" not in str(err.value)
+
+
+def test_backends_and_simulated_vehicles_import_no_ros():
+    """Backends run on a companion computer without ROS too; vehicles are physics (house rule)."""
+    from test_architecture import REPO, imported_modules
+    files = list((REPO / "swarm_ros" / "hardware").glob("*.py")) + list((REPO / "sim" / "vehicles").glob("*.py"))
+    assert len(files) >= 9
+    ros = {"rclpy", "std_msgs", "geometry_msgs", "nav_msgs", "sensor_msgs", "visualization_msgs", "builtin_interfaces"}
+    assert {f.name: imported_modules(f) & ros for f in files if imported_modules(f) & ros} == {}

@@ -32,6 +32,15 @@ def _one_line(text: str) -> str:
     return next((line.strip() for line in str(text).splitlines() if line.strip()), "no reason given")
 
 
+def _reason(text: str) -> str:
+    """cflib's connection failure (often a traceback) as one line a user can act on."""
+    if "Connection refused" in text:
+        return "no vehicle answers there (connection refused)"
+    if "Cannot find a Crazyradio" in text:
+        return "no Crazyradio dongle found (plugged in? udev rule for non-root access set?)"
+    return _one_line(text)
+
+
 class CrazyflieBackend(Backend):
     kind = "crazyflie"
     telemetry_rate = 1000.0 / STATE_PERIOD_MS
@@ -56,7 +65,7 @@ class CrazyflieBackend(Backend):
         cf.connection_lost.add_callback(lambda _uri, _msg: self._sample(connected=False))
         cf.open_link(self.uri)
         if not done.wait(timeout) or failure:
-            reason = _one_line(failure[0]) if failure else f"no answer within {timeout:g} s"
+            reason = _reason(failure[0]) if failure else f"no answer within {timeout:g} s"
             self._close_link()
             raise LinkError(f"{self.name} ({self.uri}): {reason}")
         self._start_logs()
