@@ -34,12 +34,15 @@ def cmd_deploy(args, console: Console) -> int:
     from .hardware.preflight import Limits
     mission, overrides = _mission(args)
     backends = make_backends(mission, args.backend, overrides)
-    limits = Limits(args.min_battery, args.pad_tolerance, args.connect_timeout)
+    limits = Limits(args.min_battery, args.pad_tolerance, args.connect_timeout, not args.allow_no_land_failsafe)
     console.print(f"[bold]swarm_ros deploy[/] {mission.name}: {len(backends)} vehicles, backend {args.backend}"
                   + (" (dry run: checks only)" if args.dry_run else ""))
     try:
         checks, problems = preflight(mission, backends, limits)
         console.print(preflight_table(checks))
+        for c in checks:
+            for line in c.warnings:
+                console.print(f"[yellow]warning:[/] {line}", highlight=False)
         if problems:
             for line in problems:
                 print(f"error: preflight: {line}", file=sys.stderr)
@@ -130,6 +133,8 @@ def add_parser(sub) -> None:
     p.add_argument("--pad-tolerance", type=_positive, default=0.5,
                    help="m a vehicle may be from its start pad in the fleet file (default 0.5)")
     p.add_argument("--connect-timeout", type=_positive, default=5.0, help="s to reach each vehicle (default 5)")
+    p.add_argument("--allow-no-land-failsafe", action="store_true",
+                   help="fly vehicles that do not land on link loss (stock Crazyflie firmware: motors stop after 2 s)")
     p.add_argument("--per-drone-processes", action="store_true", help="one drone-node process per vehicle")
     p.add_argument("--run-dir", type=Path, help="folder for logs and summary.json")
     p.add_argument("--domain-id", type=int, help="ROS_DOMAIN_ID (default: $ROS_DOMAIN_ID or 0)")

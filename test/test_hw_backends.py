@@ -138,3 +138,18 @@ def test_backends_and_simulated_vehicles_import_no_ros():
     assert len(files) >= 9
     ros = {"rclpy", "std_msgs", "geometry_msgs", "nav_msgs", "sensor_msgs", "visualization_msgs", "builtin_interfaces"}
     assert {f.name: imported_modules(f) & ros for f in files if imported_modules(f) & ros} == {}
+
+
+@pytest.mark.parametrize("backend", ["x1"], indirect=True)
+def test_preflight_refuses_a_vehicle_that_would_not_land_on_link_loss(backend):
+    from swarm_ros.hardware.preflight import Limits, check_vehicle
+    b, server = backend
+    mission = server.mission
+    assert check_vehicle(mission, b, Limits()).ok
+    b.set_parameter("NAV_DLL_ACT", 0)                     # PX4: data-link loss action disabled
+    assert wait_for(lambda: b.parameters(["NAV_DLL_ACT"]).get("NAV_DLL_ACT") == 0, 3.0)
+    check = check_vehicle(mission, b, Limits())
+    assert not check.ok and check.problems == [f"x1 ({b.uri}): does not land on link loss (hold 0.3 s, land inf s); "
+                                               "see the README's hardware checklist"]
+    relaxed = check_vehicle(mission, b, Limits(require_land_failsafe=False))
+    assert relaxed.ok and relaxed.warnings == check.problems

@@ -29,6 +29,7 @@ class VehicleServer:
     def __init__(self, mission, links: dict[str, str], failsafe: Failsafe | None = None,
                  battery: dict[str, float] | None = None, physics_rate: float | None = None):
         fleet = mission.fleet
+        self.mission = mission
         self.names = fleet.names
         self.rate = physics_rate or mission.physics_rate
         fs = [Failsafe(**vars(failsafe or Failsafe())) for _ in fleet.drones]

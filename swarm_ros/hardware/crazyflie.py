@@ -24,6 +24,7 @@ STATE_VARS = ("stateEstimate.x", "stateEstimate.y", "stateEstimate.z",
 STATUS_VARS = (("pm.vbat", "float"), ("pm.batteryLevel", "uint8_t"), ("supervisor.info", "uint16_t"))
 STATE_PERIOD_MS, STATUS_PERIOD_MS = 20, 100
 FAILSAFE_PARAMS = ("failsafe.hoverAfter", "failsafe.landAfter")
+STOCK_WATCHDOG = (0.5, float("inf"))
 CACHE = Path(tempfile.gettempdir()) / "swarm_ros_cflib_cache"
 _drivers_ready = False
 
@@ -117,8 +118,13 @@ class CrazyflieBackend(Backend):
             raise LinkError(f"{self.name}: cannot set parameter {name}: {_one_line(err)}") from None
 
     def failsafe_timeouts(self) -> tuple[float, float]:
+        """The failsafe.* parameters where the firmware has them (the simulated Crazyflie does); stock
+        firmware's commander watchdog levels the vehicle after 0.5 s and stops the motors after 2 s,
+        which holds briefly but never lands: reported as (0.5, inf)."""
         p = self.parameters(FAILSAFE_PARAMS)
-        return p.get(FAILSAFE_PARAMS[0], float("nan")), p.get(FAILSAFE_PARAMS[1], float("nan"))
+        if len(p) < len(FAILSAFE_PARAMS):
+            return STOCK_WATCHDOG
+        return p[FAILSAFE_PARAMS[0]], p[FAILSAFE_PARAMS[1]]
 
     def arm(self) -> None:
         self.set_parameter("commander.enHighLevel", 1)

@@ -19,6 +19,7 @@ class Limits:
     min_battery: float = 30.0      # percent
     pad_tolerance: float = 0.5     # m between the measured position and the fleet's start
     connect_timeout: float = 5.0   # s
+    require_land_failsafe: bool = True   # False: a vehicle that does not land on link loss is only a warning
 
 
 @dataclass
@@ -31,6 +32,7 @@ class VehicleCheck:
     position: np.ndarray | None = None
     failsafe: tuple[float, float] = (math.nan, math.nan)
     connected: bool = False
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -82,6 +84,6 @@ def check_vehicle(mission, backend, limits: Limits) -> VehicleCheck:
     hover, land = backend.failsafe_timeouts()
     check.failsafe = (hover, land)
     if not (math.isfinite(hover) and math.isfinite(land)):
-        check.problems.append(f"{where}: link-loss failsafe not set to land (hold {hover:g} s, land {land:g} s); "
-                              "see the README's hardware checklist")
+        line = f"{where}: does not land on link loss (hold {hover:g} s, land {land:g} s); see the README's hardware checklist"
+        (check.problems if limits.require_land_failsafe else check.warnings).append(line)
     return check
