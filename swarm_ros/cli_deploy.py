@@ -54,7 +54,8 @@ def cmd_deploy(args, console: Console) -> int:
             return 0
         try:
             summary = fly(mission, backends, console=console, domain_id=args.domain_id,
-                          per_drone_processes=args.per_drone_processes, run_dir=args.run_dir)
+                          per_drone_processes=args.per_drone_processes, run_dir=args.run_dir,
+                          record=False if args.no_record else None)
         except DeployError as err:
             print(f"error: {err}", file=sys.stderr)
             return 1
@@ -73,7 +74,8 @@ def _report(summary: dict, console: Console) -> None:
     console.print(f"{summary['mission']}: {summary['outcome']} at t {summary['mission_time']:.1f} s; "
                   f"{landed}/{len(summary['drones'])} landed; measured minimum separation "
                   f"{summary['min_separation']:.2f} m, {summary['collisions']} contacts, "
-                  f"{summary['geofence_violations']} geofence exits; run folder {summary['run_dir']}")
+                  f"{summary['geofence_violations']} geofence exits; run folder {summary['run_dir']}"
+                  + (f"; bag {summary['bag']}" if summary["bag"] else ""))
 
 
 def cmd_vehicles(args, console: Console) -> int:
@@ -136,7 +138,8 @@ def add_parser(sub) -> None:
     p.add_argument("--allow-no-land-failsafe", action="store_true",
                    help="fly vehicles that do not land on link loss (stock Crazyflie firmware: motors stop after 2 s)")
     p.add_argument("--per-drone-processes", action="store_true", help="one drone-node process per vehicle")
-    p.add_argument("--run-dir", type=Path, help="folder for logs and summary.json")
+    p.add_argument("--run-dir", type=Path, help="folder for logs, bag and summary.json")
+    p.add_argument("--no-record", action="store_true", help="do not record a bag (odom, cmd, radio)")
     p.add_argument("--domain-id", type=int, help="ROS_DOMAIN_ID (default: $ROS_DOMAIN_ID or 0)")
     p.add_argument("--json", help="also write the summary to this JSON file")
     p.set_defaults(func=cmd_deploy)

@@ -126,27 +126,50 @@ def _landed(backends: dict) -> list[str]:
     return out
 
 
+RECORDED = ("odom", "cmd", "radio")      # what a deployment publishes (no simulator status or view)
+RECORDER_CLOSE_TIMEOUT = 20.0            # s for the recorder to close the bag after the summary
+
+
+def node_specs(mission, run_dir: Path, per_drone_processes: bool, record: bool) -> list[NodeSpec]:
+    """The drone nodes (as in simulation) and the recorder of a deployment."""
+    mf = mission.file
+    specs = [NodeSpec("drone", "drone", f"/{n}", {"mission_file": mf, "drones": [n]}) for n in mission.fleet.names] \
+        if per_drone_processes else [NodeSpec("drone", None, None, {"mission_file": mf, "drones": mission.fleet.names})]
+    if record:
+        kinds = [k for k in mission.record.topics if k in RECORDED] or list(RECORDED)
+        specs.append(NodeSpec("recorder", "recorder", "/swarm", {"mission_file": mf, "bag_path": str(run_dir / "bag"),
+                                                                 "topics": kinds}))
+    return specs
+
+
 def fly(mission, backends: dict, *, console: Console, domain_id: int | None = None,
-        per_drone_processes: bool = False, run_dir: Path | None = None) -> dict:
+        per_drone_processes: bool = False, run_dir: Path | None = None, record: bool | None = None) -> dict:
     """Fly `mission` on connected, preflight-checked backends; returns the summary."""
     import rclpy
     import rclpy.task
     from rclpy.experimental import EventsExecutor
     from rclpy.signals import SignalHandlerOptions
+    from std_msgs.msg import String
+    from . import topics
+    from .nodes import messages
+    from .nodes.runtime import qos
     from .nodes.vehicle_bridge import VehicleBridge
 
+    record = mission.record.enabled if record is None else record
     run_dir = Path(run_dir) if run_dir else default_run_dir(mission).with_name(default_run_dir(mission).name + "_deploy")
     if domain_id is None:
         domain_id = int(os.environ.get("ROS_DOMAIN_ID", "0"))
     os.environ.update(ISOLATION)
     group = ProcessGroup(ros_environment(domain_id), run_dir / "logs")
-    mf = mission.file
-    specs = [NodeSpec("drone", "drone", f"/{n}", {"mission_file": mf, "drones": [n]}) for n in mission.fleet.names] \
-        if per_drone_processes else [NodeSpec("drone", None, None, {"mission_file": mf, "drones": mission.fleet.names})]
+    specs = node_specs(mission, run_dir, per_drone_processes, record)
     context = rclpy.Context()
     rclpy.init(context=context, domain_id=domain_id, signal_handler_options=SignalHandlerOptions.NO)
     node = rclpy.create_node("swarm_ros_deploy", context=context, start_parameter_services=False, enable_rosout=False)
     bridge = VehicleBridge(node, mission, backends)
+    recorder_ready = [not record]
+    node.create_subscription(String, topics.RECORDER_READY, lambda _m: recorder_ready.__setitem__(0, True),
+                             qos(topics.RECORDER_READY))
+    summary_pub = node.create_publisher(String, topics.SUMMARY, qos(topics.SUMMARY))
     executor = EventsExecutor(context=context)
     executor.add_node(node)
     metrics = SwarmMetrics([mission.fleet.by_name(n).vehicle.body_radius for n in backends], mission.world,
@@ -157,17 +180,7 @@ def fly(mission, backends: dict, *, console: Console, domain_id: int | None = No
         with _Interrupts() as interrupts:
             for k, spec in enumerate(specs):
                 group.start(spec, k)
-            deadline = time.monotonic() + READY_TIMEOUT
-            while not bridge.ready():
-                spin(0.1)
-                failed = group.failed()
-                if failed:
-                    spec, code, log = failed[0]
-                    raise DeployError(f"drone node exited with code {code}; its log {log} ends:\n{log_tail(log)}")
-                if interrupts.count:
-                    raise DeployError("interrupted before take-off; no vehicle was armed")
-                if time.monotonic() > deadline:
-                    raise DeployError(f"drone nodes did not connect within {READY_TIMEOUT:g} s; logs in {run_dir / 'logs'}")
+            _wait_ready(lambda: bridge.ready() and recorder_ready[0], group, interrupts, spin, run_dir)
             for name, b in backends.items():
                 b.arm()
                 armed.append(name)
@@ -181,21 +194,48 @@ def fly(mission, backends: dict, *, console: Console, domain_id: int | None = No
         for name in armed:
             backends[name].land(mission.phases.land_duration)
     finally:
+        summary = _summary(mission, backends, bridge, metrics, outcome, run_dir, record and armed)
+        bridge.halt()
+        if armed:
+            summary_pub.publish(messages.json_message(summary))      # the recorder closes the bag on it
+            for spec, proc, _log in group.procs:
+                if spec.executable == "recorder":
+                    deadline = time.monotonic() + RECORDER_CLOSE_TIMEOUT
+                    while proc.poll() is None and time.monotonic() < deadline:
+                        spin(0.1)
         group.stop()
         executor.shutdown()
         node.destroy_node()
         rclpy.try_shutdown(context=context)
-    landed = _landed(backends)
-    summary = {"mission": mission.name, "outcome": outcome, "mission_time": bridge.t,
-               "collisions": len(metrics.collision_events), "geofence_violations": int(metrics.fence_violations.sum()),
-               "min_separation": float(metrics.overall_min_separation),
-               "drones": [{"name": n, "backend": b.kind, "link": b.uri, "landed": n in landed,
-                           "late_ticks": int(bridge.late[k]), "battery": b.state().battery}
-                          for k, (n, b) in enumerate(backends.items())],
-               "run_dir": str(run_dir)}
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
+
+
+def _wait_ready(ready, group, interrupts, spin, run_dir) -> None:
+    """Until the drone nodes (and the recorder) are connected; nothing is armed before."""
+    deadline = time.monotonic() + READY_TIMEOUT
+    while not ready():
+        spin(0.1)
+        failed = group.failed()
+        if failed:
+            spec, code, log = failed[0]
+            raise DeployError(f"{spec.executable} node exited with code {code}; its log {log} ends:\n{log_tail(log)}")
+        if interrupts.count:
+            raise DeployError("interrupted before take-off; no vehicle was armed")
+        if time.monotonic() > deadline:
+            raise DeployError(f"drone nodes did not connect within {READY_TIMEOUT:g} s; logs in {run_dir / 'logs'}")
+
+
+def _summary(mission, backends, bridge, metrics, outcome, run_dir, recorded) -> dict:
+    landed = _landed(backends)
+    return {"mission": mission.name, "outcome": outcome, "mission_time": bridge.t,
+            "collisions": len(metrics.collision_events), "geofence_violations": int(metrics.fence_violations.sum()),
+            "min_separation": float(metrics.overall_min_separation),
+            "drones": [{"name": n, "backend": b.kind, "link": b.uri, "landed": n in landed,
+                        "late_ticks": int(bridge.late[k]), "battery": b.state().battery}
+                       for k, (n, b) in enumerate(backends.items())],
+            "run_dir": str(run_dir), "bag": str(run_dir / "bag") if recorded else None}
 
 
 def _measure(backends, metrics, bridge) -> None:

@@ -102,6 +102,18 @@ def test_backend_must_match_every_drone(capsys):
     assert "--backend crazyflie cannot fly x1 (px4_x500), x2 (px4_x500)" in err and "\n" not in err
 
 
+def odometry_in_bag(bag_dir) -> dict[str, list[float]]:
+    from mcap.reader import make_reader
+    from mcap_ros2.decoder import DecoderFactory
+    (mcap_file,) = bag_dir.glob("*.mcap")
+    out: dict[str, list[float]] = {}
+    with open(mcap_file, "rb") as f:
+        for _s, channel, _m, msg in make_reader(f, decoder_factories=[DecoderFactory()]).iter_decoded_messages():
+            if channel.topic.endswith("/odom"):
+                out.setdefault(channel.topic.split("/")[1], []).append(msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9)
+    return out
+
+
 def start_deploy(links_file, tmp_path, ros_env, *extra):
     return subprocess.Popen([sys.executable, "-m", "swarm_ros.cli", *deploy_args(links_file, "--run-dir", str(tmp_path / "run"),
                                                                                   "--json", str(tmp_path / "deploy.json"), *extra)],
@@ -152,4 +164,8 @@ def test_mixed_mission_flies_end_to_end_without_collisions(mission, tmp_path, ro
         assert d["landed"] and not d["armed"] and d["distance"] > 3.0, d     # up, around the ring, down
         assert "velocity" in [e for _, e in d["events"]], d                  # flown by the drone node's setpoints
     assert (tmp_path / "run" / "logs" / "00_drones.log").is_file()           # the drone nodes ran as processes
+    odom = odometry_in_bag(tmp_path / "run" / "bag")                         # read by mcap, not by us
+    for name in mission.fleet.names:
+        stamps = sorted(odom[name])
+        assert len(stamps) > 0.8 * mission.ticks and stamps[-1] >= mission.duration - 0.5, name
     assert all(0 <= d["late_ticks"] < 0.2 * mission.ticks for d in deployed["drones"])

@@ -60,6 +60,12 @@ class VehicleBridge:
         """Stop passing setpoints on (landing or interrupted); odometry keeps flowing."""
         self.forwarding = False
 
+    def halt(self) -> None:
+        """Stop publishing altogether (the flight is over)."""
+        self.forwarding = False
+        if self._timer is not None:
+            self._timer.cancel()
+
     @property
     def t(self) -> float:
         return 0.0 if self.t0 is None else time.monotonic() - self.t0
