@@ -181,18 +181,17 @@ def fly(mission, backends: dict, *, console: Console, domain_id: int | None = No
             for k, spec in enumerate(specs):
                 group.start(spec, k)
             _wait_ready(lambda: bridge.ready() and recorder_ready[0], group, interrupts, spin, run_dir)
-            for name, b in backends.items():
-                b.arm()
-                armed.append(name)
-            bridge.start()
-            console.print(f"all {len(backends)} vehicles armed; mission {mission.name!r} starts")
-            outcome = _mission_loop(mission, backends, bridge, metrics, interrupts, console, spin)
-            _land_all(mission, backends, bridge, metrics, interrupts, console, spin)
-    except LinkError as err:
-        outcome = f"failed: {err}"
-        console.print(f"[red]error:[/] {err}; landing every armed vehicle")
-        for name in armed:
-            backends[name].land(mission.phases.land_duration)
+            try:
+                for name, b in backends.items():
+                    b.arm()
+                    armed.append(name)
+                bridge.start()
+                console.print(f"all {len(backends)} vehicles armed; mission {mission.name!r} starts")
+                outcome = _mission_loop(mission, backends, bridge, metrics, interrupts, console, spin)
+            except LinkError as err:      # a vehicle refused to arm, or its link was lost in flight
+                outcome = f"failed: {err}"
+                console.print(f"[red]error:[/] {err}; landing every vehicle")
+            _land_all(mission, {n: backends[n] for n in armed}, bridge, metrics, interrupts, console, spin)
     finally:
         summary = _summary(mission, backends, bridge, metrics, outcome, run_dir, record and armed)
         bridge.halt()
@@ -238,8 +237,9 @@ def _summary(mission, backends, bridge, metrics, outcome, run_dir, recorded) -> 
             "run_dir": str(run_dir), "bag": str(run_dir / "bag") if recorded else None}
 
 
-def _measure(backends, metrics, bridge) -> None:
-    metrics.update(bridge.t, np.array([b.state().position for b in backends.values()]))
+def _measure(metrics, bridge) -> None:
+    """Separation and geofence from every vehicle's estimate (the whole fleet, in roster order)."""
+    metrics.update(bridge.t, np.array([b.state().position for b in bridge.backends]))
 
 
 def _mission_loop(mission, backends, bridge, metrics, interrupts, console, spin) -> str:
@@ -253,7 +253,7 @@ def _mission_loop(mission, backends, bridge, metrics, interrupts, console, spin)
             live.start()
         while bridge.t < mission.duration:
             spin(0.05)
-            _measure(backends, metrics, bridge)
+            _measure(metrics, bridge)
             if interrupts.count:
                 return "interrupted"
             lost = [n for n, b in backends.items() if not b.state().connected]
@@ -276,12 +276,13 @@ def _land_all(mission, backends, bridge, metrics, interrupts, console, spin) -> 
         console.print("[yellow]interrupted:[/] landing every vehicle (Ctrl-C again stops the motors)")
     for b in backends.values():
         b.land(mission.phases.land_duration)
-    heights = [b.state().position[2] - b.start[2] for b in backends.values()]
+    heights = [0.0] + [b.state().position[2] - b.start[2] for b in backends.values()]
     deadline = time.monotonic() + max(heights) / mission.phases.land_speed + LAND_MARGIN
     stopped = interrupts.count > 1
-    while len(_landed(backends)) < len(backends) and time.monotonic() < deadline:
+    reachable = lambda: [n for n, b in backends.items() if b.state().connected]   # noqa: E731  (lost ones land on their own)
+    while not set(reachable()) <= set(_landed(backends)) and time.monotonic() < deadline:
         spin(0.05)
-        _measure(backends, metrics, bridge)
+        _measure(metrics, bridge)
         if interrupts.count > 1 and not stopped:
             stopped = True
             console.print("[red]second interrupt:[/] emergency stop")
