@@ -72,18 +72,17 @@ class Autopilot:
         return True
 
     def stream_velocity(self, k: int, v) -> None:
-        self.last_setpoint[k] = self.t
-        if self.mode[k] == "stopped" or not self.armed[k]:
-            return
-        self.velocity_sp[k] = v
-        self.set_mode(k, "velocity")
+        self._stream(k, "velocity", self.velocity_sp, v)
 
     def stream_position(self, k: int, p) -> None:
+        self._stream(k, "position", self.target, p)
+
+    def _stream(self, k: int, mode: str, into: np.ndarray, value) -> None:
+        """A streamed setpoint: counted for the failsafe always, flown only by an armed vehicle."""
         self.last_setpoint[k] = self.t
-        if self.mode[k] == "stopped" or not self.armed[k]:
-            return
-        self.target[k] = p
-        self.set_mode(k, "position")
+        if self.mode[k] != "stopped" and self.armed[k]:
+            into[k] = value
+            self.set_mode(k, mode)
 
     def move_to(self, k: int, goal, duration: float) -> None:
         """A straight move to `goal` over `duration` s (take-off, go-to)."""

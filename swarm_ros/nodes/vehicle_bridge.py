@@ -91,11 +91,10 @@ class VehicleBridge:
 
     def _on_cmd_for(self, k: int):
         def on_cmd(data: bytes) -> None:
-            try:
-                stamp, v = cdr.decode_twist_stamped(data)
-            except ValueError as err:
-                self.node.get_logger().warning(f"dropped an undecodable command: {err}", throttle_duration_sec=5.0)
+            command = cdr.command_or_none(data, self.node.get_logger())
+            if command is None:
                 return
+            stamp, v = command
             if not self.forwarding or stamp > self._stamp():
                 return
             if stamp < self.cmd_stamp[k]:
