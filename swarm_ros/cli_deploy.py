@@ -101,13 +101,16 @@ def cmd_vehicles(args, console: Console) -> int:
     for d in mission.fleet.drones:
         console.print(f"  {d.name:8} {d.platform:14} at {links[d.name]}")
     stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    server.start()
-    console.print(f"serving {len(links)} simulated vehicles; Ctrl-C ends", highlight=False)
-    sys.stdout.flush()
-    stop.wait(args.duration)
-    server.stop()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server.start()
+        console.print(f"serving {len(links)} simulated vehicles; Ctrl-C ends", highlight=False)
+        sys.stdout.flush()
+        stop.wait(args.duration)
+    finally:
+        server.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     summary = server.summary()
     console.print(f"vehicles: {summary['collisions']} collisions, {summary['geofence_violations']} geofence exits, "
                   f"minimum separation {summary['min_separation']:.2f} m, landed "

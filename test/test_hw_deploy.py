@@ -169,3 +169,31 @@ def test_mixed_mission_flies_end_to_end_without_collisions(mission, tmp_path, ro
         stamps = sorted(odom[name])
         assert len(stamps) > 0.8 * mission.ticks and stamps[-1] >= mission.duration - 0.5, name
     assert all(0 <= d["late_ticks"] < 0.2 * mission.ticks for d in deployed["drones"])
+
+
+def test_vehicles_serves_a_fleet_and_writes_the_link_map_and_ground_truth(mission, tmp_path, capsys):
+    ports = free_ports(2)
+    overrides = write_links(tmp_path / "in.yaml", {"x1": f"udp://127.0.0.1:{ports[0]}", "x2": f"udp://127.0.0.1:{ports[1]}"})
+    base = free_ports(1)[0]
+    out_map, truth = tmp_path / "links.yaml", tmp_path / "truth.json"
+    code = run_main(["vehicles", str(FIRST_FLIGHT), "--links", str(overrides), "--port-base", str(base),
+                     "--links-out", str(out_map), "--duration", "0.3", "--json", str(truth)])
+    assert code == 0
+    import yaml
+    served_map = yaml.safe_load(out_map.read_text())
+    assert served_map["cf1"] == f"udp://127.0.0.1:{base}" and served_map["cf4"] == f"udp://127.0.0.1:{base + 3}"
+    assert served_map["x2"] == f"udp://127.0.0.1:{ports[1]}"
+    summary = json.loads(truth.read_text())
+    assert summary["collisions"] == 0 and [d["name"] for d in summary["drones"]] == mission.fleet.names
+
+
+def test_vehicles_bad_input_is_one_line(mission, tmp_path, capsys):
+    assert run_main(["vehicles", str(FIRST_FLIGHT), "--battery", "cf9=50", "--duration", "0.1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: --battery 'cf9=50': expected DRONE=LEVEL") and "\n" not in err
+    links = loopback_links(mission.fleet.names)
+    with served(mission, links):                 # the ports are taken
+        code = run_main(["vehicles", str(FIRST_FLIGHT), "--links", str(write_links(tmp_path / "l.yaml", links)),
+                         "--duration", "0.1"])
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and err == f"error: cannot serve cf1 at {links['cf1']}: Address already in use"

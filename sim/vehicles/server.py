@@ -44,7 +44,6 @@ class VehicleServer:
             else:
                 link = MavlinkVehicle(self.ap, k, d.start, d.vehicle, system_id=k + 1, battery=battery.get(d.name, 95.0))
             sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind(udp_address(links[d.name]))
             except OSError as err:

@@ -28,6 +28,8 @@ OFFBOARD = (6, 0)             # PX4 main/sub mode
 PX4_MAIN_MODES = {1: "MANUAL", 2: "ALTCTL", 3: "POSCTL", 5: "ACRO", 6: "OFFBOARD", 7: "STABILIZED"}
 PX4_AUTO_MODES = {2: "AUTO.TAKEOFF", 3: "AUTO.LOITER", 4: "AUTO.MISSION", 5: "AUTO.RTL", 6: "AUTO.LAND"}
 INT_PARAMS = {"COM_DL_LOSS_T", "NAV_DLL_ACT"}
+COMMANDS = {21: "NAV_LAND", 22: "NAV_TAKEOFF", 176: "DO_SET_MODE", 400: "COMPONENT_ARM_DISARM"}
+RESULTS = {1: "temporarily rejected", 2: "denied", 3: "unsupported", 4: "failed"}
 VELOCITY_ONLY = 0b0000_1101_1100_0111     # ignore position, acceleration, yaw, yaw rate
 POSITION_ONLY = 0b0000_1101_1111_1000     # ignore velocity, acceleration, yaw, yaw rate
 
@@ -141,9 +143,10 @@ class Px4Backend(Backend):
             return
         with self._cond:
             if not self._cond.wait_for(lambda: command in self._acks, ACK_TIMEOUT):
-                raise LinkError(f"{self.name} ({self.uri}): no answer to MAVLink command {command}")
+                raise LinkError(f"{self.name} ({self.uri}): no answer to MAV_CMD_{COMMANDS.get(command, command)}")
             if self._acks[command] != 0:
-                raise LinkError(f"{self.name}: MAVLink command {command} refused (result {self._acks[command]})")
+                result = RESULTS.get(self._acks[command], f"result {self._acks[command]}")
+                raise LinkError(f"{self.name} ({self.uri}): MAV_CMD_{COMMANDS.get(command, command)} {result}")
 
     # --- parameters --------------------------------------------------------------------------
     def parameters(self, names) -> dict:
