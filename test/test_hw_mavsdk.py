@@ -14,6 +14,7 @@ from sim.vehicles.server import VehicleServer
 from swarm_ros.mission import load_mission
 
 mavsdk = pytest.importorskip("mavsdk_grpc", reason="MAVSDK (pip install mavsdk-grpc, in the test extra) is not installed")
+pytestmark = pytest.mark.filterwarnings("ignore:path is deprecated:DeprecationWarning")   # inside mavsdk_grpc
 
 
 async def fly_with_mavsdk(address: str, ports: list[int]) -> dict:
