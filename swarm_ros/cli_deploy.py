@@ -15,7 +15,6 @@ from pathlib import Path
 
 from rich.console import Console
 
-from .configfile import ConfigError
 from .hardware import BACKEND_NAMES
 from .hardware.links import DEFAULT_PORT_BASE, load_link_map, served_links, write_link_map
 

@@ -26,7 +26,7 @@ from .configfile import ConfigError
 from .hardware import backend_kind, make_backend
 from .hardware.base import LinkError
 from .hardware.links import fleet_links
-from .hardware.preflight import Limits, check_vehicle, connect_all
+from .hardware.preflight import Limits, VehicleCheck, check_vehicle, connect_all
 from .launching import ISOLATION, NodeSpec, ProcessGroup, default_run_dir, log_tail, ros_environment
 
 READY_TIMEOUT = 60.0     # s for the drone nodes to connect to the bridge
@@ -56,7 +56,6 @@ def preflight(mission, backends: dict, limits: Limits) -> tuple[list, list[str]]
     checks, problems = [], []
     for name, backend in backends.items():
         if errors[name]:
-            from .hardware.preflight import VehicleCheck
             checks.append(VehicleCheck(name, backend.kind, backend.uri, [errors[name]]))
         else:
             checks.append(check_vehicle(mission, backend, limits))

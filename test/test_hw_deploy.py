@@ -11,7 +11,6 @@ import sys
 
 import pytest
 
-from conftest import REPO
 from hwutil import FIRST_FLIGHT, free_ports, loopback_links, wait_for, write_links
 from sim.vehicles.autopilot import Failsafe
 from sim.vehicles.server import VehicleServer
@@ -197,3 +196,16 @@ def test_vehicles_bad_input_is_one_line(mission, tmp_path, capsys):
                          "--duration", "0.1"])
     err = capsys.readouterr().err.strip()
     assert code == 1 and err == f"error: cannot serve cf1 at {links['cf1']}: Address already in use"
+
+
+def test_radio_links_without_a_reachable_crazyflie_fail_in_one_line_each(mission, tmp_path, capsys):
+    """The fleet's own radio:// URIs: no dongle here (or, with one, no Crazyflie answering)."""
+    ports = free_ports(2)
+    links = write_links(tmp_path / "links.yaml", {"x1": f"udp://127.0.0.1:{ports[0]}", "x2": f"udp://127.0.0.1:{ports[1]}"})
+    assert run_main(["deploy", str(FIRST_FLIGHT), "--backend", "mixed", "--links", str(links), "--dry-run",
+                     "--connect-timeout", "1"]) == 1
+    lines = error_lines(capsys.readouterr().err)
+    assert len(lines) == 6
+    for d in mission.fleet.drones:
+        uri = d.uri if d.uri.startswith("radio://") else f"udp://127.0.0.1:{ports[d.index - 4]}"
+        assert any(line.startswith(f"error: preflight: {d.name} ({uri}): ") for line in lines), d.name

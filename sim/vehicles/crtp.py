@@ -133,7 +133,7 @@ class CrazyflieLink:
             if index >= len(self.param_names):
                 return []
             name = self.param_names[index]
-            ptype, fmt = self.params[name][0], PARAM_TYPES[self.params[name][0]][1]
+            fmt = PARAM_TYPES[self.params[name][0]][1]
             if channel == 2:                          # write, answered with the value
                 self.params[name][1] = struct.unpack(fmt, payload[2:2 + struct.calcsize(fmt)])[0]
                 self._apply_param(name)

@@ -10,6 +10,7 @@ aligned with the mission's world.
 """
 from __future__ import annotations
 
+import logging
 import tempfile
 import threading
 import time
@@ -27,6 +28,8 @@ FAILSAFE_PARAMS = ("failsafe.hoverAfter", "failsafe.landAfter")
 STOCK_WATCHDOG = (0.5, float("inf"))
 CACHE = Path(tempfile.gettempdir()) / "swarm_ros_cflib_cache"
 _drivers_ready = False
+# cflib logs connection failures with tracebacks; the backend reports them itself, in one line
+logging.getLogger("cflib").addHandler(logging.NullHandler())
 
 
 def _one_line(text: str) -> str:
