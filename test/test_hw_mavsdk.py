@@ -54,6 +54,9 @@ async def fly_with_mavsdk(address: str, ports: list[int]) -> dict:
         async for in_air in drone.telemetry.in_air():
             if not in_air:
                 break
+        async for armed in drone.telemetry.armed():      # PX4 disarms itself after landing
+            if not armed:
+                break
     finally:
         drone._stop_mavsdk_server()      # the mavsdk_server process this test started
     return out

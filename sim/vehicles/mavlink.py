@@ -209,7 +209,8 @@ class MavlinkVehicle:
             out.append(enc.sys_status_encode(sensors, sensors, sensors, 100, volts, 1000, pct, 0, 0, 0, 0, 0, 0).pack(enc))
             out.append(enc.battery_status_encode(0, mav.MAV_BATTERY_FUNCTION_ALL, mav.MAV_BATTERY_TYPE_LIPO, 2500,
                                                  [volts // 4] * 4 + [65535] * 6, 1000, -1, -1, pct).pack(enc))
-            landed = mav.MAV_LANDED_STATE_IN_AIR if ap.airborne(k) else mav.MAV_LANDED_STATE_ON_GROUND
+            flying = ap.airborne(k) or ap.mode[k] == "land"        # on the ground once landing has ended
+            landed = mav.MAV_LANDED_STATE_IN_AIR if flying else mav.MAV_LANDED_STATE_ON_GROUND
             out.append(enc.extended_sys_state_encode(mav.MAV_VTOL_STATE_UNDEFINED, landed).pack(enc))
         return out
 
