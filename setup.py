@@ -45,12 +45,15 @@ setup(
     ],
     install_requires=[
         "numpy>=1.24", "scipy>=1.10", "pyyaml>=6", "rich>=13", "rosbags>=0.10.10", "matplotlib>=3.6",
+        "cflib>=0.1.34", "pymavlink>=2.4.40",   # hardware backends; cflib 0.1.34: checksum-free UDP driver
         *ROS_WHEELS,
     ],
     extras_require={
         # wheel: lets the packaging test build with --no-build-isolation (offline) on setuptools < 70.1
         # numba: the test suite checks the compiled FISC step against numpy
-        "test": ["pytest>=7", "mcap>=1.1", "mcap-ros2-support>=0.5", "wheel", "numba>=0.59"],
+        # mavsdk-grpc: MAVSDK with its mavsdk_server binary, the independent MAVLink client of the tests
+        "test": ["pytest>=7", "mcap>=1.1", "mcap-ros2-support>=0.5", "wheel", "numba>=0.59",
+                 "mavsdk-grpc>=4; sys_platform == 'linux' and platform_machine in 'x86_64 aarch64'"],
         # the compiled FISC-like step (swarm_ros/control/fisc_jit.py); numpy runs it otherwise
         "fast": ["numba>=0.59"],
         # the comparison peer of bench/bench_plan.py (OMPL's FMT*)

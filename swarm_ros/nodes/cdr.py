@@ -86,3 +86,12 @@ def decode_twist_stamped(data: bytes) -> tuple[int, np.ndarray]:
     off += (-off) % 8
     _check(data, off + 6 * 8)
     return sec * 1_000_000_000 + nsec, np.array(struct.unpack_from("<3d", data, 4 + off))
+
+
+def command_or_none(data: bytes, logger):
+    """(stamp, velocity) of a raw TwistStamped command, or None after a throttled warning."""
+    try:
+        return decode_twist_stamped(data)
+    except ValueError as err:
+        logger.warning(f"dropped an undecodable command: {err}", throttle_duration_sec=5.0)
+        return None

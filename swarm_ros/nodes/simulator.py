@@ -105,11 +105,10 @@ class SimulatorNode:
 
     def _on_cmd_for(self, k: int):
         def on_cmd(data: bytes) -> None:
-            try:
-                stamp, v = cdr.decode_twist_stamped(data)
-            except ValueError as err:
-                self.node.get_logger().warning(f"dropped an undecodable command: {err}", throttle_duration_sec=5.0)
+            command = cdr.command_or_none(data, self.node.get_logger())
+            if command is None:
                 return
+            stamp, v = command
             # only answers to the current tick or newer than the last one; never from the future
             if self.state != "running" or not self.cmd_stamp[k] <= stamp <= self._tick_ns():
                 return

@@ -1,0 +1,211 @@
+"""`swarm-ros deploy` against simulated vehicles: preflight, one-line errors with nothing armed,
+Ctrl-C lands every vehicle, and the mixed first_flight mission (4 Crazyflies through cflib, 2
+X500s through MAVLink, drone nodes over real rclpy/DDS) flies end to end without a collision."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from hwutil import FIRST_FLIGHT, free_ports, loopback_links, wait_for, write_links
+from sim.vehicles.autopilot import Failsafe
+from sim.vehicles.server import VehicleServer
+from swarm_ros.mission import load_mission
+
+
+@pytest.fixture(scope="module")
+def mission():
+    return load_mission(FIRST_FLIGHT)
+
+
+def run_main(argv) -> int:
+    from swarm_ros.cli import main
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        return main(argv)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def deploy_args(links_file, *extra):
+    return ["deploy", str(FIRST_FLIGHT), "--backend", "mixed", "--links", str(links_file), "--connect-timeout", "2",
+            *extra]
+
+
+def served(mission, links, **kw):
+    return VehicleServer(mission, links, Failsafe(land_speed=1.0), **kw)
+
+
+def error_lines(err: str) -> list[str]:
+    assert "Traceback" not in err
+    return [line for line in err.splitlines() if line.startswith("error: preflight: ")]
+
+
+def test_dry_run_checks_every_vehicle_and_arms_nothing(mission, tmp_path, capsys):
+    links = loopback_links(mission.fleet.names)
+    with served(mission, links) as server:
+        code = run_main(deploy_args(write_links(tmp_path / "links.yaml", links), "--dry-run"))
+        summary = server.summary()
+    out = capsys.readouterr().out
+    assert code == 0 and "preflight passed; dry run: nothing armed" in out
+    assert all(name in out for name in mission.fleet.names) and "FAIL" not in out
+    assert summary["ever_armed"] == [] and all(d["mode"] == "idle" for d in summary["drones"])
+
+
+def test_unreachable_vehicle_fails_preflight_in_one_line_and_nothing_arms(mission, tmp_path, capsys):
+    links = loopback_links(mission.fleet.names)
+    wrong = dict(links, cf3=f"udp://127.0.0.1:{free_ports(1)[0]}")      # nobody answers there
+    with served(mission, links) as server:
+        code = run_main(deploy_args(write_links(tmp_path / "links.yaml", wrong)))     # not a dry run
+        summary = server.summary()
+    err = capsys.readouterr().err
+    assert code == 1
+    assert error_lines(err) == [f"error: preflight: cf3 ({wrong['cf3']}): no vehicle answers there (connection refused)"]
+    assert "no vehicle was armed" in err
+    assert summary["ever_armed"] == []
+
+
+def test_low_battery_and_swapped_links_fail_preflight(mission, tmp_path, capsys):
+    links = loopback_links(mission.fleet.names)
+    swapped = dict(links, cf1=links["cf2"], cf2=links["cf1"])   # each link reaches the other vehicle
+    with served(mission, links, battery={"x2": 12.0}) as server:
+        code = run_main(deploy_args(write_links(tmp_path / "links.yaml", swapped)))
+        summary = server.summary()
+    lines = error_lines(capsys.readouterr().err)
+    assert code == 1 and len(lines) == 3
+    assert any(line.startswith(f"error: preflight: x2 ({links['x2']}): battery 12 %") for line in lines)
+    for name in ("cf1", "cf2"):
+        assert any(line.startswith(f"error: preflight: {name} ") and "1.00 m from its start pad" in line for line in lines)
+    assert summary["ever_armed"] == []
+
+
+@pytest.mark.parametrize("entry, problem", [
+    ({"cf1": "radio://0/80/2M/E7E7E7"}, "cf1: 'radio://0/80/2M/E7E7E7' is not a link URI"),
+    ({"x1": "radio://0/80/2M/E7E7E7E701"}, "x1: 'radio://0/80/2M/E7E7E7E701': a Crazyradio URI, but the drone is a px4_x500"),
+    ({"cf9": "udp://127.0.0.1:19850"}, "cf9: drone 'cf9' is not in fleet 'mixed_lab'"),
+])
+def test_bad_link_map_is_a_one_line_error_naming_file_and_drone(tmp_path, capsys, entry, problem):
+    links = write_links(tmp_path / "links.yaml", entry)
+    assert run_main(deploy_args(links, "--dry-run")) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {links}: {problem}") and "\n" not in err
+
+
+def test_backend_must_match_every_drone(capsys):
+    assert run_main(["deploy", str(FIRST_FLIGHT), "--backend", "crazyflie", "--dry-run"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--backend crazyflie cannot fly x1 (px4_x500), x2 (px4_x500)" in err and "\n" not in err
+
+
+def odometry_in_bag(bag_dir) -> dict[str, list[float]]:
+    from mcap.reader import make_reader
+    from mcap_ros2.decoder import DecoderFactory
+    (mcap_file,) = bag_dir.glob("*.mcap")
+    out: dict[str, list[float]] = {}
+    with open(mcap_file, "rb") as f:
+        for _s, channel, _m, msg in make_reader(f, decoder_factories=[DecoderFactory()]).iter_decoded_messages():
+            if channel.topic.endswith("/odom"):
+                out.setdefault(channel.topic.split("/")[1], []).append(msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9)
+    return out
+
+
+def start_deploy(links_file, tmp_path, ros_env, *extra):
+    return subprocess.Popen([sys.executable, "-m", "swarm_ros.cli", *deploy_args(links_file, "--run-dir", str(tmp_path / "run"),
+                                                                                  "--json", str(tmp_path / "deploy.json"), *extra)],
+                            env=ros_env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def finish(proc, timeout: float) -> tuple[int, str]:
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()                      # this test's own child, by its pid
+        out, _ = proc.communicate()
+    return proc.returncode, out
+
+
+def test_ctrl_c_lands_every_vehicle(mission, tmp_path, ros_env):
+    links = loopback_links(mission.fleet.names)
+    with served(mission, links) as server:
+        proc = start_deploy(write_links(tmp_path / "links.yaml", links), tmp_path, ros_env)
+        try:
+            airborne = wait_for(lambda: (server.ap.position[:, 2] > 0.5).all(), 60.0, step=0.1)
+        finally:
+            os.kill(proc.pid, signal.SIGINT)
+        code, out = finish(proc, 60)
+        summary = server.summary()
+    assert airborne, out[-3000:]
+    assert code == 130, out[-3000:]
+    assert "interrupted: landing every vehicle" in out
+    for d in summary["drones"]:
+        kinds = [e for _, e in d["events"]]
+        assert d["landed"] and not d["armed"] and "land" in kinds and "stopped" not in kinds, d
+    deployed = json.loads((tmp_path / "deploy.json").read_text())
+    assert deployed["outcome"] == "interrupted" and deployed["mission_time"] < mission.phases.task_end
+
+
+def test_mixed_mission_flies_end_to_end_without_collisions(mission, tmp_path, ros_env):
+    links = loopback_links(mission.fleet.names)
+    with served(mission, links) as server:
+        proc = start_deploy(write_links(tmp_path / "links.yaml", links), tmp_path, ros_env)
+        code, out = finish(proc, 120)
+        summary = server.summary()
+    assert code == 0, out[-3000:]
+    assert summary["collisions"] == 0 and summary["geofence_violations"] == 0
+    assert summary["bad_packets"] == []
+    deployed = json.loads((tmp_path / "deploy.json").read_text())
+    assert deployed["outcome"] == "completed" and deployed["collisions"] == 0
+    for d in summary["drones"]:
+        assert d["landed"] and not d["armed"] and d["distance"] > 3.0, d     # up, around the ring, down
+        assert "velocity" in [e for _, e in d["events"]], d                  # flown by the drone node's setpoints
+    assert (tmp_path / "run" / "logs" / "00_drones.log").is_file()           # the drone nodes ran as processes
+    odom = odometry_in_bag(tmp_path / "run" / "bag")                         # read by mcap, not by us
+    for name in mission.fleet.names:
+        stamps = sorted(odom[name])
+        assert len(stamps) > 0.8 * mission.ticks and stamps[-1] >= mission.duration - 0.5, name
+    assert all(0 <= d["late_ticks"] < 0.2 * mission.ticks for d in deployed["drones"])
+
+
+def test_vehicles_serves_a_fleet_and_writes_the_link_map_and_ground_truth(mission, tmp_path, capsys):
+    ports = free_ports(2)
+    overrides = write_links(tmp_path / "in.yaml", {"x1": f"udp://127.0.0.1:{ports[0]}", "x2": f"udp://127.0.0.1:{ports[1]}"})
+    base = free_ports(1)[0]
+    out_map, truth = tmp_path / "links.yaml", tmp_path / "truth.json"
+    code = run_main(["vehicles", str(FIRST_FLIGHT), "--links", str(overrides), "--port-base", str(base),
+                     "--links-out", str(out_map), "--duration", "0.3", "--json", str(truth)])
+    assert code == 0
+    import yaml
+    served_map = yaml.safe_load(out_map.read_text())
+    assert served_map["cf1"] == f"udp://127.0.0.1:{base}" and served_map["cf4"] == f"udp://127.0.0.1:{base + 3}"
+    assert served_map["x2"] == f"udp://127.0.0.1:{ports[1]}"
+    summary = json.loads(truth.read_text())
+    assert summary["collisions"] == 0 and [d["name"] for d in summary["drones"]] == mission.fleet.names
+
+
+def test_vehicles_bad_input_is_one_line(mission, tmp_path, capsys):
+    assert run_main(["vehicles", str(FIRST_FLIGHT), "--battery", "cf9=50", "--duration", "0.1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: --battery 'cf9=50': expected DRONE=LEVEL") and "\n" not in err
+    links = loopback_links(mission.fleet.names)
+    with served(mission, links):                 # the ports are taken
+        code = run_main(["vehicles", str(FIRST_FLIGHT), "--links", str(write_links(tmp_path / "l.yaml", links)),
+                         "--duration", "0.1"])
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and err == f"error: cannot serve cf1 at {links['cf1']}: Address already in use"
+
+
+def test_radio_links_without_a_reachable_crazyflie_fail_in_one_line_each(mission, tmp_path, capsys):
+    """The fleet's own radio:// URIs: no dongle here (or, with one, no Crazyflie answering)."""
+    ports = free_ports(2)
+    links = write_links(tmp_path / "links.yaml", {"x1": f"udp://127.0.0.1:{ports[0]}", "x2": f"udp://127.0.0.1:{ports[1]}"})
+    assert run_main(["deploy", str(FIRST_FLIGHT), "--backend", "mixed", "--links", str(links), "--dry-run",
+                     "--connect-timeout", "1"]) == 1
+    lines = error_lines(capsys.readouterr().err)
+    assert len(lines) == 6
+    for d in mission.fleet.drones:
+        uri = d.uri if d.uri.startswith("radio://") else f"udp://127.0.0.1:{ports[d.index - 4]}"
+        assert any(line.startswith(f"error: preflight: {d.name} ({uri}): ") for line in lines), d.name
