@@ -37,6 +37,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["swarm_ros", "swarm_ros.*", "sim", "sim.*", "firmware_update",
                                     "firmware_update.*"]),
+    package_data={"firmware_update": ["models/*.safetensors"]},   # the shipped perception models
     data_files=[
         ("share/ament_index/resource_index/packages", ["resource/" + PACKAGE]),
         ("share/" + PACKAGE, ["package.xml"]),
@@ -45,6 +46,7 @@ setup(
     ],
     install_requires=[
         "numpy>=1.24", "scipy>=1.10", "pyyaml>=6", "rich>=13", "rosbags>=0.10.10", "matplotlib>=3.6",
+        "safetensors>=0.4", "cryptography>=41",  # model patches: tensors without pickle, Ed25519
         *ROS_WHEELS,
     ],
     extras_require={
