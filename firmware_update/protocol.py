@@ -1,0 +1,132 @@
+"""SwarmSync: hierarchical, acknowledged dissemination of a patch to exactly its targets.
+
+Sub-swarms are the targeted drones of one ``type/role``. Each drone beacons a :class:`Hello`
+(every ``hello_period``) with its sub-swarm, leader score (battery and link quality, see
+neighbours.py) and progress; leaders emerge from those beacons and are re-elected when a leader
+falls silent. Data flows updater -> leaders -> members:
+
+* a **leader** (or a drone with no leader in range) fetches from the best source it hears: the
+  updater first, then a complete drone, then another leader, then any drone ahead of it; leaders
+  of farther sub-swarms fetch from nearer leaders, so leaders form the multi-hop backbone;
+* a **member** fetches from its leader; if its leader has nothing it lacks for
+  ``server_timeout``, it falls back to the leader's rule (it never waits on a stuck leader);
+* each transfer is selective-repeat with bitmap acknowledgements (serving.py); chunks are
+  broadcast, so members also keep what they overhear from the updater or other leaders.
+
+Host inputs: messages, ``now``, and ``battery`` (attribute, 0..1). Link quality and neighbour
+knowledge come from hellos only. ``blob`` / ``on_complete`` deliver the assembled bytes.
+"""
+from __future__ import annotations
+
+from .messages import BROADCAST, Chunk, Hello, Message, Need
+from .neighbours import NeighbourTable
+from .participant import UPDATER_GROUP, Participant, SyncConfig
+from .serving import Server, Upstream
+
+__all__ = ["SwarmSyncAgent", "DroneAgent", "UpdaterAgent", "SyncConfig", "BROADCAST"]
+
+
+class SwarmSyncAgent(Participant):
+    strategy = "swarmsync"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        c = self.config
+        self.nb = NeighbourTable(c.hello_period, c.neighbour_timeout)
+        self.server = Server(self.name, c.retx_timeout, c.client_timeout)
+        self.up = Upstream(c.ack_every, c.ack_period, c.server_timeout)
+        self.seq = 0
+        self.next_hello = -1.0
+        self.leader: str | None = None
+        self.elections = 0              # times this drone had to pick a new leader after losing one
+        self.leader_idle_since: float | None = None
+
+    @classmethod
+    def updater(cls, *args, **kwargs) -> "SwarmSyncAgent":
+        me = super().updater(*args, **kwargs)
+        me.leader = me.name
+        return me
+
+    def _adopted(self, now: float) -> None:
+        self.server = Server(self.name, self.config.retx_timeout, self.config.client_timeout)
+        self.up = Upstream(self.config.ack_every, self.config.ack_period, self.config.server_timeout)
+        self.next_hello = now
+
+    # -- receive ---------------------------------------------------------------------------
+    def on_message(self, msg: Message, now: float) -> list:
+        if isinstance(msg, Hello):
+            self.nb.on_hello(msg, now)
+        elif isinstance(msg, Need) and msg.to == self.name and msg.patch == self.store.patch:
+            self.server.on_need(msg, self.store.n, now)
+        return []
+
+    def _on_chunk(self, chunk: Chunk, new: bool, now: float) -> None:
+        self.up.on_chunk(chunk.sender, new, now)
+
+    # -- send ------------------------------------------------------------------------------
+    def on_poll(self, now: float) -> list:
+        out = []
+        if not self.is_updater:
+            self._elect(now)
+            self._route(now)
+        if now >= self.next_hello:
+            out.append((BROADCAST, self._hello(now)))
+            self.next_hello = now + self.config.hello_period * (0.9 + 0.2 * self.rng.random())
+        need = None if self.is_updater else self.up.need(self.name, self.store, now)
+        if need is not None:
+            out.append((need.to, need))
+        out += [(BROADCAST, c) for c in self.server.next_chunks(self.store, self.config.burst, now)]
+        return out
+
+    def _hello(self, now: float) -> Hello:
+        self.seq += 1
+        score = 1e9 if self.is_updater else self.nb.score(self.group, self.battery, now)
+        return Hello(self.name, self.seq, self.group, score, self.battery, self.leader or "",
+                     self.store.patch, len(self.store), self.store.complete)
+
+    def _elect(self, now: float) -> None:
+        score = self.nb.score(self.group, self.battery, now)
+        old = self.leader
+        self.leader = self.nb.elect(self.name, self.group, score, old == self.name, self.config.hysteresis, now)
+        if old not in (None, self.name, self.leader) and old not in self.nb.table:
+            self.elections += 1
+
+    def _ahead(self, n, now: float) -> bool:
+        """A neighbour that may hold chunks this drone lacks."""
+        h = n.hello
+        return (h.patch == self.store.patch and self.up.usable(h.sender, now)
+                and (h.complete or h.have > len(self.store)))
+
+    def _route(self, now: float) -> None:
+        if self.store.complete:
+            self.up.choose(None, now)
+            return
+        if self.up.stalled(now):
+            self.up.choose(None, now)
+        alive = {n.hello.sender: n for n in self.nb.alive(now)}
+        leader = alive.get(self.leader)
+        if leader is not None and self.leader != self.name:
+            if self._ahead(leader, now):
+                self.leader_idle_since = None
+                self.up.choose(self.leader, now)
+                return
+            if self.leader_idle_since is None:
+                self.leader_idle_since = now
+            if now - self.leader_idle_since < self.config.server_timeout:
+                self.up.choose(None, now)      # wait for the leader (keep overhearing)
+                return
+        current = alive.get(self.up.name)
+        if current is not None and self._ahead(current, now):
+            return
+        ahead = [n for n in alive.values() if self._ahead(n, now)]
+        if not ahead:
+            self.up.choose(None, now)
+            return
+        best = max(ahead, key=lambda n: (n.hello.group == UPDATER_GROUP, n.hello.complete,
+                                         n.hello.leader == n.hello.sender, self.nb.quality(n.hello.sender, now),
+                                         n.hello.have))
+        self.up.choose(best.hello.sender, now)
+
+
+DroneAgent = SwarmSyncAgent
+UpdaterAgent = SwarmSyncAgent.updater
