@@ -5,7 +5,8 @@ State folder layout:
   active          "A" or "B", replaced atomically (write, fsync, rename, fsync folder)
   pending.patch   a received patch whose signature, key, target, base and version passed;
                   present only until it is installed or refused, so a restart resumes the install
-  staging/        chunks of patches still arriving (staging.Staging), resumable after a kill
+  staging/        chunks of patches still arriving (chunks.ChunkStore, one file per chunk),
+                  resumable after a kill
   status.json     the last status reported
 
 Install: verify -> write pending -> write the result into the *inactive* slot -> read it back
@@ -17,13 +18,14 @@ model; a restart finishes or undoes the step. The node holding the agent swaps `
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 
 from .model import Model, ModelError, write_atomic
 from .patch import Patch, PatchRefused, self_test, verify
 from .selector import DroneIdentity
-from .staging import Staging
+from .chunks import ChunkStore
 
 SLOTS = ("A", "B")
 
@@ -34,7 +36,7 @@ class UpdateAgent:
         self.identity, self.keys, self.on_status = identity, list(keys), on_status
         (self.root / "slots").mkdir(parents=True, exist_ok=True)
         self.staging_dir = self.root / "staging"
-        self.transfers: dict[str, Staging] = {}
+        self.transfers: dict[str, ChunkStore] = {}
         self.status: dict = {}
         if not (self.root / "active").exists():
             if initial is None:
@@ -74,20 +76,22 @@ class UpdateAgent:
     # --- transfer -------------------------------------------------------------------------
     def begin(self, blob_id: str, size: int, digest: str, chunk: int) -> list[int]:
         """Start (or resume) receiving a patch; returns the chunk indices still missing."""
-        st = self.transfers.get(blob_id) or Staging(self.staging_dir, blob_id, size, digest, chunk)
-        self.transfers[blob_id] = st
-        return st.missing()
+        st = self.transfers.get(blob_id)
+        if st is None:
+            st = ChunkStore(blob_id, -(-size // chunk), size, bytes.fromhex(digest), self.staging_dir / blob_id)
+            self.transfers[blob_id] = st
+        return st.lacking()
 
     def receive(self, blob_id: str, index: int, data: bytes) -> dict | None:
         """Store one chunk; when the patch is complete, offer it. Returns the status on completion."""
         st = self.transfers[blob_id]
-        if not st.write(index, data):
+        if not st.add(index, data) or not st.complete:
             return None
-        blob = st.blob()
+        blob = st.assemble()
         if blob is None:
             return self._report("receiving", reason=f"blob {blob_id} hash mismatch, receiving again")
-        st.discard()
         del self.transfers[blob_id]
+        shutil.rmtree(st.folder, ignore_errors=True)
         return self.offer(blob)
 
     # --- install --------------------------------------------------------------------------
