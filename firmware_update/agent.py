@@ -44,7 +44,7 @@ class UpdateAgent:
             self._write_slot("A", initial)
             write_atomic(self.root / "active", b"A")
         self.model = self._load_active()
-        self._report("idle")
+        self.report("idle")
         self.resume()
 
     # --- slots ----------------------------------------------------------------------------
@@ -64,7 +64,7 @@ class UpdateAgent:
         return Model.load(self._slot_path(self.active_slot()))
 
     # --- status ---------------------------------------------------------------------------
-    def _report(self, state: str, **extra) -> dict:
+    def report(self, state: str, **extra) -> dict:
         self.status = {"drone": self.identity.name, "state": state, "version": self.model.version,
                        "hash": self.model.hash()[:16], "classes": len(self.model.classes),
                        "time": time.time(), **extra}
@@ -89,7 +89,7 @@ class UpdateAgent:
             return None
         blob = st.assemble()
         if blob is None:
-            return self._report("receiving", reason=f"blob {blob_id} hash mismatch, receiving again")
+            return self.report("receiving", reason=f"blob {blob_id} hash mismatch, receiving again")
         del self.transfers[blob_id]
         shutil.rmtree(st.folder, ignore_errors=True)
         return self.offer(blob)
@@ -101,9 +101,9 @@ class UpdateAgent:
             patch = Patch.from_bytes(data)
             verify(patch, self.keys, self.model, self.identity)
         except PatchRefused as err:
-            return self._report("refused", reason=str(err))
+            return self.report("refused", reason=str(err))
         write_atomic(self.root / "pending.patch", data)
-        self._report("staged", patch_version=patch.version)
+        self.report("staged", patch_version=patch.version)
         return self.install()
 
     def resume(self) -> dict | None:
@@ -121,13 +121,13 @@ class UpdateAgent:
                 result = verify(patch, self.keys, self.model, self.identity)
             except PatchRefused as err:
                 pending.unlink()
-                return self._report("refused", reason=str(err))
+                return self.report("refused", reason=str(err))
             old = self.active_slot()
             new = SLOTS[1 - SLOTS.index(old)]
             self._write_slot(new, result)
             if Model.load(self._slot_path(new)).hash() != m["result_hash"]:
                 pending.unlink()
-                return self._report("rolled_back", reason="slot write did not read back")
+                return self.report("rolled_back", reason="slot write did not read back")
             write_atomic(self.root / "active", new.encode())
         else:                                                # a kill came after the flip
             old = SLOTS[1 - SLOTS.index(self.active_slot())]
@@ -136,10 +136,10 @@ class UpdateAgent:
             write_atomic(self.root / "active", old.encode())
             self.model = self._load_active()
             pending.unlink()
-            return self._report("rolled_back", reason=problem, patch_version=patch.version)
+            return self.report("rolled_back", reason=problem, patch_version=patch.version)
         self.model = self._load_active()                    # hot swap: one reference assignment
         pending.unlink()
-        return self._report("installed", patch_version=patch.version)
+        return self.report("installed", patch_version=patch.version)
 
     def _post_check(self, manifest: dict) -> str | None:
         try:

@@ -54,6 +54,16 @@ def version_key(text: str) -> tuple[int, ...]:
         raise PatchRefused(f"version {text!r} is not dotted non-negative integers (e.g. 2 or 1.3)") from None
 
 
+def wire_version(text: str) -> int:
+    """A dotted version as one integer for SwarmSync offers (a newer patch replaces an older
+    offer): up to three parts below 1000 each, major * 10^6 + minor * 10^3 + micro."""
+    parts = version_key(text)
+    if len(parts) > 3 or any(p >= 1000 for p in parts):
+        raise PatchRefused(f"version {text!r}: SwarmSync carries up to three parts below 1000 each")
+    parts = parts + (0,) * (3 - len(parts))
+    return parts[0] * 1_000_000 + parts[1] * 1000 + parts[2]
+
+
 def probe_images(seed: int, classes) -> np.ndarray:
     return dataset(classes, PROBES // len(classes) + 1, seed)[0][:PROBES]
 

@@ -51,6 +51,19 @@ def add_parser(sub) -> None:
     a.add_argument("--drone", required=True, help="the drone's identity, e.g. 'name=cf1,type=cf,role=scout'")
     a.add_argument("--base", help="model to install first when the state folder is new")
     a.set_defaults(func=cmd_apply)
+    u = ps.add_parser("push", help="hand a signed patch to the update server of a flying mission")
+    u.add_argument("patch")
+    u.add_argument("--target", help="refuse unless this is the patch's signed target (it is fixed at build time)")
+    u.add_argument("--domain-id", type=int, help="ROS_DOMAIN_ID of the mission (default: the environment's)")
+    u.add_argument("--timeout", type=float, default=20.0, help="seconds to wait for the server (default 20)")
+    u.set_defaults(func=cmd_push)
+    st = ps.add_parser("status", help="per-drone table of the model each drone of a flying mission runs")
+    st.add_argument("mission", help="the mission file (for its drone names)")
+    st.add_argument("--domain-id", type=int, help="ROS_DOMAIN_ID of the mission (default: the environment's)")
+    st.add_argument("--wait", metavar="PATCH", help="wait until every drone PATCH targets runs it (exit 1 on timeout)")
+    st.add_argument("--timeout", type=float, default=5.0, help="seconds to listen or wait (default 5)")
+    st.add_argument("--json", help="also write the statuses to this JSON file")
+    st.set_defaults(func=cmd_status)
 
 
 class _Fail(Exception):
@@ -191,3 +204,67 @@ def _read(path) -> bytes:
         return Path(path).read_bytes()
     except OSError as err:
         raise _Fail(f"cannot read {path}: {err.strerror}") from None
+
+
+@_guard
+def cmd_push(args, console) -> int:
+    from firmware_update.patch import Patch
+    from firmware_update.selector import TargetSelector
+    from swarm_ros.patch_client import NoServer, push
+    data = _read(args.patch)
+    patch = Patch.from_bytes(data, args.patch)
+    signed = patch.manifest["target"]
+    if args.target is not None and TargetSelector.parse(args.target).text() != signed:
+        raise _Fail(f"--target {args.target!r} is not the patch's signed target {signed!r}; the target is "
+                    f"signed at build time: rebuild with `patch build --target`", 1)
+    try:
+        answer = push(data, patch.manifest["result_hash"][:16], args.domain_id, args.timeout)
+    except NoServer as err:
+        raise _Fail(str(err), 3) from None
+    if answer["state"] == "refused":
+        print(f"refused: {answer['reason']}", file=sys.stderr)
+        return 1
+    console.print(f"update server is serving {args.patch} (version {answer['version']}, {answer['bytes']} bytes) "
+                  f"to {answer['target']!r}")
+    return 0
+
+
+@_guard
+def cmd_status(args, console) -> int:
+    from rich.table import Table
+
+    from firmware_update.patch import Patch
+    from firmware_update.selector import DroneIdentity, TargetSelector
+    from swarm_ros.mission import load_mission
+    from swarm_ros.patch_client import collect_status
+    from .configfile import ConfigError
+    from .resources import find_mission
+    try:
+        mission = load_mission(find_mission(args.mission))
+    except ConfigError as err:
+        raise _Fail(str(err)) from None
+    drones = mission.fleet.drones
+    done, targets = None, set()
+    if args.wait:
+        m = Patch.load(args.wait).manifest
+        selector = TargetSelector.parse(m["target"])
+        targets = {d.name for d in drones if selector.matches(DroneIdentity.of(d))}
+        done = lambda s: all(s.get(n, {}).get("hash") == m["result_hash"][:16] for n in targets)  # noqa: E731
+    statuses = collect_status([d.name for d in drones], args.domain_id, args.timeout, done)
+    table = Table("drone", "type", "role", "state", "version", "model", "detail")
+    for d in drones:
+        s = statuses.get(d.name)
+        if s is None:
+            table.add_row(d.name, d.type, d.role, "[red]no status[/]", "-", "-", "")
+            continue
+        detail = s.get("reason") or (f"{s['progress']:.0%}" if "progress" in s else "")
+        table.add_row(d.name, d.type, d.role, s["state"], str(s["version"]), s["hash"][:12], detail)
+    console.print(table)
+    if args.json:
+        _write(args.json, json.dumps(statuses, indent=2).encode())
+    if done is not None and not done(statuses):
+        missing = sorted(n for n in targets if statuses.get(n, {}).get("hash") != m["result_hash"][:16])
+        print(f"error: after {args.timeout:g} s, targeted drones {', '.join(missing)} do not run the patch",
+              file=sys.stderr)
+        return 1
+    return 0 if len(statuses) == len(drones) else 1
