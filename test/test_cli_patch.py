@@ -70,3 +70,23 @@ def test_bad_input_is_one_line(argv, prefix, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(argv) != 0
     _one_line_error(capsys, prefix)
+
+
+def test_push_refuses_a_target_other_than_the_signed_one(built, capsys):
+    d = built
+    assert main(["patch", "push", str(d / "p.patch"), "--target", "type=px4"]) == 1
+    assert "is not the patch's signed target 'role=scout,type=cf'" in _one_line_error(capsys, "error:")
+
+
+def test_push_without_a_server_says_so(built, ros_env):
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "swarm_ros.cli", "patch", "push", str(built / "p.patch"),
+                          "--timeout", "1"], capture_output=True, text=True, env=ros_env, timeout=60)
+    assert out.returncode == 3 and out.stderr.startswith("error: no update server within 1 s")
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_status_of_a_missing_mission_is_one_line(capsys):
+    assert main(["patch", "status", "no_such_mission.yaml"]) == 2
+    _one_line_error(capsys, "error:")

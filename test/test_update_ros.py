@@ -79,3 +79,15 @@ def _bag_versions(bag_dir) -> dict:
             if channel.topic.endswith("/update/status"):
                 out.setdefault(channel.topic.split("/")[1], []).append(json.loads(msg.data)["version"])
     return out
+
+
+def test_mission_with_updates_starts_an_update_server(tmp_path):
+    from swarm_ros.launching import node_specs
+    from swarm_ros.mission import load_mission
+    keypair(tmp_path, "ops")
+    m = load_mission(_mission(tmp_path, tmp_path / "ops.pub"))
+    assert m.updates.server_position == (0, -7, 1) and m.updates.chunk_size == 1024
+    assert [s.executable for s in node_specs(m) if s.executable == "update_server"] == ["update_server"]
+    assert "updates" in m.record.topics
+    assert not [s for s in node_specs(load_mission(REPO / "config" / "missions" / "rings.yaml"))
+                if s.executable == "update_server"]
