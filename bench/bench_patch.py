@@ -1,7 +1,7 @@
 """SwarmModelPatch: patch size and old/new-class accuracy against the number of frozen layers.
 
-From the shipped base model (firmware_update/models/base.safetensors, 8 shape classes), fine-tune
-to 11 classes (3 new) with the first K layers frozen, K = 0 .. 5, using the recipe of
+From the shipped base model (firmware_update/models/base.safetensors, 12 shape classes), fine-tune
+to 15 classes (3 new) with the first K layers frozen, K = 0 .. 5, using the recipe of
 firmware_update/training_set.py, and build a signed patch of the layers not frozen. The peer is
 full retraining (K = 0: every layer trained, the whole model shipped), run on the same data in the
 same run. Per K: patch bytes (the signed safetensors file), size reduction against the full model

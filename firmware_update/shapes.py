@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 SIZE = 16
-BASE_CLASSES = ("disk", "square", "triangle", "plus", "bar", "frame", "slash", "ellipse")
+BASE_CLASSES = ("disk", "square", "triangle", "plus", "bar", "frame", "slash", "ellipse", "tee", "ell", "rails",
+                "chevron")
 NEW_CLASSES = ("ring", "diamond", "cross")
 ALL_CLASSES = BASE_CLASSES + NEW_CLASSES
 
@@ -28,6 +29,10 @@ def _masks(u: np.ndarray, v: np.ndarray, r: np.ndarray, t: np.ndarray) -> dict:
         "frame": (np.maximum(abs(u), abs(v)) < 0.8 * r) & (np.maximum(abs(u), abs(v)) > 0.8 * r - 1.6 * t),
         "slash": (abs(uu) < t) & (abs(vv) < r),
         "ellipse": np.hypot(u, 2 * v) < 1.2 * r,
+        "tee": ((abs(u) < t) & (v > -r) & (v < 0.7 * r)) | ((abs(v - 0.7 * r) < t) & (abs(u) < r)),
+        "ell": ((abs(u + 0.6 * r) < t) & (abs(v) < r)) | ((abs(v + 0.9 * r) < t) & (abs(u) < r)),
+        "rails": ((abs(v - 0.5 * r) < 0.8 * t) | (abs(v + 0.5 * r) < 0.8 * t)) & (abs(u) < r),
+        "chevron": (abs(v - (0.5 * r - abs(u))) < t) & (abs(u) < r),
         "ring": (rho < r) & (rho > r - 1.6 * t),
         "diamond": abs(u) + abs(v) < 1.1 * r,
         "cross": ((abs(uu) < t) & (abs(vv) < r)) | ((abs(vv) < t) & (abs(uu) < r)),

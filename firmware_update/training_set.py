@@ -9,8 +9,8 @@ from .model import Model
 from .shapes import ALL_CLASSES, BASE_CLASSES, dataset
 from .train import fine_tune, fit
 
-BASE_PER_CLASS, BASE_EPOCHS = 800, 10          # base model: 8 shapes
-TUNE_PER_CLASS, TUNE_EPOCHS = 800, 12          # mission update: the 8 old shapes + 3 new ones
+BASE_PER_CLASS, BASE_EPOCHS = 800, 10          # base model: 12 shapes
+TUNE_PER_CLASS, TUNE_EPOCHS = 800, 12          # mission update: the 12 old shapes + 3 new ones
 TEST_PER_CLASS = 300
 BASE_VERSION, TUNED_VERSION = "1", "2"
 
