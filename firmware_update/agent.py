@@ -22,7 +22,8 @@ import shutil
 import time
 from pathlib import Path
 
-from .model import Model, ModelError, write_atomic
+from .atomic import write_atomic
+from .model import Model, ModelError
 from .patch import Patch, PatchRefused, self_test, verify
 from .selector import DroneIdentity
 from .chunks import ChunkStore

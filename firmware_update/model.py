@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +22,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
+
+from .atomic import write_atomic
 
 ARCH = "shapes-cnn-v1"
 CONVS = (("conv1", 1, 16, True), ("conv2", 16, 32, True), ("conv3", 32, 64, True), ("conv4", 64, 64, False))
@@ -148,22 +149,6 @@ def read_metadata(data: bytes, where: str) -> dict:
         return dict(json.loads(data[8:8 + n]).get("__metadata__") or {})
     except (ValueError, UnicodeDecodeError, AttributeError) as err:
         raise ModelError(f"{where}: not a safetensors file ({err})") from None
-
-
-def write_atomic(path, data: bytes) -> None:
-    """Write, fsync, rename over `path`, fsync the folder: a reader sees the old or the new file."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # --- numpy forward pass (the backward pass, for training, is in train.py) -------------------

@@ -113,7 +113,7 @@ def _keys(paths):
 
 
 def _write(path, data: bytes) -> None:
-    from firmware_update.model import write_atomic
+    from firmware_update.atomic import write_atomic
     try:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, data)
