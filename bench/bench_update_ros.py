@@ -10,7 +10,7 @@ in the same invocation, same mission and seed:
   - the peer: the same update as a full-model patch (every layer shipped: non-incremental).
 Per run: wall seconds from `swarm-ros patch push` to `patch status --wait` seeing every targeted
 drone on the new model, bytes pushed, update-radio packets sent/lost, and how many non-targeted
-drones installed (must be 0). Processes as `swarm-ros launch` starts them, ROS domain 90-99.
+drones installed (must be 0). Processes as `swarm-ros launch` starts them, ROS domains 226-227.
 """
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ from firmware_update.model import LAYERS, Model  # noqa: E402
 from firmware_update.patch import build, generate_key, load_private_key  # noqa: E402
 
 MODELS = Path(__file__).resolve().parent.parent / "firmware_update" / "models"
+DOMAIN = 226            # ROS domains 226, 227: apart from bench_ros.py's 90-99
 
 
 def mission(folder: Path, n: int, loss: float, duration: float, pub: Path) -> Path:
@@ -99,7 +100,7 @@ def main(argv=None) -> int:
             mission_file = mission(folder, args.drones, args.loss, args.duration, tmp / "k.pub")
             patch = folder / "p.patch"
             patch.write_bytes(build(base, tuned, frozen, "2", "type=cf").sign(key).to_bytes())
-            results[label] = run(folder, mission_file, patch, 90 + i, args.duration - 15)
+            results[label] = run(folder, mission_file, patch, DOMAIN + i, args.duration - 15)
     peer = results["full model (peer)"]["wall_to_all_s"]
     rows = []
     for label, r in results.items():
@@ -109,7 +110,7 @@ def main(argv=None) -> int:
                      (r["radio"] or {}).get("sent", "-"), (r["radio"] or {}).get("lost", "-"),
                      r["installed_outside_target"]])
     print(table(["update", "bytes", "all targeted installed", "push -> all (s)", "speed-up vs full",
-                 "radio packets", "lost", "installed outside target"], rows,
+                 "packets sent (mission)", "link copies lost", "installed outside target"], rows,
                 title=f"Model patch over ROS 2: {args.drones} drones ({(args.drones + 1) // 2} targeted), "
                       f"radio loss {args.loss:g}, real time"))
     write_json("bench_update_ros", {"machine": machine_info(), "drones": args.drones, "loss": args.loss,
