@@ -9,8 +9,9 @@ neighbours of its own sub-swarm)`` -- a leader should reach many of its members 
 long. A drone leads when no alive neighbour of its sub-swarm advertises a higher score (ties go
 to the smaller name); a sitting leader keeps the role until a non-leader beats it by
 ``hysteresis`` (between two leaders the plain scores decide, so start-up leaders thin out).
-A member follows the alive leader of its sub-swarm with the best link, or, with none in range,
-the best-scoring neighbour of its sub-swarm. When a leader falls silent for ``timeout`` it drops
+A member stays with its leader while that one is alive and leading; otherwise it follows the
+alive leader of its sub-swarm with the best link, or, with none in range, the best-scoring
+neighbour of its sub-swarm. When a leader falls silent for ``timeout`` it drops
 out of every table and the same rule elects the next best: re-election needs no extra message.
 """
 from __future__ import annotations
@@ -61,10 +62,15 @@ class NeighbourTable:
     def score(self, group: str, battery: float, now: float) -> float:
         return battery * (1.0 + sum(self.quality(n.hello.sender, now) for n in self.group_members(group, now)))
 
-    def elect(self, me: str, group: str, my_score: float, leading: bool, hysteresis: float, now: float) -> str:
-        """The leader this drone follows in its sub-swarm (its own name when it leads)."""
+    def elect(self, me: str, group: str, my_score: float, current: str | None, hysteresis: float,
+              now: float) -> str:
+        """The leader this drone follows in its sub-swarm (its own name when it leads).
+
+        `current` is the leader it follows now: a member stays with it while it is alive and
+        still leading, so lost hellos do not make members hop between leaders.
+        """
         peers = self.group_members(group, now)
-        bonus = 1.0 + hysteresis if leading else 1.0
+        bonus = 1.0 + hysteresis if current == me else 1.0
 
         def beats(n: Neighbour) -> bool:     # two sitting leaders compare plain scores
             mine = my_score if n.hello.leader == n.hello.sender else my_score * bonus
@@ -72,6 +78,8 @@ class NeighbourTable:
         if all(beats(n) for n in peers):
             return me
         leaders = [n for n in peers if n.hello.leader == n.hello.sender]
+        if any(n.hello.sender == current for n in leaders):
+            return current
         if leaders:
             best = max(leaders, key=lambda n: (self.quality(n.hello.sender, now), n.hello.score, _neg(n.hello.sender)))
         else:

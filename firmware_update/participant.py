@@ -38,7 +38,7 @@ class SyncConfig:
     burst: int = 4                # chunks sent per poll at most
     ack_every: int = 8            # SwarmSync: new chunks between acknowledgements
     ack_period: float = 0.3       # SwarmSync: s between Needs while chunks are missing
-    retx_timeout: float = 0.5     # SwarmSync: s before a chunk may be sent again
+    retx_guard: float = 0.05      # SwarmSync: s a Need must postdate a send to ask for it again
     client_timeout: float = 3.0   # SwarmSync: s of client silence before it is dropped
     server_timeout: float = 2.0   # SwarmSync: s of server silence before it is shunned
     hysteresis: float = 0.2       # SwarmSync: a sitting leader's score bonus
@@ -79,6 +79,7 @@ class Participant:
         me.store = ChunkStore(patch, len(parts), len(blob), me.offer.digest)
         me.store.chunks = dict(enumerate(parts))
         me.blob, me.next_offer = blob, -1.0
+        me._adopted(0.0)
         return me
 
     # -- host interface ----------------------------------------------------------------------

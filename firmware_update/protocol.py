@@ -33,12 +33,12 @@ class SwarmSyncAgent(Participant):
         super().__init__(*args, **kwargs)
         c = self.config
         self.nb = NeighbourTable(c.hello_period, c.neighbour_timeout)
-        self.server = Server(self.name, c.retx_timeout, c.client_timeout)
+        self.server = Server(self.name, c.retx_guard, c.client_timeout)
         self.up = Upstream(c.ack_every, c.ack_period, c.server_timeout)
         self.seq = 0
         self.next_hello = -1.0
         self.leader: str | None = None
-        self.elections = 0              # times this drone had to pick a new leader after losing one
+        self.elections = 0              # times this drone picked a new leader after its leader fell silent
         self.leader_idle_since: float | None = None
 
     @classmethod
@@ -48,7 +48,7 @@ class SwarmSyncAgent(Participant):
         return me
 
     def _adopted(self, now: float) -> None:
-        self.server = Server(self.name, self.config.retx_timeout, self.config.client_timeout)
+        self.server = Server(self.name, self.config.retx_guard, self.config.client_timeout)
         self.up = Upstream(self.config.ack_every, self.config.ack_period, self.config.server_timeout)
         self.next_hello = now
 
@@ -87,9 +87,11 @@ class SwarmSyncAgent(Participant):
     def _elect(self, now: float) -> None:
         score = self.nb.score(self.group, self.battery, now)
         old = self.leader
-        self.leader = self.nb.elect(self.name, self.group, score, old == self.name, self.config.hysteresis, now)
-        if old not in (None, self.name, self.leader) and old not in self.nb.table:
-            self.elections += 1
+        self.leader = self.nb.elect(self.name, self.group, score, old, self.config.hysteresis, now)
+        if old not in (None, self.name, self.leader):
+            gone = self.nb.table.get(old)
+            if gone is None or now - gone.heard > 1.25 * self.config.hello_period:
+                self.elections += 1     # the old leader missed a hello: a re-election
 
     def _ahead(self, n, now: float) -> bool:
         """A neighbour that may hold chunks this drone lacks."""

@@ -3,9 +3,10 @@
 A client tells its server which chunks it holds with a :class:`Need` (a bitmap): at the start,
 after every ``ack_every`` new chunks and every ``ack_period`` while it still lacks chunks, so a
 Need is both the acknowledgement and the retransmission request. The server broadcasts, one
-by one, the chunks its clients lack -- the one most clients lack first -- and does not resend a
-chunk until ``retx_timeout`` has passed since it last went out: a chunk that some client still
-reports missing after that is retransmitted. One broadcast serves every client (and every
+by one, the chunks its clients lack -- the one most clients lack first. A chunk already sent is
+sent again only when a client reports it missing in a Need heard at least ``retx_guard`` after
+that send (the frame's time in flight): retransmissions follow fresh acknowledgements, never
+stale ones. One broadcast serves every client (and every
 overhearing drone) that lacks it. A client silent for ``client_timeout`` is dropped; it
 subscribes again with its next Need, which is how a drone that dropped out resumes.
 """
@@ -26,7 +27,7 @@ class Client:
 @dataclass
 class Server:
     name: str
-    retx_timeout: float = 0.5
+    retx_guard: float = 0.05
     client_timeout: float = 3.0
     clients: dict[str, Client] = field(default_factory=dict)
     sent_at: dict[int, float] = field(default_factory=dict)
@@ -47,7 +48,8 @@ class Server:
         want: dict[int, int] = {}
         for c in self.clients.values():
             for k in c.lacking:
-                if k in store.chunks and now - self.sent_at.get(k, -1e9) >= self.retx_timeout:
+                # resend only on a report newer than the last send (plus the frame's flight time)
+                if k in store.chunks and c.heard - self.sent_at.get(k, -1e9) >= self.retx_guard:
                     want[k] = want.get(k, 0) + 1
         picks = sorted(want, key=lambda k: (-want[k], k))[:burst]
         for k in picks:

@@ -1,0 +1,144 @@
+"""SwarmSync and its baselines at the protocol level: wire format, chunk store, leaders, targets."""
+import hashlib
+
+import numpy as np
+import pytest
+
+from firmware_update.chunks import ChunkStore, bitmap, indices, missing, split
+from firmware_update.gossip import GossipAgent
+from firmware_update.messages import BROADCAST, Award, Bid, Chunk, Hello, Need, Offer, WireError, decode
+from firmware_update.protocol import DroneAgent, SwarmSyncAgent, UpdaterAgent
+from firmware_update.selector import DroneIdentity
+from firmware_update.soul import SoulAgent
+from sim.netsim import NetConfig, NetSim
+
+BLOB = np.random.default_rng(7).integers(0, 256, 20_000, dtype=np.uint8).tobytes()
+DIGEST = hashlib.sha256(BLOB).digest()
+
+MESSAGES = [
+    Hello("cf1", 7, "cf/scout", 3.25, 0.5, "cf2", "p1", 12, False),
+    Offer("up", "p1", 3, 20_000, 1024, DIGEST, "type=cf,role=scout"),
+    Need("cf1", "cf2", "p1", bitmap([0, 3, 19], 20)),
+    Chunk("cf2", "p1", 19, BLOB[:1024]),
+    Bid("x1", "cf1", "p1", bitmap([1, 2], 20), 2.5),
+    Award("cf1", "x1", "p1", bitmap([2], 20)),
+]
+
+
+@pytest.mark.parametrize("msg", MESSAGES, ids=lambda m: type(m).__name__)
+def test_every_message_round_trips(msg):
+    data = msg.encode()
+    assert decode(data) == msg
+    assert type(decode(data)) is type(msg)
+
+
+@pytest.mark.parametrize("data", [b"", b"\x63", MESSAGES[3].encode()[:-1], MESSAGES[2].encode() + b"\x00",
+                                  b"\x01\x03\x00\xff\xfe\xfd"])
+def test_garbage_is_refused(data):
+    with pytest.raises(WireError):
+        decode(data)
+
+
+def test_bitmaps_name_exactly_the_held_chunks():
+    held = [0, 5, 8, 9, 20]
+    bits = bitmap(held, 21)
+    assert indices(bits, 21) == held
+    assert missing(bits, 21) == [k for k in range(21) if k not in held]
+    assert missing(b"", 3) == [0, 1, 2]
+
+
+def ident(name, type_="cf", role="scout"):
+    return DroneIdentity(name, type_, {"cf": "crazyflie_2.1", "x500": "px4_x500"}[type_], role)
+
+
+def static_net(agents, seed=0, loss=0.0):
+    """All agents hovering within radio range of each other."""
+    pos = np.column_stack([np.arange(len(agents)) * 3.0, np.zeros(len(agents)), np.full(len(agents), 10.0)])
+    return NetSim(agents, lambda dt: pos, NetConfig(range=100.0, loss=loss), np.random.default_rng(seed))
+
+
+FLEET = [ident("cf1"), ident("cf2"), ident("cf3", role="mapper"), ident("x1", "x500"), ident("x2", "x500", "scout"),
+         ident("cf4"), ident("x3", "x500", "mapper")]
+
+
+@pytest.mark.parametrize("cls", [SwarmSyncAgent, GossipAgent, SoulAgent], ids=lambda c: c.strategy)
+def test_only_targeted_drones_receive_and_install(cls):
+    installed = {}
+    agents = [cls(d, on_complete=lambda offer, blob, n=d.name: installed.setdefault(n, blob)) for d in FLEET]
+    agents.append(cls.updater("up", BLOB, "p1", 1, "type=cf,role=scout"))
+    net = static_net(agents)
+    net.run(60.0)
+    assert set(installed) == {"cf1", "cf2", "cf4"}
+    assert all(blob == BLOB for blob in installed.values())
+    for a in agents[:-1]:
+        assert a.offer is not None                      # everyone heard of the patch ...
+        assert (a.store is not None) == (a.name in installed)   # ... only targets kept chunks
+
+
+def test_non_target_relays_the_offer_and_drops_chunks():
+    a = DroneAgent(ident("x1", "x500"))
+    offer = MESSAGES[1]
+    out = a.handle(offer.encode(), 0.0)
+    assert [(dest, type(m).__name__, m.sender) for dest, m in out] == [(BROADCAST, "Offer", "x1")]
+    assert a.handle(offer, 0.1) == []                     # relayed once only
+    assert a.handle(Chunk("up", "p1", 0, BLOB[:1024]), 0.2) == [] and a.store is None and a.blob is None
+
+
+def test_an_older_version_does_not_replace_the_current_offer():
+    a = DroneAgent(ident("cf1"))
+    a.handle(Offer("up", "p2", 5, 100, 64, hashlib.sha256(b"x" * 100).digest(), "*"), 0.0)
+    assert a.handle(Offer("up", "p1", 4, 100, 64, DIGEST, "*"), 0.1) == []
+    assert a.offer.patch == "p2"
+
+
+def feed(agent, chunks, ids, t=1.0):
+    for k in ids:
+        agent.handle(Chunk("up", "p1", k, chunks[k]), t)
+
+
+def test_a_restarted_drone_resumes_from_the_chunks_on_disk(tmp_path):
+    offer = Offer("up", "p1", 1, len(BLOB), 1024, DIGEST, "type=cf")
+    chunks = split(BLOB, 1024)
+    first = DroneAgent(ident("cf1"), store_dir=tmp_path)
+    first.handle(offer, 0.0)
+    feed(first, chunks, range(0, len(chunks), 2))
+    (tmp_path / "p1" / "chunk_1.tmp").write_bytes(b"half-written")     # killed mid-write
+    got = []
+    second = DroneAgent(ident("cf1"), store_dir=tmp_path, on_complete=lambda o, b: got.append(b))
+    second.handle(offer, 2.0)
+    assert second.progress == pytest.approx(len(range(0, len(chunks), 2)) / len(chunks))
+    assert 1 not in second.store
+    feed(second, chunks, range(1, len(chunks), 2), t=3.0)
+    assert got == [BLOB] and second.blob == BLOB and second.completed_at == 3.0
+    # a folder left by another patch is not mistaken for this one
+    other = ChunkStore("p9", 4, 4000, b"\0" * 32, tmp_path / "p1")
+    assert len(other) == 0
+
+
+def test_a_corrupt_chunk_restarts_the_transfer_instead_of_installing():
+    chunks = split(BLOB, 1024)
+    got = []
+    a = DroneAgent(ident("cf1"), on_complete=lambda o, b: got.append(b))
+    a.handle(Offer("up", "p1", 1, len(BLOB), 1024, DIGEST, "*"), 0.0)
+    bad = list(chunks)
+    bad[3] = bytes(len(bad[3]))
+    feed(a, bad, range(len(chunks)))
+    assert got == [] and a.blob is None and a.progress == 0.0
+    feed(a, chunks, range(len(chunks)))
+    assert got == [BLOB]
+
+
+def test_leader_is_the_best_scoring_member_and_is_re_elected_when_lost():
+    batteries = {"cf1": 0.7, "cf2": 1.0, "cf4": 0.9, "cf5": 0.6}
+    agents = [SwarmSyncAgent(ident(n)) for n in batteries]
+    for a in agents:
+        a.battery = batteries[a.name]
+    agents.append(UpdaterAgent("up", BLOB, "p1", 1, "type=cf"))
+    net = static_net(agents)
+    net.run(4.0)
+    assert {a.name: a.leader for a in agents[:-1]} == dict.fromkeys(batteries, "cf2")
+    net.take_offline("cf2", net.t)
+    net.run(8.0)
+    survivors = [a for a in agents[:-1] if a.name != "cf2"]
+    assert {a.leader for a in survivors} == {"cf4"}
+    assert all(a.elections >= 1 for a in survivors)
