@@ -8,7 +8,7 @@ PACKAGE = "swarm_ros"
 # The real folder of this file: `colcon build --symlink-install` runs a symlink to it from build/,
 # where README.md is not linked.
 README = Path(__file__).resolve().parent / "README.md"
-NODE_EXECUTABLES = ("simulator", "drone", "recorder", "swarm_view", "objective", "planner", "fisc_swarm")   # = swarm_ros.nodes.NODE_EXECUTABLES
+NODE_EXECUTABLES = ("simulator", "drone", "recorder", "swarm_view", "objective", "planner", "fisc_swarm", "update_server")   # = swarm_ros.nodes.NODE_EXECUTABLES
 
 
 def data_tree(folder: str, patterns=("*.yaml", "*.py", "*.sdf", "*.urdf")):
@@ -37,6 +37,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["swarm_ros", "swarm_ros.*", "sim", "sim.*", "firmware_update",
                                     "firmware_update.*"]),
+    package_data={"firmware_update": ["models/*.safetensors"]},   # the shipped perception models
     data_files=[
         ("share/ament_index/resource_index/packages", ["resource/" + PACKAGE]),
         ("share/" + PACKAGE, ["package.xml"]),
@@ -46,6 +47,7 @@ setup(
     install_requires=[
         "numpy>=1.24", "scipy>=1.10", "pyyaml>=6", "rich>=13", "rosbags>=0.10.10", "matplotlib>=3.6",
         "cflib>=0.1.34", "pymavlink>=2.4.40",   # hardware backends; cflib 0.1.34: checksum-free UDP driver
+        "safetensors>=0.4", "cryptography>=41",  # model patches: tensors without pickle, Ed25519
         *ROS_WHEELS,
     ],
     extras_require={

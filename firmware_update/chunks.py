@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
+
+from .atomic import write_atomic as _atomic_write
 
 
 def split(blob: bytes, chunk_size: int) -> list[bytes]:
@@ -116,12 +117,3 @@ class ChunkStore:
         if self.folder is not None:
             for f in self.folder.glob("chunk_*"):
                 f.unlink()
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)

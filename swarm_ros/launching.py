@@ -87,6 +87,8 @@ def node_specs(mission, *, per_drone_processes: bool = False, speed: float | Non
         specs.append(NodeSpec("objective", "objective", "/swarm", {"mission_file": mf}))
     if mission.planned_roles():
         specs.append(NodeSpec("planner", "planner", "/swarm", {"mission_file": mf}))
+    if mission.updates is not None:
+        specs.append(NodeSpec("update_server", "update_server", "/swarm", {"mission_file": mf}))
     return specs
 
 

@@ -28,12 +28,13 @@ from sim.world import World, load_world
 from .configfile import Bool, Choice, ConfigError, ListOf, Name, Number, Section, Text, load_yaml, resolve_file
 from .control import CONTROLLERS
 from .control.cao_evaluator import ObjectiveSpec
+from .updates_config import UpdatesSpec, read_updates
 from .core.neighbours import pairs_within
 from .fleet import Fleet, load_fleet
 from .resources import share_dir
 
 POSITIVE = Number(0, lo_open=True)
-RECORDABLE = ("odom", "cmd", "radio", "status", "poses", "markers", "objective", "plan")
+RECORDABLE = ("odom", "cmd", "radio", "status", "poses", "markers", "objective", "plan", "updates")
 
 
 
@@ -94,6 +95,7 @@ class Mission:
     view_rate: float
     seed: int
     objective: ObjectiveSpec | None = None    # the team cost CAO roles optimise, if any
+    updates: UpdatesSpec | None = None        # model patches during the flight (issue 6), if any
 
     @property
     def dt(self) -> float:
@@ -292,11 +294,12 @@ def load_mission(path: str | Path) -> Mission:
     view_rate = top.get("view_rate", _up_to_control_rate(control_rate), 10.0)
     seed = top.get("seed", Number(0, integer=True), 0)
     objective = _read_objective(top, roles, world, phases, seed)
+    updates = read_updates(top)
     top.finish()
     planned = any(r.controller == "planned" for r in roles.values())
     if not record.topics:           # default: everything the mission publishes
         record = replace(record, topics=tuple(k for k in RECORDABLE if (k != "objective" or objective)
-                                              and (k != "plan" or planned)))
+                                              and (k != "plan" or planned) and (k != "updates" or updates)))
     elif "objective" in record.topics and objective is None:
         raise ConfigError(top.file, "record.topics", "'objective' is recorded only for missions with an objective",
                           "the other kinds: " + ", ".join(k for k in RECORDABLE if k != "objective"))
@@ -315,4 +318,4 @@ def load_mission(path: str | Path) -> Mission:
     _bind_planned(top, roles, fleet, world, seed)
     _check_fisc(top, roles, fleet, radio)
     return Mission(name, str(Path(path).resolve()), fleet, world, duration, control_rate, physics_rate, backend,
-                   speed, phases, roles, radio, record, view_rate, seed, objective)
+                   speed, phases, roles, radio, record, view_rate, seed, objective, updates)

@@ -13,7 +13,11 @@ Per drone (namespace /<drone>):
   plan/path     nav_msgs/Path          the planner's answer: header.stamp = the request id, each
                                       pose stamped with the mission time to be there; no poses: no path
   update/status  std_msgs/String (JSON)  the drone's model, at least {"version": ...}, on each
-                                      change (the update agent, issue 6; read by `swarm-ros analyze`)
+                                      change (the update agent, issue 6; read by `swarm-ros analyze`);
+                                      latched, so `swarm-ros patch status` reads it at any time
+  update/tx      std_msgs/UInt8MultiArray  one SwarmSync message (firmware_update/messages.py bytes)
+                                      the drone sends; the simulator's radio model carries it
+  update/rx      std_msgs/UInt8MultiArray  one SwarmSync message the radio delivered to the drone
 Swarm-wide:
   /swarm/status   std_msgs/String (JSON)  progress and safety figures, a few times a second
   /swarm/summary  std_msgs/String (JSON)  final figures of the run (latched)
@@ -25,6 +29,10 @@ Swarm-wide:
   /swarm/fisc/poses    geometry_msgs/PoseArray  FISC-like swarm node: every agent in flight
   /swarm/fisc/markers  visualization_msgs/MarkerArray  those agents, coloured by speed
   /swarm/fisc/channel  visualization_msgs/MarkerArray  the channel's walls (latched)
+  /swarm/update/tx     std_msgs/UInt8MultiArray  a SwarmSync message from the update server
+  /swarm/update/rx     std_msgs/UInt8MultiArray  a SwarmSync message the radio delivered to it
+  /swarm/update/push   std_msgs/UInt8MultiArray  a signed patch for the server (`swarm-ros patch push`)
+  /swarm/update/server std_msgs/String (JSON)  the server's answer to a push (latched)
 """
 from __future__ import annotations
 
@@ -34,7 +42,9 @@ ODOM, CMD, RADIO_TX, RADIO_RX = "odom", "cmd", "radio/tx", "radio/rx"
 CAO_REPORT, CAO_FEEDBACK = "cao/report", "cao/feedback"
 PLAN_REQUEST, PLAN_PATH = "plan/request", "plan/path"
 OBJECTIVE = "/swarm/objective"
-UPDATE_STATUS = "update/status"
+UPDATE_STATUS, UPDATE_TX, UPDATE_RX = "update/status", "update/tx", "update/rx"
+SERVER_TX, SERVER_RX = "/swarm/update/tx", "/swarm/update/rx"
+PATCH_PUSH, SERVER_STATE = "/swarm/update/push", "/swarm/update/server"
 STATUS, SUMMARY = "/swarm/status", "/swarm/summary"
 POSES, MARKERS, WORLD = "/swarm/poses", "/swarm/markers", "/swarm/world"
 RECORDER_READY = "/swarm/recorder_ready"
@@ -51,6 +61,12 @@ TYPES = {
     PLAN_PATH: "nav_msgs/msg/Path",
     OBJECTIVE: "std_msgs/msg/String",
     UPDATE_STATUS: "std_msgs/msg/String",
+    UPDATE_TX: "std_msgs/msg/UInt8MultiArray",
+    UPDATE_RX: "std_msgs/msg/UInt8MultiArray",
+    SERVER_TX: "std_msgs/msg/UInt8MultiArray",
+    SERVER_RX: "std_msgs/msg/UInt8MultiArray",
+    PATCH_PUSH: "std_msgs/msg/UInt8MultiArray",
+    SERVER_STATE: "std_msgs/msg/String",
     STATUS: "std_msgs/msg/String",
     SUMMARY: "std_msgs/msg/String",
     POSES: "geometry_msgs/msg/PoseArray",
@@ -63,7 +79,7 @@ TYPES = {
 }
 
 # Latched topics: late subscribers (recorder, viewers) still get the last message.
-LATCHED = {SUMMARY, WORLD, RECORDER_READY, FISC_CHANNEL}
+LATCHED = {SUMMARY, WORLD, RECORDER_READY, FISC_CHANNEL, UPDATE_STATUS, PATCH_PUSH, SERVER_STATE}
 
 DEPTH = 200  # reliable history (4 s at 50 Hz): a recorder stalled that long still loses nothing
 
@@ -88,7 +104,7 @@ def recorded(kinds, drones, cao_drones=(), planned_drones=()) -> list[tuple[str,
     """(topic, type) for the mission's `record.topics` kinds; the summary is always recorded.
     `objective` records the evaluator's topic and the CAO messages of `cao_drones`; `plan` the
     requests and paths of `planned_drones`."""
-    per_drone = {"odom": [ODOM], "cmd": [CMD], "radio": [RADIO_TX, RADIO_RX]}
+    per_drone = {"odom": [ODOM], "cmd": [CMD], "radio": [RADIO_TX, RADIO_RX], "updates": [UPDATE_STATUS]}
     swarm = {"status": [STATUS], "poses": [POSES], "markers": [MARKERS, WORLD], "objective": [OBJECTIVE]}
     out = [(of(d, name), TYPES[name]) for kind in kinds for name in per_drone.get(kind, []) for d in drones]
     if "objective" in kinds:

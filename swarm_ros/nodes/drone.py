@@ -137,6 +137,9 @@ def main(argv=None) -> int:
             return 2
         nodes = [proc.node("drone", namespace=f"/{name}", light=len(names) > 1) for name in names]
         DroneGroup(nodes, mission, names)
+        if mission.updates is not None:
+            from swarm_ros.nodes.update_agent import DroneUpdates
+            DroneUpdates(nodes, mission, [mission.fleet.by_name(n) for n in names])
         return proc.spin(nodes)
 
 

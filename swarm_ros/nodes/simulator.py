@@ -27,6 +27,7 @@ from sim.engine import SwarmSim
 from swarm_ros import topics
 from swarm_ros.nodes import cdr, messages as msgs
 from swarm_ros.nodes.runtime import Process, mission_from, qos, qos_latest
+from swarm_ros.nodes.update_relay import UpdateRelay
 
 STATUS_PERIOD = 0.2   # s wall time between status messages
 SETTLE = 0.5          # s after every peer is matched before the first tick: lets discovery finish
@@ -56,6 +57,7 @@ class SimulatorNode:
         self.poses_pub = node.create_publisher(PoseArray, topics.POSES, qos(topics.POSES))
         self.poses_every = max(1, round(mission.control_rate / mission.view_rate)) if mission.view_rate > 0 else 0
         self.summary_pub = node.create_publisher(String, topics.SUMMARY, qos(topics.SUMMARY))
+        self.updates = UpdateRelay(node, self.sim, mission) if mission.updates else None
         # A CAO mission starts once its cost evaluator is up (its first reports must not be lost).
         self._objective_sub = node.create_subscription(String, topics.OBJECTIVE, lambda _m: None,
                                                        qos(topics.OBJECTIVE)) if mission.objective else None
@@ -221,6 +223,8 @@ class SimulatorNode:
         summary.update(self._status())
         for k, d in enumerate(summary["drones"]):
             d["late_ticks"] = int(self.late[k])
+        if self.updates is not None:
+            summary["update_radio"] = self.updates.stats()
         self.summary_pub.publish(msgs.json_message(summary))
         self.status_pub.publish(msgs.json_message(self._status()))
         self.node.get_logger().info("mission complete: " + json.dumps(

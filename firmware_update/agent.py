@@ -1,0 +1,152 @@
+"""The on-drone update agent (no ROS): verify, stage, install atomically in A/B slots, roll back.
+
+State folder layout:
+  slots/A.safetensors, slots/B.safetensors   two model slots; `active` names the running one
+  active          "A" or "B", replaced atomically (write, fsync, rename, fsync folder)
+  pending.patch   a received patch whose signature, key, target, base and version passed;
+                  present only until it is installed or refused, so a restart resumes the install
+  staging/        chunks of patches still arriving (chunks.ChunkStore, one file per chunk),
+                  resumable after a kill
+  status.json     the last status reported
+
+Install: verify -> write pending -> write the result into the *inactive* slot -> read it back
+and check its hash -> flip `active` -> post-apply check from disk (hash + self-test inference)
+-> on failure flip back (rollback). A kill at any step leaves `active` naming a complete, checked
+model; a restart finishes or undoes the step. The node holding the agent swaps `agent.model`
+(one reference assignment) so the running model changes without a restart.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+from .atomic import write_atomic
+from .model import Model, ModelError
+from .patch import Patch, PatchRefused, self_test, verify
+from .selector import DroneIdentity
+from .chunks import ChunkStore
+
+SLOTS = ("A", "B")
+
+
+class UpdateAgent:
+    def __init__(self, folder, identity: DroneIdentity, keys, initial: Model | None = None, on_status=None):
+        self.root = Path(folder)
+        self.identity, self.keys, self.on_status = identity, list(keys), on_status
+        (self.root / "slots").mkdir(parents=True, exist_ok=True)
+        self.staging_dir = self.root / "staging"
+        self.transfers: dict[str, ChunkStore] = {}
+        self.status: dict = {}
+        if not (self.root / "active").exists():
+            if initial is None:
+                raise ModelError(f"{self.root}: no installed model and no initial model given")
+            self._write_slot("A", initial)
+            write_atomic(self.root / "active", b"A")
+        self.model = self._load_active()
+        self.report("idle")
+        self.resume()
+
+    # --- slots ----------------------------------------------------------------------------
+    def _slot_path(self, slot: str) -> Path:
+        return self.root / "slots" / f"{slot}.safetensors"
+
+    def _write_slot(self, slot: str, model: Model) -> None:
+        model.save(self._slot_path(slot))
+
+    def active_slot(self) -> str:
+        slot = (self.root / "active").read_text().strip()
+        if slot not in SLOTS:
+            raise ModelError(f"{self.root / 'active'}: names slot {slot!r}, expected A or B")
+        return slot
+
+    def _load_active(self) -> Model:
+        return Model.load(self._slot_path(self.active_slot()))
+
+    # --- status ---------------------------------------------------------------------------
+    def report(self, state: str, **extra) -> dict:
+        self.status = {"drone": self.identity.name, "state": state, "version": self.model.version,
+                       "hash": self.model.hash()[:16], "classes": len(self.model.classes),
+                       "time": time.time(), **extra}
+        write_atomic(self.root / "status.json", json.dumps(self.status).encode())
+        if self.on_status is not None:
+            self.on_status(dict(self.status))
+        return self.status
+
+    # --- transfer -------------------------------------------------------------------------
+    def begin(self, blob_id: str, size: int, digest: str, chunk: int) -> list[int]:
+        """Start (or resume) receiving a patch; returns the chunk indices still missing."""
+        st = self.transfers.get(blob_id)
+        if st is None:
+            st = ChunkStore(blob_id, -(-size // chunk), size, bytes.fromhex(digest), self.staging_dir / blob_id)
+            self.transfers[blob_id] = st
+        return st.lacking()
+
+    def receive(self, blob_id: str, index: int, data: bytes) -> dict | None:
+        """Store one chunk; when the patch is complete, offer it. Returns the status on completion."""
+        st = self.transfers[blob_id]
+        if not st.add(index, data) or not st.complete:
+            return None
+        blob = st.assemble()
+        if blob is None:
+            return self.report("receiving", reason=f"blob {blob_id} hash mismatch, receiving again")
+        del self.transfers[blob_id]
+        shutil.rmtree(st.folder, ignore_errors=True)
+        return self.offer(blob)
+
+    # --- install --------------------------------------------------------------------------
+    def offer(self, data: bytes) -> dict:
+        """Verify a complete patch against the running model; stage and install it if it passes."""
+        try:
+            patch = Patch.from_bytes(data)
+            verify(patch, self.keys, self.model, self.identity)
+        except PatchRefused as err:
+            return self.report("refused", reason=str(err))
+        write_atomic(self.root / "pending.patch", data)
+        self.report("staged", patch_version=patch.version)
+        return self.install()
+
+    def resume(self) -> dict | None:
+        """After a restart: finish (or roll back) an install that a kill interrupted."""
+        if (self.root / "pending.patch").exists():
+            return self.install()
+        return None
+
+    def install(self) -> dict:
+        pending = self.root / "pending.patch"
+        patch = Patch.load(pending)
+        m = patch.manifest
+        if self.model.hash() != m["result_hash"]:           # not yet active: build and flip
+            try:
+                result = verify(patch, self.keys, self.model, self.identity)
+            except PatchRefused as err:
+                pending.unlink()
+                return self.report("refused", reason=str(err))
+            old = self.active_slot()
+            new = SLOTS[1 - SLOTS.index(old)]
+            self._write_slot(new, result)
+            if Model.load(self._slot_path(new)).hash() != m["result_hash"]:
+                pending.unlink()
+                return self.report("rolled_back", reason="slot write did not read back")
+            write_atomic(self.root / "active", new.encode())
+        else:                                                # a kill came after the flip
+            old = SLOTS[1 - SLOTS.index(self.active_slot())]
+        problem = self._post_check(m)
+        if problem:
+            write_atomic(self.root / "active", old.encode())
+            self.model = self._load_active()
+            pending.unlink()
+            return self.report("rolled_back", reason=problem, patch_version=patch.version)
+        self.model = self._load_active()                    # hot swap: one reference assignment
+        pending.unlink()
+        return self.report("installed", patch_version=patch.version)
+
+    def _post_check(self, manifest: dict) -> str | None:
+        try:
+            model = self._load_active()
+        except ModelError as err:
+            return f"post-apply: {err}"
+        if model.hash() != manifest["result_hash"]:
+            return "post-apply: active model hash is not the patch's result"
+        return self_test(model, manifest)

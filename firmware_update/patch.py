@@ -1,0 +1,237 @@
+"""SwarmModelPatch: only the trained layers of a model, a manifest, and an Ed25519 signature.
+
+A patch file is safetensors: the tensors of the layers that were trained, plus metadata
+``manifest`` (canonical JSON) and ``signature`` (hex Ed25519 over a domain tag + the manifest).
+The manifest binds everything a drone decides on: base model hash, resulting model hash,
+version, target selector (canonical text), layers shipped and frozen, the resulting classes,
+each shipped tensor's SHA-256, and a self-test (predicted labels on seeded probe images).
+`verify` is the one check a drone runs before installing; the CLI's `patch verify` calls it too.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from safetensors.numpy import load as st_load
+from safetensors.numpy import save as st_save
+
+from .model import LAYERS, Model, ModelError, layer_of, read_metadata
+from .selector import DroneIdentity, SelectorError, TargetSelector
+from .shapes import dataset
+
+FORMAT = "swarm-model-patch-1"
+DOMAIN = b"swarm-ros model patch v1\n"      # signatures over patches cannot be replayed elsewhere
+PROBES = 64
+
+
+class PatchRefused(ValueError):
+    """A patch that must not be installed; the message is the one-line reason."""
+
+
+def canonical(obj) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
+
+
+def tensor_digest(a: np.ndarray) -> str:
+    a = np.ascontiguousarray(a)
+    return hashlib.sha256(f"{a.dtype.str}:{list(a.shape)}:".encode() + a.tobytes()).hexdigest()
+
+
+def version_key(text: str) -> tuple[int, ...]:
+    """'2' < '2.1' < '10': dotted non-negative integers."""
+    try:
+        parts = tuple(int(p) for p in str(text).split("."))
+        if any(p < 0 for p in parts):
+            raise ValueError
+        return parts
+    except ValueError:
+        raise PatchRefused(f"version {text!r} is not dotted non-negative integers (e.g. 2 or 1.3)") from None
+
+
+def wire_version(text: str) -> int:
+    """A dotted version as one integer for SwarmSync offers (a newer patch replaces an older
+    offer): up to three parts below 1000 each, major * 10^6 + minor * 10^3 + micro."""
+    parts = version_key(text)
+    if len(parts) > 3 or any(p >= 1000 for p in parts):
+        raise PatchRefused(f"version {text!r}: SwarmSync carries up to three parts below 1000 each")
+    parts = parts + (0,) * (3 - len(parts))
+    return parts[0] * 1_000_000 + parts[1] * 1000 + parts[2]
+
+
+def probe_images(seed: int, classes) -> np.ndarray:
+    return dataset(classes, PROBES // len(classes) + 1, seed)[0][:PROBES]
+
+
+# --- keys ---------------------------------------------------------------------------------
+
+def generate_key() -> tuple[bytes, bytes]:
+    """(private PEM, public PEM) of a new Ed25519 key pair."""
+    key = Ed25519PrivateKey.generate()
+    priv = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+    pub = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return priv, pub
+
+
+def load_private_key(path) -> Ed25519PrivateKey:
+    try:
+        key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
+    except (OSError, ValueError, TypeError) as err:
+        raise PatchRefused(f"{path}: not a readable unencrypted PEM private key ({err})") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise PatchRefused(f"{path}: not an Ed25519 private key")
+    return key
+
+
+def load_public_key(path) -> Ed25519PublicKey:
+    try:
+        key = serialization.load_pem_public_key(Path(path).read_bytes())
+    except (OSError, ValueError) as err:
+        raise PatchRefused(f"{path}: not a readable PEM public key ({err})") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise PatchRefused(f"{path}: not an Ed25519 public key")
+    return key
+
+
+def key_id(key: Ed25519PublicKey) -> str:
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+# --- patches ------------------------------------------------------------------------------
+
+@dataclass
+class Patch:
+    manifest: dict
+    tensors: dict[str, np.ndarray]
+    signature: bytes | None = None
+
+    @property
+    def version(self) -> str:
+        return self.manifest["version"]
+
+    def message(self) -> bytes:
+        return DOMAIN + canonical(self.manifest)
+
+    def sign(self, key: Ed25519PrivateKey) -> "Patch":
+        self.manifest = {**self.manifest, "key_id": key_id(key.public_key())}
+        self.signature = key.sign(self.message())
+        return self
+
+    def to_bytes(self) -> bytes:
+        meta = {"format": FORMAT, "manifest": canonical(self.manifest).decode()}
+        if self.signature is not None:
+            meta["signature"] = self.signature.hex()
+        return st_save({k: np.ascontiguousarray(v) for k, v in self.tensors.items()}, metadata=meta)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, where: str = "patch") -> "Patch":
+        try:
+            meta = read_metadata(data, where)
+            if meta.get("format") != FORMAT:
+                raise PatchRefused(f"{where}: not a model patch (format {meta.get('format')!r}, expected {FORMAT!r})")
+            manifest = json.loads(meta["manifest"])
+            tensors = st_load(data)
+            sig = bytes.fromhex(meta["signature"]) if "signature" in meta else None
+        except ModelError as err:
+            raise PatchRefused(str(err)) from None
+        except (KeyError, ValueError) as err:
+            raise PatchRefused(f"{where}: unreadable patch ({err})") from None
+        return cls(manifest, tensors, sig)
+
+    @classmethod
+    def load(cls, path) -> "Patch":
+        try:
+            return cls.from_bytes(Path(path).read_bytes(), str(path))
+        except OSError as err:
+            raise PatchRefused(f"{path}: cannot read ({err.strerror})") from None
+
+    def apply_to(self, base: Model) -> Model:
+        """The resulting model: the base's tensors with the shipped layers replaced (no checks)."""
+        tensors = {**base.tensors, **self.tensors}
+        return Model(tensors, tuple(self.manifest["classes"]), self.version)
+
+
+def build(base: Model, tuned: Model, frozen, version: str, target: str = "*", probe_seed: int = 7) -> Patch:
+    """An unsigned patch turning `base` into `tuned`, shipping every layer not in `frozen`.
+    Refuses if a frozen layer differs between the two (it would not be shipped)."""
+    frozen = tuple(frozen)
+    unknown = [f for f in frozen if f not in LAYERS]
+    if unknown:
+        raise PatchRefused(f"frozen layer {unknown[0]!r} unknown; layers are {', '.join(LAYERS)}")
+    for name, a in tuned.tensors.items():
+        if layer_of(name) in frozen and not (base.tensors[name].shape == a.shape and np.array_equal(base.tensors[name], a)):
+            raise PatchRefused(f"layer {layer_of(name)} is listed frozen but differs between base and fine-tuned model")
+    version_key(version)
+    try:
+        target = TargetSelector.parse(target).text()
+    except SelectorError as err:
+        raise PatchRefused(str(err)) from None
+    shipped = [layer for layer in LAYERS if layer not in frozen]
+    tensors = tuned.layer_tensors(shipped)
+    manifest = {
+        "format": FORMAT, "version": str(version), "target": target,
+        "base_hash": base.hash(), "result_hash": tuned.hash(), "classes": list(tuned.classes),
+        "layers": shipped, "frozen": list(frozen),
+        "tensors": {k: tensor_digest(v) for k, v in sorted(tensors.items())},
+        "probe": {"seed": probe_seed, "labels": tuned.predict(probe_images(probe_seed, tuned.classes)).tolist()},
+    }
+    return Patch(manifest, tensors)
+
+
+def verify(patch: Patch, keys, running: Model | None = None, drone: DroneIdentity | None = None) -> Model | None:
+    """Every check a drone runs before installing; raises PatchRefused with a one-line reason.
+    Returns the resulting model when `running` (the base) is given."""
+    if patch.signature is None:
+        raise PatchRefused("unsigned patch")
+    for key in keys:
+        try:
+            key.verify(patch.signature, patch.message())
+            break
+        except InvalidSignature:
+            continue
+    else:
+        raise PatchRefused(f"signature does not verify with the trusted key(s) "
+                           f"({', '.join(key_id(k) for k in keys) or 'none'}); manifest key {patch.manifest.get('key_id')}")
+    m = patch.manifest
+    if sorted(patch.tensors) != sorted(m["tensors"]):
+        raise PatchRefused(f"tensors {sorted(patch.tensors)} are not the signed list {sorted(m['tensors'])}")
+    for name, digest in m["tensors"].items():
+        if tensor_digest(patch.tensors[name]) != digest:
+            raise PatchRefused(f"tensor {name} does not match its signed hash (tampered or corrupted)")
+    if drone is not None and not TargetSelector.parse(m["target"]).matches(drone):
+        raise PatchRefused(f"target {m['target']!r} does not select drone {drone.name} "
+                           f"(type {drone.type}, role {drone.role})")
+    if running is None:
+        return None
+    if running.hash() == m["result_hash"]:
+        raise PatchRefused(f"already installed: the running model (version {running.version}) is this patch's result")
+    if running.hash() != m["base_hash"]:
+        raise PatchRefused(f"patch is for base model {m['base_hash'][:12]}, running model is {running.hash()[:12]}")
+    if version_key(m["version"]) <= version_key(running.version):
+        raise PatchRefused(f"version {m['version']} is not newer than running version {running.version} (no downgrade)")
+    try:
+        result = patch.apply_to(running).check("patched model")
+    except ModelError as err:
+        raise PatchRefused(str(err)) from None
+    if result.hash() != m["result_hash"]:
+        raise PatchRefused(f"resulting model hash {result.hash()[:12]} is not the signed {m['result_hash'][:12]}")
+    return result
+
+
+def self_test(model: Model, manifest: dict, min_agreement: float = 0.95) -> str | None:
+    """None if the model predicts the probe labels the builder recorded; else why not."""
+    probe = manifest["probe"]
+    got = model.predict(probe_images(probe["seed"], model.classes))
+    if not np.all(np.isfinite(model.logits(probe_images(probe["seed"], model.classes)[:4]))):
+        return "self-test: non-finite outputs"
+    agree = float(np.mean(got == np.asarray(probe["labels"])))
+    if agree < min_agreement:
+        return f"self-test: {agree:.0%} of probe predictions agree with the builder's (need {min_agreement:.0%})"
+    return None

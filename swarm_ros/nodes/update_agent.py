@@ -1,0 +1,83 @@
+"""The update agent inside each drone node: SwarmSync messages in and out, installs on completion.
+
+Thin: firmware_update.protocol (SwarmSync) decides what to send and when a patch is complete;
+firmware_update.agent verifies, installs (A/B, rollback) and swaps the running model. This class
+only moves bytes between /<drone>/update/rx|tx and those two, and publishes /<drone>/update/status
+(latched JSON) whenever the agent reports, plus transfer progress in steps of 10 %.
+"""
+from __future__ import annotations
+
+import time
+
+from std_msgs.msg import String, UInt8MultiArray
+
+from firmware_update.agent import UpdateAgent
+from firmware_update.model import Model
+from firmware_update.participant import SyncConfig
+from firmware_update.patch import load_public_key
+from firmware_update.protocol import DroneAgent
+from firmware_update.selector import DroneIdentity
+from swarm_ros import topics
+from swarm_ros.nodes.messages import json_message
+from swarm_ros.nodes.runtime import qos
+
+
+class DroneUpdates:
+    def __init__(self, nodes, mission, drones):
+        spec = mission.updates
+        keys = [load_public_key(k) for k in spec.keys]
+        base = Model.load(spec.model)
+        self.config = SyncConfig(chunk_size=spec.chunk_size)
+        self.t0 = time.monotonic()
+        self.agents, self.sync, self.tx, self.shown = [], [], [], []
+        for k, (node, d) in enumerate(zip(nodes, drones)):
+            status = node.create_publisher(String, topics.UPDATE_STATUS, qos(topics.UPDATE_STATUS))
+            folder = spec.state / d.name
+            agent = UpdateAgent(folder, DroneIdentity.of(d), keys, base,
+                                on_status=lambda s, pub=status: pub.publish(json_message(s)))
+            self.agents.append(agent)
+            self.sync.append(DroneAgent(DroneIdentity.of(d), self.config, seed=mission.seed,
+                                        store_dir=folder / "sync", on_complete=self._installer(k)))
+            self.tx.append(node.create_publisher(UInt8MultiArray, topics.UPDATE_TX, qos(topics.UPDATE_TX)))
+            node.create_subscription(UInt8MultiArray, topics.UPDATE_RX, self._on_rx_for(k), qos(topics.UPDATE_RX))
+            self.shown.append((None, -1.0))
+        nodes[0].create_timer(self.config.poll_period, self._poll)
+
+    def _installer(self, k: int):
+        def install(_offer, blob: bytes) -> None:
+            self.agents[k].offer(blob)          # verify, A/B install, hot swap; reports status
+        return install
+
+    def _now(self) -> float:
+        return time.monotonic() - self.t0
+
+    def _send(self, k: int, out) -> None:
+        for _dest, msg in out:
+            self.tx[k].publish(UInt8MultiArray(data=msg.encode()))
+
+    def _on_rx_for(self, k: int):
+        def on_rx(msg: UInt8MultiArray) -> None:
+            try:
+                self._send(k, self.sync[k].handle(bytes(msg.data), self._now()))
+            except ValueError:
+                pass                            # not a SwarmSync message: the radio carries anything
+        return on_rx
+
+    def _poll(self, *_ignored) -> None:
+        now = self._now()
+        for k, part in enumerate(self.sync):
+            self._send(k, part.poll(now))
+            self._show_progress(k, part)
+
+    def _show_progress(self, k: int, part) -> None:
+        if part.offer is None:
+            return
+        patch, shown = self.shown[k]
+        if not part.targeted:
+            if patch != part.offer.patch:
+                self.agents[k].report("not_targeted", patch=part.offer.patch)
+                self.shown[k] = (part.offer.patch, 1.0)
+            return
+        if part.blob is None and (patch != part.offer.patch or part.progress >= shown + 0.1):
+            self.agents[k].report("receiving", patch=part.offer.patch, progress=round(part.progress, 2))
+            self.shown[k] = (part.offer.patch, part.progress)

@@ -1,0 +1,78 @@
+"""Update server node: takes a signed patch from `swarm-ros patch push` and serves it as the
+SwarmSync updater through the simulator's radio (or the real network on hardware).
+
+It checks the signature against the mission's trusted keys before serving (a drone would refuse
+it anyway; this saves the airtime) and answers each push on /swarm/update/server (latched JSON).
+"""
+from __future__ import annotations
+
+import time
+
+from std_msgs.msg import String, UInt8MultiArray
+
+from firmware_update.participant import SyncConfig
+from firmware_update.patch import Patch, PatchRefused, load_public_key, verify, wire_version
+from firmware_update.protocol import UpdaterAgent
+from swarm_ros import topics
+from swarm_ros.nodes.messages import json_message
+from swarm_ros.nodes.runtime import qos, run_service
+
+NAME = "updater"
+
+
+class UpdateServer:
+    def __init__(self, node, mission):
+        self.node, self.seed = node, mission.seed
+        self.keys = [load_public_key(k) for k in mission.updates.keys]
+        self.config = SyncConfig(chunk_size=mission.updates.chunk_size)
+        self.agent = None
+        self.t0 = time.monotonic()
+        self.tx = node.create_publisher(UInt8MultiArray, topics.SERVER_TX, qos(topics.SERVER_TX))
+        self.state = node.create_publisher(String, topics.SERVER_STATE, qos(topics.SERVER_STATE))
+        node.create_subscription(UInt8MultiArray, topics.SERVER_RX, self._on_rx, qos(topics.SERVER_RX))
+        node.create_subscription(UInt8MultiArray, topics.PATCH_PUSH, self._on_push, qos(topics.PATCH_PUSH))
+        node.create_timer(self.config.poll_period, self._poll)
+        self.state.publish(json_message({"state": "idle"}))
+
+    def _now(self) -> float:
+        return time.monotonic() - self.t0
+
+    def _on_push(self, msg: UInt8MultiArray) -> None:
+        data = bytes(msg.data)
+        try:
+            patch = Patch.from_bytes(data, "pushed patch")
+            verify(patch, self.keys)
+            m = patch.manifest
+            self.agent = UpdaterAgent(NAME, data, m["result_hash"][:16], wire_version(m["version"]), m["target"],
+                                      self.config, seed=self.seed)
+        except PatchRefused as err:
+            self.state.publish(json_message({"state": "refused", "reason": str(err)}))
+            return
+        self.node.get_logger().info(f"serving patch {m['result_hash'][:16]} version {m['version']} "
+                                    f"({len(data)} bytes) to {m['target']!r}")
+        self.state.publish(json_message({"state": "serving", "patch": m["result_hash"][:16], "version": m["version"],
+                                         "target": m["target"], "bytes": len(data)}))
+
+    def _send(self, out) -> None:
+        for _dest, msg in out:
+            self.tx.publish(UInt8MultiArray(data=msg.encode()))
+
+    def _on_rx(self, msg: UInt8MultiArray) -> None:
+        if self.agent is not None:
+            try:
+                self._send(self.agent.handle(bytes(msg.data), self._now()))
+            except ValueError:
+                pass
+
+    def _poll(self, *_ignored) -> None:
+        if self.agent is not None:
+            self._send(self.agent.poll(self._now()))
+
+
+def main(argv=None) -> int:
+    return run_service(argv, "update_server", UpdateServer,
+                       lambda m: None if m.updates else "has no `updates` section (see swarm_ros/updates_config.py)")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,92 @@
+"""`swarm-ros patch`: keygen, build, sign, verify (the drone's checks) and apply from the CLI;
+refusals and bad input give one line and a non-zero exit."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from swarm_ros.cli import main
+from patch_helpers import MODELS
+
+BASE, TUNED = str(MODELS / "base.safetensors"), str(MODELS / "tuned.safetensors")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cli")
+    for name in ("ops", "rogue"):
+        assert main(["patch", "keygen", str(d / name)]) == 0
+    assert main(["patch", "build", "--base", BASE, "--tuned", TUNED, "--freeze", "conv1,conv2,conv3,conv4",
+                 "--version", "2", "--target", "type=cf,role=scout", "--out", str(d / "p.patch")]) == 0
+    return d
+
+
+def _one_line_error(capsys, prefix):
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(prefix) and "\n" not in err and "Traceback" not in err
+    return err
+
+
+def test_unsigned_then_signed_verify(built, capsys):
+    d = built
+    args = ["patch", "verify", str(d / "p.patch"), "--base", BASE, "--key", str(d / "ops.pub")]
+    assert main(args) == 1
+    assert "unsigned patch" in _one_line_error(capsys, "refused:")
+    assert main(["patch", "sign", str(d / "p.patch"), "--key", str(d / "ops.key"), "--out", str(d / "s.patch")]) == 0
+    args[2] = str(d / "s.patch")
+    assert main(args) == 0
+    assert main(args[:-1] + [str(d / "rogue.pub")]) == 1
+    assert "signature does not verify" in _one_line_error(capsys, "refused:")
+    assert main(args + ["--drone", "name=p1,type=px4,role=scout"]) == 1
+    assert "does not select drone p1" in _one_line_error(capsys, "refused:")
+    assert main(["patch", "verify", str(d / "s.patch"), "--base", TUNED, "--key", str(d / "ops.pub")]) == 1
+    assert "already installed" in _one_line_error(capsys, "refused:")
+
+
+def test_apply_installs_once(built, capsys, tmp_path):
+    d = built
+    main(["patch", "sign", str(d / "p.patch"), "--key", str(d / "ops.key"), "--out", str(d / "s2.patch")])
+    capsys.readouterr()
+    args = ["patch", "apply", str(d / "s2.patch"), "--state", str(tmp_path / "cf1"), "--key", str(d / "ops.pub"),
+            "--drone", "name=cf1,type=cf,platform=crazyflie_2.1,role=scout", "--base", BASE]
+    assert main(args) == 0
+    status = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert status["state"] == "installed" and status["version"] == "2"
+    assert main(args) == 1                                   # the same patch again
+    assert "already installed" in _one_line_error(capsys, "refused:")
+
+
+@pytest.mark.parametrize("argv, prefix", [
+    (["patch", "verify", "missing.patch", "--base", BASE, "--key", "missing.pub"], "refused:"),
+    (["patch", "build", "--base", BASE, "--tuned", TUNED, "--freeze", "conv9", "--version", "2", "--out", "x"], "refused:"),
+    (["patch", "build", "--base", BASE, "--tuned", TUNED, "--freeze", "conv1", "--version", "2",
+      "--target", "colour=red", "--out", "x"], "refused:"),
+    (["patch", "build", "--base", "nope.safetensors", "--tuned", TUNED, "--freeze", "conv1", "--version", "2",
+      "--out", "x"], "error:"),
+    (["patch", "apply", "x.patch", "--state", "s", "--key", "k", "--drone", "cf1"], "error:"),
+])
+def test_bad_input_is_one_line(argv, prefix, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) != 0
+    _one_line_error(capsys, prefix)
+
+
+def test_push_refuses_a_target_other_than_the_signed_one(built, capsys):
+    d = built
+    assert main(["patch", "push", str(d / "p.patch"), "--target", "type=px4"]) == 1
+    assert "is not the patch's signed target 'role=scout,type=cf'" in _one_line_error(capsys, "error:")
+
+
+def test_push_without_a_server_says_so(built, ros_env):
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "swarm_ros.cli", "patch", "push", str(built / "p.patch"),
+                          "--timeout", "1"], capture_output=True, text=True, env=ros_env, timeout=60)
+    assert out.returncode == 3 and out.stderr.startswith("error: no update server within 1 s")
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_status_of_a_missing_mission_is_one_line(capsys):
+    assert main(["patch", "status", "no_such_mission.yaml"]) == 2
+    _one_line_error(capsys, "error:")

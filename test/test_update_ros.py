@@ -1,0 +1,93 @@
+"""ROS mode: a signed patch pushed during a simulated mission reaches, over the simulator's radio
+with 30 % packet loss, exactly the drones it targets; they hot-swap to the new model (version 2)
+while flying, the others keep version 1, and the bag's update/status shows it."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import yaml
+from mcap.reader import make_reader
+from mcap_ros2.decoder import DecoderFactory
+
+from conftest import REPO
+from firmware_update.patch import Patch
+from patch_helpers import keypair, models, signed
+
+
+def _mission(tmp, pub) -> str:
+    m = yaml.safe_load((REPO / "config" / "missions" / "rings.yaml").read_text())
+    m.update(name="rings_update", fleet=str(REPO / "config" / "fleets" / "mixed_lab.yaml"),
+             world=str(REPO / "sim" / "worlds" / "pillar_field.yaml"), duration=30,
+             radio={"range": 30, "loss": 0.3, "beacon_rate": 10},
+             record={"topics": ["updates", "status"]},
+             updates={"keys": [str(pub)], "state": str(tmp / "state"), "server": {"position": [0, -7, 1]}})
+    m["phases"]["land"] = {"duration": 5, "speed": 0.6}
+    path = tmp / "rings_update.yaml"
+    path.write_text(yaml.safe_dump(m))
+    return str(path)
+
+
+def _cli(args, env, timeout):
+    return subprocess.run([sys.executable, "-m", "swarm_ros.cli", *args], capture_output=True, text=True,
+                          env=env, timeout=timeout)
+
+
+def test_push_installs_on_targeted_drones_only_during_a_mission(tmp_path, ros_env):
+    key, _ = keypair(tmp_path, "ops")
+    base, tuned = models()
+    patch_file = tmp_path / "p.patch"
+    patch_file.write_bytes(signed(base, tuned, key, target="type=cf,role=inner_ring"))
+    mission = _mission(tmp_path, tmp_path / "ops.pub")
+    launch = subprocess.Popen([sys.executable, "-m", "swarm_ros.cli", "launch", mission, "--run-dir",
+                               str(tmp_path / "run"), "--json", str(tmp_path / "summary.json")],
+                              env=ros_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        push = _cli(["patch", "push", str(patch_file), "--target", "role=inner_ring,type=cf", "--timeout", "30"],
+                    ros_env, 60)
+        assert push.returncode == 0, push.stdout + push.stderr
+        status = _cli(["patch", "status", mission, "--wait", str(patch_file), "--timeout", "20",
+                       "--json", str(tmp_path / "status.json")], ros_env, 60)
+        assert status.returncode == 0, status.stdout + status.stderr
+        out, _ = launch.communicate(timeout=60)
+    finally:
+        if launch.poll() is None:
+            launch.terminate()
+            launch.wait(timeout=20)
+    assert launch.returncode == 0, out[-3000:]
+    st = json.loads((tmp_path / "status.json").read_text())
+    result = Patch.load(patch_file).manifest["result_hash"][:16]
+    for name in ("cf1", "cf2", "cf3", "cf4"):
+        assert st[name]["state"] == "installed" and st[name]["version"] == "2" and st[name]["hash"] == result
+    for name in ("x1", "x2"):
+        assert st[name]["version"] == "1" and st[name]["hash"] == base.hash()[:16]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["update_radio"]["lost"] > 0                  # the loss model acted on update packets
+    versions = _bag_versions(tmp_path / "run" / "bag")
+    assert {n: v[-1] for n, v in versions.items()} == {"cf1": "2", "cf2": "2", "cf3": "2", "cf4": "2",
+                                                       "x1": "1", "x2": "1"}
+    assert all(v[0] == "1" for v in versions.values())
+
+
+def _bag_versions(bag_dir) -> dict:
+    (mcap_file,) = bag_dir.glob("*.mcap")
+    out: dict = {}
+    with open(mcap_file, "rb") as f:
+        for _s, channel, _m, msg in make_reader(f, decoder_factories=[DecoderFactory()]).iter_decoded_messages():
+            if channel.topic.endswith("/update/status"):
+                out.setdefault(channel.topic.split("/")[1], []).append(json.loads(msg.data)["version"])
+    return out
+
+
+def test_mission_with_updates_starts_an_update_server(tmp_path):
+    from swarm_ros.launching import node_specs
+    from swarm_ros.mission import load_mission
+    keypair(tmp_path, "ops")
+    m = load_mission(_mission(tmp_path, tmp_path / "ops.pub"))
+    assert m.updates.server_position == (0, -7, 1) and m.updates.chunk_size == 1024
+    assert [s.executable for s in node_specs(m) if s.executable == "update_server"] == ["update_server"]
+    assert "updates" in m.record.topics
+    assert not [s for s in node_specs(load_mission(REPO / "config" / "missions" / "rings.yaml"))
+                if s.executable == "update_server"]
