@@ -11,7 +11,19 @@ from .metrics import SwarmMetrics
 from .pointmass import PointMassSwarm
 from .radio import Radio
 
-BACKENDS = {"pointmass": PointMassSwarm}
+
+def _pointmass(mission):
+    drones = mission.fleet.drones
+    return PointMassSwarm([d.vehicle for d in drones], [d.start for d in drones])
+
+
+def _pybullet(mission):
+    from .rigidbody import RigidBodySwarm     # imported only when chosen
+    return RigidBodySwarm(mission.fleet.drones, mission.world, mission.aero)
+
+
+# physics backends by their name in mission files (`sim: {backend: ...}`)
+BACKENDS = {"pointmass": _pointmass, "pybullet": _pybullet}
 
 
 class SwarmSim:
@@ -20,7 +32,7 @@ class SwarmSim:
         drones = mission.fleet.drones
         vehicles = [d.vehicle for d in drones]
         self.names = [d.name for d in drones]
-        self.physics = BACKENDS[mission.backend](vehicles, [d.start for d in drones])
+        self.physics = BACKENDS[mission.backend](mission)
         self.rng = np.random.default_rng(mission.seed)
         self.radio = Radio([v.radio_range for v in vehicles], mission.radio, self.rng)
         self.metrics = SwarmMetrics([v.body_radius for v in vehicles], mission.world, self.physics.position)

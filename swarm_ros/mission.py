@@ -24,6 +24,8 @@ import numpy as np
 
 from sim.engine import BACKENDS
 from sim.radio import RadioSpec
+from sim.airframes import AIRFRAMES
+from sim.rigidbody_spec import AERO_FIELDS, MIN_PHYSICS_RATE, Aero
 from sim.world import World, load_world
 from .configfile import Bool, Choice, ConfigError, ListOf, Name, Number, Section, Text, load_yaml, resolve_file
 from .control import CONTROLLERS
@@ -94,6 +96,7 @@ class Mission:
     view_rate: float
     seed: int
     objective: ObjectiveSpec | None = None    # the team cost CAO roles optimise, if any
+    aero: Aero | None = None                  # aerodynamic effects (pybullet backend only)
 
     @property
     def dt(self) -> float:
@@ -245,6 +248,27 @@ def _check_starts(fleet: Fleet, world: World) -> None:
                           "start points further apart than the two body radii")
 
 
+def _read_aero(sim: Section, backend: str, physics_rate: float, fleet: Fleet) -> Aero | None:
+    """The rigid-body backend's options (`drag`, `ground_effect`, `downwash`: true/false); they
+    belong to `backend: pybullet` only, which also needs a rigid-body model of every platform
+    and a physics rate its attitude loop is stable at."""
+    given = [k for k in AERO_FIELDS if sim.has(k)]
+    if backend != "pybullet":
+        if given:
+            raise sim.error(given[0], f"is an option of the pybullet backend, not {backend!r}",
+                            "backend: pybullet with it, or no " + given[0])
+        return None
+    if physics_rate < MIN_PHYSICS_RATE:
+        raise sim.error("physics_rate", f"got {physics_rate:g} with backend pybullet",
+                        f"at least {MIN_PHYSICS_RATE:g} Hz for the rigid-body attitude loop")
+    for d in fleet.drones:
+        if d.platform not in AIRFRAMES:
+            raise sim.error("backend", f"pybullet has no rigid-body model of platform {d.platform!r} "
+                            f"(drone {d.name!r} of fleet {fleet.file})",
+                            "pointmass, or a fleet of platforms " + ", ".join(AIRFRAMES))
+    return Aero(**{k: sim.get(k, Bool(), True) for k in AERO_FIELDS})
+
+
 def load_mission(path: str | Path) -> Mission:
     """Read and validate a mission file with its fleet and world files."""
     top = load_yaml(path, "mission file")
@@ -262,6 +286,7 @@ def load_mission(path: str | Path) -> Mission:
     backend = sim.get("backend", Choice(BACKENDS), "pointmass")
     physics_rate = sim.get("physics_rate", Number(1, 10000), 4 * control_rate)
     speed = sim.get("speed", Number(0), 1.0)
+    aero = _read_aero(sim, backend, physics_rate, fleet)
     sim.finish()
     ratio = physics_rate / control_rate
     if abs(ratio - round(ratio)) > 1e-9 or round(ratio) < 1:
@@ -298,4 +323,4 @@ def load_mission(path: str | Path) -> Mission:
     _check_starts(fleet, world)
     _bind_planned(top, roles, fleet, world, seed)
     return Mission(name, str(Path(path).resolve()), fleet, world, duration, control_rate, physics_rate, backend,
-                   speed, phases, roles, radio, record, view_rate, seed, objective)
+                   speed, phases, roles, radio, record, view_rate, seed, objective, aero)
