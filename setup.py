@@ -45,6 +45,8 @@ setup(
     ],
     install_requires=[
         "numpy>=1.24", "scipy>=1.10", "pyyaml>=6", "rich>=13", "rosbags>=0.10.10", "matplotlib>=3.6",
+        # software in the loop: rigid-body physics, MPC, RL environments (single- and multi-agent)
+        "pybullet>=3.2", "casadi>=3.6", "gymnasium>=1.0", "pettingzoo>=1.24",
         *ROS_WHEELS,
     ],
     extras_require={
