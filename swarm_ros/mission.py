@@ -35,6 +35,7 @@ from .fleet import Fleet, load_fleet
 from .resources import share_dir
 
 POSITIVE = Number(0, lo_open=True)
+TRACKING = ("direct", "mpc")    # how a role's velocity setpoints reach the vehicle
 RECORDABLE = ("odom", "cmd", "radio", "status", "poses", "markers", "objective", "plan")
 
 
@@ -68,6 +69,7 @@ class Role:
     group: int            # index of the role in the mission; broadcast in beacons
     controller: str
     params: object
+    tracking: str = "direct"   # "mpc": the platform's MPC tracks the controller's setpoints (control/mpc.py)
 
 
 @dataclass(frozen=True)
@@ -147,8 +149,9 @@ def _read_roles(top: Section) -> dict:
         rsec = sec.section(name)
         ctrl = rsec.get("controller", Choice(CONTROLLERS))
         params = CONTROLLERS[ctrl].Params.read(rsec.section("params", required=False))
+        tracking = rsec.get("tracking", Choice(TRACKING), "direct")
         rsec.finish()
-        roles[name] = Role(name, len(roles), ctrl, params)
+        roles[name] = Role(name, len(roles), ctrl, params, tracking)
     if not roles:
         raise top.error("roles", "no roles", "at least one role with a controller")
     sec.finish()
@@ -180,7 +183,7 @@ def _read_objective(top: Section, roles: dict, world: World, phases: Phases, see
         if r.params.altitude[0] >= world.bounds_max[2]:
             raise top.error(f"roles.{r.name}.params.altitude", f"got {list(r.params.altitude)}",
                             f"altitudes below the geofence ceiling {world.bounds_max[2]:g} of world {world.name!r}")
-        roles[r.name] = Role(r.name, r.group, r.controller, r.params.bind(world, spec, seed))
+        roles[r.name] = replace(r, params=r.params.bind(world, spec, seed))
     return spec
 
 
@@ -205,7 +208,7 @@ def _bind_planned(top: Section, roles: dict, fleet: Fleet, world: World, seed: i
                     raise top.error(f"{field}.goals[{k}]", f"{g.tolist()} for drone {d.name!r} is {where}",
                                     f"a point within {lo.tolist()} .. {hi.tolist()} (geofence less fence_margin, "
                                     f"heights in altitude) at least {need:g} m from every obstacle")
-        roles[r.name] = Role(r.name, r.group, r.controller, params)
+        roles[r.name] = replace(r, params=params)
 
 
 def _up_to_control_rate(control_rate: float, lo_open: bool = False) -> Number:
