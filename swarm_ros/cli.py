@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from . import cli_analyze, cli_cao, cli_fisc, cli_plan
+from . import cli_analyze, cli_cao, cli_fisc, cli_plan, cli_sim
 from .configfile import ConfigError
 from .resources import find_mission
 
@@ -97,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_fisc.add_parser(sub)
     cli_plan.add_parser(sub)
     cli_analyze.add_parser(sub)
+    cli_sim.add_parser(sub)
     return parser
 
 
