@@ -129,6 +129,16 @@ class RigidBodySwarm:
         except Exception:   # interpreter shutdown: pybullet may be gone already
             pass
 
+    def reset(self, positions: np.ndarray) -> None:
+        """Every drone at rest, level, at `positions` (N, 3); controller state cleared."""
+        p, c = self.p, self.client
+        for k, b in enumerate(self.bodies):
+            x, y, z = (float(v) for v in positions[k])
+            p.resetBasePositionAndOrientation(b, [x, y, z + FOOT], [0, 0, 0, 1], physicsClientId=c)
+            p.resetBaseVelocity(b, [0, 0, 0], [0, 0, 0], physicsClientId=c)
+        self.loop.integral[:] = 0.0
+        self.read_state()
+
     # --- stepping -----------------------------------------------------------------------------
     def clip_command(self, v_cmd: np.ndarray) -> np.ndarray:
         return clip_velocity(v_cmd, self.max_speed, self.max_climb, self.max_descent, self._cmd, self._tmp)
