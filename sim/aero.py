@@ -21,6 +21,7 @@ SPREAD = 0.1            # wake half-width growth per metre below the rotor
 DRAG_CD = 1.0           # drag coefficient of a drone's planform in a vertical jet
 DOWNWASH_REACH = 3.0    # m horizontal, beyond which no wake is looked for
 DOWNWASH_DEPTH = 10.0   # m vertical
+SMALL_SWARM = 24        # up to this many drones, pairs are enumerated (O(N^2), tiny N); above, a KD-tree
 
 
 def rotor_drag(rot: np.ndarray, v_world: np.ndarray, rotor_speed_sum: np.ndarray, coeff: np.ndarray) -> np.ndarray:
@@ -44,17 +45,20 @@ def downwash(position: np.ndarray, thrust: np.ndarray, wake_radius: np.ndarray, 
     out = np.zeros(len(position))
     if len(position) < 2:
         return out
-    pairs = cKDTree(position[:, :2]).query_pairs(DOWNWASH_REACH, output_type="ndarray")
-    if not len(pairs):
+    if len(position) <= SMALL_SWARM:       # all pairs with numpy: cheaper than building a tree
+        i, j = np.triu_indices(len(position), 1)
+    else:
+        pairs = cKDTree(position[:, :2]).query_pairs(DOWNWASH_REACH, output_type="ndarray")
+        i, j = pairs[:, 0], pairs[:, 1]
+    if not len(i):
         return out
-    i, j = pairs[:, 0], pairs[:, 1]
     dz = position[j, 2] - position[i, 2]
     upper = np.where(dz > 0, j, i)          # the drone whose wake it is
     lower = np.where(dz > 0, i, j)
     dz = np.abs(dz)
-    keep = (dz > 1e-3) & (dz < DOWNWASH_DEPTH)
-    upper, lower, dz = upper[keep], lower[keep], dz[keep]
     d2 = np.sum((position[upper, :2] - position[lower, :2]) ** 2, axis=1)
+    keep = (dz > 1e-3) & (dz < DOWNWASH_DEPTH) & (d2 <= DOWNWASH_REACH ** 2)
+    upper, lower, dz, d2 = upper[keep], lower[keep], dz[keep], d2[keep]
     s2 = (wake_radius[upper] + SPREAD * dz) ** 2
     force = DRAG_CD * area[lower] * np.maximum(thrust[upper], 0.0) * np.exp(-d2 / s2) / (2.0 * np.pi * s2)
     np.add.at(out, lower, force)
