@@ -46,6 +46,7 @@ PHYSICS_HZ, CONTROL_HZ = 240.0, 48.0
 SUBSTEPS = int(PHYSICS_HZ / CONTROL_HZ)
 TARGET = {"n": 50, "drone_steps_per_s": 50_000, "ros_n": 20, "ros_rtf": 1.0}
 PLATFORM = "crazyflie_2.1"
+GUARD_HEIGHT = 0.15    # m: after 3 s of settling every drone of every loop holds its height this well
 
 
 class _Drone:
@@ -164,6 +165,10 @@ def main(argv=None) -> int:
           f"control {CONTROL_HZ:g} Hz, {args.seconds:g} s timed per run, {repeats} repeat(s), load average "
           f"{info.get('load_average_1min', float('nan')):.2f}")
     physics = bench_physics(sizes, args.seconds, repeats)
+    worst = max(r[k]["max_height_error"] for r in physics for k in ("ours_aero", "ours_plain", "peer_aero", "peer_plain"))
+    if worst > GUARD_HEIGHT:     # correctness guard: a loop that does not fly would time nothing useful
+        print(f"guard failed: a loop left a drone {worst:.3f} m off its target height (> {GUARD_HEIGHT} m)")
+        return 1
     rows = []
     for r in physics:
         rows.append([r["n"], si(r["ours_aero"]["drone_steps_per_s"]), si(r["peer_aero"]["drone_steps_per_s"]),
