@@ -10,12 +10,14 @@ a mission are added when their time comes. Bodies never sleep (a hovering drone 
 """
 from __future__ import annotations
 
-import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+
+from swarm_ros.quiet import muted
 
 from .aero import downwash, ground_effect_gain, rotor_drag
 from .airframes import AIRFRAMES, FOOT, urdf
@@ -28,18 +30,10 @@ IDLE_HEIGHT = 0.02     # m: a drone this low, told not to climb or move, stops i
 
 
 def import_pybullet():
-    """pybullet, without the build-time banner its import writes to stderr (fd 2 muted meanwhile)."""
-    import sys
+    """pybullet, without the build-time banner its import writes to stderr."""
     if "pybullet" not in sys.modules:
-        sys.stderr.flush()
-        saved = os.dup(2)
-        try:
-            with open(os.devnull, "w") as null:
-                os.dup2(null.fileno(), 2)
-                import pybullet  # noqa: F401
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
+        with muted(2):
+            import pybullet  # noqa: F401
     return sys.modules["pybullet"]
 
 

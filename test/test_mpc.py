@@ -46,6 +46,22 @@ def test_mpc_limits_are_the_profile_limits():
     assert veh.max_speed * math.cos(math.pi / 8) * (1 - TOL) <= np.hypot(v[0], v[1]) <= veh.max_speed * (1 + TOL)
 
 
+def test_mpc_brakes_within_limits_when_its_limits_cannot_hold():
+    """Thrown at twice its speed limit (no admissible plan exists), the MPC brakes at an
+    admissible acceleration instead of failing, and plans normally once back in range."""
+    veh = PLATFORMS["crazyflie_2.1"]
+    mpc = PositionMPC(veh)
+    p, v = np.zeros(3), np.array([2.0 * veh.max_speed, 0.0, 0.0])
+    ref = np.tile(p, (mpc.params.horizon, 1))
+    acc = mpc.solve(p, v, ref, np.zeros_like(ref))
+    assert not mpc.qp.stats()["success"]
+    assert acc[0, 0] < 0 and np.linalg.norm(acc[0]) <= veh.max_accel
+    for _ in range(100):
+        acc = mpc.solve(p, v, ref, np.zeros_like(ref))
+        p, v = p + v * 0.02 + 0.5 * acc[0] * 4e-4, v + acc[0] * 0.02
+    assert mpc.qp.stats()["success"] and np.hypot(v[0], v[1]) <= veh.max_speed
+
+
 def test_default_mission_with_mpc_tracking_is_safe(tmp_path):
     from swarm_ros.control.mpc import MPCTracking
     from swarm_ros.headless import fly

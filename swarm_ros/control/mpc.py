@@ -16,17 +16,14 @@ problem (median and p99 per solve); see bench/README.md for the figures behind t
 """
 from __future__ import annotations
 
-import ctypes
 import math
-import os
-import sys
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
 from swarm_ros.platforms import VehicleParams
+from swarm_ros.quiet import muted
 from .contract import Controller, Observations
 
 SIDES = 8                       # polygon sides for the round limits
@@ -54,23 +51,6 @@ def _solver_options(solver: str) -> dict:
         opts.update(osqp={"verbose": False, "eps_abs": 1e-5, "eps_rel": 1e-5, "polish": False},
                     warm_start_primal=True, warm_start_dual=True)
     return opts
-
-
-@contextmanager
-def quiet_stdout():
-    """Mute fd 1 (C code's printf included) for the duration; C's buffer is flushed inside."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            try:
-                yield
-            finally:
-                ctypes.CDLL(None).fflush(None)
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
 
 
 class PositionMPC:
@@ -110,7 +90,7 @@ class PositionMPC:
         self.lbx = np.concatenate([np.full(2 * h, -2.0 * self.a_h), np.full(h, -self.a_z)])
         self.ubx = -self.lbx
         self._h_dm, self._a_dm = ca.DM(self.hessian), ca.DM(self.a)       # converted once, not per solve
-        with quiet_stdout():     # qpOASES prints a copyright notice on stdout when set up
+        with muted(1):     # qpOASES prints a copyright notice on stdout when set up
             self.qp = ca.conic("mpc", params.solver, {"h": self._h_dm.sparsity(), "a": self._a_dm.sparsity()},
                                _solver_options(params.solver))
         self._warm: dict | None = None
@@ -139,9 +119,12 @@ class PositionMPC:
         sol = self.qp(**args)
         self.last_status = self.qp.stats().get("return_status", "")
         if not self.qp.stats().get("success", False):
+            # infeasible (e.g. pushed beyond a speed limit, which no admissible acceleration undoes
+            # in one step): brake towards the reference velocity at the acceleration limit
             self._warm = None
-            return np.zeros((w.horizon, 3)) if not np.isfinite(np.asarray(sol["x"])).all() else \
-                np.asarray(sol["x"]).reshape(3, w.horizon).T
+            a = (v_ref[0] - v0) / w.dt
+            a *= min(1.0, self.a_z / max(np.linalg.norm(a), 1e-12))
+            return np.tile(a, (w.horizon, 1))
         x = np.asarray(sol["x"]).reshape(3, w.horizon)
         shifted = np.concatenate([x[:, 1:], x[:, -1:]], axis=1)
         lam_a = np.asarray(sol["lam_a"]).reshape(-1)
