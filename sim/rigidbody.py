@@ -143,6 +143,8 @@ class RigidBodySwarm:
         for k, b in enumerate(self.bodies):
             self.position[k], quat[k] = p.getBasePositionAndOrientation(b, physicsClientId=c)
             self.velocity[k], self.omega[k] = p.getBaseVelocity(b, physicsClientId=c)
+        # the ground is solid: a touchdown's contact penetration (a few mm) is a solver artefact
+        np.maximum(self.position[:, 2], 0.0, out=self.position[:, 2])
         self.rotation = quat_to_matrix(quat)
 
     def wrench(self, v_sp: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
