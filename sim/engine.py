@@ -60,6 +60,21 @@ class SwarmSim:
     def velocity(self) -> np.ndarray:
         return self.physics.velocity
 
+    @property
+    def orientation(self) -> np.ndarray:
+        """(N, 4) quaternions (x, y, z, w): the rigid body's attitude; identity for the point mass."""
+        q = getattr(self.physics, "orientation", None)
+        if q is None:
+            q = np.zeros((self.n, 4))
+            q[:, 3] = 1.0
+        return q
+
+    @property
+    def angular_velocity(self) -> np.ndarray:
+        """(N, 3) world-frame body rates; zero for the point mass."""
+        w = getattr(self.physics, "omega", None)
+        return np.zeros((self.n, 3)) if w is None else w
+
     def step(self, v_cmd: np.ndarray) -> None:
         """Hold the velocity commands for one control period."""
         m = self.mission

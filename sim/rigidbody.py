@@ -77,6 +77,7 @@ class RigidBodySwarm:
         self.position = np.array([d.start for d in drones], float).reshape(self.n, 3)
         self.velocity = np.zeros((self.n, 3))
         self.rotation = np.tile(np.eye(3), (self.n, 1, 1))
+        self.orientation = np.tile([0.0, 0.0, 0.0, 1.0], (self.n, 1))   # quaternions (x, y, z, w)
         self.omega = np.zeros((self.n, 3))        # world-frame body rates
         self.rotor_thrust = np.zeros((self.n, 4))
         self._cmd = np.zeros((self.n, 3))
@@ -139,7 +140,7 @@ class RigidBodySwarm:
 
     def read_state(self) -> None:
         p, c = self.p, self.client
-        quat = np.empty((self.n, 4))
+        quat = self.orientation
         for k, b in enumerate(self.bodies):
             self.position[k], quat[k] = p.getBasePositionAndOrientation(b, physicsClientId=c)
             self.velocity[k], self.omega[k] = p.getBaseVelocity(b, physicsClientId=c)

@@ -112,10 +112,16 @@ def test_default_mission_flies_on_pybullet_headless(tmp_path):
     from swarm_ros.mission import load_mission
     mission = load_mission(pybullet_mission(tmp_path))
     assert mission.backend == "pybullet" and mission.aero == Aero()
-    sim = fly(mission)
+    tilt = []
+    sim = fly(mission, on_tick=lambda sim, _c: tilt.append(2 * np.arcsin(np.linalg.norm(sim.orientation[:, :2], axis=1))))
     s = sim.summary()
     assert s["collisions"] == 0 and s["geofence_violations"] == 0
     assert all(d["landed"] for d in s["drones"]) and all(d["distance"] > 4 for d in s["drones"])
+    # the attitude the odometry carries: the drones tilt to fly, within the profile's tilt bound
+    tilt = np.array(tilt)
+    bound = np.array([math.atan(d.vehicle.max_accel / 9.81) for d in mission.fleet.drones])
+    assert (tilt.max(axis=0) > 0.02).all() and (tilt <= bound + math.radians(3)).all()
+    assert np.allclose(np.linalg.norm(sim.orientation, axis=1), 1.0)
     sim.physics.close()
 
 
