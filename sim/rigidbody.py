@@ -53,7 +53,8 @@ class RigidBodySwarm:
         self.flight = FlightParams(
             mass=mass, inertia=np.array([f.inertia_at(m) for f, m in zip(frames, mass)]), tau=col("response_time"),
             max_accel=col("max_accel"), k_att=np.array([f.k_att for f in frames]),
-            k_rate=np.array([f.k_rate for f in frames]), max_rate=np.array([f.max_rate for f in frames]), alloc_inv=np.linalg.inv(alloc), alloc=alloc,
+            k_rate=np.array([f.k_rate for f in frames]), max_rate=np.array([f.max_rate for f in frames]),
+            alloc_inv=np.linalg.inv(alloc), alloc=alloc,
             max_rotor_thrust=np.array([f.kf * f.max_rotor_speed ** 2 for f in frames]))
         self.loop = InnerLoop(self.flight)
         self.kf = np.array([f.kf for f in frames])
@@ -92,8 +93,8 @@ class RigidBodySwarm:
                 if key not in files:
                     files[key] = Path(tmp, f"drone{len(files)}.urdf")
                     files[key].write_text(urdf(d.platform.replace(".", "_"), frame, m, d.vehicle.body_radius))
-                body = p.loadURDF(str(files[key]), basePosition=[*d.start[:2], d.start[2] + FOOT], flags=p.URDF_USE_INERTIA_FROM_FILE,
-                                  physicsClientId=self.client)
+                body = p.loadURDF(str(files[key]), basePosition=[*d.start[:2], d.start[2] + FOOT],
+                                  flags=p.URDF_USE_INERTIA_FROM_FILE, physicsClientId=self.client)
                 p.changeDynamics(body, -1, linearDamping=0.0, angularDamping=0.0,
                                  activationState=p.ACTIVATION_STATE_DISABLE_SLEEPING, physicsClientId=self.client)
                 bodies.append(body)
