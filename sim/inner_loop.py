@@ -18,6 +18,7 @@ import numpy as np
 G = 9.81
 
 INTEGRAL_SHARE = 0.3    # the velocity integral may supply at most this share of g
+INTEGRATE_WITHIN = 0.2  # m/s: the velocity error below which the integral runs
 
 
 @dataclass
@@ -82,7 +83,9 @@ class InnerLoop:
         err = v_sp - v
         a = err / p.tau[:, None] + self.integral / (4.0 * p.tau[:, None] ** 2)
         norm = np.linalg.norm(a, axis=1)
-        free = norm < p.max_accel      # integrate only while the acceleration is not limited (anti-windup)
+        # integrate only near the setpoint and while the acceleration is not limited (anti-windup):
+        # the integral is for steady disturbances (drag, ground effect, downwash), not transients
+        free = (norm < p.max_accel) & (np.abs(err).max(axis=1) < INTEGRATE_WITHIN)
         self.integral[free] = np.clip(self.integral[free] + err[free] * dt, -self.integral_limit[free],
                                       self.integral_limit[free])
         return a * np.minimum(1.0, p.max_accel / np.maximum(norm, 1e-12))[:, None]

@@ -27,14 +27,14 @@ class Drone:
         self.platform, self.vehicle, self.start = platform, PLATFORMS[platform], start
 
 
-def pybullet_mission(tmp_path, **sim):
-    """The default mission file with the pybullet backend (and `sim` overrides)."""
-    src = REPO / "config" / "missions" / "rings.yaml"
+def pybullet_mission(tmp_path, name="rings", **sim):
+    """A shipped mission file with the pybullet backend (and `sim` overrides)."""
+    src = REPO / "config" / "missions" / f"{name}.yaml"
     data = yaml.safe_load(src.read_text())
     data["fleet"] = str((src.parent / data["fleet"]).resolve())
     data["world"] = str((src.parent / data["world"]).resolve())
     data["sim"].update(backend="pybullet", **sim)
-    path = tmp_path / "rings_pybullet.yaml"
+    path = tmp_path / f"{name}_pybullet.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
 
@@ -122,6 +122,16 @@ def test_default_mission_flies_on_pybullet_headless(tmp_path):
     bound = np.array([math.atan(d.vehicle.max_accel / 9.81) for d in mission.fleet.drones])
     assert (tilt.max(axis=0) > 0.02).all() and (tilt <= bound + math.radians(3)).all()
     assert np.allclose(np.linalg.norm(sim.orientation, axis=1), 1.0)
+    sim.physics.close()
+
+
+@pytest.mark.parametrize("name", sorted({p.stem for p in (REPO / "config" / "missions").glob("*.yaml")} - {"rings"}))
+def test_every_shipped_mission_flies_clean_on_pybullet(tmp_path, name):
+    from swarm_ros.headless import fly
+    from swarm_ros.mission import load_mission
+    sim = fly(load_mission(pybullet_mission(tmp_path, name)))
+    s = sim.summary()
+    assert s["collisions"] == 0 and s["geofence_violations"] == 0 and all(d["landed"] for d in s["drones"])
     sim.physics.close()
 
 
