@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, ExecuteProcess, OpaqueFunction, SetEnvironmentVariable
+from launch.actions import DeclareLaunchArgument, ExecuteProcess, OpaqueFunction, SetEnvironmentVariable, TimerAction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
@@ -32,10 +32,10 @@ def _actions(context):
         Node(package="ros_gz_bridge", executable="parameter_bridge", name="gz_bridge",
              parameters=[{"config_file": str(files["bridge"])}], output="screen"),
     ]
-    # MulticopterVelocityControl listens only once enabled
-    for d in mission.fleet.drones:
-        actions.append(ExecuteProcess(cmd=["gz", "topic", "-t", f"/{d.name}/enable", "-m", "gz.msgs.Boolean",
-                                           "-p", "data: true"]))
+    # MulticopterVelocityControl listens only once enabled: enable every drone once gz is up
+    enable = [ExecuteProcess(cmd=["gz", "topic", "-t", f"/{d.name}/enable", "-m", "gz.msgs.Boolean", "-p", "data: true"])
+              for d in mission.fleet.drones]
+    actions.append(TimerAction(period=float(arg("enable_after")), actions=enable))
     for spec in node_specs(mission, record=False):
         if spec.executable == "drone":
             actions.append(Node(package=spec.package, executable=spec.executable, name=spec.name,
@@ -50,5 +50,6 @@ def generate_launch_description():
         DeclareLaunchArgument("mission", default_value="rings", description="mission name or file"),
         DeclareLaunchArgument("out", default_value="", description="folder for the exported SDF (default: a temp folder)"),
         DeclareLaunchArgument("gui", default_value="false", description="true: open the Gazebo GUI"),
+        DeclareLaunchArgument("enable_after", default_value="5.0", description="s after start to enable the drones"),
         OpaqueFunction(function=_actions),
     ])
