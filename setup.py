@@ -48,6 +48,8 @@ setup(
         "numpy>=1.24", "scipy>=1.10", "pyyaml>=6", "rich>=13", "rosbags>=0.10.10", "matplotlib>=3.6",
         "cflib>=0.1.34", "pymavlink>=2.4.40",   # hardware backends; cflib 0.1.34: checksum-free UDP driver
         "safetensors>=0.4", "cryptography>=41",  # model patches: tensors without pickle, Ed25519
+        # software in the loop: rigid-body physics, MPC, RL environments (single- and multi-agent)
+        "pybullet>=3.2", "casadi>=3.6", "gymnasium>=1.0", "pettingzoo>=1.24",
         *ROS_WHEELS,
     ],
     extras_require={

@@ -11,7 +11,19 @@ from .metrics import SwarmMetrics
 from .pointmass import PointMassSwarm
 from .radio import Radio
 
-BACKENDS = {"pointmass": PointMassSwarm}
+
+def _pointmass(mission):
+    drones = mission.fleet.drones
+    return PointMassSwarm([d.vehicle for d in drones], [d.start for d in drones])
+
+
+def _pybullet(mission):
+    from .rigidbody import RigidBodySwarm     # imported only when chosen
+    return RigidBodySwarm(mission.fleet.drones, mission.world, mission.aero)
+
+
+# physics backends by their name in mission files (`sim: {backend: ...}`)
+BACKENDS = {"pointmass": _pointmass, "pybullet": _pybullet}
 
 
 class SwarmSim:
@@ -20,7 +32,7 @@ class SwarmSim:
         drones = mission.fleet.drones
         vehicles = [d.vehicle for d in drones]
         self.names = [d.name for d in drones]
-        self.physics = BACKENDS[mission.backend](vehicles, [d.start for d in drones])
+        self.physics = BACKENDS[mission.backend](mission)
         self.rng = np.random.default_rng(mission.seed)
         self.radio = Radio([v.radio_range for v in vehicles], mission.radio, self.rng)
         self.metrics = SwarmMetrics([v.body_radius for v in vehicles], mission.world, self.physics.position)
@@ -47,6 +59,21 @@ class SwarmSim:
     @property
     def velocity(self) -> np.ndarray:
         return self.physics.velocity
+
+    @property
+    def orientation(self) -> np.ndarray:
+        """(N, 4) quaternions (x, y, z, w): the rigid body's attitude; identity for the point mass."""
+        q = getattr(self.physics, "orientation", None)
+        if q is None:
+            q = np.zeros((self.n, 4))
+            q[:, 3] = 1.0
+        return q
+
+    @property
+    def angular_velocity(self) -> np.ndarray:
+        """(N, 3) world-frame body rates; zero for the point mass."""
+        w = getattr(self.physics, "omega", None)
+        return np.zeros((self.n, 3)) if w is None else w
 
     def step(self, v_cmd: np.ndarray) -> None:
         """Hold the velocity commands for one control period."""

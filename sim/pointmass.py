@@ -14,6 +14,18 @@ import numpy as np
 from swarm_ros.platforms import VehicleParams
 
 
+def clip_velocity(v_cmd, max_speed, max_climb, max_descent, out: np.ndarray, tmp: np.ndarray) -> np.ndarray:
+    """Velocity commands (N, 3) within each vehicle's horizontal speed and climb/descent limits,
+    written into `out` (tmp: scratch of shape (N,))."""
+    out[:] = v_cmd
+    np.hypot(out[:, 0], out[:, 1], out=tmp)
+    scale = np.minimum(1.0, max_speed / np.maximum(tmp, 1e-12))
+    out[:, 0] *= scale
+    out[:, 1] *= scale
+    np.clip(out[:, 2], -max_descent, max_climb, out=out[:, 2])
+    return out
+
+
 class PointMassSwarm:
     def __init__(self, vehicles: Sequence[VehicleParams], positions, velocities=None):
         self.n = len(vehicles)
@@ -31,15 +43,7 @@ class PointMassSwarm:
 
     def clip_command(self, v_cmd: np.ndarray) -> np.ndarray:
         """The command each vehicle will actually track (speed limits applied)."""
-        c = self._cmd
-        c[:] = v_cmd
-        h = self._tmp
-        np.hypot(c[:, 0], c[:, 1], out=h)
-        scale = np.minimum(1.0, self.max_speed / np.maximum(h, 1e-12))
-        c[:, 0] *= scale
-        c[:, 1] *= scale
-        np.clip(c[:, 2], -self.max_descent, self.max_climb, out=c[:, 2])
-        return c
+        return clip_velocity(v_cmd, self.max_speed, self.max_climb, self.max_descent, self._cmd, self._tmp)
 
     def step(self, v_cmd: np.ndarray, dt: float, substeps: int = 1) -> None:
         """Advance `substeps` steps of `dt` holding the velocity command."""

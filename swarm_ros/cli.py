@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from . import cli_analyze, cli_cao, cli_deploy, cli_fisc, cli_patch, cli_plan, cli_swarmsync
+from . import cli_analyze, cli_cao, cli_deploy, cli_fisc, cli_patch, cli_plan, cli_sim, cli_swarmsync
 from .configfile import ConfigError
 from .resources import find_mission
 
@@ -100,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_patch.add_parser(sub)
     cli_swarmsync.add_parser(sub)
     cli_deploy.add_parser(sub)
+    cli_sim.add_parser(sub)
     return parser
 
 

@@ -24,6 +24,8 @@ import numpy as np
 
 from sim.engine import BACKENDS
 from sim.radio import RadioSpec
+from sim.airframes import AIRFRAMES
+from sim.rigidbody_spec import AERO_FIELDS, MIN_PHYSICS_RATE, Aero
 from sim.world import World, load_world
 from .configfile import Bool, Choice, ConfigError, ListOf, Name, Number, Section, Text, load_yaml, resolve_file
 from .control import CONTROLLERS
@@ -34,6 +36,7 @@ from .fleet import Fleet, load_fleet
 from .resources import share_dir
 
 POSITIVE = Number(0, lo_open=True)
+TRACKING = ("direct", "mpc")    # how a role's velocity setpoints reach the vehicle
 RECORDABLE = ("odom", "cmd", "radio", "status", "poses", "markers", "objective", "plan", "updates")
 
 
@@ -67,6 +70,7 @@ class Role:
     group: int            # index of the role in the mission; broadcast in beacons
     controller: str
     params: object
+    tracking: str = "direct"   # "mpc": the platform's MPC tracks the controller's setpoints (control/mpc.py)
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,7 @@ class Mission:
     seed: int
     objective: ObjectiveSpec | None = None    # the team cost CAO roles optimise, if any
     updates: UpdatesSpec | None = None        # model patches during the flight (issue 6), if any
+    aero: Aero | None = None                  # aerodynamic effects (pybullet backend only)
 
     @property
     def dt(self) -> float:
@@ -146,8 +151,9 @@ def _read_roles(top: Section) -> dict:
         rsec = sec.section(name)
         ctrl = rsec.get("controller", Choice(CONTROLLERS))
         params = CONTROLLERS[ctrl].Params.read(rsec.section("params", required=False))
+        tracking = rsec.get("tracking", Choice(TRACKING), "direct")
         rsec.finish()
-        roles[name] = Role(name, len(roles), ctrl, params)
+        roles[name] = Role(name, len(roles), ctrl, params, tracking)
     if not roles:
         raise top.error("roles", "no roles", "at least one role with a controller")
     sec.finish()
@@ -179,7 +185,7 @@ def _read_objective(top: Section, roles: dict, world: World, phases: Phases, see
         if r.params.altitude[0] >= world.bounds_max[2]:
             raise top.error(f"roles.{r.name}.params.altitude", f"got {list(r.params.altitude)}",
                             f"altitudes below the geofence ceiling {world.bounds_max[2]:g} of world {world.name!r}")
-        roles[r.name] = Role(r.name, r.group, r.controller, r.params.bind(world, spec, seed))
+        roles[r.name] = replace(r, params=r.params.bind(world, spec, seed))
     return spec
 
 
@@ -204,7 +210,7 @@ def _bind_planned(top: Section, roles: dict, fleet: Fleet, world: World, seed: i
                     raise top.error(f"{field}.goals[{k}]", f"{g.tolist()} for drone {d.name!r} is {where}",
                                     f"a point within {lo.tolist()} .. {hi.tolist()} (geofence less fence_margin, "
                                     f"heights in altitude) at least {need:g} m from every obstacle")
-        roles[r.name] = Role(r.name, r.group, r.controller, params)
+        roles[r.name] = replace(r, params=params)
 
 
 def _check_fisc(top: Section, roles: dict, fleet: Fleet, radio: RadioSpec) -> None:
@@ -263,6 +269,27 @@ def _check_starts(fleet: Fleet, world: World) -> None:
                           "start points further apart than the two body radii")
 
 
+def _read_aero(sim: Section, backend: str, physics_rate: float, fleet: Fleet) -> Aero | None:
+    """The rigid-body backend's options (`drag`, `ground_effect`, `downwash`: true/false); they
+    belong to `backend: pybullet` only, which also needs a rigid-body model of every platform
+    and a physics rate its attitude loop is stable at."""
+    given = [k for k in AERO_FIELDS if sim.has(k)]
+    if backend != "pybullet":
+        if given:
+            raise sim.error(given[0], f"is an option of the pybullet backend, not {backend!r}",
+                            "backend: pybullet with it, or no " + given[0])
+        return None
+    if physics_rate < MIN_PHYSICS_RATE:
+        raise sim.error("physics_rate", f"got {physics_rate:g} with backend pybullet",
+                        f"at least {MIN_PHYSICS_RATE:g} Hz for the rigid-body attitude loop")
+    for d in fleet.drones:
+        if d.platform not in AIRFRAMES:
+            raise sim.error("backend", f"pybullet has no rigid-body model of platform {d.platform!r} "
+                            f"(drone {d.name!r} of fleet {fleet.file})",
+                            "pointmass, or a fleet of platforms " + ", ".join(AIRFRAMES))
+    return Aero(**{k: sim.get(k, Bool(), True) for k in AERO_FIELDS})
+
+
 def load_mission(path: str | Path) -> Mission:
     """Read and validate a mission file with its fleet and world files."""
     top = load_yaml(path, "mission file")
@@ -280,6 +307,7 @@ def load_mission(path: str | Path) -> Mission:
     backend = sim.get("backend", Choice(BACKENDS), "pointmass")
     physics_rate = sim.get("physics_rate", Number(1, 10000), 4 * control_rate)
     speed = sim.get("speed", Number(0), 1.0)
+    aero = _read_aero(sim, backend, physics_rate, fleet)
     sim.finish()
     ratio = physics_rate / control_rate
     if abs(ratio - round(ratio)) > 1e-9 or round(ratio) < 1:
@@ -318,4 +346,4 @@ def load_mission(path: str | Path) -> Mission:
     _bind_planned(top, roles, fleet, world, seed)
     _check_fisc(top, roles, fleet, radio)
     return Mission(name, str(Path(path).resolve()), fleet, world, duration, control_rate, physics_rate, backend,
-                   speed, phases, roles, radio, record, view_rate, seed, objective, updates)
+                   speed, phases, roles, radio, record, view_rate, seed, objective, updates, aero)

@@ -2,7 +2,9 @@
 
 Per drone (namespace /<drone>):
   odom       nav_msgs/Odometry        state estimate; header.stamp = mission time (s from start),
-                                      frame "world" (ENU), twist in world axes
+                                      frame "world" (ENU), twist in world axes; orientation
+                                      and angular twist from the rigid-body backend (identity
+                                      and zero on the point-mass backend)
   cmd        geometry_msgs/TwistStamped  velocity setpoint (ENU); stamp = the odom stamp it answers
   radio/tx   std_msgs/Float64MultiArray  a beacon the drone broadcasts (see nodes/messages.py)
   radio/rx   std_msgs/Float64MultiArray  beacons the radio delivered to this drone in one tick

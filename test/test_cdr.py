@@ -24,6 +24,14 @@ def test_odometry_round_trips_through_rclpy(frame, child):
         assert stamp == ns and p2.tolist() == p.tolist() and v2.tolist() == v.tolist()
 
 
+def test_odometry_carries_attitude_and_body_rates():
+    q, w = np.array([0.1, -0.2, 0.3, 0.9273618495495703]), np.array([0.5, -0.25, 2.0])
+    msg = deserialize_message(cdr.encode_odometry(7, "world", "x1/base_link", [1, 2, 3], [4, 5, 6], q, w), Odometry)
+    o, ang = msg.pose.pose.orientation, msg.twist.twist.angular
+    assert [o.x, o.y, o.z, o.w] == q.tolist() and [ang.x, ang.y, ang.z] == w.tolist()
+    assert cdr.decode_odometry(serialize_message(msg))[1].tolist() == [1, 2, 3]
+
+
 @pytest.mark.parametrize("frame", ["world", "ab", "abc", ""])
 def test_twist_stamped_round_trips_through_rclpy(frame):
     v = np.array([0.25, -1.5, 3.0])

@@ -11,6 +11,7 @@ import numpy as np
 
 from swarm_ros.core.geometry import norm_rows
 from .contract import Controller, Observations, clip_norm
+from .mpc import MPCTracking
 from .safety import SafetyParams, safe_velocity
 from .waypoint import WaypointController, WaypointParams
 from . import CONTROLLERS
@@ -68,7 +69,10 @@ class MissionController(Controller):
             idx = np.array([k for k, d in enumerate(drones) if d.role == role.name], dtype=np.intp)
             if len(idx):
                 cls = CONTROLLERS[role.controller]
-                self.tasks.append((idx, cls(role.params, [vehicles[k] for k in idx], home[idx], role.group)))
+                task = cls(role.params, [vehicles[k] for k in idx], home[idx], role.group)
+                if role.tracking == "mpc":
+                    task = MPCTracking(task, [vehicles[k] for k in idx])
+                self.tasks.append((idx, task))
         self.land = LandController(ph.land_speed, ph.land_at, vehicles, home)
 
     def messages(self) -> list[tuple[int, np.ndarray]]:

@@ -50,12 +50,15 @@ def _stamped_head(stamp_ns: int, frame: str) -> tuple[bytes, int]:
     return head + s, off
 
 
-def encode_odometry(stamp_ns: int, frame: str, child: str, p, v) -> bytes:
+def encode_odometry(stamp_ns: int, frame: str, child: str, p, v, q=(0.0, 0.0, 0.0, 1.0),
+                    w=(0.0, 0.0, 0.0)) -> bytes:
+    """q: orientation quaternion (x, y, z, w); w: angular velocity (identity and zero where the
+    physics has no attitude, as the point-mass model)."""
     head, off = _stamped_head(stamp_ns, frame)
     child_bytes, off = _string(child, off)
     pad = (-off) % 8
-    body = struct.pack("<7d", p[0], p[1], p[2], 0.0, 0.0, 0.0, 1.0) + _COV_ZERO + \
-        struct.pack("<6d", v[0], v[1], v[2], 0.0, 0.0, 0.0) + _COV_ZERO
+    body = struct.pack("<7d", p[0], p[1], p[2], q[0], q[1], q[2], q[3]) + _COV_ZERO + \
+        struct.pack("<6d", v[0], v[1], v[2], w[0], w[1], w[2]) + _COV_ZERO
     return HEADER + head + child_bytes + b"\x00" * pad + body
 
 

@@ -181,8 +181,10 @@ class SimulatorNode:
 
     def _publish_odometry(self, drones) -> None:
         p, v, stamp = self.sim.position, self.sim.velocity, self._tick_ns()
+        q, w = self.sim.orientation, self.sim.angular_velocity
         for k in drones:
-            self.odom_pub[k].publish(cdr.encode_odometry(stamp, topics.WORLD_FRAME, self.child_frames[k], p[k], v[k]))
+            self.odom_pub[k].publish(cdr.encode_odometry(stamp, topics.WORLD_FRAME, self.child_frames[k], p[k], v[k],
+                                                         q[k], w[k]))
 
     # --- watchdog, status, end ----------------------------------------------------------------
     def _watchdog(self, *_ignored) -> None:
