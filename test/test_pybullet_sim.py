@@ -33,7 +33,7 @@ def pybullet_mission(tmp_path, name="rings", **sim):
     data = yaml.safe_load(src.read_text())
     data["fleet"] = str((src.parent / data["fleet"]).resolve())
     data["world"] = str((src.parent / data["world"]).resolve())
-    data["sim"].update(backend="pybullet", **sim)
+    data.setdefault("sim", {}).update(backend="pybullet", **sim)
     path = tmp_path / f"{name}_pybullet.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
