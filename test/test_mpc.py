@@ -74,12 +74,11 @@ def test_default_mission_with_mpc_tracking_is_safe(tmp_path):
         role["tracking"] = "mpc"
     (tmp_path / "m.yaml").write_text(yaml.safe_dump(data))
     mission = load_mission(tmp_path / "m.yaml")
-    speeds = []
-    sim = fly(mission, on_tick=lambda s, _c: speeds.append(np.hypot(s.velocity[:, 0], s.velocity[:, 1])))
+    # (flown speeds are not asserted here: the simulator clips every command to max_speed, so such
+    # a check could not fail; the MPC's own limits are checked on its plans in the tests above)
+    sim = fly(mission)
     s = sim.summary()
     assert s["collisions"] == 0 and s["geofence_violations"] == 0 and all(d["landed"] for d in s["drones"])
-    limit = np.array([d.vehicle.max_speed for d in mission.fleet.drones])
-    assert (np.array(speeds) <= limit * (1 + TOL)).all()
     from swarm_ros.control.onboard import Onboard
     tasks = Onboard(mission, mission.fleet.drones).controller.tasks
     assert all(isinstance(ctrl, MPCTracking) for _, ctrl in tasks)
