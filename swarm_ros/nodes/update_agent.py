@@ -29,6 +29,7 @@ class DroneUpdates:
         base = Model.load(spec.model)
         self.config = SyncConfig(chunk_size=spec.chunk_size)
         self.t0 = time.monotonic()
+        self.log = nodes[0].get_logger()
         self.agents, self.sync, self.tx, self.shown = [], [], [], []
         for k, (node, d) in enumerate(zip(nodes, drones)):
             status = node.create_publisher(String, topics.UPDATE_STATUS, qos(topics.UPDATE_STATUS))
@@ -45,7 +46,11 @@ class DroneUpdates:
 
     def _installer(self, k: int):
         def install(_offer, blob: bytes) -> None:
-            self.agents[k].offer(blob)          # verify, A/B install, hot swap; reports status
+            try:
+                self.agents[k].offer(blob)      # verify, A/B install, hot swap; reports status
+            except Exception as err:            # noqa: BLE001 -- radio bytes must never kill the node
+                self.log.error(f"{self.agents[k].identity.name}: install failed: {err!r}")
+                self.agents[k].report("refused", reason=f"install failed: {' '.join(str(err).split())}")
         return install
 
     def _now(self) -> float:
