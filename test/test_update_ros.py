@@ -1,5 +1,6 @@
 """ROS mode: a signed patch pushed during a simulated mission reaches, over the simulator's radio
-with 30 % packet loss, exactly the drones it targets; they hot-swap to the new model (version 2)
+with 30 % packet loss, exactly the drones it targets (a second patch of the same version is refused
+by the server: one patch in flight at a time); they hot-swap to the new model (version 2)
 while flying, the others keep version 1, and the bag's update/status shows it. Each drone keeps
 classifying a stand-in camera frame of a new class: after the swap the targeted drones' running
 model names it, in the same process (pid) that answered with the old model before."""
@@ -51,6 +52,11 @@ def test_push_installs_on_targeted_drones_only_during_a_mission(tmp_path, ros_en
         push = _cli(["patch", "push", str(patch_file), "--target", "role=inner_ring,type=cf", "--timeout", "30"],
                     ros_env, 60)
         assert push.returncode == 0, push.stdout + push.stderr
+        second = tmp_path / "x500.patch"                # same version, other type: one patch in flight
+        second.write_bytes(signed(base, tuned, key, target="type=x500"))
+        again = _cli(["patch", "push", str(second), "--timeout", "30"], ros_env, 60)
+        assert again.returncode == 1 and again.stderr.startswith("refused: version 2 is not newer than the patch")
+        assert len(again.stderr.strip().splitlines()) == 1
         status = _cli(["patch", "status", mission, "--wait", str(patch_file), "--timeout", "20",
                        "--json", str(tmp_path / "status.json")], ros_env, 60)
         assert status.returncode == 0, status.stdout + status.stderr
