@@ -58,7 +58,7 @@ class Participant:
         self.rng = random.Random(f"{seed}/{identity.name}")
         self.store_dir = Path(store_dir) if store_dir is not None else None
         self.on_complete = on_complete
-        self.battery = 1.0            # host-set, 0..1 (SwarmSync leader score)
+        self.battery = 1.0            # 0..1, SwarmSync leader score; no host sets it yet (netsim, ROS)
         self.is_updater = False
         self.offer: Offer | None = None
         self.targeted = False
