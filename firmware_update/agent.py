@@ -26,7 +26,7 @@ from .atomic import write_atomic
 from .model import Model, ModelError
 from .patch import Patch, PatchRefused, self_test, verify
 from .selector import DroneIdentity
-from .chunks import ChunkStore
+from .chunks import ChunkStore, valid_patch_id
 
 SLOTS = ("A", "B")
 
@@ -76,7 +76,10 @@ class UpdateAgent:
 
     # --- transfer -------------------------------------------------------------------------
     def begin(self, blob_id: str, size: int, digest: str, chunk: int) -> list[int]:
-        """Start (or resume) receiving a patch; returns the chunk indices still missing."""
+        """Start (or resume) receiving a patch; returns the chunk indices still missing.
+        Raises ValueError for an id that is not a plain name (it names a staging folder)."""
+        if not valid_patch_id(blob_id):
+            raise ValueError(f"patch id {blob_id!r} is not a plain name (letters, digits, _ and -)")
         st = self.transfers.get(blob_id)
         if st is None:
             st = ChunkStore(blob_id, -(-size // chunk), size, bytes.fromhex(digest), self.staging_dir / blob_id)

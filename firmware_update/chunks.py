@@ -9,9 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 from .atomic import write_atomic as _atomic_write
+
+
+PATCH_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
+
+
+def valid_patch_id(patch: str) -> bool:
+    """Patch ids come off the radio unauthenticated and name a folder: accept only plain names
+    (letters, digits, '_' and '-'; the updaters use hex digests), never '..', '/' or an absolute path."""
+    return isinstance(patch, str) and PATCH_ID.fullmatch(patch) is not None
 
 
 def split(blob: bytes, chunk_size: int) -> list[bytes]:
@@ -43,6 +53,8 @@ class ChunkStore:
     def __init__(self, patch: str, n_chunks: int, size: int, digest: bytes, folder: str | Path | None = None):
         self.patch, self.n, self.size, self.digest = patch, n_chunks, size, digest
         self.chunks: dict[int, bytes] = {}
+        if folder is not None and not valid_patch_id(patch):
+            raise ValueError(f"patch id {patch!r} is not a plain name (letters, digits, _ and -)")
         self.folder = Path(folder) if folder is not None else None
         if self.folder is not None:
             self._load()

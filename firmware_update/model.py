@@ -147,7 +147,7 @@ def read_metadata(data: bytes, where: str) -> dict:
         if len(data) < 8 or n > len(data) - 8:
             raise ValueError("truncated header")
         return dict(json.loads(data[8:8 + n]).get("__metadata__") or {})
-    except (ValueError, UnicodeDecodeError, AttributeError) as err:
+    except (ValueError, UnicodeDecodeError, AttributeError, TypeError) as err:
         raise ModelError(f"{where}: not a safetensors file ({err})") from None
 
 

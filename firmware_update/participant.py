@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
-from .chunks import ChunkStore, split
+from .chunks import ChunkStore, split, valid_patch_id
 from .messages import BROADCAST, Chunk, Message, Offer, decode
 from .selector import DroneIdentity, SelectorError, TargetSelector
 
@@ -58,7 +58,7 @@ class Participant:
         self.rng = random.Random(f"{seed}/{identity.name}")
         self.store_dir = Path(store_dir) if store_dir is not None else None
         self.on_complete = on_complete
-        self.battery = 1.0            # host-set, 0..1 (SwarmSync leader score)
+        self.battery = 1.0            # 0..1, SwarmSync leader score; no host sets it yet (netsim, ROS)
         self.is_updater = False
         self.offer: Offer | None = None
         self.targeted = False
@@ -126,6 +126,8 @@ class Participant:
     def _on_offer(self, offer: Offer, now: float) -> list[tuple[str, Message]]:
         cur = self.offer
         if self.is_updater or (cur is not None and (offer.patch == cur.patch or offer.version <= cur.version)):
+            return []
+        if not valid_patch_id(offer.patch):         # the id names a folder: no '..' or '/'
             return []
         if offer.chunk_size <= 0 or offer.size > 0xFFFF * offer.chunk_size or len(offer.digest) != 32:
             return []

@@ -18,6 +18,7 @@ import numpy as np
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from safetensors import SafetensorError
 from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
@@ -32,6 +33,31 @@ PROBES = 64
 
 class PatchRefused(ValueError):
     """A patch that must not be installed; the message is the one-line reason."""
+
+
+# manifest field -> (type, element type or None); `key_id` is optional (added by `sign`)
+FIELDS = {"format": (str, None), "version": (str, None), "target": (str, None), "base_hash": (str, None),
+          "result_hash": (str, None), "classes": (list, str), "layers": (list, str), "frozen": (list, str),
+          "tensors": (dict, str), "probe": (dict, None)}
+
+
+def check_manifest(m, where: str = "patch") -> dict:
+    """The manifest if it has every field with the right type; else PatchRefused naming the field.
+    Runs before any field is used, so a malformed (even a signed) manifest is refused, never a crash."""
+    if not isinstance(m, dict):
+        raise PatchRefused(f"{where}: manifest is a JSON {type(m).__name__}, expected an object")
+    for name, (kind, item) in FIELDS.items():
+        value = m.get(name)
+        if not isinstance(value, kind) or (item is not None and not all(isinstance(v, item) for v in value)):
+            what = kind.__name__ + (f" of {item.__name__}" if item else "")
+            raise PatchRefused(f"{where}: manifest field {name!r} is missing or not a {what}")
+    probe = m["probe"]
+    if not (type(probe.get("seed")) is int and isinstance(probe.get("labels"), list)
+            and all(type(v) is int for v in probe["labels"])):
+        raise PatchRefused(f"{where}: manifest field 'probe' needs an integer 'seed' and integer 'labels'")
+    if not m["classes"]:
+        raise PatchRefused(f"{where}: manifest field 'classes' is empty")
+    return m
 
 
 def canonical(obj) -> bytes:
@@ -136,13 +162,14 @@ class Patch:
             meta = read_metadata(data, where)
             if meta.get("format") != FORMAT:
                 raise PatchRefused(f"{where}: not a model patch (format {meta.get('format')!r}, expected {FORMAT!r})")
-            manifest = json.loads(meta["manifest"])
+            manifest = check_manifest(json.loads(meta["manifest"]), where)
             tensors = st_load(data)
             sig = bytes.fromhex(meta["signature"]) if "signature" in meta else None
-        except ModelError as err:
+        except (ModelError, PatchRefused) as err:
             raise PatchRefused(str(err)) from None
-        except (KeyError, ValueError) as err:
-            raise PatchRefused(f"{where}: unreadable patch ({err})") from None
+        except (KeyError, ValueError, TypeError, SafetensorError) as err:
+            reason = " ".join(str(err).split()) or type(err).__name__
+            raise PatchRefused(f"{where}: unreadable patch ({reason})") from None
         return cls(manifest, tensors, sig)
 
     @classmethod
@@ -205,7 +232,11 @@ def verify(patch: Patch, keys, running: Model | None = None, drone: DroneIdentit
     for name, digest in m["tensors"].items():
         if tensor_digest(patch.tensors[name]) != digest:
             raise PatchRefused(f"tensor {name} does not match its signed hash (tampered or corrupted)")
-    if drone is not None and not TargetSelector.parse(m["target"]).matches(drone):
+    try:
+        selector = TargetSelector.parse(m["target"])
+    except SelectorError as err:
+        raise PatchRefused(f"signed target: {err}") from None
+    if drone is not None and not selector.matches(drone):
         raise PatchRefused(f"target {m['target']!r} does not select drone {drone.name} "
                            f"(type {drone.type}, role {drone.role})")
     if running is None:

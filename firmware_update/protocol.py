@@ -13,8 +13,9 @@ falls silent. Data flows updater -> leaders -> members:
 * each transfer is selective-repeat with bitmap acknowledgements (serving.py); chunks are
   broadcast, so members also keep what they overhear from the updater or other leaders.
 
-Host inputs: messages, ``now``, and ``battery`` (attribute, 0..1). Link quality and neighbour
-knowledge come from hellos only. ``blob`` / ``on_complete`` deliver the assembled bytes.
+Host inputs: messages, ``now``, and ``battery`` (attribute, 0..1; 1.0 unless the host sets it).
+Link quality and neighbour knowledge come from hellos only. ``blob`` / ``on_complete`` deliver
+the assembled bytes.
 """
 from __future__ import annotations
 

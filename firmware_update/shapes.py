@@ -69,3 +69,9 @@ def dataset(classes, per_class: int, seed: int) -> tuple[np.ndarray, np.ndarray,
     """(images, labels, classes): `per_class` images of each class, shuffled, reproducible from `seed`."""
     labels = np.random.default_rng(seed).permutation(np.repeat(np.arange(len(classes)), per_class))
     return render(labels, tuple(classes), seed + 1), labels, tuple(classes)
+
+
+def camera_frame(name: str = NEW_CLASSES[0], seed: int = 0) -> np.ndarray:
+    """One seeded image (1, 1, SIZE, SIZE) of class `name`: a stand-in camera, so a drone node keeps
+    running its installed model (a frame of a new class shows which model answered)."""
+    return render([ALL_CLASSES.index(name)], ALL_CLASSES, seed)

@@ -218,7 +218,7 @@ def cmd_push(args, console) -> int:
         raise _Fail(f"--target {args.target!r} is not the patch's signed target {signed!r}; the target is "
                     f"signed at build time: rebuild with `patch build --target`", 1)
     try:
-        answer = push(data, patch.manifest["result_hash"][:16], args.domain_id, args.timeout)
+        answer = push(data, args.domain_id, args.timeout)
     except NoServer as err:
         raise _Fail(str(err), 3) from None
     if answer["state"] == "refused":

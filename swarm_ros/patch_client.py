@@ -2,6 +2,7 @@
 ROS domain that hands a patch to the update server, or reads every drone's update/status."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -20,14 +21,15 @@ def _node(domain_id: int | None):
     return rclpy, rclpy.create_node("swarm_patch_cli", start_parameter_services=False, enable_rosout=False)
 
 
-def push(data: bytes, patch_id: str, domain_id: int | None = None, timeout: float = 20.0) -> dict:
-    """Publish the patch to the server and return its answer (state serving or refused)."""
+def push(data: bytes, domain_id: int | None = None, timeout: float = 20.0) -> dict:
+    """Publish the patch to the server and return its answer to this push (state serving or
+    refused), told from the latched answer to an earlier push by the SHA-256 of the bytes."""
     from std_msgs.msg import String, UInt8MultiArray
 
     from swarm_ros import topics
     from swarm_ros.nodes.runtime import qos
     rclpy, node = _node(domain_id)
-    answers = []
+    answers, mine = [], hashlib.sha256(data).hexdigest()[:16]
     try:
         pub = node.create_publisher(UInt8MultiArray, topics.PATCH_PUSH, qos(topics.PATCH_PUSH))
         node.create_subscription(String, topics.SERVER_STATE, lambda m: answers.append(json.loads(m.data)),
@@ -42,7 +44,7 @@ def push(data: bytes, patch_id: str, domain_id: int | None = None, timeout: floa
         while time.monotonic() < end:
             rclpy.spin_once(node, timeout_sec=0.1)
             for a in answers:
-                if a.get("state") == "refused" or a.get("patch") == patch_id:
+                if a.get("push") == mine:
                     return a
         raise NoServer(f"the update server did not answer within {timeout:g} s")
     finally:

@@ -90,3 +90,19 @@ def test_push_without_a_server_says_so(built, ros_env):
 def test_status_of_a_missing_mission_is_one_line(capsys):
     assert main(["patch", "status", "no_such_mission.yaml"]) == 2
     _one_line_error(capsys, "error:")
+
+
+def test_malformed_patch_files_are_one_line_refusals(built, capsys, tmp_path):
+    from firmware_update.model import Model
+    from firmware_update.patch import load_private_key, load_public_key
+    from test_patch import malformed_patches
+    d = built
+    env = {"base": Model.load(BASE), "tuned": Model.load(TUNED), "key": load_private_key(d / "ops.key"),
+           "pub": load_public_key(d / "ops.pub")}
+    for name, data in malformed_patches(env).items():
+        path = tmp_path / "bad.patch"
+        path.write_bytes(data)
+        assert main(["patch", "verify", str(path), "--base", BASE, "--key", str(d / "ops.pub")]) == 1, name
+        _one_line_error(capsys, "refused:")
+        assert main(["patch", "push", str(path), "--timeout", "1"]) == 1, name    # refused before any ROS
+        _one_line_error(capsys, "refused:")

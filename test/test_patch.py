@@ -10,8 +10,8 @@ from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
 from firmware_update.agent import UpdateAgent
-from firmware_update.model import LAYERS, Model, ModelError, read_metadata
-from firmware_update.patch import Patch, PatchRefused, build, verify
+from firmware_update.model import Model, ModelError, read_metadata
+from firmware_update.patch import FORMAT, Patch, PatchRefused, build, verify
 from firmware_update.selector import DroneIdentity
 from firmware_update.shapes import ALL_CLASSES, dataset
 from patch_helpers import FROZEN, SCOUT, keypair, models, signed
@@ -140,4 +140,31 @@ def test_corrupted_model_file_is_named(tmp_path, env):
     (tmp_path / "m.safetensors").write_bytes(bytes(data))
     with pytest.raises(ModelError, match="corrupted file"):
         Model.load(tmp_path / "m.safetensors")
-    assert LAYERS[-1] == "head"
+
+
+def malformed_patches(env) -> dict:
+    """name -> bytes of a patch that is broken after the signature layer or has no usable manifest."""
+    good = signed(env["base"], env["tuned"], env["key"])
+    tensors = st_load(good)
+    out = {"truncated": good[:len(good) // 2],
+           "manifest [1]": st_save(tensors, metadata={"format": FORMAT, "manifest": "[1]"}),
+           "manifest 7": st_save(tensors, metadata={"format": FORMAT, "manifest": "7"})}
+    for field in ("result_hash", "target", "tensors", "probe"):
+        patch = build(env["base"], env["tuned"], FROZEN, "2", "type=cf,role=scout")
+        del patch.manifest[field]
+        out[f"signed without {field}"] = patch.sign(env["key"]).to_bytes()
+    patch = build(env["base"], env["tuned"], FROZEN, "2", "type=cf,role=scout")
+    patch.manifest["classes"] = "ring"
+    out["signed classes not a list"] = patch.sign(env["key"]).to_bytes()
+    return out
+
+
+def test_malformed_patches_are_refused_not_crashes(tmp_path, env):
+    agent = _agent(tmp_path, env)
+    for name, data in malformed_patches(env).items():
+        with pytest.raises(PatchRefused):
+            verify(Patch.from_bytes(data), [env["pub"]], env["base"], SCOUT)
+        status = agent.offer(data)
+        assert status["state"] == "refused" and "\n" not in status["reason"], name
+        assert agent.model.hash() == env["base"].hash() and agent.active_slot() == "A", name
+        assert not (tmp_path / "cf1" / "pending.patch").exists()

@@ -142,3 +142,17 @@ def test_leader_is_the_best_scoring_member_and_is_re_elected_when_lost():
     survivors = [a for a in agents[:-1] if a.name != "cf2"]
     assert {a.leader for a in survivors} == {"cf4"}
     assert all(a.elections >= 1 for a in survivors)
+
+
+@pytest.mark.parametrize("bad_id", ["../pwn", "/abs/pwn", "..", "a/b"])
+def test_an_offer_whose_id_is_not_a_plain_name_is_ignored(tmp_path, bad_id):
+    if bad_id.startswith("/"):
+        bad_id = str(tmp_path / "abs" / "pwn")
+    store = tmp_path / "store"
+    a = DroneAgent(ident("cf1"), store_dir=store)
+    assert a.handle(Offer("up", bad_id, 1, len(BLOB), 1024, DIGEST, "*"), 0.0) == []
+    assert a.offer is None and a.store is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == []        # nothing created, in or out of the store
+    with pytest.raises(ValueError, match="not a plain name"):
+        ChunkStore(bad_id, 4, 4000, DIGEST, store / bad_id)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

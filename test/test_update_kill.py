@@ -129,3 +129,16 @@ def test_corrupted_transfer_is_received_again(setup, tmp_path):
     assert status["state"] == "receiving" and "hash mismatch" in status["reason"]
     assert agent.begin("p2", len(data), hashlib.sha256(data).hexdigest(), CHUNK) == missing
     assert agent.model.hash() == base.hash()
+
+
+@pytest.mark.parametrize("bad_id", ["../pwn", "/abs/pwn"])
+def test_begin_refuses_an_id_that_is_not_a_plain_name(setup, tmp_path, bad_id):
+    folder, base, _tuned, pub = setup
+    if bad_id.startswith("/"):
+        bad_id = str(tmp_path / "abs" / "pwn")
+    agent = UpdateAgent(tmp_path / "cf1", SCOUT, [pub], base)
+    data = (folder / "p2.patch").read_bytes()
+    with pytest.raises(ValueError, match="not a plain name"):
+        agent.begin(bad_id, len(data), hashlib.sha256(data).hexdigest(), CHUNK)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cf1"]
+    assert not (tmp_path / "cf1" / "staging").exists() and agent.transfers == {}

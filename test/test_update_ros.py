@@ -1,6 +1,9 @@
 """ROS mode: a signed patch pushed during a simulated mission reaches, over the simulator's radio
-with 30 % packet loss, exactly the drones it targets; they hot-swap to the new model (version 2)
-while flying, the others keep version 1, and the bag's update/status shows it."""
+with 30 % packet loss, exactly the drones it targets (a second patch of the same version is refused
+by the server: one patch in flight at a time); they hot-swap to the new model (version 2)
+while flying, the others keep version 1, and the bag's update/status shows it. Each drone keeps
+classifying a stand-in camera frame of a new class: after the swap the targeted drones' running
+model names it, in the same process (pid) that answered with the old model before."""
 from __future__ import annotations
 
 import json
@@ -14,6 +17,7 @@ from mcap_ros2.decoder import DecoderFactory
 
 from conftest import REPO
 from firmware_update.patch import Patch
+from firmware_update.shapes import NEW_CLASSES
 from patch_helpers import keypair, models, signed
 
 
@@ -48,6 +52,11 @@ def test_push_installs_on_targeted_drones_only_during_a_mission(tmp_path, ros_en
         push = _cli(["patch", "push", str(patch_file), "--target", "role=inner_ring,type=cf", "--timeout", "30"],
                     ros_env, 60)
         assert push.returncode == 0, push.stdout + push.stderr
+        second = tmp_path / "x500.patch"                # same version, other type: one patch in flight
+        second.write_bytes(signed(base, tuned, key, target="type=x500"))
+        again = _cli(["patch", "push", str(second), "--timeout", "30"], ros_env, 60)
+        assert again.returncode == 1 and again.stderr.startswith("refused: version 2 is not newer than the patch")
+        assert len(again.stderr.strip().splitlines()) == 1
         status = _cli(["patch", "status", mission, "--wait", str(patch_file), "--timeout", "20",
                        "--json", str(tmp_path / "status.json")], ros_env, 60)
         assert status.returncode == 0, status.stdout + status.stderr
@@ -61,23 +70,45 @@ def test_push_installs_on_targeted_drones_only_during_a_mission(tmp_path, ros_en
     result = Patch.load(patch_file).manifest["result_hash"][:16]
     for name in ("cf1", "cf2", "cf3", "cf4"):
         assert st[name]["state"] == "installed" and st[name]["version"] == "2" and st[name]["hash"] == result
+        assert st[name]["label"] == NEW_CLASSES[0] and st[name]["label_model"] == result
     for name in ("x1", "x2"):
         assert st[name]["version"] == "1" and st[name]["hash"] == base.hash()[:16]
+        assert st[name]["label"] in base.classes and st[name]["label_model"] == base.hash()[:16]
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["update_radio"]["lost"] > 0                  # the loss model acted on update packets
     versions = _bag_versions(tmp_path / "run" / "bag")
     assert {n: v[-1] for n, v in versions.items()} == {"cf1": "2", "cf2": "2", "cf3": "2", "cf4": "2",
                                                        "x1": "1", "x2": "1"}
     assert all(v[0] == "1" for v in versions.values())
+    inferences = _bag_inferences(tmp_path / "run" / "bag")
+    assert set(inferences) == set(versions)
+    for name, seen in inferences.items():                       # hot swap: same process, new answer
+        assert len({pid for pid, _l, _m in seen}) == 1, name
+        assert seen[0][2] == base.hash()[:16] and seen[0][1] in base.classes, name
+        assert seen[-1][1:] == ((NEW_CLASSES[0], result) if name.startswith("cf") else (seen[0][1], seen[0][2]))
 
 
-def _bag_versions(bag_dir) -> dict:
+def _bag_statuses(bag_dir):
     (mcap_file,) = bag_dir.glob("*.mcap")
-    out: dict = {}
     with open(mcap_file, "rb") as f:
         for _s, channel, _m, msg in make_reader(f, decoder_factories=[DecoderFactory()]).iter_decoded_messages():
             if channel.topic.endswith("/update/status"):
-                out.setdefault(channel.topic.split("/")[1], []).append(json.loads(msg.data)["version"])
+                yield channel.topic.split("/")[1], json.loads(msg.data)
+
+
+def _bag_versions(bag_dir) -> dict:
+    out: dict = {}
+    for name, s in _bag_statuses(bag_dir):
+        out.setdefault(name, []).append(s["version"])
+    return out
+
+
+def _bag_inferences(bag_dir) -> dict:
+    """name -> [(pid, label, label_model), ...] of every status that carries an inference."""
+    out: dict = {}
+    for name, s in _bag_statuses(bag_dir):
+        if "label" in s:
+            out.setdefault(name, []).append((s["pid"], s["label"], s["label_model"]))
     return out
 
 

@@ -4,9 +4,15 @@ Thin: firmware_update.protocol (SwarmSync) decides what to send and when a patch
 firmware_update.agent verifies, installs (A/B, rollback) and swaps the running model. This class
 only moves bytes between /<drone>/update/rx|tx and those two, and publishes /<drone>/update/status
 (latched JSON) whenever the agent reports, plus transfer progress in steps of 10 %.
+
+To show the swap happens in the running process, each drone classifies a seeded stand-in camera
+frame (firmware_update.shapes.camera_frame, of a class only the patched model knows) with the
+model it runs now, every INFER_PERIOD s and with every report: the status carries the predicted
+`label`, the hash of the model that made it (`label_model`) and the node's `pid`.
 """
 from __future__ import annotations
 
+import os
 import time
 
 from std_msgs.msg import String, UInt8MultiArray
@@ -17,9 +23,12 @@ from firmware_update.participant import SyncConfig
 from firmware_update.patch import load_public_key
 from firmware_update.protocol import DroneAgent
 from firmware_update.selector import DroneIdentity
+from firmware_update.shapes import camera_frame
 from swarm_ros import topics
 from swarm_ros.nodes.messages import json_message
 from swarm_ros.nodes.runtime import qos
+
+INFER_PERIOD = 1.0      # s between inferences on the stand-in camera frame
 
 
 class DroneUpdates:
@@ -29,12 +38,14 @@ class DroneUpdates:
         base = Model.load(spec.model)
         self.config = SyncConfig(chunk_size=spec.chunk_size)
         self.t0 = time.monotonic()
-        self.agents, self.sync, self.tx, self.shown = [], [], [], []
+        self.log = nodes[0].get_logger()
+        self.frame, self.pid = camera_frame(), os.getpid()
+        self.agents, self.sync, self.tx, self.shown, self.status = [], [], [], [], []
         for k, (node, d) in enumerate(zip(nodes, drones)):
-            status = node.create_publisher(String, topics.UPDATE_STATUS, qos(topics.UPDATE_STATUS))
+            self.status.append(node.create_publisher(String, topics.UPDATE_STATUS, qos(topics.UPDATE_STATUS)))
             folder = spec.state / d.name
             agent = UpdateAgent(folder, DroneIdentity.of(d), keys, base,
-                                on_status=lambda s, pub=status: pub.publish(json_message(s)))
+                                on_status=lambda s, k=k: self._publish(k, s))
             self.agents.append(agent)
             self.sync.append(DroneAgent(DroneIdentity.of(d), self.config, seed=mission.seed,
                                         store_dir=folder / "sync", on_complete=self._installer(k)))
@@ -42,10 +53,28 @@ class DroneUpdates:
             node.create_subscription(UInt8MultiArray, topics.UPDATE_RX, self._on_rx_for(k), qos(topics.UPDATE_RX))
             self.shown.append((None, -1.0))
         nodes[0].create_timer(self.config.poll_period, self._poll)
+        nodes[0].create_timer(INFER_PERIOD, self._infer)
+
+    def _publish(self, k: int, status: dict) -> None:
+        """The agent's status plus what the running model sees in the camera frame now."""
+        out = dict(status)
+        if k < len(self.agents):                # not while the agent itself is starting up
+            model = self.agents[k].model        # one read: the swap is a reference assignment
+            out.update(label=model.classes[int(model.predict(self.frame)[0])], label_model=model.hash()[:16],
+                       pid=self.pid, inferred_at=time.time())
+        self.status[k].publish(json_message(out))
+
+    def _infer(self, *_ignored) -> None:
+        for k, agent in enumerate(self.agents):
+            self._publish(k, agent.status)
 
     def _installer(self, k: int):
         def install(_offer, blob: bytes) -> None:
-            self.agents[k].offer(blob)          # verify, A/B install, hot swap; reports status
+            try:
+                self.agents[k].offer(blob)      # verify, A/B install, hot swap; reports status
+            except Exception as err:            # noqa: BLE001 -- radio bytes must never kill the node
+                self.log.error(f"{self.agents[k].identity.name}: install failed: {err!r}")
+                self.agents[k].report("refused", reason=f"install failed: {' '.join(str(err).split())}")
         return install
 
     def _now(self) -> float:

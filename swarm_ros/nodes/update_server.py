@@ -2,10 +2,17 @@
 SwarmSync updater through the simulator's radio (or the real network on hardware).
 
 It checks the signature against the mission's trusted keys before serving (a drone would refuse
-it anyway; this saves the airtime) and answers each push on /swarm/update/server (latched JSON).
+it anyway; this saves the airtime) and answers each push on /swarm/update/server (latched JSON,
+with `push`: the first 16 hex of the pushed bytes' SHA-256, so a client knows its own answer).
+
+One patch is in flight at a time: drones order offers by one version number, so a push replaces
+the patch being served only when its version is higher; a push with the same or a lower version
+(e.g. a second version-2 patch for another drone type) is refused instead of being silently
+ignored by the drones that heard the first.
 """
 from __future__ import annotations
 
+import hashlib
 import time
 
 from std_msgs.msg import String, UInt8MultiArray
@@ -25,7 +32,7 @@ class UpdateServer:
         self.node, self.seed = node, mission.seed
         self.keys = [load_public_key(k) for k in mission.updates.keys]
         self.config = SyncConfig(chunk_size=mission.updates.chunk_size)
-        self.agent = None
+        self.agent, self.serving = None, None
         self.t0 = time.monotonic()
         self.tx = node.create_publisher(UInt8MultiArray, topics.SERVER_TX, qos(topics.SERVER_TX))
         self.state = node.create_publisher(String, topics.SERVER_STATE, qos(topics.SERVER_STATE))
@@ -39,19 +46,27 @@ class UpdateServer:
 
     def _on_push(self, msg: UInt8MultiArray) -> None:
         data = bytes(msg.data)
+        push = hashlib.sha256(data).hexdigest()[:16]
         try:
             patch = Patch.from_bytes(data, "pushed patch")
             verify(patch, self.keys)
             m = patch.manifest
-            self.agent = UpdaterAgent(NAME, data, m["result_hash"][:16], wire_version(m["version"]), m["target"],
+            version = wire_version(m["version"])
+            if self.agent is not None and version <= self.agent.offer.version:
+                raise PatchRefused(f"version {m['version']} is not newer than the patch being served "
+                                   f"(version {self.serving}, target {self.agent.offer.selector!r}); one patch is "
+                                   f"in flight at a time: build the next with a higher version (e.g. "
+                                   f"{self.serving}.1)")
+            self.agent = UpdaterAgent(NAME, data, m["result_hash"][:16], version, m["target"],
                                       self.config, seed=self.seed)
+            self.serving = m["version"]
         except PatchRefused as err:
-            self.state.publish(json_message({"state": "refused", "reason": str(err)}))
+            self.state.publish(json_message({"state": "refused", "reason": str(err), "push": push}))
             return
         self.node.get_logger().info(f"serving patch {m['result_hash'][:16]} version {m['version']} "
                                     f"({len(data)} bytes) to {m['target']!r}")
         self.state.publish(json_message({"state": "serving", "patch": m["result_hash"][:16], "version": m["version"],
-                                         "target": m["target"], "bytes": len(data)}))
+                                         "target": m["target"], "bytes": len(data), "push": push}))
 
     def _send(self, out) -> None:
         for _dest, msg in out:
