@@ -83,6 +83,21 @@ def test_low_battery_and_swapped_links_fail_preflight(mission, tmp_path, capsys)
     assert summary["ever_armed"] == []
 
 
+def test_swapped_px4_links_fail_preflight_on_the_mavlink_system_id(mission, tmp_path, capsys):
+    """PX4 reports positions from its own pad, so a swapped vehicle looks on-pad; its system id does not."""
+    links = loopback_links(mission.fleet.names)
+    swapped = dict(links, x1=links["x2"], x2=links["x1"])
+    with served(mission, links) as server:
+        code = run_main(deploy_args(write_links(tmp_path / "links.yaml", swapped)))     # not a dry run
+        summary = server.summary()
+    lines = error_lines(capsys.readouterr().err)
+    assert code == 1 and len(lines) == 2, lines
+    for name, other, heard, expected in (("x1", "x2", 2, 1), ("x2", "x1", 1, 2)):
+        assert any(line.startswith(f"error: preflight: {name} ({links[other]}): heartbeat from MAVLink system {heard} "
+                                   f"({other}'s), expected {name}'s {expected}: wrong vehicle") for line in lines), lines
+    assert summary["ever_armed"] == []
+
+
 @pytest.mark.parametrize("entry, problem", [
     ({"cf1": "radio://0/80/2M/E7E7E7"}, "cf1: 'radio://0/80/2M/E7E7E7' is not a link URI"),
     ({"x1": "radio://0/80/2M/E7E7E7E701"}, "x1: 'radio://0/80/2M/E7E7E7E701': a Crazyradio URI, but the drone is a px4_x500"),

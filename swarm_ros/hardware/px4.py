@@ -148,6 +148,9 @@ class Px4Backend(Backend):
                 result = RESULTS.get(self._acks[command], f"result {self._acks[command]}")
                 raise LinkError(f"{self.name} ({self.uri}): MAV_CMD_{COMMANDS.get(command, command)} {result}")
 
+    def identity(self) -> int | None:
+        return self.system
+
     # --- parameters --------------------------------------------------------------------------
     def parameters(self, names) -> dict:
         for name in names:
