@@ -290,14 +290,22 @@ def _each(backends, console, what: str, command) -> None:
             console.print(f"[red]error:[/] {name}: {what} failed: {type(err).__name__}: {_first_line(err)}", highlight=False)
 
 
+def landing_time(phases, backend) -> float:
+    """s to land from where the vehicle is: the mission's land duration, longer from high up, so the
+    descent stays within both the mission's landing speed and the vehicle's descent limit."""
+    height = float(np.nan_to_num(backend.state().position[2] - backend.start[2], nan=0.0))
+    speed = min(phases.land_speed, backend.drone.vehicle.max_descent)
+    return max(phases.land_duration, height / speed)
+
+
 def _land_all(mission, backends, bridge, metrics, interrupts, console, spin) -> None:
     """Every vehicle lands through its own landing; a fault while landing one does not stop the others."""
     bridge.stop()
     if interrupts.count:
         console.print("[yellow]interrupted:[/] landing every vehicle (Ctrl-C again stops the motors)")
-    _each(backends, console, "land", lambda b: b.land(mission.phases.land_duration))
-    heights = [0.0] + [b.state().position[2] - b.start[2] for b in backends.values()]
-    deadline = time.monotonic() + max(heights) / mission.phases.land_speed + LAND_MARGIN
+    durations = {n: landing_time(mission.phases, b) for n, b in backends.items()}
+    _each(backends, console, "land", lambda b: b.land(durations[b.name]))
+    deadline = time.monotonic() + max(durations.values(), default=0.0) + LAND_MARGIN
     stopped = interrupts.count > 1
     reachable = lambda: [n for n, b in backends.items() if b.state().connected]   # noqa: E731  (lost ones land on their own)
     while not set(reachable()) <= set(_landed(backends)) and time.monotonic() < deadline:

@@ -2,6 +2,8 @@
 connect, stream the state estimate, command, and the link-loss failsafe."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -83,6 +85,23 @@ def test_estimate_drift_on_the_pad_is_not_flying(backend):
     s = b.state()
     assert not s.airborne and not s.armed
     assert check_vehicle(server.mission, b, Limits()).problems == []
+
+
+@pytest.mark.parametrize("backend", ["cf1", "x1"], indirect=True)
+def test_landing_time_grows_with_height_within_the_descent_limits(backend):
+    """Ctrl-C at any height: the landing is never steeper than the mission's land speed or the
+    vehicle's max descent (the estimate is put 6 m up by drift, so nothing has to fly there)."""
+    from swarm_ros.deploy import landing_time
+    b, server = backend
+    phases = server.mission.phases
+    assert landing_time(phases, b) == phases.land_duration                  # on the pad
+    with server.lock:
+        server.links[server.names.index(b.name)].estimate_bias = np.array([0.0, 0.0, 6.0])
+    assert wait_for(lambda: b.state().position[2] > b.start[2] + 5.9, 3.0)
+    for speed in (phases.land_speed, 5.0):                # mission slower than the vehicle, then faster
+        fast = dataclasses.replace(phases, land_speed=speed)
+        limit = min(speed, b.drone.vehicle.max_descent)
+        assert landing_time(fast, b) == pytest.approx(6.0 / limit, rel=1e-3)
 
 
 @pytest.mark.parametrize("backend", ["x1"], indirect=True)
