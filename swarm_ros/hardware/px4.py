@@ -26,6 +26,7 @@ from .links import udp_address
 GCS_SYSTEM, GCS_COMPONENT = 255, 190
 STREAM_PERIOD = 0.05          # s between repeated setpoints in offboard
 ACK_TIMEOUT = 1.0             # s to wait for a COMMAND_ACK
+OFFBOARD_LEAD = 1.2           # s of setpoint stream before asking for OFFBOARD (PX4 wants more than 1 s)
 OFFBOARD = (6, 0)             # PX4 main/sub mode
 PX4_MAIN_MODES = {1: "MANUAL", 2: "ALTCTL", 3: "POSCTL", 5: "ACRO", 6: "OFFBOARD", 7: "STABILIZED"}
 PX4_AUTO_MODES = {2: "AUTO.TAKEOFF", 3: "AUTO.LOITER", 4: "AUTO.MISSION", 5: "AUTO.RTL", 6: "AUTO.LAND"}
@@ -188,10 +189,11 @@ class Px4Backend(Backend):
 
     # --- flight ------------------------------------------------------------------------------
     def arm(self) -> None:
-        """Stream a hold-still setpoint, switch to OFFBOARD, arm (PX4 needs the stream first)."""
+        """Stream a hold-still setpoint, switch to OFFBOARD, arm (PX4 accepts OFFBOARD only after the
+        stream has run for over a second)."""
         self.landing = False
         self._setpoint = (VELOCITY_ONLY, (0.0, 0.0, 0.0), (0.0, 0.0, 0.0))
-        time.sleep(3 * STREAM_PERIOD)
+        time.sleep(OFFBOARD_LEAD)
         self._command(176, 1.0, *OFFBOARD)              # MAV_CMD_DO_SET_MODE, custom mode enabled
         self._command(400, 1.0)                         # MAV_CMD_COMPONENT_ARM_DISARM
 
