@@ -3,7 +3,7 @@
 Order of events: links and backends from the fleet (and an optional link map); preflight on
 every vehicle (nothing arms unless all pass); the drone nodes start as in simulation; the
 vehicle bridge stands in for the simulator; every vehicle arms; the mission clock starts; at
-the end (or on Ctrl-C) every vehicle lands through its own landing, a second Ctrl-C stops the
+the end (or on Ctrl-C, or any error) every vehicle lands through its own landing, a second Ctrl-C stops the
 motors. A live table shows each drone's link, mode, battery and position.
 """
 from __future__ import annotations
@@ -14,6 +14,7 @@ import os
 import signal
 import threading
 import time
+import traceback
 from pathlib import Path
 
 import numpy as np
@@ -190,7 +191,14 @@ def fly(mission, backends: dict, *, console: Console, domain_id: int | None = No
             except LinkError as err:      # a vehicle refused to arm, or its link was lost in flight
                 outcome = f"failed: {err}"
                 console.print(f"[red]error:[/] {err}; landing every vehicle")
-            _land_all(mission, {n: backends[n] for n in armed}, bridge, metrics, interrupts, console, spin)
+            except Exception as err:      # a fault of our own (a callback, a driver, the table): land all the same
+                outcome = f"failed: {type(err).__name__}: {_first_line(err)}"
+                trace = run_dir / "logs" / "deploy_error.log"
+                trace.parent.mkdir(parents=True, exist_ok=True)
+                trace.write_text(traceback.format_exc())
+                console.print(f"[red]error:[/] {outcome} (traceback in {trace}); landing every vehicle", highlight=False)
+            finally:                      # whatever ended the flight, armed vehicles land before the links close
+                _land_all(mission, {n: backends[n] for n in armed}, bridge, metrics, interrupts, console, spin)
     finally:
         summary = _summary(mission, backends, bridge, metrics, outcome, run_dir, record and armed)
         bridge.halt()
@@ -269,23 +277,45 @@ def _mission_loop(mission, backends, bridge, metrics, interrupts, console, spin)
             live.stop()
 
 
+def _first_line(err: BaseException) -> str:
+    return next((line for line in str(err).splitlines() if line.strip()), "")
+
+
+def _each(backends, console, what: str, command) -> None:
+    """`command` to every vehicle; one that fails is reported and the rest still get theirs."""
+    for name, b in backends.items():
+        try:
+            command(b)
+        except Exception as err:  # that vehicle's own failsafe is what is left for it
+            console.print(f"[red]error:[/] {name}: {what} failed: {type(err).__name__}: {_first_line(err)}", highlight=False)
+
+
+def landing_time(phases, backend) -> float:
+    """s to land from where the vehicle is: the mission's land duration, longer from high up, so the
+    descent stays within both the mission's landing speed and the vehicle's descent limit."""
+    height = float(np.nan_to_num(backend.state().position[2] - backend.start[2], nan=0.0))
+    speed = min(phases.land_speed, backend.drone.vehicle.max_descent)
+    return max(phases.land_duration, height / speed)
+
+
 def _land_all(mission, backends, bridge, metrics, interrupts, console, spin) -> None:
+    """Every vehicle lands through its own landing; a fault while landing one does not stop the others."""
     bridge.stop()
     if interrupts.count:
         console.print("[yellow]interrupted:[/] landing every vehicle (Ctrl-C again stops the motors)")
-    for b in backends.values():
-        b.land(mission.phases.land_duration)
-    heights = [0.0] + [b.state().position[2] - b.start[2] for b in backends.values()]
-    deadline = time.monotonic() + max(heights) / mission.phases.land_speed + LAND_MARGIN
+    durations = {n: landing_time(mission.phases, b) for n, b in backends.items()}
+    _each(backends, console, "land", lambda b: b.land(durations[b.name]))
+    deadline = time.monotonic() + max(durations.values(), default=0.0) + LAND_MARGIN
     stopped = interrupts.count > 1
     reachable = lambda: [n for n, b in backends.items() if b.state().connected]   # noqa: E731  (lost ones land on their own)
     while not set(reachable()) <= set(_landed(backends)) and time.monotonic() < deadline:
-        spin(0.05)
+        try:
+            spin(0.05)
+        except Exception:         # the fault that ended the flight may recur in a callback: keep watching
+            time.sleep(0.05)
         _measure(metrics, bridge)
         if interrupts.count > 1 and not stopped:
             stopped = True
             console.print("[red]second interrupt:[/] emergency stop")
-            for b in backends.values():
-                b.emergency_stop()
-    for b in backends.values():
-        b.disarm()
+            _each(backends, console, "emergency stop", lambda b: b.emergency_stop())
+    _each(backends, console, "disarm", lambda b: b.disarm())

@@ -4,18 +4,21 @@
     defaults: {radio_range: 30}                # any vehicle field, role, tags
     types:
       cf: {platform: crazyflie_2.1, role: ring, max_speed: 0.8}
+      x500: {platform: px4_x500, role: ring}
     drones:
       cf1: {type: cf, start: [0, 0, 0], uri: radio://0/80/2M/E7E7E7E701}
+      x1: {type: x500, start: [2, 0, 0], uri: "udp://10.0.0.11:14550", sysid: 1}
 
 A drone's figures start from its platform profile (platforms.py); fleet defaults, then its
-type, then its own entry override them.
+type, then its own entry override them. A PX4 drone's `sysid` is the MAVLink system id its
+autopilot must report (its MAV_SYS_ID); without one, the n-th PX4 drone of the fleet gets n.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .configfile import Choice, ListOf, Name, Section, Text, Vector, load_yaml
+from .configfile import Choice, ListOf, Name, Number, Section, Text, Vector, load_yaml
 from .platforms import FIELD_CHECKS, PLATFORMS, VehicleParams
 
 
@@ -31,6 +34,7 @@ class DroneSpec:
     tags: tuple[str, ...] = ()
     uri: str | None = None     # hardware link (radio URI or MAVLink address), unused in simulation
     role_field: str = field(default="", compare=False)   # where the fleet file set the role, for messages
+    sysid: int | None = None   # MAVLink system id a PX4 vehicle must report (None: Crazyflies)
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,22 @@ def _layer(sec: Section) -> dict:
 def _check_name(sec: Section, key: str, what: str) -> None:
     if not Name.pattern.match(key):
         raise sec.error(key, f"bad {what} name {key!r}", Name.allowed)
+
+
+def _sysid(dsec: Section, platform: str, earlier: list[DroneSpec]) -> int | None:
+    """A PX4 drone's MAVLink system id: its own `sysid`, else 1 + the PX4 drones listed before it."""
+    if platform.startswith("crazyflie"):
+        if dsec.has("sysid"):
+            raise dsec.error("sysid", f"a MAVLink system id, but the drone is a {platform}", "sysid on PX4 drones only")
+        return None
+    taken = {d.sysid: d.name for d in earlier if d.sysid is not None}
+    sysid = dsec.get("sysid", Number(1, 254, integer=True), None)
+    if sysid is None:
+        sysid = 1 + sum(not d.platform.startswith("crazyflie") for d in earlier)
+    if sysid in taken:
+        raise dsec.error("sysid", f"system id {sysid} is also {taken[sysid]}'s (own or by fleet order)",
+                         "a MAVLink system id 1-254 no other drone of the fleet has")
+    return sysid
 
 
 def load_fleet(path: str | Path) -> Fleet:
@@ -103,8 +123,9 @@ def load_fleet(path: str | Path) -> Fleet:
         vehicle = PLATFORMS[platform].with_overrides(**merged)
         start = dsec.get("start", Vector(3))
         uri = dsec.get("uri", Text(), None)
+        sysid = _sysid(dsec, platform, drones)
         dsec.finish()
-        drones.append(DroneSpec(dname, len(drones), tname, platform, role, vehicle, start, tags, uri, role_field))
+        drones.append(DroneSpec(dname, len(drones), tname, platform, role, vehicle, start, tags, uri, role_field, sysid))
     if not drones:
         raise top.error("drones", "no drones", "at least one drone entry")
     drones_sec.finish()

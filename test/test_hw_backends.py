@@ -2,6 +2,8 @@
 connect, stream the state estimate, command, and the link-loss failsafe."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -10,6 +12,7 @@ from sim.vehicles.autopilot import Failsafe
 from sim.vehicles.server import VehicleServer
 from swarm_ros.hardware import make_backend
 from swarm_ros.hardware.base import LinkError
+from swarm_ros.hardware.preflight import Limits, check_vehicle
 from swarm_ros.mission import load_mission
 
 FAILSAFE = Failsafe(hover_after=0.3, land_after=1.0, land_speed=1.0)
@@ -66,8 +69,39 @@ def test_velocity_setpoints_fly_and_odometry_follows_the_vehicle(backend):
     assert np.allclose(b.state().position, p, atol=0.1)        # telemetry is the vehicle's own state
     b.land(2.0)
     assert wait_for(lambda: not truth(server, b.name)[2], 10.0)  # landed and disarmed itself
-    assert truth(server, b.name)[0][2] < 0.05 and not b.state().airborne
+    assert truth(server, b.name)[0][2] < 0.05 and wait_for(lambda: not b.state().airborne, 2.0)
     assert [e for _, e in events(server, b.name)][-3:] == ["landed", "disarmed", "idle"]
+
+
+@pytest.mark.parametrize("backend", ["cf1", "x1"], indirect=True)
+def test_estimate_drift_on_the_pad_is_not_flying(backend):
+    """Flying is the vehicle's own verdict (PX4 land detector, Crazyflie supervisor), not the height of
+    an estimate that drifts on the ground (barometer): 30 cm of drift, still landed, preflight passes."""
+    b, server = backend
+    k = server.names.index(b.name)
+    with server.lock:
+        server.links[k].estimate_bias = np.array([0.0, 0.0, 0.3])
+    assert wait_for(lambda: b.state().position[2] > b.start[2] + 0.25, 3.0)
+    s = b.state()
+    assert not s.airborne and not s.armed
+    assert check_vehicle(server.mission, b, Limits()).problems == []
+
+
+@pytest.mark.parametrize("backend", ["cf1", "x1"], indirect=True)
+def test_landing_time_grows_with_height_within_the_descent_limits(backend):
+    """Ctrl-C at any height: the landing is never steeper than the mission's land speed or the
+    vehicle's max descent (the estimate is put 6 m up by drift, so nothing has to fly there)."""
+    from swarm_ros.deploy import landing_time
+    b, server = backend
+    phases = server.mission.phases
+    assert landing_time(phases, b) == phases.land_duration                  # on the pad
+    with server.lock:
+        server.links[server.names.index(b.name)].estimate_bias = np.array([0.0, 0.0, 6.0])
+    assert wait_for(lambda: b.state().position[2] > b.start[2] + 5.9, 3.0)
+    for speed in (phases.land_speed, 5.0):                # mission slower than the vehicle, then faster
+        fast = dataclasses.replace(phases, land_speed=speed)
+        limit = min(speed, b.drone.vehicle.max_descent)
+        assert landing_time(fast, b) == pytest.approx(6.0 / limit, rel=1e-3)
 
 
 @pytest.mark.parametrize("backend", ["x1"], indirect=True)

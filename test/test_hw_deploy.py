@@ -11,9 +11,11 @@ import sys
 
 import pytest
 
-from hwutil import FIRST_FLIGHT, free_ports, loopback_links, wait_for, write_links
+from hwutil import FIRST_FLIGHT, free_ports, loopback_links, pair_mission, wait_for, write_links
 from sim.vehicles.autopilot import Failsafe
 from sim.vehicles.server import VehicleServer
+from swarm_ros.hardware.px4 import Px4Backend
+from swarm_ros.launching import ISOLATION
 from swarm_ros.mission import load_mission
 
 
@@ -83,6 +85,21 @@ def test_low_battery_and_swapped_links_fail_preflight(mission, tmp_path, capsys)
     assert summary["ever_armed"] == []
 
 
+def test_swapped_px4_links_fail_preflight_on_the_mavlink_system_id(mission, tmp_path, capsys):
+    """PX4 reports positions from its own pad, so a swapped vehicle looks on-pad; its system id does not."""
+    links = loopback_links(mission.fleet.names)
+    swapped = dict(links, x1=links["x2"], x2=links["x1"])
+    with served(mission, links) as server:
+        code = run_main(deploy_args(write_links(tmp_path / "links.yaml", swapped)))     # not a dry run
+        summary = server.summary()
+    lines = error_lines(capsys.readouterr().err)
+    assert code == 1 and len(lines) == 2, lines
+    for name, other, heard, expected in (("x1", "x2", 2, 1), ("x2", "x1", 1, 2)):
+        assert any(line.startswith(f"error: preflight: {name} ({links[other]}): heartbeat from MAVLink system {heard} "
+                                   f"({other}'s), expected {name}'s {expected}: wrong vehicle") for line in lines), lines
+    assert summary["ever_armed"] == []
+
+
 @pytest.mark.parametrize("entry, problem", [
     ({"cf1": "radio://0/80/2M/E7E7E7"}, "cf1: 'radio://0/80/2M/E7E7E7' is not a link URI"),
     ({"x1": "radio://0/80/2M/E7E7E7E701"}, "x1: 'radio://0/80/2M/E7E7E7E701': a Crazyradio URI, but the drone is a px4_x500"),
@@ -146,6 +163,45 @@ def test_ctrl_c_lands_every_vehicle(mission, tmp_path, ros_env):
         assert d["landed"] and not d["armed"] and "land" in kinds and "stopped" not in kinds, d
     deployed = json.loads((tmp_path / "deploy.json").read_text())
     assert deployed["outcome"] == "interrupted" and deployed["mission_time"] < mission.phases.task_end
+
+
+class FaultyPx4(Px4Backend):
+    """A driver fault that is not a LinkError: velocity setpoints raise once the vehicle is up."""
+    def velocity(self, v) -> None:
+        if self.state().position[2] - self.start[2] > 0.3:
+            raise RuntimeError("driver fault (injected)\nsecond line")
+        super().velocity(v)
+
+
+def test_unexpected_fault_in_flight_still_lands_every_armed_vehicle(tmp_path, ros_domain, monkeypatch):
+    """Not only link errors: any exception in the mission loop (here raised in the bridge's callback,
+    out of the executor's spin) lands every vehicle before the links close."""
+    import io
+    from rich.console import Console
+    from swarm_ros.deploy import close_all, fly, make_backends, preflight
+    from swarm_ros.hardware.preflight import Limits
+    for key, value in ISOLATION.items():
+        monkeypatch.setenv(key, value)                   # fly() sets these; put them back afterwards
+    pair = load_mission(pair_mission(tmp_path / "pair"))
+    links = loopback_links(pair.fleet.names)
+    with served(pair, links) as server:
+        backends = make_backends(pair, "mixed", links)
+        backends["x1"] = FaultyPx4(pair.fleet.by_name("x1"), links["x1"])
+        try:
+            _checks, problems = preflight(pair, backends, Limits(connect_timeout=5.0))
+            assert problems == []
+            out = io.StringIO()
+            summary = fly(pair, backends, console=Console(file=out, width=200), domain_id=ros_domain,
+                          run_dir=tmp_path / "run", record=False)
+        finally:
+            close_all(backends)
+        truth = server.summary()
+    assert summary["outcome"] == "failed: RuntimeError: driver fault (injected)", out.getvalue()[-2000:]
+    assert "driver fault (injected)" in (tmp_path / "run" / "logs" / "deploy_error.log").read_text()
+    for d in truth["drones"]:
+        kinds = [e for _, e in d["events"]]
+        assert "velocity" in kinds and "land" in kinds and "stopped" not in kinds, d     # flew, then landed
+        assert d["landed"] and not d["armed"], d
 
 
 def test_mixed_mission_flies_end_to_end_without_collisions(mission, tmp_path, ros_env):

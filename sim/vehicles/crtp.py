@@ -52,6 +52,7 @@ class CrazyflieLink:
         self.blocks: dict[int, dict] = {}          # id -> {"vars": [(index, fetch type)], "period": s, "next": t}
         self.lowlevel = False                      # low-level setpoints outrank the high-level commander
         self.emergency = False
+        self.estimate_bias = np.zeros(3)           # m, ENU, added to the reported position (estimator drift)
 
     # --- incoming ----------------------------------------------------------------------------
     def handle(self, data: bytes) -> list[bytes]:
@@ -224,7 +225,7 @@ class CrazyflieLink:
 
     def values(self) -> list[float]:
         ap, k = self.ap, self.k
-        p, v = ap.position[k], ap.velocity[k]
+        p, v = ap.position[k] + self.estimate_bias, ap.velocity[k]
         level = int(np.clip((self.vbat - 3.0) / 1.2 * 100, 0, 100))
         return [*p, *v, 0.0, 0.0, 0.0, self.vbat, level, self.supervisor_info()]
 

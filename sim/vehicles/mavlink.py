@@ -56,6 +56,7 @@ class MavlinkVehicle:
                        "MPC_XY_VEL_MAX": vehicle.max_speed, "MPC_Z_VEL_MAX_UP": vehicle.max_climb,
                        "MPC_Z_VEL_MAX_DN": vehicle.max_descent, "MPC_LAND_SPEED": fs.land_speed}
         self.mode = "POSCTL"
+        self.estimate_bias = np.zeros(3)    # m, ENU, added to the reported position (EKF / barometer drift)
         self.next = {"heartbeat": 0.0, "fast": 0.0, "slow": 0.0}
 
     # --- incoming ----------------------------------------------------------------------------
@@ -199,7 +200,7 @@ class MavlinkVehicle:
             out.append(enc.heartbeat_encode(mav.MAV_TYPE_QUADROTOR, mav.MAV_AUTOPILOT_PX4, base,
                                             px4_custom_mode(self.mode), status).pack(enc))
         if self._due("fast", t, 0.02):
-            p, v = enu_to_ned(ap.position[k] - self.start), enu_to_ned(ap.velocity[k])
+            p, v = enu_to_ned(ap.position[k] + self.estimate_bias - self.start), enu_to_ned(ap.velocity[k])
             out.append(enc.local_position_ned_encode(ms, *p.tolist(), *v.tolist()).pack(enc))
             out.append(enc.attitude_encode(ms, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0).pack(enc))
         if self._due("slow", t, 0.5):

@@ -42,7 +42,7 @@ class VehicleServer:
             if d.platform.startswith("crazyflie"):
                 link = CrazyflieLink(self.ap, k, battery.get(d.name, 92.0))
             else:
-                link = MavlinkVehicle(self.ap, k, d.start, d.vehicle, system_id=k + 1, battery=battery.get(d.name, 95.0))
+                link = MavlinkVehicle(self.ap, k, d.start, d.vehicle, system_id=d.sysid, battery=battery.get(d.name, 95.0))
             sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             try:
                 sock.bind(udp_address(links[d.name]))

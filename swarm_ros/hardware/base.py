@@ -117,5 +117,9 @@ class Backend(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    def identity(self) -> int | None:
+        """The id the vehicle reports for itself where its protocol carries one (MAVLink system id)."""
+        return None
+
     def disarm(self) -> None:
         """Disarm after landing (vehicles that disarm themselves need nothing)."""

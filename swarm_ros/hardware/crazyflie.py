@@ -2,7 +2,7 @@
 
 Connects with the link's full setup (TOCs, parameters), streams the state estimate through a
 log block (stateEstimate.x/y/z/vx/vy/vz every 20 ms) and battery/supervisor state through a
-second one, sends world-frame velocity or position setpoints on the generic commander, and
+second one (flying or not is the supervisor's "is flying" bit, not a height), sends world-frame velocity or position setpoints on the generic commander, and
 takes off and lands through the high-level commander. Before a high-level command follows
 low-level setpoints it tells the firmware so (notify-setpoint-stop), as the firmware requires.
 The Crazyflie's world frame is its positioning system's (Lighthouse, mocap), assumed ENU and
@@ -97,13 +97,13 @@ class CrazyflieBackend(Backend):
 
     def _on_state(self, _ts, data, _conf) -> None:
         v = [data[k] for k in STATE_VARS]
-        self._sample(position=np.array(v[:3]), velocity=np.array(v[3:]), airborne=v[2] > 0.05, connected=True)
+        self._sample(position=np.array(v[:3]), velocity=np.array(v[3:]), connected=True)
 
     def _on_status(self, _ts, data, _conf) -> None:
         info = int(data["supervisor.info"])
         armed, flying, locked = bool(info & 2), bool(info & 16), bool(info & 64)
         mode = "locked" if locked else "landing" if self.landing and flying else "flying" if flying else "ready"
-        self._sample(battery=float(data["pm.batteryLevel"]), armed=armed, mode=mode)
+        self._sample(battery=float(data["pm.batteryLevel"]), armed=armed, mode=mode, airborne=flying)
 
     def parameters(self, names) -> dict:
         out = {}

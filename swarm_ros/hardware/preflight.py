@@ -61,7 +61,8 @@ def connect_all(backends: dict, timeout: float) -> dict[str, str | None]:
 
 
 def check_vehicle(mission, backend, limits: Limits) -> VehicleCheck:
-    """Battery, failsafe parameters, position on the pad and inside the geofence, not armed."""
+    """Battery, failsafe parameters, position on the pad and inside the geofence, the vehicle's own id
+    (PX4: a pad-relative position cannot reveal a swapped link, its system id can), not armed."""
     d = mission.fleet.by_name(backend.name)
     check = VehicleCheck(d.name, backend.kind, backend.uri, connected=True)
     s = backend.state()
@@ -79,6 +80,11 @@ def check_vehicle(mission, backend, limits: Limits) -> VehicleCheck:
         if off > limits.pad_tolerance:
             check.problems.append(f"{where}: {off:.2f} m from its start pad {list(d.start)} in the fleet file "
                                   f"(allowed {limits.pad_tolerance:g} m): wrong vehicle on this link, or frames differ")
+    heard = backend.identity()
+    if d.sysid is not None and heard is not None and heard != d.sysid:
+        owner = next((f" ({o.name}'s)" for o in mission.fleet.drones if o.sysid == heard), "")
+        check.problems.append(f"{where}: heartbeat from MAVLink system {heard}{owner}, expected {d.name}'s {d.sysid}: "
+                              "wrong vehicle on this link (links swapped, or MAV_SYS_ID differs from the fleet's sysid)")
     if s.armed or s.airborne:
         check.problems.append(f"{where}: already {'flying' if s.airborne else 'armed'}")
     hover, land = backend.failsafe_timeouts()

@@ -5,6 +5,8 @@ MAV_CMD_DO_SET_MODE (PX4 custom mode 6) once setpoints stream, and keeps streami
 SET_POSITION_TARGET_LOCAL_NED at 20 Hz as PX4 requires (below 2 Hz it leaves offboard).
 Setpoints and telemetry are converted between the mission's ENU world frame and PX4's local
 NED frame, whose origin is the vehicle's start pad (its EKF origin at power-up).
+Whether the vehicle is flying comes from PX4's land detector (EXTENDED_SYS_STATE.landed_state,
+asked for at 5 Hz), not from the EKF's height, which drifts with the barometer on the ground.
 Take-off and landing use MAV_CMD_NAV_TAKEOFF / MAV_CMD_NAV_LAND. On link loss PX4's own
 failsafes act (COM_OF_LOSS_T: hold; COM_DL_LOSS_T with NAV_DLL_ACT = 3: land); preflight reads them.
 """
@@ -24,11 +26,14 @@ from .links import udp_address
 GCS_SYSTEM, GCS_COMPONENT = 255, 190
 STREAM_PERIOD = 0.05          # s between repeated setpoints in offboard
 ACK_TIMEOUT = 1.0             # s to wait for a COMMAND_ACK
+OFFBOARD_LEAD = 1.2           # s of setpoint stream before asking for OFFBOARD (PX4 wants more than 1 s)
 OFFBOARD = (6, 0)             # PX4 main/sub mode
 PX4_MAIN_MODES = {1: "MANUAL", 2: "ALTCTL", 3: "POSCTL", 5: "ACRO", 6: "OFFBOARD", 7: "STABILIZED"}
 PX4_AUTO_MODES = {2: "AUTO.TAKEOFF", 3: "AUTO.LOITER", 4: "AUTO.MISSION", 5: "AUTO.RTL", 6: "AUTO.LAND"}
 INT_PARAMS = {"COM_DL_LOSS_T", "NAV_DLL_ACT"}
-COMMANDS = {21: "NAV_LAND", 22: "NAV_TAKEOFF", 176: "DO_SET_MODE", 400: "COMPONENT_ARM_DISARM"}
+COMMANDS = {21: "NAV_LAND", 22: "NAV_TAKEOFF", 176: "DO_SET_MODE", 400: "COMPONENT_ARM_DISARM", 511: "SET_MESSAGE_INTERVAL"}
+IN_AIR = (2, 3, 4)            # MAV_LANDED_STATE in air, taking off, landing
+EXTENDED_SYS_STATE = 245      # message id
 RESULTS = {1: "temporarily rejected", 2: "denied", 3: "unsupported", 4: "failed"}
 VELOCITY_ONLY = 0b0000_1101_1100_0111     # ignore position, acceleration, yaw, yaw rate
 POSITION_ONLY = 0b0000_1101_1111_1000     # ignore velocity, acceleration, yaw, yaw rate
@@ -48,6 +53,7 @@ class Px4Backend(Backend):
         self.conn = None
         self.mav = None
         self.system = None
+        self.landed_state = None       # MAV_LANDED_STATE from the land detector, once heard
         self._acks: dict[int, int] = {}
         self._params: dict[str, float] = {}
         self._cond = threading.Condition()
@@ -68,12 +74,17 @@ class Px4Backend(Backend):
                          threading.Thread(target=self._stream, daemon=True, name=f"{self.name}-tx")]
         for t in self._threads:
             t.start()
+        deadline = time.monotonic() + timeout
         with self._cond:
-            if not self._cond.wait_for(lambda: self.system is not None and self._state.stamp > 0
-                                       and not math.isnan(self._state.battery), timeout):
+            heard = self._cond.wait_for(lambda: self.system is not None, timeout)
+        if heard:
+            self._command(511, float(EXTENDED_SYS_STATE), 200_000.0, wait=False)    # land detector at 5 Hz
+        with self._cond:
+            if not (heard and self._cond.wait_for(lambda: self._state.stamp > 0 and not math.isnan(self._state.battery)
+                                                  and self.landed_state is not None, deadline - time.monotonic())):
                 self.close()
-                raise LinkError(f"{self.name} ({self.uri}): no MAVLink heartbeat, position and battery state "
-                                f"within {timeout:g} s")
+                raise LinkError(f"{self.name} ({self.uri}): no MAVLink heartbeat, position, battery and landed state "
+                                f"(EXTENDED_SYS_STATE) within {timeout:g} s")
         self._sample(connected=True)
 
     def _receive(self) -> None:
@@ -95,13 +106,17 @@ class Px4Backend(Backend):
             self._sample(armed=bool(msg.base_mode & 128), mode=px4_mode(msg.custom_mode))
         elif kind == "LOCAL_POSITION_NED":
             p = ned_to_enu([msg.x, msg.y, msg.z]) + self.start
-            self._sample(position=p, velocity=ned_to_enu([msg.vx, msg.vy, msg.vz]), connected=True,
-                         airborne=bool(p[2] - self.start[2] > 0.05))
+            self._sample(position=p, velocity=ned_to_enu([msg.vx, msg.vy, msg.vz]), connected=True)
             with self._cond:
                 self._cond.notify_all()
         elif kind == "SYS_STATUS" and msg.battery_remaining >= 0:
             self._sample(battery=float(msg.battery_remaining))
             with self._cond:
+                self._cond.notify_all()
+        elif kind == "EXTENDED_SYS_STATE":
+            self._sample(airborne=msg.landed_state in IN_AIR)
+            with self._cond:
+                self.landed_state = msg.landed_state
                 self._cond.notify_all()
         elif kind == "COMMAND_ACK":
             with self._cond:
@@ -148,6 +163,9 @@ class Px4Backend(Backend):
                 result = RESULTS.get(self._acks[command], f"result {self._acks[command]}")
                 raise LinkError(f"{self.name} ({self.uri}): MAV_CMD_{COMMANDS.get(command, command)} {result}")
 
+    def identity(self) -> int | None:
+        return self.system
+
     # --- parameters --------------------------------------------------------------------------
     def parameters(self, names) -> dict:
         for name in names:
@@ -171,10 +189,11 @@ class Px4Backend(Backend):
 
     # --- flight ------------------------------------------------------------------------------
     def arm(self) -> None:
-        """Stream a hold-still setpoint, switch to OFFBOARD, arm (PX4 needs the stream first)."""
+        """Stream a hold-still setpoint, switch to OFFBOARD, arm (PX4 accepts OFFBOARD only after the
+        stream has run for over a second)."""
         self.landing = False
         self._setpoint = (VELOCITY_ONLY, (0.0, 0.0, 0.0), (0.0, 0.0, 0.0))
-        time.sleep(3 * STREAM_PERIOD)
+        time.sleep(OFFBOARD_LEAD)
         self._command(176, 1.0, *OFFBOARD)              # MAV_CMD_DO_SET_MODE, custom mode enabled
         self._command(400, 1.0)                         # MAV_CMD_COMPONENT_ARM_DISARM
 
