@@ -60,7 +60,8 @@ def add_parser(sub) -> None:
     st = ps.add_parser("status", help="per-drone table of the model each drone of a flying mission runs")
     st.add_argument("mission", help="the mission file (for its drone names)")
     st.add_argument("--domain-id", type=int, help="ROS_DOMAIN_ID of the mission (default: the environment's)")
-    st.add_argument("--wait", metavar="PATCH", help="wait until every drone PATCH targets runs it (exit 1 on timeout)")
+    st.add_argument("--wait", metavar="PATCH",
+                    help="wait until every drone PATCH targets runs it and every drone has reported (exit 1 on timeout)")
     st.add_argument("--timeout", type=float, default=5.0, help="seconds to listen or wait (default 5)")
     st.add_argument("--json", help="also write the statuses to this JSON file")
     st.set_defaults(func=cmd_status)
@@ -244,12 +245,15 @@ def cmd_status(args, console) -> int:
     except ConfigError as err:
         raise _Fail(str(err)) from None
     drones = mission.fleet.drones
-    done, targets = None, set()
+    done, targets, result = None, set(), None
     if args.wait:
         m = Patch.load(args.wait).manifest
+        result = m["result_hash"][:16]
         selector = TargetSelector.parse(m["target"])
         targets = {d.name for d in drones if selector.matches(DroneIdentity.of(d))}
-        done = lambda s: all(s.get(n, {}).get("hash") == m["result_hash"][:16] for n in targets)  # noqa: E731
+        # every drone heard (the table and --json show all) and every targeted one on the patch
+        def done(s):
+            return len(s) == len(drones) and all(s.get(n, {}).get("hash") == result for n in targets)
     statuses = collect_status([d.name for d in drones], args.domain_id, args.timeout, done)
     table = Table("drone", "type", "role", "state", "version", "model", "detail")
     for d in drones:
@@ -262,9 +266,13 @@ def cmd_status(args, console) -> int:
     console.print(table)
     if args.json:
         _write(args.json, json.dumps(statuses, indent=2).encode())
-    if done is not None and not done(statuses):
-        missing = sorted(n for n in targets if statuses.get(n, {}).get("hash") != m["result_hash"][:16])
+    missing = sorted(n for n in targets if statuses.get(n, {}).get("hash") != result)
+    if missing:
         print(f"error: after {args.timeout:g} s, targeted drones {', '.join(missing)} do not run the patch",
               file=sys.stderr)
         return 1
-    return 0 if len(statuses) == len(drones) else 1
+    silent = [d.name for d in drones if d.name not in statuses]
+    if silent:
+        print(f"error: no status from {', '.join(silent)} within {args.timeout:g} s", file=sys.stderr)
+        return 1
+    return 0
