@@ -204,6 +204,43 @@ def test_unexpected_fault_in_flight_still_lands_every_armed_vehicle(tmp_path, ro
         assert d["landed"] and not d["armed"], d
 
 
+def test_link_lost_in_flight_lands_the_others_and_the_lost_vehicle_lands_by_its_failsafe(tmp_path, ros_domain,
+                                                                                        monkeypatch):
+    """The radio to x1 goes out in flight: deploy ends as failed naming x1, lands the vehicle it can
+    still reach through its own landing, and x1 (unreachable) hovers then lands on its failsafe."""
+    import io
+    import threading
+    from rich.console import Console
+    from swarm_ros.deploy import close_all, fly, make_backends, preflight
+    from swarm_ros.hardware.preflight import Limits
+    for key, value in ISOLATION.items():
+        monkeypatch.setenv(key, value)
+    pair = load_mission(pair_mission(tmp_path / "pair"))
+    links = loopback_links(pair.fleet.names)
+    with served(pair, links) as server:
+        k = server.names.index("x1")
+        up = lambda: server.ap.position[k, 2] > 0.5          # noqa: E731
+        cutter = threading.Thread(target=lambda: wait_for(up, 30.0, step=0.05) and server.cut("x1"), daemon=True)
+        backends = make_backends(pair, "mixed", links)
+        try:
+            _checks, problems = preflight(pair, backends, Limits(connect_timeout=5.0))
+            assert problems == []
+            cutter.start()
+            out = io.StringIO()
+            summary = fly(pair, backends, console=Console(file=out, width=200), domain_id=ros_domain,
+                          run_dir=tmp_path / "run", record=False)
+        finally:
+            close_all(backends)
+        cutter.join(timeout=1.0)
+        assert wait_for(lambda: server.summary()["drones"][k]["landed"], 20.0), server.summary()["drones"][k]
+        truth = {d["name"]: d for d in server.summary()["drones"]}
+    assert summary["outcome"] == "failed: link lost to x1", out.getvalue()[-2000:]
+    cf, x = ([e for _, e in truth[n]["events"]] for n in ("cf1", "x1"))
+    assert "land" in cf and "stopped" not in cf and truth["cf1"]["landed"] and not truth["cf1"]["armed"], truth["cf1"]
+    assert "hover" in x and "land" in x and "stopped" not in x, truth["x1"]        # its own failsafe, in that order
+    assert x.index("hover") < x.index("land") and truth["x1"]["landed"], truth["x1"]
+
+
 def test_mixed_mission_flies_end_to_end_without_collisions(mission, tmp_path, ros_env):
     links = loopback_links(mission.fleet.names)
     with served(mission, links) as server:
