@@ -207,7 +207,8 @@ def test_unexpected_fault_in_flight_still_lands_every_armed_vehicle(tmp_path, ro
 def test_link_lost_in_flight_lands_the_others_and_the_lost_vehicle_lands_by_its_failsafe(tmp_path, ros_domain,
                                                                                         monkeypatch):
     """The radio to x1 goes out in flight: deploy ends as failed naming x1, lands the vehicle it can
-    still reach through its own landing, and x1 (unreachable) hovers then lands on its failsafe."""
+    still reach through its own landing, and x1 (unreachable) hovers then lands on its failsafe.
+    Drone nodes run one process per vehicle here (`--per-drone-processes`), as on a companion computer."""
     import io
     import threading
     from rich.console import Console
@@ -228,7 +229,7 @@ def test_link_lost_in_flight_lands_the_others_and_the_lost_vehicle_lands_by_its_
             cutter.start()
             out = io.StringIO()
             summary = fly(pair, backends, console=Console(file=out, width=200), domain_id=ros_domain,
-                          run_dir=tmp_path / "run", record=False)
+                          per_drone_processes=True, run_dir=tmp_path / "run", record=False)
         finally:
             close_all(backends)
         cutter.join(timeout=1.0)
@@ -239,6 +240,8 @@ def test_link_lost_in_flight_lands_the_others_and_the_lost_vehicle_lands_by_its_
     assert "land" in cf and "stopped" not in cf and truth["cf1"]["landed"] and not truth["cf1"]["armed"], truth["cf1"]
     assert "hover" in x and "land" in x and "stopped" not in x, truth["x1"]        # its own failsafe, in that order
     assert x.index("hover") < x.index("land") and truth["x1"]["landed"], truth["x1"]
+    assert "velocity" in cf and "velocity" in x                 # both flown by their own drone-node process
+    assert len(list((tmp_path / "run" / "logs").glob("*drone*.log"))) == 2
 
 
 def test_mixed_mission_flies_end_to_end_without_collisions(mission, tmp_path, ros_env):
