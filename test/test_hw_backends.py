@@ -117,6 +117,17 @@ def test_px4_position_setpoints_go_where_enu_says(backend):
     assert np.allclose(b.state().position, target, atol=0.1)
 
 
+@pytest.mark.parametrize("backend", ["x1"], indirect=True)
+def test_px4_takeoff_climbs_above_the_pad_in_offboard(backend):
+    """Take-off is relative to the pad and needs no global position (NAV_TAKEOFF's altitude is AMSL)."""
+    b, server = backend
+    b.arm()
+    b.takeoff(1.3, 2.0)
+    above = b.start + np.array([0.0, 0.0, 1.3])
+    assert wait_for(lambda: np.linalg.norm(truth(server, "x1")[0] - above) < 0.05, 10.0)
+    assert b.state().mode == "OFFBOARD" and wait_for(lambda: b.state().airborne, 2.0)
+
+
 @pytest.mark.parametrize("backend", ["cf1"], indirect=True)
 def test_crazyflie_parameters_high_level_takeoff_and_emergency_stop(backend):
     b, server = backend

@@ -7,8 +7,9 @@ Setpoints and telemetry are converted between the mission's ENU world frame and 
 NED frame, whose origin is the vehicle's start pad (its EKF origin at power-up).
 Whether the vehicle is flying comes from PX4's land detector (EXTENDED_SYS_STATE.landed_state,
 asked for at 5 Hz), not from the EKF's height, which drifts with the barometer on the ground.
-Take-off and landing use MAV_CMD_NAV_TAKEOFF / MAV_CMD_NAV_LAND. On link loss PX4's own
-failsafes act (COM_OF_LOSS_T: hold; COM_DL_LOSS_T with NAV_DLL_ACT = 3: land); preflight reads them.
+Take-off is an OFFBOARD position setpoint above the pad; landing is MAV_CMD_NAV_LAND. On link
+loss PX4's own failsafes act (COM_OF_LOSS_T: hold; COM_DL_LOSS_T with NAV_DLL_ACT = 3: land);
+preflight reads them.
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ OFFBOARD = (6, 0)             # PX4 main/sub mode
 PX4_MAIN_MODES = {1: "MANUAL", 2: "ALTCTL", 3: "POSCTL", 5: "ACRO", 6: "OFFBOARD", 7: "STABILIZED"}
 PX4_AUTO_MODES = {2: "AUTO.TAKEOFF", 3: "AUTO.LOITER", 4: "AUTO.MISSION", 5: "AUTO.RTL", 6: "AUTO.LAND"}
 INT_PARAMS = {"COM_DL_LOSS_T", "NAV_DLL_ACT"}
-COMMANDS = {21: "NAV_LAND", 22: "NAV_TAKEOFF", 176: "DO_SET_MODE", 400: "COMPONENT_ARM_DISARM", 511: "SET_MESSAGE_INTERVAL"}
+COMMANDS = {21: "NAV_LAND", 176: "DO_SET_MODE", 400: "COMPONENT_ARM_DISARM", 511: "SET_MESSAGE_INTERVAL"}
 IN_AIR = (2, 3, 4)            # MAV_LANDED_STATE in air, taking off, landing
 EXTENDED_SYS_STATE = 245      # message id
 RESULTS = {1: "temporarily rejected", 2: "denied", 3: "unsupported", 4: "failed"}
@@ -210,8 +211,11 @@ class Px4Backend(Backend):
         self._send_setpoint(*self._setpoint)
 
     def takeoff(self, height: float, duration: float) -> None:
-        self._setpoint = None
-        self._command(22, 0, 0, 0, math.nan, math.nan, math.nan, float(height))   # MAV_CMD_NAV_TAKEOFF
+        """Climb to `height` above the pad, straight up, in OFFBOARD (after arm()). Not NAV_TAKEOFF:
+        its altitude (param7) is AMSL and needs a global position fix, which indoor and mocap flights
+        lack; PX4 limits the climb rate itself (MPC_Z_VEL_MAX_UP), so `duration` is not used."""
+        p = self.state().position
+        self.position((p[0], p[1], self.start[2] + float(height)))
 
     def land(self, duration: float) -> None:
         self.landing = True
