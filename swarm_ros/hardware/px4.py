@@ -34,7 +34,8 @@ PX4_AUTO_MODES = {2: "AUTO.TAKEOFF", 3: "AUTO.LOITER", 4: "AUTO.MISSION", 5: "AU
 INT_PARAMS = {"COM_DL_LOSS_T", "NAV_DLL_ACT"}
 COMMANDS = {21: "NAV_LAND", 176: "DO_SET_MODE", 400: "COMPONENT_ARM_DISARM", 511: "SET_MESSAGE_INTERVAL"}
 IN_AIR = (2, 3, 4)            # MAV_LANDED_STATE in air, taking off, landing
-EXTENDED_SYS_STATE = 245      # message id
+EXTENDED_SYS_STATE = 245      # message ids
+LOCAL_POSITION_NED = 32
 RESULTS = {1: "temporarily rejected", 2: "denied", 3: "unsupported", 4: "failed"}
 VELOCITY_ONLY = 0b0000_1101_1100_0111     # ignore position, acceleration, yaw, yaw rate
 POSITION_ONLY = 0b0000_1101_1111_1000     # ignore velocity, acceleration, yaw, yaw rate
@@ -80,6 +81,8 @@ class Px4Backend(Backend):
             heard = self._cond.wait_for(lambda: self.system is not None, timeout)
         if heard:
             self._command(511, float(EXTENDED_SYS_STATE), 200_000.0, wait=False)    # land detector at 5 Hz
+            # position at the rate link quality is measured against (PX4's default rate depends on the link's mode)
+            self._command(511, float(LOCAL_POSITION_NED), 1e6 / self.telemetry_rate, wait=False)
         with self._cond:
             if not (heard and self._cond.wait_for(lambda: self._state.stamp > 0 and not math.isnan(self._state.battery)
                                                   and self.landed_state is not None, deadline - time.monotonic())):
