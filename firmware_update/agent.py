@@ -75,19 +75,21 @@ class UpdateAgent:
         return self.status
 
     # --- transfer -------------------------------------------------------------------------
-    def begin(self, blob_id: str, size: int, digest: str, chunk: int) -> list[int]:
-        """Start (or resume) receiving a patch; returns the chunk indices still missing.
+    def begin(self, blob_id: str, size: int, digest: str, chunk: int, roots: str) -> list[int]:
+        """Start (or resume) receiving a patch laid out as chunks.encode does (`digest` and
+        `roots` in hex, as an Offer carries them); returns the chunk indices still missing.
         Raises ValueError for an id that is not a plain name (it names a staging folder)."""
         if not valid_patch_id(blob_id):
             raise ValueError(f"patch id {blob_id!r} is not a plain name (letters, digits, _ and -)")
         st = self.transfers.get(blob_id)
         if st is None:
-            st = ChunkStore(blob_id, -(-size // chunk), size, bytes.fromhex(digest), self.staging_dir / blob_id)
+            st = ChunkStore(blob_id, size, chunk, bytes.fromhex(digest), bytes.fromhex(roots), self.staging_dir / blob_id)
             self.transfers[blob_id] = st
         return st.lacking()
 
     def receive(self, blob_id: str, index: int, data: bytes) -> dict | None:
-        """Store one chunk; when the patch is complete, offer it. Returns the status on completion."""
+        """Store one chunk (refused unless it matches its hash); when the patch is complete, offer
+        it. Returns the status on completion."""
         st = self.transfers[blob_id]
         if not st.add(index, data) or not st.complete:
             return None
