@@ -4,8 +4,9 @@ The forgery has the same patch id, index and length as the chunk heard, random c
 broadcast at once, so every drone in range hears a wrong copy of each chunk the forger heard --
 just after the real one, or instead of it where the real one did not reach. Without per-chunk
 hashes (chunks.py) one stored forgery spoils the whole blob and the transfer restarts, again
-and again; with them the forgery is refused and the chunk asked for again. Forgers ignore one
-another (no echo storm) and otherwise only relay nothing, request nothing and never stop.
+and again; with them the forgery is refused and the chunk asked for again. Forgers send under
+their own names (they do not spoof the sender), ignore one another (no echo storm), send nothing
+else and never stop.
 """
 from __future__ import annotations
 

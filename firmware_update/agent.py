@@ -116,7 +116,8 @@ class UpdateAgent:
             raise ValueError(f"patch id {blob_id!r} is not a plain name (letters, digits, _ and -)")
         st = self.transfers.get(blob_id)
         if st is None:
-            st = ChunkStore(blob_id, size, chunk, bytes.fromhex(digest), bytes.fromhex(roots), self.staging_dir / blob_id)
+            st = ChunkStore(blob_id, size, chunk, bytes.fromhex(digest), bytes.fromhex(roots),
+                            self.staging_dir / blob_id)
             self.transfers[blob_id] = st
         return st.lacking()
 

@@ -51,7 +51,7 @@ class DroneUpdates:
             try:
                 agent = UpdateAgent(folder, DroneIdentity.of(d), keys, base,
                                     on_status=lambda s, k=k: self._publish(k, s))
-            except ModelError as err:           # no slot verifies: the drone flies on, without updates
+            except (ModelError, OSError) as err:   # no slot verifies, or an unusable state folder: fly on
                 self.log.error(f"{d.name}: update agent disabled: {err}")
                 self.disabled.append(self.status.pop())
                 self.disabled[-1].publish(json_message({"drone": d.name, "state": "failed", "reason": str(err)}))
