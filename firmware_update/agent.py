@@ -14,6 +14,12 @@ and check its hash -> flip `active` -> post-apply check from disk (hash + self-t
 -> on failure flip back (rollback). A kill at any step leaves `active` naming a complete, checked
 model; a restart finishes or undoes the step. The node holding the agent swaps `agent.model`
 (one reference assignment) so the running model changes without a restart.
+
+Start: the slot `active` names is loaded and checked (structure and recorded content hash, see
+model.py). If it does not verify -- file missing or corrupt on disk, or `active` missing or
+naming no slot -- the agent runs the other slot if that one verifies, points `active` at it, and
+says so in every status (`fallback`) until an install rewrites the bad slot. If no slot verifies
+it raises ModelError naming both; it never overwrites a slot to recover (the host decides).
 """
 from __future__ import annotations
 
@@ -39,12 +45,14 @@ class UpdateAgent:
         self.staging_dir = self.root / "staging"
         self.transfers: dict[str, ChunkStore] = {}
         self.status: dict = {}
-        if not (self.root / "active").exists():
+        self.fallback: dict | None = None
+        fresh = not any(self._slot_path(x).exists() for x in SLOTS)
+        if fresh and not (self.root / "active").exists():
             if initial is None:
                 raise ModelError(f"{self.root}: no installed model and no initial model given")
             self._write_slot("A", initial)
             write_atomic(self.root / "active", b"A")
-        self.model = self._load_active()
+        self.model = self._start_model()
         self.report("idle")
         self.resume()
 
@@ -56,7 +64,7 @@ class UpdateAgent:
         model.save(self._slot_path(slot))
 
     def active_slot(self) -> str:
-        slot = (self.root / "active").read_text().strip()
+        slot = (self.root / "active").read_bytes().decode("ascii", "replace").strip()
         if slot not in SLOTS:
             raise ModelError(f"{self.root / 'active'}: names slot {slot!r}, expected A or B")
         return slot
@@ -64,30 +72,58 @@ class UpdateAgent:
     def _load_active(self) -> Model:
         return Model.load(self._slot_path(self.active_slot()))
 
+    def _start_model(self) -> Model:
+        """The active slot's model, or the other slot's when the active one does not verify."""
+        try:
+            slot = self.active_slot()
+        except OSError as err:
+            slot, first = None, f"{self.root / 'active'}: cannot read ({err.strerror})"
+        except ModelError as err:
+            slot, first = None, str(err)
+        else:
+            try:
+                return Model.load(self._slot_path(slot))
+            except ModelError as err:
+                first = str(err)
+        problems = [first]
+        for other in [x for x in SLOTS if x != slot]:      # A before B when `active` names neither
+            try:
+                model = Model.load(self._slot_path(other))
+            except ModelError as err:
+                problems.append(str(err))
+                continue
+            write_atomic(self.root / "active", other.encode())
+            self.fallback = {"from": slot or "?", "to": other, "reason": first}
+            return model
+        raise ModelError(f"{self.root}: no model slot verifies: " + "; ".join(problems))
+
     # --- status ---------------------------------------------------------------------------
     def report(self, state: str, **extra) -> dict:
         self.status = {"drone": self.identity.name, "state": state, "version": self.model.version,
                        "hash": self.model.hash()[:16], "classes": len(self.model.classes),
-                       "time": time.time(), **extra}
+                       "time": time.time(), **({"fallback": self.fallback} if self.fallback else {}), **extra}
         write_atomic(self.root / "status.json", json.dumps(self.status).encode())
         if self.on_status is not None:
             self.on_status(dict(self.status))
         return self.status
 
     # --- transfer -------------------------------------------------------------------------
-    def begin(self, blob_id: str, size: int, digest: str, chunk: int) -> list[int]:
-        """Start (or resume) receiving a patch; returns the chunk indices still missing.
+    def begin(self, blob_id: str, size: int, digest: str, chunk: int, roots: str) -> list[int]:
+        """Start (or resume) receiving a patch laid out as chunks.encode does (`digest` and
+        `roots` in hex, as an Offer carries them); returns the chunk indices still missing.
         Raises ValueError for an id that is not a plain name (it names a staging folder)."""
         if not valid_patch_id(blob_id):
             raise ValueError(f"patch id {blob_id!r} is not a plain name (letters, digits, _ and -)")
         st = self.transfers.get(blob_id)
         if st is None:
-            st = ChunkStore(blob_id, -(-size // chunk), size, bytes.fromhex(digest), self.staging_dir / blob_id)
+            st = ChunkStore(blob_id, size, chunk, bytes.fromhex(digest), bytes.fromhex(roots),
+                            self.staging_dir / blob_id)
             self.transfers[blob_id] = st
         return st.lacking()
 
     def receive(self, blob_id: str, index: int, data: bytes) -> dict | None:
-        """Store one chunk; when the patch is complete, offer it. Returns the status on completion."""
+        """Store one chunk (refused unless it matches its hash); when the patch is complete, offer
+        it. Returns the status on completion."""
         st = self.transfers[blob_id]
         if not st.add(index, data) or not st.complete:
             return None
@@ -142,6 +178,7 @@ class UpdateAgent:
             pending.unlink()
             return self.report("rolled_back", reason=problem, patch_version=patch.version)
         self.model = self._load_active()                    # hot swap: one reference assignment
+        self.fallback = None                                # the bad slot was rewritten by this install
         pending.unlink()
         return self.report("installed", patch_version=patch.version)
 

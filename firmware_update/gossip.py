@@ -38,7 +38,8 @@ class GossipAgent(Participant):
         held = self.store.chunks
         while self.forward and len(out) < self.config.burst:
             k = self.forward.pop(0)
-            out.append((BROADCAST, Chunk(self.name, self.store.patch, k, held[k])))
+            if k in held:             # the store may have been cleared since (a blob that failed its digest)
+                out.append((BROADCAST, Chunk(self.name, self.store.patch, k, held[k])))
         if now >= self.next_push and held:
             self.next_push = now + p.period * (0.5 + self.rng.random())
             if self.is_updater:       # the source goes round its chunks in turn

@@ -5,12 +5,15 @@ first byte names the kind, strings are length-prefixed UTF-8, numbers are little
 matter: the network simulator charges airtime and energy by ``len(encode())``.
 
 ``to`` is a drone name or :data:`BROADCAST`. The patch blob itself is opaque here: only its id,
-version, size, digest and target selector text travel in an :class:`Offer`.
+version, size, digest, the roots of its per-chunk hashes (see chunks.py) and target selector text
+travel in an :class:`Offer`.
 """
 from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, fields
+
+from .chunks import layout
 
 BROADCAST = "*"
 
@@ -145,19 +148,23 @@ class Hello(Message):
 
 @_message(2)
 class Offer(Message):
-    """Announces a patch: id, version, size, chunking, SHA-256 and the target selector text."""
+    """Announces a patch: id, version, size, chunking, SHA-256, the truncated SHA-256 of each
+    hash-list chunk (``roots``, chunks.py: what every chunk is checked against) and the target
+    selector text."""
     sender: str
     patch: str
     version: int
     size: int
     chunk_size: int
     digest: bytes
+    roots: bytes
     selector: str
     to: str = BROADCAST
 
     @property
     def n_chunks(self) -> int:
-        return max(1, -(-self.size // self.chunk_size))
+        """Chunks on the wire: the hash list's and the blob's."""
+        return sum(layout(self.size, self.chunk_size))
 
 
 @_message(3)

@@ -9,18 +9,19 @@ or network simulator) feeds it every received message with ``handle(msg, now)`` 
 Offer handling is the same for all strategies: a drone adopts the first offer it hears (or a
 newer version), decides with the offer's :class:`TargetSelector` whether it is targeted, and
 relays the offer once. Drones outside the target relay offers (a few dozen bytes) but never
-store, forward or install chunks. A targeted drone that holds every chunk and whose SHA-256
-matches sets ``blob`` and calls ``on_complete(offer, blob)`` once -- the installer's hook.
+store, forward or install chunks. Every chunk is checked against its hash on arrival and a bad
+one is dropped (chunks.py), so it is asked for again. A targeted drone that holds every chunk and
+whose SHA-256 matches sets ``blob`` and calls ``on_complete(offer, blob)`` once -- the
+installer's hook.
 """
 from __future__ import annotations
 
-import hashlib
 import random
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
-from .chunks import ChunkStore, split, valid_patch_id
+from .chunks import HASH_BYTES, ChunkStore, layout, valid_patch_id
 from .messages import BROADCAST, Chunk, Message, Offer, decode
 from .selector import DroneIdentity, SelectorError, TargetSelector
 
@@ -74,10 +75,8 @@ class Participant:
         me = cls(identity_of(name), config, seed)
         me.is_updater = True
         TargetSelector.parse(selector)          # refuse a bad selector here, not on the drones
-        parts = split(blob, config.chunk_size)
-        me.offer = Offer(name, patch, version, len(blob), config.chunk_size, hashlib.sha256(blob).digest(), selector)
-        me.store = ChunkStore(patch, len(parts), len(blob), me.offer.digest)
-        me.store.chunks = dict(enumerate(parts))
+        me.store = ChunkStore.complete_from(patch, blob, config.chunk_size)
+        me.offer = Offer(name, patch, version, len(blob), config.chunk_size, me.store.digest, me.store.roots, selector)
         me.blob, me.next_offer = blob, -1.0
         me._adopted(0.0)
         return me
@@ -131,6 +130,8 @@ class Participant:
             return []
         if offer.chunk_size <= 0 or offer.size > 0xFFFF * offer.chunk_size or len(offer.digest) != 32:
             return []
+        if len(offer.roots) != layout(offer.size, offer.chunk_size)[0] * HASH_BYTES:
+            return []
         try:
             selector = TargetSelector.parse(offer.selector)
         except SelectorError:
@@ -140,7 +141,7 @@ class Participant:
         self.store = None
         if self.targeted:
             folder = self.store_dir / offer.patch if self.store_dir is not None else None
-            self.store = ChunkStore(offer.patch, offer.n_chunks, offer.size, offer.digest, folder)
+            self.store = ChunkStore(offer.patch, offer.size, offer.chunk_size, offer.digest, offer.roots, folder)
             self.next_offer = now + self.config.offer_period * (0.8 + 0.4 * self.rng.random())
             self._adopted(now)
             self._finish(now)        # resumed from disk with every chunk

@@ -21,6 +21,7 @@ from sim.mobility import RandomWaypoint
 from sim.netsim import NetConfig, NetSim
 from swarm_ros.platforms import PLATFORMS
 
+from .adversary import ChunkForger
 from .gossip import GossipAgent, GossipParams
 from .participant import SyncConfig
 from .protocol import SwarmSyncAgent
@@ -54,6 +55,7 @@ class Scenario:
     bitrate: float = 1e6          # bit/s
     until: float = 600.0          # s of simulated time at most
     failures: tuple[Failure, ...] = ()
+    forgers: int = 0              # hostile nodes forging every chunk they hear
     sync: SyncConfig = field(default_factory=SyncConfig)
     gossip: GossipParams = field(default_factory=GossipParams)
     soul: SoulParams = field(default_factory=SoulParams)
@@ -90,13 +92,16 @@ class Dissemination:
         speed_max = np.array([min(PLATFORMS[d.platform].max_speed, 10.0) for d in ids])
         mob = RandomWaypoint(s.drones, (0, 0), self.radius, (5, 30), speed_max * motion.uniform(0.3, 0.6, s.drones),
                              motion)
-        station = np.array([[0.0, 0.0, 2.0]])
+        angle = 2 * np.pi * np.arange(s.forgers) / max(s.forgers, 1)
+        self.forgers = [ChunkForger(k, s.seed) for k in range(s.forgers)]
+        fixed = np.vstack([[0.0, 0.0, 2.0], np.column_stack([10 * np.cos(angle), 10 * np.sin(angle),
+                                                             np.full(s.forgers, 10.0)])])
 
         def move(dt):
-            return np.vstack([mob.step(dt) if dt > 0 else mob.position, station])
+            return np.vstack([mob.step(dt) if dt > 0 else mob.position, fixed])
 
         net = NetConfig(range=s.range, loss=s.loss, bitrate=s.bitrate)
-        self.sim = NetSim(self.agents, move, net, rng, poll_period=s.sync.poll_period)
+        self.sim = NetSim(self.agents + self.forgers, move, net, rng, poll_period=s.sync.poll_period)
         self.dead: set[str] = set()
         self.outages: list[dict] = []
         self.report = None if progress is None else (
@@ -110,7 +115,7 @@ class Dissemination:
 
     def _check_done(self) -> None:
         if not self.remaining and not self.snap:
-            self.snap.update(_counters(self.sim))
+            self.snap.update(_counters(self.sim, self.s.drones))
             self.sim.stopped = True
 
     def run_until(self, t: float) -> bool:
@@ -147,7 +152,9 @@ class Dissemination:
             "mean_completion_s": float(np.mean(done_at)) if done_at else None,
             "outages": self.outages, "non_targets_holding_patch": held_outside,
             "elections": sum(getattr(a, "elections", 0) for a in self.agents),
-            **(self.snap or _counters(sim)), "sim_time_s": sim.t, "events": sim.events,
+            "forged_sent": sum(f.forged for f in self.forgers),
+            "chunks_refused": sum(a.store.refused for a in self.agents[:-1] if a.store is not None),
+            **(self.snap or _counters(sim, s.drones)), "sim_time_s": sim.t, "events": sim.events,
             "wall_s": time.perf_counter() - self.t_wall,
         }
 
@@ -164,9 +171,10 @@ def run(s: Scenario, progress=None) -> dict:
     return d.result()
 
 
-def _counters(sim: NetSim) -> dict:
-    energy = sim.energy()[:-1]        # drones only, not the ground station
-    return {"bytes_sent": int(sim.tx_bytes.sum()), "messages_sent": int(sim.tx_frames.sum()),
+def _counters(sim: NetSim, drones: int) -> dict:
+    energy = sim.energy()[:drones]    # drones only, not the ground station or forgers
+    honest = slice(0, drones + 1)     # drones and the updater
+    return {"bytes_sent": int(sim.tx_bytes[honest].sum()), "messages_sent": int(sim.tx_frames[honest].sum()),
             "by_kind": {k: {"messages": v[0], "bytes": v[1]} for k, v in sorted(sim.by_kind.items())},
             "energy_mean": float(energy.mean()), "energy_max": float(energy.max()),
             "lost": sim.lost, "collisions": sim.collisions}

@@ -63,7 +63,8 @@ class SoulAgent(Participant):
             out.append((BROADCAST, Need(self.name, BROADCAST, self.store.patch, self.store.have_bitmap())))
         while self.sendq and len(out) < self.config.burst:
             k = self.sendq.pop(0)
-            out.append((BROADCAST, Chunk(self.name, self.store.patch, k, self.store.chunks[k])))
+            if k in self.store.chunks:    # the store may have been cleared since (a blob that failed its digest)
+                out.append((BROADCAST, Chunk(self.name, self.store.patch, k, self.store.chunks[k])))
         return out
 
     def _award(self) -> list:

@@ -262,7 +262,10 @@ def cmd_status(args, console) -> int:
             table.add_row(d.name, d.type, d.role, "[red]no status[/]", "-", "-", "")
             continue
         detail = s.get("reason") or (f"{s['progress']:.0%}" if "progress" in s else "")
-        table.add_row(d.name, d.type, d.role, s["state"], str(s["version"]), s["hash"][:12], detail)
+        if "fallback" in s:                     # started on the other A/B slot
+            fb = s["fallback"]
+            detail = f"slot {fb['from']} bad, runs {fb['to']}: {fb['reason']}" + (f"; {detail}" if detail else "")
+        table.add_row(d.name, d.type, d.role, s["state"], str(s.get("version", "-")), s.get("hash", "-")[:12], detail)
     console.print(table)
     if args.json:
         _write(args.json, json.dumps(statuses, indent=2).encode())

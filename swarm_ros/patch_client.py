@@ -53,8 +53,8 @@ def push(data: bytes, domain_id: int | None = None, timeout: float = 20.0) -> di
 
 
 def collect_status(names, domain_id: int | None = None, timeout: float = 5.0, done=None) -> dict:
-    """name -> last update/status of each drone, read until `done(statuses)` or `timeout`
-    (without `done`: until every drone has reported, or the timeout)."""
+    """name -> last update/status of each drone, read until every drone has reported and
+    `done(statuses)` holds (if given), or `timeout`."""
     from std_msgs.msg import String
 
     from swarm_ros import topics
@@ -67,7 +67,7 @@ def collect_status(names, domain_id: int | None = None, timeout: float = 5.0, do
                                      lambda m, n=name: out.__setitem__(n, json.loads(m.data)),
                                      qos(topics.UPDATE_STATUS))
         end = time.monotonic() + timeout
-        finished = done or (lambda s: len(s) == len(names))
+        finished = lambda s: len(s) == len(names) and (done is None or done(s))   # noqa: E731
         while time.monotonic() < end and not finished(out):
             rclpy.spin_once(node, timeout_sec=0.1)
         return out

@@ -5,7 +5,8 @@
       model: base                  # the model every drone starts with: a safetensors file, or
                                    # `base` for the shipped perception model
       server: {position: [0, 0, 1], range: 30}   # the update server (ground station) on the radio
-      state: runs/updates          # folder of each drone's A/B slots and staged chunks
+      state: runs/updates          # folder of each drone's A/B slots and staged chunks, relative
+                                   # to the mission file (not to the working directory)
       chunk_size: 1024             # bytes per SwarmSync chunk
 
 With it, every drone node runs an update agent and SwarmSync participant, the launcher starts
@@ -55,7 +56,9 @@ def read_updates(top: Section) -> UpdatesSpec | None:
     server = sec.section("server", required=False)
     position = server.get("position", Vector(3), (0.0, 0.0, 1.0))
     rng = server.get("range", Number(0, lo_open=True), 30.0)
-    state = Path(sec.get("state", Text(), "runs/updates"))
+    # Like keys and model: relative to the mission file, so every process of a run and every later
+    # run (launched from any directory) finds the same installed models and staged chunks.
+    state = _path(sec, sec.get("state", Text(), "runs/updates"))
     chunk = sec.get("chunk_size", Number(64, 60000, integer=True), 1024)
     sec.finish()
     return UpdatesSpec(keys, model, tuple(position), rng, state, chunk)

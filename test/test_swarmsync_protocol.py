@@ -4,7 +4,7 @@ import hashlib
 import numpy as np
 import pytest
 
-from firmware_update.chunks import ChunkStore, bitmap, indices, missing, split
+from firmware_update.chunks import ChunkStore, bitmap, encode, indices, missing
 from firmware_update.gossip import GossipAgent
 from firmware_update.messages import BROADCAST, Award, Bid, Chunk, Hello, Need, Offer, WireError, decode
 from firmware_update.protocol import DroneAgent, SwarmSyncAgent, UpdaterAgent
@@ -14,10 +14,17 @@ from sim.netsim import NetConfig, NetSim
 
 BLOB = np.random.default_rng(7).integers(0, 256, 20_000, dtype=np.uint8).tobytes()
 DIGEST = hashlib.sha256(BLOB).digest()
+PARTS, ROOTS = encode(BLOB, 1024)       # PARTS[0] is the hash list, PARTS[1:] the blob
+
+
+def offer_of(blob, patch="p1", version=1, chunk=1024, selector="*"):
+    return Offer("up", patch, version, len(blob), chunk, hashlib.sha256(blob).digest(), encode(blob, chunk)[1],
+                 selector)
+
 
 MESSAGES = [
     Hello("cf1", 7, "cf/scout", 3.25, 0.5, "cf2", "p1", 12, False),
-    Offer("up", "p1", 3, 20_000, 1024, DIGEST, "type=cf,role=scout"),
+    Offer("up", "p1", 3, 20_000, 1024, DIGEST, ROOTS, "type=cf,role=scout"),
     Need("cf1", "cf2", "p1", bitmap([0, 3, 19], 20)),
     Chunk("cf2", "p1", 19, BLOB[:1024]),
     Bid("x1", "cf1", "p1", bitmap([1, 2], 20), 2.5),
@@ -86,8 +93,8 @@ def test_non_target_relays_the_offer_and_drops_chunks():
 
 def test_an_older_version_does_not_replace_the_current_offer():
     a = DroneAgent(ident("cf1"))
-    a.handle(Offer("up", "p2", 5, 100, 64, hashlib.sha256(b"x" * 100).digest(), "*"), 0.0)
-    assert a.handle(Offer("up", "p1", 4, 100, 64, DIGEST, "*"), 0.1) == []
+    a.handle(offer_of(b"x" * 100, "p2", 5, 64), 0.0)
+    assert a.handle(offer_of(b"y" * 100, "p1", 4, 64), 0.1) == []
     assert a.offer.patch == "p2"
 
 
@@ -97,8 +104,8 @@ def feed(agent, chunks, ids, t=1.0):
 
 
 def test_a_restarted_drone_resumes_from_the_chunks_on_disk(tmp_path):
-    offer = Offer("up", "p1", 1, len(BLOB), 1024, DIGEST, "type=cf")
-    chunks = split(BLOB, 1024)
+    offer = offer_of(BLOB, selector="type=cf")
+    chunks = PARTS
     first = DroneAgent(ident("cf1"), store_dir=tmp_path)
     first.handle(offer, 0.0)
     feed(first, chunks, range(0, len(chunks), 2))
@@ -111,21 +118,55 @@ def test_a_restarted_drone_resumes_from_the_chunks_on_disk(tmp_path):
     feed(second, chunks, range(1, len(chunks), 2), t=3.0)
     assert got == [BLOB] and second.blob == BLOB and second.completed_at == 3.0
     # a folder left by another patch is not mistaken for this one
-    other = ChunkStore("p9", 4, 4000, b"\0" * 32, tmp_path / "p1")
+    other = ChunkStore("p9", 4000, 1024, b"\0" * 32, b"\0" * 16, tmp_path / "p1")
     assert len(other) == 0
 
 
-def test_a_corrupt_chunk_restarts_the_transfer_instead_of_installing():
-    chunks = split(BLOB, 1024)
+def forged(data: bytes) -> bytes:
+    return bytes(b ^ 0x5A for b in data)
+
+
+def test_a_bad_chunk_is_refused_and_not_stored(tmp_path):
+    got = []
+    a = DroneAgent(ident("cf1"), store_dir=tmp_path, on_complete=lambda o, b: got.append(b))
+    a.handle(offer_of(BLOB), 0.0)
+    feed(a, PARTS, [0, 1, 2])
+    a.handle(Chunk("evil", "p1", 3, forged(PARTS[3])), 1.0)
+    a.handle(Chunk("evil", "p1", 0, forged(PARTS[0])), 1.0)       # already held: ignored, not replaced
+    assert 3 not in a.store and a.store.refused == 1 and a.store.chunks[0] == PARTS[0]
+    assert not (tmp_path / "p1" / "chunk_3").exists() and (tmp_path / "p1" / "chunk_2").exists()
+    assert 3 in missing(a.store.have_bitmap(), a.store.n)           # so it is asked for again
+    feed(a, PARTS, range(3, len(PARTS)))
+    assert got == [BLOB]
+
+
+def test_a_forged_hash_list_is_refused_and_early_chunks_wait_for_the_real_one():
     got = []
     a = DroneAgent(ident("cf1"), on_complete=lambda o, b: got.append(b))
-    a.handle(Offer("up", "p1", 1, len(BLOB), 1024, DIGEST, "*"), 0.0)
-    bad = list(chunks)
-    bad[3] = bytes(len(bad[3]))
-    feed(a, bad, range(len(chunks)))
-    assert got == [] and a.blob is None and a.progress == 0.0
-    feed(a, chunks, range(len(chunks)))
-    assert got == [BLOB]
+    a.handle(offer_of(BLOB), 0.0)
+    a.handle(Chunk("evil", "p1", 5, forged(PARTS[5])), 0.5)        # blob chunks before the hash list:
+    feed(a, PARTS, range(1, len(PARTS)))                            # held back, neither kept nor served
+    assert len(a.store) == 0 and a.store.have_bitmap() == bitmap([], a.store.n)
+    a.handle(Chunk("evil", "p1", 0, forged(PARTS[0])), 1.5)
+    assert len(a.store) == 0 and a.store.refused == 1
+    feed(a, PARTS, [0], t=2.0)                                      # the real hash list: the waiting
+    assert got == [BLOB] and a.store.refused == 2                   # chunks are checked, the forgery dropped
+
+
+def test_a_chunk_corrupted_on_disk_is_dropped_on_resume(tmp_path):
+    first = DroneAgent(ident("cf1"), store_dir=tmp_path)
+    first.handle(offer_of(BLOB), 0.0)
+    feed(first, PARTS, range(6))
+    (tmp_path / "p1" / "chunk_4").write_bytes(forged(PARTS[4]))
+    second = DroneAgent(ident("cf1"), store_dir=tmp_path)
+    second.handle(offer_of(BLOB), 1.0)
+    assert sorted(second.store.chunks) == [0, 1, 2, 3, 5] and not (tmp_path / "p1" / "chunk_4").exists()
+
+
+def test_an_offer_whose_roots_do_not_fit_its_size_is_ignored():
+    a = DroneAgent(ident("cf1"))
+    bad = Offer("up", "p1", 1, len(BLOB), 1024, DIGEST, ROOTS[:8], "*")
+    assert a.handle(bad, 0.0) == [] and a.offer is None
 
 
 def test_leader_is_the_best_scoring_member_and_is_re_elected_when_lost():
@@ -150,9 +191,9 @@ def test_an_offer_whose_id_is_not_a_plain_name_is_ignored(tmp_path, bad_id):
         bad_id = str(tmp_path / "abs" / "pwn")
     store = tmp_path / "store"
     a = DroneAgent(ident("cf1"), store_dir=store)
-    assert a.handle(Offer("up", bad_id, 1, len(BLOB), 1024, DIGEST, "*"), 0.0) == []
+    assert a.handle(offer_of(BLOB, bad_id), 0.0) == []
     assert a.offer is None and a.store is None
     assert sorted(p.name for p in tmp_path.iterdir()) == []        # nothing created, in or out of the store
     with pytest.raises(ValueError, match="not a plain name"):
-        ChunkStore(bad_id, 4, 4000, DIGEST, store / bad_id)
+        ChunkStore(bad_id, len(BLOB), 1024, DIGEST, ROOTS, store / bad_id)
     assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from firmware_update.scenario import Dissemination, Scenario, run
+from firmware_update.scenario import Dissemination, Scenario, _leader_of, run
 from swarm_ros.cli import main
 
 SMALL = dict(drones=50, size=24_576, until=120.0)
@@ -27,9 +27,26 @@ def test_thirty_percent_packet_loss_still_completes(strategy):
     assert r["lost"] > 0.25 * (r["lost"] + r["messages_sent"])   # the loss really happened
 
 
+@pytest.mark.parametrize("strategy", ["swarmsync", "gossip", "soul"])
+def test_targets_converge_although_forgers_answer_every_chunk_with_a_forgery(strategy):
+    d = Dissemination(Scenario(strategy=strategy, forgers=2, **SMALL))
+    assert d.run_until(120.0)
+    r = d.result()
+    assert r["converged"] and r["completed"] == r["targets"] > 0
+    assert all(d.by_name[n].blob == d.blob for n in d.targets)
+    assert r["forged_sent"] > 0 and r["chunks_refused"] > 0     # forgeries reached drones lacking the chunk
+    for a in d.agents[:-1]:                                     # and no forgery sits in a store
+        if a.store is not None:
+            assert all(a.store.chunks[k] == d.agents[-1].store.chunks[k] for k in a.store.chunks)
+
+
 def test_leader_loss_triggers_re_election_and_the_transfer_resumes():
     d = Dissemination(Scenario(strategy="swarmsync", drones=50, size=65_536, until=120.0))
-    assert not d.run_until(1.0)
+    t, leader = 0.0, None
+    while leader is None or d.by_name[leader].progress < 0.3:   # until the most followed leader is
+        t += 0.05                                                # well into the transfer
+        assert not d.run_until(t)
+        leader = _leader_of(d.agents, d.targets)
     victim = d.fail("leader")
     followers = [a for a in d.agents[:-1] if a.name != victim and getattr(a, "leader", None) == victim]
     assert followers and all(a.blob is None for a in followers)      # it died mid-transfer

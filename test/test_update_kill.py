@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from firmware_update.agent import UpdateAgent
+from firmware_update.chunks import encode
 from firmware_update.model import Model
 from patch_helpers import SCOUT, keypair, models, signed
 
@@ -25,6 +26,7 @@ DRIVER = textwrap.dedent("""
     import sys, time, hashlib
     sys.path.insert(0, {test_dir!r})
     import firmware_update.agent as agent_mod, firmware_update.model as model_mod
+    from firmware_update.chunks import encode
     from firmware_update.patch import load_public_key
     from patch_helpers import SCOUT
     state, patch_file, pub, pause = sys.argv[1:5]
@@ -49,11 +51,12 @@ DRIVER = textwrap.dedent("""
     agent = agent_mod.UpdateAgent(state, SCOUT, [load_public_key(pub)])
     data = open(patch_file, "rb").read()
     if pause == "transfer":
-        missing = agent.begin("p2", len(data), hashlib.sha256(data).hexdigest(), {chunk})
+        parts, roots = encode(data, {chunk})
+        missing = agent.begin("p2", len(data), hashlib.sha256(data).hexdigest(), {chunk}, roots.hex())
         for n, i in enumerate(missing):
             if n == 5:
                 pause_here()
-            agent.receive("p2", i, data[i * {chunk}:(i + 1) * {chunk}])
+            agent.receive("p2", i, parts[i])
     else:
         agent.offer(data)
     print("DONE", flush=True)
@@ -109,26 +112,30 @@ def test_kill_during_transfer_resumes_from_held_chunks(setup, tmp_path):
     assert _active_model(state).hash() == base.hash()
     data = (folder / "p2.patch").read_bytes()
     agent = UpdateAgent(state, SCOUT, [pub])
-    missing = agent.begin("p2", len(data), hashlib.sha256(data).hexdigest(), CHUNK)
-    n_chunks = -(-len(data) // CHUNK)
-    assert len(missing) == n_chunks - 5                         # the 5 chunks written before the kill are kept
-    statuses = [agent.receive("p2", i, data[i * CHUNK:(i + 1) * CHUNK]) for i in missing]
+    parts, roots = encode(data, CHUNK)
+    missing = agent.begin("p2", len(data), hashlib.sha256(data).hexdigest(), CHUNK, roots.hex())
+    assert len(missing) == len(parts) - 5                       # the 5 chunks written before the kill are kept
+    statuses = [agent.receive("p2", i, parts[i]) for i in missing]
     assert statuses[-1]["state"] == "installed" and all(s is None for s in statuses[:-1])
     assert agent.model.hash() == tuned.hash()
     assert not list((state / "staging").iterdir())
 
 
-def test_corrupted_transfer_is_received_again(setup, tmp_path):
+def test_a_corrupted_chunk_is_refused_and_received_again(setup, tmp_path):
     folder, base, tuned, pub = setup
     agent = UpdateAgent(tmp_path / "cf1", SCOUT, [pub], base)
     data = (folder / "p2.patch").read_bytes()
-    missing = agent.begin("p2", len(data), hashlib.sha256(data).hexdigest(), CHUNK)
-    bad = bytearray(data)
+    parts, roots = encode(data, CHUNK)
+    args = ("p2", len(data), hashlib.sha256(data).hexdigest(), CHUNK, roots.hex())
+    missing = agent.begin(*args)
+    bad = bytearray(parts[3])
     bad[10] ^= 1
-    status = [agent.receive("p2", i, bytes(bad[i * CHUNK:(i + 1) * CHUNK])) for i in missing][-1]
-    assert status["state"] == "receiving" and "hash mismatch" in status["reason"]
-    assert agent.begin("p2", len(data), hashlib.sha256(data).hexdigest(), CHUNK) == missing
+    assert [agent.receive("p2", i, bytes(bad) if i == 3 else parts[i]) for i in missing] == [None] * len(missing)
+    assert agent.begin(*args) == [3]                            # only the bad chunk is missing ...
+    assert not (tmp_path / "cf1" / "staging" / "p2" / "chunk_3").exists()   # ... and it never reached disk
     assert agent.model.hash() == base.hash()
+    assert agent.receive("p2", 3, parts[3])["state"] == "installed"
+    assert agent.model.hash() == tuned.hash()
 
 
 @pytest.mark.parametrize("bad_id", ["../pwn", "/abs/pwn"])
@@ -139,6 +146,6 @@ def test_begin_refuses_an_id_that_is_not_a_plain_name(setup, tmp_path, bad_id):
     agent = UpdateAgent(tmp_path / "cf1", SCOUT, [pub], base)
     data = (folder / "p2.patch").read_bytes()
     with pytest.raises(ValueError, match="not a plain name"):
-        agent.begin(bad_id, len(data), hashlib.sha256(data).hexdigest(), CHUNK)
+        agent.begin(bad_id, len(data), hashlib.sha256(data).hexdigest(), CHUNK, "")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cf1"]
     assert not (tmp_path / "cf1" / "staging").exists() and agent.transfers == {}

@@ -1,7 +1,9 @@
 """ROS mode: a signed patch pushed during a simulated mission reaches, over the simulator's radio
 with 30 % packet loss, exactly the drones it targets (a second patch of the same version is refused
 by the server: one patch in flight at a time); they hot-swap to the new model (version 2)
-while flying, the others keep version 1, and the bag's update/status shows it. Each drone keeps
+while flying, the others keep version 1, and the bag's update/status shows it. A drone whose
+active slot is missing starts on the other one; one with no slot that verifies reports `failed`
+and the mission runs on. Each drone keeps
 classifying a stand-in camera frame of a new class: after the swap the targeted drones' running
 model names it, in the same process (pid) that answered with the old model before."""
 from __future__ import annotations
@@ -45,6 +47,10 @@ def test_push_installs_on_targeted_drones_only_during_a_mission(tmp_path, ros_en
     patch_file = tmp_path / "p.patch"
     patch_file.write_bytes(signed(base, tuned, key, target="type=cf,role=inner_ring"))
     mission = _mission(tmp_path, tmp_path / "ops.pub")
+    for name, active, slot_a in (("x2", b"B", base.to_bytes()), ("x1", b"A", b"not a model")):
+        (tmp_path / "state" / name / "slots").mkdir(parents=True)   # x2: `active` names a missing slot
+        (tmp_path / "state" / name / "slots" / "A.safetensors").write_bytes(slot_a)   # x1: no slot verifies
+        (tmp_path / "state" / name / "active").write_bytes(active)
     launch = subprocess.Popen([sys.executable, "-m", "swarm_ros.cli", "launch", mission, "--run-dir",
                                str(tmp_path / "run"), "--json", str(tmp_path / "summary.json")],
                               env=ros_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -71,14 +77,14 @@ def test_push_installs_on_targeted_drones_only_during_a_mission(tmp_path, ros_en
     for name in ("cf1", "cf2", "cf3", "cf4"):
         assert st[name]["state"] == "installed" and st[name]["version"] == "2" and st[name]["hash"] == result
         assert st[name]["label"] == NEW_CLASSES[0] and st[name]["label_model"] == result
-    for name in ("x1", "x2"):
-        assert st[name]["version"] == "1" and st[name]["hash"] == base.hash()[:16]
-        assert st[name]["label"] in base.classes and st[name]["label_model"] == base.hash()[:16]
+    assert st["x2"]["version"] == "1" and st["x2"]["hash"] == base.hash()[:16]
+    assert st["x2"]["label"] in base.classes and st["x2"]["label_model"] == base.hash()[:16]
+    assert st["x2"]["fallback"]["from"] == "B" and st["x2"]["fallback"]["to"] == "A"
+    assert st["x1"]["state"] == "failed" and "no model slot verifies" in st["x1"]["reason"]
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["update_radio"]["lost"] > 0                  # the loss model acted on update packets
     versions = _bag_versions(tmp_path / "run" / "bag")
-    assert {n: v[-1] for n, v in versions.items()} == {"cf1": "2", "cf2": "2", "cf3": "2", "cf4": "2",
-                                                       "x1": "1", "x2": "1"}
+    assert {n: v[-1] for n, v in versions.items()} == {"cf1": "2", "cf2": "2", "cf3": "2", "cf4": "2", "x2": "1"}
     assert all(v[0] == "1" for v in versions.values())
     inferences = _bag_inferences(tmp_path / "run" / "bag")
     assert set(inferences) == set(versions)
@@ -99,7 +105,8 @@ def _bag_statuses(bag_dir):
 def _bag_versions(bag_dir) -> dict:
     out: dict = {}
     for name, s in _bag_statuses(bag_dir):
-        out.setdefault(name, []).append(s["version"])
+        if "version" in s:                  # not the `failed` status of a drone without a model
+            out.setdefault(name, []).append(s["version"])
     return out
 
 
