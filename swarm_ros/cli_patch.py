@@ -251,9 +251,8 @@ def cmd_status(args, console) -> int:
         result = m["result_hash"][:16]
         selector = TargetSelector.parse(m["target"])
         targets = {d.name for d in drones if selector.matches(DroneIdentity.of(d))}
-        # every drone heard (the table and --json show all) and every targeted one on the patch
-        def done(s):
-            return len(s) == len(drones) and all(s.get(n, {}).get("hash") == result for n in targets)
+        def done(s):                # collect_status also waits for every drone's status
+            return all(s.get(n, {}).get("hash") == result for n in targets)
     statuses = collect_status([d.name for d in drones], args.domain_id, args.timeout, done)
     table = Table("drone", "type", "role", "state", "version", "model", "detail")
     for d in drones:
