@@ -8,7 +8,8 @@ PACKAGE = "swarm_ros"
 # The real folder of this file: `colcon build --symlink-install` runs a symlink to it from build/,
 # where README.md is not linked.
 README = Path(__file__).resolve().parent / "README.md"
-NODE_EXECUTABLES = ("simulator", "drone", "recorder", "swarm_view", "objective", "planner", "fisc_swarm", "update_server")   # = swarm_ros.nodes.NODE_EXECUTABLES
+NODE_EXECUTABLES = ("simulator", "drone", "recorder", "swarm_view", "objective", "planner", "fisc_swarm", "update_server",
+                    "gz_odom_adapter")   # = swarm_ros.nodes.NODE_EXECUTABLES
 
 
 def data_tree(folder: str, patterns=("*.yaml", "*.py", "*.sdf", "*.urdf")):
