@@ -43,7 +43,7 @@ setup(
         ("share/ament_index/resource_index/packages", ["resource/" + PACKAGE]),
         ("share/" + PACKAGE, ["package.xml"]),
         # sim/ is also a Python package: only its worlds are data (its modules install as code)
-        *data_tree("launch"), *data_tree("config"), *data_tree("sim/worlds"),
+        *data_tree("launch"), *data_tree("config", ("*.yaml", "*.safetensors")), *data_tree("sim/worlds"),
     ],
     install_requires=[
         "numpy>=1.24", "scipy>=1.10", "pyyaml>=6", "rich>=13", "rosbags>=0.10.10", "matplotlib>=3.6",
