@@ -31,13 +31,14 @@ class ESConfig:
     k: int = 2                  # neighbours each observes
     hidden: tuple = (16,)
     biases: bool = False        # without biases a tanh MLP is odd: zero action at the goal at rest, alone
-    iterations: int = 60
-    population: int = 24        # even: antithetic pairs
-    episodes: int = 1           # per candidate and iteration
+    iterations: int = 120
+    population: int = 20        # even: antithetic pairs
+    episodes: int = 2           # per candidate and iteration
     sigma: float = 0.1          # exploration noise on the weights
     lr: float = 0.05            # Adam step
-    max_steps: int = 240        # 5 s at 48 Hz
+    max_steps: int = 360        # 7.5 s at 48 Hz
     arena: float = 3.0          # m, half-width of the training arena
+    sensing: float = 3.0        # m, neighbours further away are not seen (recorded in the policy file)
     input_scale: float = 0.5
     eval_episodes: int = 4
     seed: int = 0
@@ -68,11 +69,12 @@ def initial_weights(sizes: list[int], biases: bool, rng: np.random.Generator) ->
 
 def to_mlp(theta: np.ndarray, cfg: ESConfig, **info) -> MLP:
     weights = unflatten(np.asarray(theta, float), layer_sizes(cfg), cfg.biases)
-    return MLP(weights, cfg.k, "tanh", cfg.input_scale, 1.0, info)
+    return MLP(weights, cfg.k, "tanh", cfg.input_scale, 1.0, cfg.sensing, info)
 
 
 def make_env(cfg: ESConfig) -> SwarmReachEnv:
-    return SwarmReachEnv(n=cfg.n, k=cfg.k, backend="pointmass", max_steps=cfg.max_steps, arena=cfg.arena)
+    return SwarmReachEnv(n=cfg.n, k=cfg.k, backend="pointmass", max_steps=cfg.max_steps, arena=cfg.arena,
+                         sensing=cfg.sensing)
 
 
 def rollout(policy, env: SwarmReachEnv, seed: int) -> tuple[float, float]:

@@ -16,7 +16,7 @@ def add_parser(sub) -> None:
     psub = p.add_subparsers(dest="policy_command", required=True)
     t = psub.add_parser("train", help="train a reach-goal policy with evolution strategies (numpy)")
     t.add_argument("--out", required=True, help="policy file to write (.safetensors)")
-    t.add_argument("--iterations", type=int, default=100)
+    t.add_argument("--iterations", type=int, default=120)
     t.add_argument("--population", type=int, default=20, help="candidates per iteration (even)")
     t.add_argument("--episodes", type=int, default=2, help="episodes per candidate and iteration")
     t.add_argument("--k", type=int, default=2, help="neighbours in each observation")
@@ -55,7 +55,7 @@ def cmd_train(args, console) -> int:
                           f"final distance to goal {row['eval_distance']:.3f} m")
     mlp, history = train(cfg, log)
     out = mlp.save(args.out)
-    console.print(f"wrote {out} ({sum(w.size + b.size for w, b in mlp.weights)} weights, k = {mlp.k})")
+    console.print(f"wrote {out} (layers {mlp.sizes}, k = {mlp.k}, neighbours within {mlp.sensing:g} m)")
     if args.json:
         Path(args.json).write_text(json.dumps({"config": {k: getattr(cfg, k) for k in cfg.__dataclass_fields__},
                                                "history": history}, indent=1))
@@ -69,7 +69,8 @@ def cmd_show(args, console) -> int:
     except PolicyFileError as err:
         raise ConfigError(args.file, "", str(err), "a safetensors MLP policy file") from None
     console.print(f"{args.file}: layers {mlp.sizes}, k = {mlp.k}, activation {mlp.activation}, "
-                  f"input_scale {mlp.input_scale:g}, action_scale {mlp.action_scale:g}")
+                  f"input_scale {mlp.input_scale:g}, action_scale {mlp.action_scale:g}, "
+                  f"neighbours within {mlp.sensing:g} m")
     for key, value in mlp.info.items():
         console.print(f"  {key}: {value}")
     return 0

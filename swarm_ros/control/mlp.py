@@ -7,12 +7,14 @@ string metadata:
   activation    hidden-layer nonlinearity: tanh or relu (the output layer is always tanh)
   input_scale   the observation is multiplied by this before the first layer
   action_scale  the tanh output is multiplied by this (<= 1) to give the action in [-1, 1]
+  sensing       m: the policy was trained seeing only neighbours closer than this (inf: all)
   trained_by    free text (how the weights were made), optional
 A loaded file is checked whole (shapes chain, input width matches k, 3 outputs, finite numbers),
 so a broken file fails when the mission is read, not in flight.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +39,7 @@ class MLP:
     activation: str = "tanh"
     input_scale: float = 1.0
     action_scale: float = 1.0
+    sensing: float = math.inf
     info: dict = field(default_factory=dict)
 
     @property
@@ -59,6 +62,7 @@ class MLP:
             tensors[f"layer{i}.bias"] = np.ascontiguousarray(b, np.float32)
         meta = {"format": FORMAT, "k": str(self.k), "activation": self.activation,
                 "input_scale": repr(float(self.input_scale)), "action_scale": repr(float(self.action_scale)),
+                "sensing": repr(float(self.sensing)),
                 **{key: str(v) for key, v in self.info.items()}}
         return st_save(tensors, metadata=meta)
 
@@ -114,7 +118,8 @@ def load_mlp(path) -> MLP:
         width = w.shape[0]
     if width != 3:
         raise PolicyFileError(f"the last layer gives {width} outputs, not 3 (an action)")
-    info = {key: v for key, v in meta.items() if key not in ("format", "k", "activation", "input_scale", "action_scale")}
+    known = ("format", "k", "activation", "input_scale", "action_scale", "sensing")
+    info = {key: v for key, v in meta.items() if key not in known}
     return MLP(weights, int(k), activation, _number(meta, "input_scale", 1e-6, 1e6, 1.0),
-               _number(meta, "action_scale", 0.0, 1.0, 1.0), info)
+               _number(meta, "action_scale", 0.0, 1.0, 1.0), _number(meta, "sensing", 0.0, math.inf, "inf"), info)
 

@@ -66,7 +66,8 @@ class PolicyRoleController(PolicyController):
 
     def __init__(self, params: PolicyParams, vehicles, home, group: int = 0):
         home = np.asarray(home, float).reshape(len(vehicles), 3)
-        super().__init__(params.mlp, params.targets(home), params.mlp.k, vehicles, home, group)
+        super().__init__(params.mlp, params.targets(home), params.mlp.k, vehicles, home, group,
+                         params.mlp.sensing)
         self.params = params
 
     def step_batch(self, obs: Observations) -> np.ndarray:
