@@ -31,9 +31,9 @@ class ESConfig:
     k: int = 2                  # neighbours each observes
     hidden: tuple = (16,)
     biases: bool = False        # without biases a tanh MLP is odd: zero action at the goal at rest, alone
-    iterations: int = 120
+    iterations: int = 100
     population: int = 20        # even: antithetic pairs
-    episodes: int = 2           # per candidate and iteration
+    episodes: int = 1           # per candidate and iteration
     sigma: float = 0.1          # exploration noise on the weights
     lr: float = 0.05            # Adam step
     max_steps: int = 360        # 7.5 s at 48 Hz

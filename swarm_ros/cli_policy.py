@@ -16,9 +16,9 @@ def add_parser(sub) -> None:
     psub = p.add_subparsers(dest="policy_command", required=True)
     t = psub.add_parser("train", help="train a reach-goal policy with evolution strategies (numpy)")
     t.add_argument("--out", required=True, help="policy file to write (.safetensors)")
-    t.add_argument("--iterations", type=int, default=120)
+    t.add_argument("--iterations", type=int, default=100)
     t.add_argument("--population", type=int, default=20, help="candidates per iteration (even)")
-    t.add_argument("--episodes", type=int, default=2, help="episodes per candidate and iteration")
+    t.add_argument("--episodes", type=int, default=1, help="episodes per candidate and iteration")
     t.add_argument("--k", type=int, default=2, help="neighbours in each observation")
     t.add_argument("--hidden", type=int, nargs="+", default=[16], help="hidden layer widths")
     t.add_argument("--max-steps", type=int, default=360, help="steps per episode (48 Hz)")
@@ -70,7 +70,7 @@ def cmd_show(args, console) -> int:
         raise ConfigError(args.file, "", str(err), "a safetensors MLP policy file") from None
     console.print(f"{args.file}: layers {mlp.sizes}, k = {mlp.k}, activation {mlp.activation}, "
                   f"input_scale {mlp.input_scale:g}, action_scale {mlp.action_scale:g}, "
-                  f"neighbours within {mlp.sensing:g} m")
+                  f"neighbours within {mlp.sensing:g} m", soft_wrap=True)
     for key, value in mlp.info.items():
         console.print(f"  {key}: {value}")
     return 0
