@@ -16,7 +16,6 @@ from swarm_ros import topics
 from swarm_ros.core.frames import body_to_world
 from swarm_ros.nodes import cdr
 from swarm_ros.nodes.runtime import qos_latest
-from test_ros_integration import ros_context  # noqa: F401 - the fixture
 
 S = math.sqrt(0.5)
 
@@ -52,7 +51,7 @@ def test_odometry_bytes_get_world_twist_and_nothing_else_changes():
         cdr.twist_to_world(cdr.encode_odometry(0, "world", "x", (0, 0, 0), (1, 0, 0), (0, 0, 0, 0)))
 
 
-def test_adapter_node_republishes_world_twist_over_dds(ros_env, ros_context):  # noqa: F811
+def test_adapter_node_republishes_world_twist_over_dds(ros_env, ros_context):
     node, executor = ros_context
     got = {}
     for name in ("cf1", "cf2"):
