@@ -8,7 +8,8 @@ PACKAGE = "swarm_ros"
 # The real folder of this file: `colcon build --symlink-install` runs a symlink to it from build/,
 # where README.md is not linked.
 README = Path(__file__).resolve().parent / "README.md"
-NODE_EXECUTABLES = ("simulator", "drone", "recorder", "swarm_view", "objective", "planner", "fisc_swarm", "update_server")   # = swarm_ros.nodes.NODE_EXECUTABLES
+NODE_EXECUTABLES = ("simulator", "drone", "recorder", "swarm_view", "objective", "planner", "fisc_swarm", "update_server",
+                    "gz_odom_adapter")   # = swarm_ros.nodes.NODE_EXECUTABLES
 
 
 def data_tree(folder: str, patterns=("*.yaml", "*.py", "*.sdf", "*.urdf")):
@@ -42,7 +43,7 @@ setup(
         ("share/ament_index/resource_index/packages", ["resource/" + PACKAGE]),
         ("share/" + PACKAGE, ["package.xml"]),
         # sim/ is also a Python package: only its worlds are data (its modules install as code)
-        *data_tree("launch"), *data_tree("config"), *data_tree("sim/worlds"),
+        *data_tree("launch"), *data_tree("config", ("*.yaml", "*.safetensors")), *data_tree("sim/worlds"),
     ],
     install_requires=[
         "numpy>=1.24", "scipy>=1.10", "pyyaml>=6", "rich>=13", "rosbags>=0.10.10", "matplotlib>=3.6",

@@ -3,7 +3,8 @@
 The mission's world and fleet fly in Gazebo instead of the swarm_ros simulator: the world is
 exported to SDF (sim/gazebo.py, as `swarm-ros export-gazebo` does), `gz sim` runs it, ros_gz_bridge
 carries each drone's odometry out of Gazebo and its velocity setpoints in (the bridge config is
-exported with the world), and the same drone nodes as in `swarm.launch.py` fly the mission. The
+exported with the world), gz_odom_adapter turns gz's body-axes odometry twist into the world
+axes the drone nodes read, and the same drone nodes as in `swarm.launch.py` fly the mission. The
 radio relay, safety metrics and summary are the swarm_ros simulator's and do not run here.
 Gazebo cannot run on the machines this project is tested on; this file is not exercised there.
 """
@@ -31,6 +32,9 @@ def _actions(context):
                        output="screen"),
         Node(package="ros_gz_bridge", executable="parameter_bridge", name="gz_bridge",
              parameters=[{"config_file": str(files["bridge"])}], output="screen"),
+        # gz's odometry twist is in body axes: the adapter republishes it on odom in world axes
+        Node(package="swarm_ros", executable="gz_odom_adapter", name="gz_odom_adapter",
+             parameters=[{"drones": mission.fleet.names}], output="screen"),
     ]
     # MulticopterVelocityControl listens only once enabled: enable every drone once gz is up
     enable = [ExecuteProcess(cmd=["gz", "topic", "-t", f"/{d.name}/enable", "-m", "gz.msgs.Boolean", "-p", "data: true"])

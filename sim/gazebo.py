@@ -176,12 +176,13 @@ def _write(root: ET.Element, path: Path) -> Path:
 
 
 def bridge_config(mission) -> list[dict]:
-    """ros_gz_bridge entries: each drone's odometry from gz, its velocity setpoints to gz."""
+    """ros_gz_bridge entries: each drone's odometry from gz (onto gz/odom: its twist is in body axes,
+    nodes/gz_odom_adapter.py republishes it on odom in world axes), its velocity setpoints to gz."""
     from swarm_ros import topics       # topic names live in one place
     out = []
     for d in mission.fleet.drones:
-        out.append({"ros_topic_name": topics.of(d.name, topics.ODOM), "gz_topic_name": f"/model/{d.name}/odometry",
-                    "ros_type_name": topics.TYPES[topics.ODOM], "gz_type_name": "gz.msgs.Odometry",
+        out.append({"ros_topic_name": topics.of(d.name, topics.GZ_ODOM), "gz_topic_name": f"/model/{d.name}/odometry",
+                    "ros_type_name": topics.TYPES[topics.GZ_ODOM], "gz_type_name": "gz.msgs.Odometry",
                     "direction": "GZ_TO_ROS"})
         out.append({"ros_topic_name": topics.of(d.name, topics.CMD), "gz_topic_name": f"/{d.name}/cmd_vel",
                     "ros_type_name": topics.TYPES[topics.CMD], "gz_type_name": "gz.msgs.Twist",

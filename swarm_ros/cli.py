@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from . import cli_analyze, cli_cao, cli_deploy, cli_fisc, cli_patch, cli_plan, cli_sim, cli_swarmsync
+from . import cli_analyze, cli_cao, cli_deploy, cli_fisc, cli_patch, cli_plan, cli_policy, cli_sim, cli_swarmsync
 from .configfile import ConfigError
 from .resources import find_mission
 
@@ -96,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_cao.add_parser(sub)
     cli_fisc.add_parser(sub)
     cli_plan.add_parser(sub)
+    cli_policy.add_parser(sub)
     cli_analyze.add_parser(sub)
     cli_patch.add_parser(sub)
     cli_swarmsync.add_parser(sub)

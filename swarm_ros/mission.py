@@ -213,6 +213,17 @@ def _bind_planned(top: Section, roles: dict, fleet: Fleet, world: World, seed: i
         roles[r.name] = replace(r, params=params)
 
 
+def _check_policy_goals(top: Section, roles: dict, fleet: Fleet, world: World) -> None:
+    """`policy` roles: each drone's goal inside the geofence, clear of obstacles by its body radius."""
+    for r in [r for r in roles.values() if r.controller == "policy"]:
+        for d in [d for d in fleet.drones if d.role == r.name]:
+            goal = r.params.targets(np.array([d.start], float))
+            if not world.inside_fence(goal)[0] or world.clearance(goal)[0] < d.vehicle.body_radius:
+                raise top.error(f"roles.{r.name}.params.goal", f"{goal[0].tolist()} for drone {d.name!r} is outside "
+                                f"the geofence or in an obstacle", f"a goal within {world.bounds_min.tolist()} .. "
+                                f"{world.bounds_max.tolist()}, at least the body radius from every obstacle")
+
+
 def _check_fisc(top: Section, roles: dict, fleet: Fleet, radio: RadioSpec) -> None:
     """`fisc` drones start inside their channel, and what they receive reaches two smoothing lengths."""
     for r in [r for r in roles.values() if r.controller == "fisc"]:
@@ -344,6 +355,7 @@ def load_mission(path: str | Path) -> Mission:
                           f"a height below the geofence ceiling {world.bounds_max[2]:g} of world {world.name!r}")
     _check_starts(fleet, world)
     _bind_planned(top, roles, fleet, world, seed)
+    _check_policy_goals(top, roles, fleet, world)
     _check_fisc(top, roles, fleet, radio)
     return Mission(name, str(Path(path).resolve()), fleet, world, duration, control_rate, physics_rate, backend,
                    speed, phases, roles, radio, record, view_rate, seed, objective, updates, aero)

@@ -5,6 +5,8 @@ Per drone (namespace /<drone>):
                                       frame "world" (ENU), twist in world axes; orientation
                                       and angular twist from the rigid-body backend (identity
                                       and zero on the point-mass backend)
+  gz/odom    nav_msgs/Odometry        Gazebo runs only: gz-sim's odometry as bridged (twist in body
+                                      axes); nodes/gz_odom_adapter.py republishes it on odom in world axes
   cmd        geometry_msgs/TwistStamped  velocity setpoint (ENU); stamp = the odom stamp it answers
   radio/tx   std_msgs/Float64MultiArray  a beacon the drone broadcasts (see nodes/messages.py)
   radio/rx   std_msgs/Float64MultiArray  beacons the radio delivered to this drone in one tick
@@ -41,6 +43,7 @@ from __future__ import annotations
 WORLD_FRAME = "world"
 
 ODOM, CMD, RADIO_TX, RADIO_RX = "odom", "cmd", "radio/tx", "radio/rx"
+GZ_ODOM = "gz/odom"
 CAO_REPORT, CAO_FEEDBACK = "cao/report", "cao/feedback"
 PLAN_REQUEST, PLAN_PATH = "plan/request", "plan/path"
 OBJECTIVE = "/swarm/objective"
@@ -54,6 +57,7 @@ FISC_POSES, FISC_MARKERS, FISC_CHANNEL = "/swarm/fisc/poses", "/swarm/fisc/marke
 
 TYPES = {
     ODOM: "nav_msgs/msg/Odometry",
+    GZ_ODOM: "nav_msgs/msg/Odometry",
     CMD: "geometry_msgs/msg/TwistStamped",
     RADIO_TX: "std_msgs/msg/Float64MultiArray",
     RADIO_RX: "std_msgs/msg/Float64MultiArray",

@@ -23,6 +23,22 @@ def ros_domain() -> int:
 
 
 @pytest.fixture
+def ros_context(ros_domain):
+    """An rclpy context in the test's own domain with one observer node and its executor."""
+    import rclpy
+    from rclpy.experimental import EventsExecutor
+    context = rclpy.Context()
+    rclpy.init(context=context, domain_id=ros_domain)
+    node = rclpy.create_node("test_observer", context=context, enable_rosout=False, start_parameter_services=False)
+    executor = EventsExecutor(context=context)
+    executor.add_node(node)
+    yield node, executor
+    executor.shutdown()
+    node.destroy_node()
+    rclpy.try_shutdown(context=context)
+
+
+@pytest.fixture
 def ros_env(ros_domain) -> dict:
     """Environment for child processes of a ROS test."""
     return dict(os.environ, ROS_DOMAIN_ID=str(ros_domain), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",

@@ -95,7 +95,8 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 
 
 CLI_CASES = ["unknown_radio_key", "missing_world", "bad_yaml", "not_a_mapping", "huge_integer",
-             "key_with_newline", "fleet_type_role_undefined", "fleet_duplicate_drone", "world_duplicate_obstacle"]
+             "key_with_newline", "fleet_type_role_undefined", "fleet_duplicate_drone", "world_duplicate_obstacle",
+             "policy_wrong_k"]
 
 
 @pytest.mark.parametrize("cid", CLI_CASES)

@@ -85,7 +85,8 @@ def test_bridge_config_connects_each_drones_topics(exported):
     entries = yaml.safe_load(files["bridge"].read_text())
     ros = {e["ros_topic_name"]: e for e in entries}
     for d in mission.fleet.drones:
-        assert ros[topics.of(d.name, topics.ODOM)]["direction"] == "GZ_TO_ROS"
+        assert ros[topics.of(d.name, topics.GZ_ODOM)]["direction"] == "GZ_TO_ROS"    # body-axes twist
+        assert topics.of(d.name, topics.ODOM) not in ros      # the adapter publishes odom, in world axes
         assert ros[topics.of(d.name, topics.CMD)]["ros_type_name"] == "geometry_msgs/msg/TwistStamped"
 
 

@@ -56,10 +56,12 @@ def test_scripted_policy_beats_doing_nothing_in_the_swarm_env():
     assert total > idle_total
 
 
-def test_policy_controller_flies_the_env_policy_through_the_contract():
+@pytest.mark.parametrize("sensing", [50.0, 3.0])
+def test_policy_controller_flies_the_env_policy_through_the_contract(sensing):
     """Same state, same neighbours: PolicyController (beacons -> Neighbours) commands exactly
-    the velocities the environment's observation path gives."""
-    env = SwarmReachEnv(n=6, k=3, backend="pointmass", sensing=50.0)
+    the velocities the environment's observation path gives; with a short sensing range both
+    leave out the same far neighbours (every drone hears every other over the radio)."""
+    env = SwarmReachEnv(n=6, k=3, backend="pointmass", sensing=sensing)
     obs, _ = env.reset(seed=2)
     task, policy = env.task, goal_seeking_policy(k=3)
     pos, vel = task.physics.position.copy(), task.physics.velocity.copy()
@@ -70,11 +72,11 @@ def test_policy_controller_flies_the_env_policy_through_the_contract():
     senders = [j for i in range(n) for j in range(n) if j != i]          # every drone heard every other
     beacons = [make_beacon(pos[j], vel[j], 0.07, 0) for j in senders]
     nb = Neighbours.from_beacons([n - 1] * n, senders, [0.0] * len(senders), beacons)
-    sensing = None             # this policy uses no obstacle sensing
-    ctrl = PolicyController(policy, task.goal, 3, [PLATFORMS["crazyflie_2.1"]] * n, pos)
-    got = ctrl.step_batch(Observations(0.0, pos, vel, nb, sensing))
+    senses = None              # this policy uses no obstacle sensing
+    ctrl = PolicyController(policy, task.goal, 3, [PLATFORMS["crazyflie_2.1"]] * n, pos, sensing=sensing)
+    got = ctrl.step_batch(Observations(0.0, pos, vel, nb, senses))
     assert np.allclose(got, want, atol=1e-5)
-    assert np.array_equal(ctrl.observe(Observations(0.0, pos, vel, nb, sensing)), task.observe())
+    assert np.array_equal(ctrl.observe(Observations(0.0, pos, vel, nb, senses)), task.observe())
 
 
 def test_local_observation_keeps_the_k_nearest_in_order():

@@ -5,11 +5,8 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pytest
-import rclpy
 from geometry_msgs.msg import TwistStamped
 from nav_msgs.msg import Odometry
-from rclpy.experimental import EventsExecutor
 from std_msgs.msg import Float64MultiArray, MultiArrayDimension, String
 
 from rosutil import spin_until, write_mission
@@ -18,19 +15,6 @@ from swarm_ros.launching import ProcessGroup, node_specs, ros_environment
 from swarm_ros.mission import load_mission
 from swarm_ros.nodes import cdr, messages
 from swarm_ros.nodes.runtime import qos
-
-
-@pytest.fixture
-def ros_context(ros_domain):
-    context = rclpy.Context()
-    rclpy.init(context=context, domain_id=ros_domain)
-    node = rclpy.create_node("test_observer", context=context, enable_rosout=False, start_parameter_services=False)
-    executor = EventsExecutor(context=context)
-    executor.add_node(node)
-    yield node, executor
-    executor.shutdown()
-    node.destroy_node()
-    rclpy.try_shutdown(context=context)
 
 
 def start_graph(mission, ros_domain, log_dir, node, executor, per_drone_processes=False):

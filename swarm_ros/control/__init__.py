@@ -4,6 +4,7 @@ from .contract import Controller, Neighbours, Observations
 from .fisc_controller import FiscController
 from .formation import FormationController
 from .planned import PlannedController
+from .policy_role import PolicyRoleController
 from .waypoint import WaypointController
 
 # name in mission files -> controller class (each has a `Params` with `read(section)`)
@@ -13,6 +14,7 @@ CONTROLLERS: dict[str, type[Controller]] = {
     "cao": CAOController,
     "planned": PlannedController,
     "fisc": FiscController,
+    "policy": PolicyRoleController,
 }
 
 __all__ = ["CONTROLLERS", "Controller", "Neighbours", "Observations"]

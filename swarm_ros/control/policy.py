@@ -79,15 +79,21 @@ class PolicyController(Controller):
     -> policy -> action -> velocity setpoint within the vehicle limits."""
 
     def __init__(self, policy: Callable[[np.ndarray], np.ndarray], goals: np.ndarray, k: int,
-                 vehicles: Sequence[VehicleParams], home: np.ndarray, group: int = 0):
+                 vehicles: Sequence[VehicleParams], home: np.ndarray, group: int = 0, sensing: float = np.inf):
         super().__init__(None, vehicles, home, group)
-        self.policy, self.k = policy, k
+        self.policy, self.k, self.sensing = policy, k, sensing
         self.goals = np.asarray(goals, float).reshape(len(self.vehicles), 3)
         self.scale = action_scale(self.vehicles)
 
     def observe(self, obs: Observations) -> np.ndarray:
+        """Local observations; neighbours further than `sensing` (what the policy saw in training,
+        rl_task.TaskSpec.sensing) are left out, as the environments leave them out."""
         nb = obs.neighbours
-        return local_observation(obs.position, obs.velocity, self.goals, nb.offsets, nb.position, nb.velocity, self.k)
+        out = local_observation(obs.position, obs.velocity, self.goals, nb.offsets, nb.position, nb.velocity, self.k)
+        for j in range(self.k):            # nearest first: a slot beyond range means no neighbour there
+            far = np.linalg.norm(out[:, 6 + 6 * j: 9 + 6 * j], axis=1) >= self.sensing
+            out[far, 6 + 6 * j: 12 + 6 * j] = 0.0
+        return out
 
     def step_batch(self, obs: Observations) -> np.ndarray:
         return to_velocity(self.policy(self.observe(obs)), self.scale)

@@ -1,4 +1,6 @@
-"""ENU <-> NED: the project's world frame (x east, y north, z up) and PX4's local frame (x north,
+"""Frames: ENU <-> NED, and body axes -> world axes.
+
+The project's world frame is ENU (x east, y north, z up); PX4's local frame is NED (x north,
 y east, z down). The map swaps x and y and negates z; it is its own inverse. Yaw is measured
 from east anticlockwise in ENU and from north clockwise in NED: yaw_ned = pi/2 - yaw_enu.
 """
@@ -24,3 +26,17 @@ def yaw_enu_to_ned(yaw: float) -> float:
 
 
 yaw_ned_to_enu = yaw_enu_to_ned
+
+
+def body_to_world(q_xyzw, v_body) -> np.ndarray:
+    """(..., 3) vectors given in a body frame, expressed in the world frame the body's orientation
+    q (..., 4: x, y, z, w; normalised here) is given in: v_world = R(q) v_body.
+
+    gz-sim's OdometryPublisher reports the twist in the body frame; the drone nodes read world axes.
+    """
+    q = np.asarray(q_xyzw, float)
+    q = q / np.linalg.norm(q, axis=-1, keepdims=True)
+    u, w = q[..., :3], q[..., 3:4]
+    v = np.asarray(v_body, float)
+    t = 2.0 * np.cross(u, v)
+    return v + w * t + np.cross(u, t)

@@ -3,4 +3,5 @@
 Each module here is also an executable (`python -m swarm_ros.nodes.<name>`, or the console
 script of the same name); NODE_EXECUTABLES lists them for setup.py and the launcher.
 """
-NODE_EXECUTABLES = ("simulator", "drone", "recorder", "swarm_view", "objective", "planner", "fisc_swarm", "update_server")
+NODE_EXECUTABLES = ("simulator", "drone", "recorder", "swarm_view", "objective", "planner", "fisc_swarm", "update_server",
+                    "gz_odom_adapter")

@@ -15,6 +15,8 @@ import struct
 
 import numpy as np
 
+from swarm_ros.core.frames import body_to_world
+
 HEADER = b"\x00\x01\x00\x00"
 _COV_ZERO = bytes(36 * 8)
 
@@ -64,15 +66,35 @@ def encode_odometry(stamp_ns: int, frame: str, child: str, p, v, q=(0.0, 0.0, 0.
 
 def decode_odometry(data: bytes) -> tuple[int, np.ndarray, np.ndarray]:
     """(stamp in ns, position (3,), linear velocity (3,)) from serialized nav_msgs/Odometry."""
-    _check(data, 16)
+    off = _odometry_body(data)
     sec, nsec = struct.unpack_from("<iI", data, 4)
+    pose = struct.unpack_from("<3d", data, 4 + off)
+    twist = struct.unpack_from("<3d", data, 4 + off + (7 + 36) * 8)
+    return sec * 1_000_000_000 + nsec, np.array(pose), np.array(twist)
+
+
+def _odometry_body(data: bytes) -> int:
+    """Offset (after the header) of an Odometry's pose, past header and child_frame_id."""
+    _check(data, 16)
     _, off = _read_string(data, 8)
     _, off = _read_string(data, off)
     off += (-off) % 8
     _check(data, off + (7 + 36 + 6) * 8)
-    pose = struct.unpack_from("<3d", data, 4 + off)
-    twist = struct.unpack_from("<3d", data, 4 + off + (7 + 36) * 8)
-    return sec * 1_000_000_000 + nsec, np.array(pose), np.array(twist)
+    return off
+
+
+def twist_to_world(data: bytes) -> bytes:
+    """Serialized nav_msgs/Odometry with its twist (linear and angular) turned from body axes
+    into world axes by the message's own orientation; every other byte unchanged."""
+    off = _odometry_body(data)
+    q = struct.unpack_from("<4d", data, 4 + off + 3 * 8)
+    if not 0.5 < float(np.linalg.norm(q)) < 2.0:       # NaN too
+        raise ValueError(f"orientation {list(q)} is not a rotation quaternion")
+    at = 4 + off + (7 + 36) * 8
+    twist = np.array(struct.unpack_from("<6d", data, at)).reshape(2, 3)
+    out = bytearray(data)
+    struct.pack_into("<6d", out, at, *body_to_world(q, twist).ravel())
+    return bytes(out)
 
 
 def encode_twist_stamped(stamp_ns: int, frame: str, v) -> bytes:
