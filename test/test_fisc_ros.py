@@ -11,10 +11,9 @@ from rosutil import spin_until
 from sim.channel import Channel
 from swarm_ros import topics
 from swarm_ros.nodes.runtime import qos
-from test_ros_integration import ros_context  # noqa: F401  (the fixture)
 
 
-def test_fisc_swarm_node_publishes_a_thousand_agents(ros_context, ros_env, tmp_path):  # noqa: F811
+def test_fisc_swarm_node_publishes_a_thousand_agents(ros_context, ros_env, tmp_path):
     node, executor = ros_context
     poses, markers, walls = [], [], []
     node.create_subscription(PoseArray, topics.FISC_POSES, poses.append, qos(topics.FISC_POSES))
