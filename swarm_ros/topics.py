@@ -52,7 +52,7 @@ SERVER_TX, SERVER_RX = "/swarm/update/tx", "/swarm/update/rx"
 PATCH_PUSH, SERVER_STATE = "/swarm/update/push", "/swarm/update/server"
 STATUS, SUMMARY = "/swarm/status", "/swarm/summary"
 POSES, MARKERS, WORLD = "/swarm/poses", "/swarm/markers", "/swarm/world"
-RECORDER_READY = "/swarm/recorder_ready"
+RECORDER_READY, RECORDER_PROGRESS = "/swarm/recorder_ready", "/swarm/recorder_progress"
 FISC_POSES, FISC_MARKERS, FISC_CHANNEL = "/swarm/fisc/poses", "/swarm/fisc/markers", "/swarm/fisc/channel"
 
 TYPES = {
@@ -79,13 +79,14 @@ TYPES = {
     MARKERS: "visualization_msgs/msg/MarkerArray",
     WORLD: "visualization_msgs/msg/MarkerArray",
     RECORDER_READY: "std_msgs/msg/String",
+    RECORDER_PROGRESS: "std_msgs/msg/Int64",
     FISC_POSES: "geometry_msgs/msg/PoseArray",
     FISC_MARKERS: "visualization_msgs/msg/MarkerArray",
     FISC_CHANNEL: "visualization_msgs/msg/MarkerArray",
 }
 
 # Latched topics: late subscribers (recorder, viewers) still get the last message.
-LATCHED = {SUMMARY, WORLD, RECORDER_READY, FISC_CHANNEL, UPDATE_STATUS, PATCH_PUSH, SERVER_STATE}
+LATCHED = {SUMMARY, WORLD, RECORDER_READY, RECORDER_PROGRESS, FISC_CHANNEL, UPDATE_STATUS, PATCH_PUSH, SERVER_STATE}
 
 DEPTH = 200  # reliable history (4 s at 50 Hz): a recorder stalled that long still loses nothing
 

@@ -163,3 +163,47 @@ def test_analysis_of_the_bag_agrees_with_the_printed_summary(default_run):
     assert abs(m["radio"]["delivered"] - radio["delivered"]) <= 0.01 * radio["delivered"]
     assert abs(m["radio"]["links"] - radio["links"]) <= 0.01 * radio["links"]
     assert m["live_summary"] == {k: s[k] for k in ("collisions", "geofence_violations", "min_separation")}
+
+
+def test_a_stalled_recorder_holds_the_lockstep_run_and_the_bag_misses_nothing(tmp_path, ros_env, rings_mission):
+    """The recorder process is frozen (SIGSTOP) for 3 s mid-run. In lockstep the simulator would
+    outrun it by far more than the reliable history holds; with the recorder's progress reports
+    it waits, so the bag still has every tick of every drone's odometry."""
+    import os
+    import signal
+    import time
+    run = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "swarm_ros.cli", "launch", "rings", "--speed", "0",
+                             "--run-dir", str(run), "--json", str(tmp_path / "summary.json")],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ros_env, cwd=tmp_path)
+    recorder = None
+    try:
+        sim_log, deadline = run / "logs" / "00_simulator.log", time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if sim_log.is_file() and "starts in lockstep" in sim_log.read_text(errors="replace"):
+                break
+            time.sleep(0.1)
+        time.sleep(1.0)                                          # some seconds of mission recorded
+        recorder = next(int(line.split()[0]) for line in (run / "logs" / "pids.txt").read_text().splitlines()
+                        if "recorder" in line)
+        stopped_while_running = proc.poll() is None
+        os.kill(recorder, signal.SIGSTOP)                         # the launcher's child, by its pid
+        time.sleep(3.0)
+        os.kill(recorder, signal.SIGCONT)
+        out, _ = proc.communicate(timeout=240)
+    finally:
+        if recorder is not None and proc.poll() is None:
+            os.kill(recorder, signal.SIGCONT)
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert stopped_while_running and proc.returncode == 0, out[-3000:]
+    messages, _ = read_bag(run / "bag")
+    m = rings_mission
+    for d in m.fleet.drones:
+        odom = messages[f"/{d.name}/odom"]
+        stamps = sorted({msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec for _, msg in odom})
+        assert stamps == [round(k * 1e9 / m.control_rate) for k in range(m.ticks)], d.name
+        received = np.sort([t for t, _ in odom])
+        assert np.diff(received).max() > 2.5e9, d.name            # the stall happened while recording
+    assert "running on without waiting" not in (run / "logs" / "00_simulator.log").read_text(errors="replace")

@@ -5,19 +5,23 @@ bag, so recording costs no deserialization. Log times are the receive times (wal
 `ros2 bag record` does); header stamps inside the messages are mission time. The bag's
 custom metadata names the mission, the fleet, the world and each drone's type and role.
 Once subscribed to every recorded topic it says so on /swarm/recorder_ready (the simulator
-waits for that), and it closes the bag when the mission summary arrives.
+waits for that), and it closes the bag when the mission summary arrives. When it records
+odometry it reports on /swarm/recorder_progress the mission time up to which it has written
+every drone's odometry: a lockstep simulator runs only so far ahead of that (back-pressure), as
+a lockstep run can outpace the recorder and a reader's history overflows, losing messages.
 """
 from __future__ import annotations
 
 import importlib
 import json
+import struct
 import sys
 import time
 from pathlib import Path
 
 from rosbags.rosbag2 import StoragePlugin, Writer, WriterError
 from rosbags.typesys import Stores, get_typestore
-from std_msgs.msg import String
+from std_msgs.msg import Int64, String
 
 from swarm_ros import topics
 from swarm_ros.launching import default_run_dir
@@ -27,6 +31,7 @@ READY_TIMEOUT = 30.0   # s: announce readiness anyway (with a warning) after thi
 CLOSE_QUIET = 0.5      # s without any message, after the summary, before the bag is closed:
 CLOSE_LIMIT = 15.0     # a busy recorder drains its backlog first, but closes after this at most
 STORES = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
+PROGRESS_EVERY = 10    # control ticks of recorded odometry between progress reports
 
 
 def message_class(type_name: str):
@@ -54,27 +59,45 @@ class RecorderNode:
         self.last_message = self.summary_at = 0.0
         cao = [mission.fleet.drones[i].name for i in mission.cao_roles()]
         planned = [mission.fleet.drones[i].name for i in mission.planned_roles()]
-        for topic, type_name in topics.recorded(kinds, mission.fleet.names, cao, planned):
+        recorded = topics.recorded(kinds, mission.fleet.names, cao, planned)
+        odom = {topics.of(d, topics.ODOM) for d in mission.fleet.names} & {t for t, _ in recorded}
+        self.written = dict.fromkeys(odom, -1)            # odometry topic -> newest stamp written (ns)
+        self.reported, self.report_step = -1, int(PROGRESS_EVERY * 1e9 / mission.control_rate)
+        for topic, type_name in recorded:
             conn = self.writer.add_connection(topic, type_name, typestore=store)
-            cb = self._on_message_for(conn, topic == topics.SUMMARY)
+            cb = self._on_message_for(conn, topic == topics.SUMMARY, topic if topic in odom else None)
             self.subs.append(node.create_subscription(message_class(type_name), topic, cb, qos(topic), raw=True))
         self.ready_pub = node.create_publisher(String, topics.RECORDER_READY, qos(topics.RECORDER_READY))
+        self.progress_pub = node.create_publisher(Int64, topics.RECORDER_PROGRESS, qos(topics.RECORDER_PROGRESS))
         self.t0 = time.monotonic()
         self.ready_timer = node.create_timer(0.05, self._check_ready)
 
-    def _on_message_for(self, conn, is_summary: bool):
+    def _on_message_for(self, conn, is_summary: bool, odom_topic: str | None):
         def on_message(data: bytes) -> None:
             if self.writer is None:
                 return
             self.writer.write(conn, time.time_ns(), data)
             self.count += 1
             self.last_message = time.monotonic()
+            if odom_topic is not None and len(data) >= 12:
+                sec, nsec = struct.unpack_from("<iI", data, 4)      # header.stamp, after the CDR header
+                self._progress(odom_topic, sec * 1_000_000_000 + nsec)
             if is_summary and self.closing is None:
                 # Other topics' messages may still be in flight or queued (no order across
                 # topics): close once the stream has gone quiet.
                 self.summary_at = self.last_message
                 self.closing = self.node.create_timer(0.1, self._close_when_quiet)
         return on_message
+
+    def _progress(self, topic: str, stamp: int) -> None:
+        """Report the mission time up to which every drone's odometry is in the bag, every few ticks."""
+        self.written[topic] = max(self.written[topic], stamp)
+        if stamp - self.reported < self.report_step:
+            return
+        low = min(self.written.values())
+        if low - self.reported >= self.report_step:
+            self.reported = low
+            self.progress_pub.publish(Int64(data=low))
 
     def _check_ready(self, *_ignored) -> None:
         waiting = [s.topic_name for s in self.subs if s.get_publisher_count() == 0 and s.topic_name != topics.SUMMARY]
@@ -84,6 +107,8 @@ class RecorderNode:
         if waiting:
             self.node.get_logger().warning(f"recording without publishers on {', '.join(waiting[:5])}")
         self.ready_timer.cancel()
+        if self.written:
+            self.progress_pub.publish(Int64(data=-1))     # nothing written yet: the simulator may start
         self.ready_pub.publish(String(data=self.path))
 
     def _close_when_quiet(self, *_ignored) -> None:

@@ -5,7 +5,9 @@ Each tick it publishes /<drone>/odom (and the radio deliveries due); drones answ
 with each drone's latest command. Two ways to pace it:
 
 - lockstep (`speed` 0): a tick advances as soon as every drone has answered it, so runs are
-  as fast as the nodes allow and repeatable (the headless runner gives the same numbers).
+  as fast as the nodes allow and repeatable (the headless runner gives the same numbers). When
+  the recorder reports its progress, the simulator stays at most RECORDER_LAG ticks ahead of
+  the odometry it has written, so a run never outpaces the bag.
 - real time (`speed` > 0, 1 = wall clock): ticks advance on the wall clock as vehicles would;
   an answer that misses its tick still becomes the drone's setpoint, and is counted late.
 
@@ -21,7 +23,7 @@ import time
 import numpy as np
 from geometry_msgs.msg import Pose, PoseArray, TwistStamped
 from nav_msgs.msg import Odometry
-from std_msgs.msg import Float64MultiArray, String
+from std_msgs.msg import Float64MultiArray, Int64, String
 
 from sim.engine import SwarmSim
 from swarm_ros import topics
@@ -34,6 +36,9 @@ SETTLE = 0.5          # s after every peer is matched before the first tick: let
                       # on both sides (a reader that is not yet matched drops what it is sent)
 RESEND = 0.25         # s without an answer (lockstep) before a tick's odometry is sent again
 LINGER = 1.0          # s the node stays up after the summary so every subscriber gets it
+RECORDER_LAG = 50     # ticks (lockstep) the simulator may run ahead of the odometry in the bag;
+                      # well inside the reliable history (topics.DEPTH), so nothing is dropped
+RECORDER_SILENT = 10.0  # s held back without recorder progress: warn and stop waiting for it
 
 
 class SimulatorNode:
@@ -65,6 +70,12 @@ class SimulatorNode:
         if wait_recorder:
             self._ready_sub = node.create_subscription(String, topics.RECORDER_READY, self._on_recorder_ready,
                                                        qos(topics.RECORDER_READY))
+        self.recorded = None        # mission ns up to which the bag holds every odometry (None: no reports)
+        self.held_since = None      # wall time since when a lockstep tick waits for the recorder
+        self.lag_ns = int(RECORDER_LAG * 1e9 / mission.control_rate)
+        if wait_recorder and self.lockstep:
+            self._progress_sub = node.create_subscription(Int64, topics.RECORDER_PROGRESS, self._on_recorder_progress,
+                                                          qos(topics.RECORDER_PROGRESS))
         n = self.sim.n
         self.cmd = np.zeros((n, 3))                       # latest command of each drone
         self.cmd_stamp = np.full(n, -1, dtype=np.int64)   # the tick (ns) it answered
@@ -116,8 +127,32 @@ class SimulatorNode:
                 return
             self.cmd[k], self.cmd_stamp[k], self.cmd_wall[k] = v, stamp, time.monotonic()
             if self.lockstep and (self.cmd_stamp == self._tick_ns()).all():
-                self._advance()
+                self._advance_unless_recorder_behind()
         return on_cmd
+
+    def _recorder_behind(self) -> bool:
+        return self.recorded is not None and self._tick_ns() - self.recorded > self.lag_ns
+
+    def _advance_unless_recorder_behind(self) -> None:
+        if self._recorder_behind():
+            self.held_since = self.held_since or time.monotonic()
+            return
+        self._advance()
+
+    def _on_recorder_progress(self, msg: Int64) -> None:
+        self.recorded = msg.data
+        if self.held_since is None or self.state != "running":
+            return
+        if self._recorder_behind():
+            self.held_since = time.monotonic()      # progress, not yet enough: the silence clock restarts
+        else:
+            self._release()
+
+    def _release(self) -> None:
+        """Advance a tick held for the recorder: every drone had answered it, none is silent."""
+        self.held_since = None
+        self.cmd_wall[:] = time.monotonic()
+        self._advance()
 
     def _on_tx_for(self, k: int):
         def on_tx(msg: Float64MultiArray) -> None:
@@ -199,7 +234,12 @@ class SimulatorNode:
             return
         if self.state != "running":
             return
-        if self.lockstep:
+        if self.lockstep and self.held_since is not None and now - self.held_since > RECORDER_SILENT:
+            self.node.get_logger().warning(f"the recorder wrote nothing for {RECORDER_SILENT:g} s; "
+                                           "running on without waiting for it (the bag may miss messages)")
+            self.recorded = None
+            self._release()
+        elif self.lockstep:
             waiting = np.nonzero(self.cmd_stamp != self._tick_ns())[0]
             silent = now - self.tick_sent_at
             if len(waiting) and silent > self.cmd_timeout:
