@@ -29,6 +29,8 @@ Swarm-wide:
   /swarm/markers  visualization_msgs/MarkerArray  drones, for RViz/Foxglove
   /swarm/world    visualization_msgs/MarkerArray  geofence and obstacles (latched)
   /swarm/recorder_ready  std_msgs/String  the recorder is subscribed to everything (latched)
+  /swarm/recorder_progress  std_msgs/Int64  mission ns up to which every drone's odometry is in
+                                            the bag (latched); lockstep waits for it
   /swarm/objective  std_msgs/String (JSON)  CAO evaluator: each iteration's J and members
   /swarm/fisc/poses    geometry_msgs/PoseArray  FISC-like swarm node: every agent in flight
   /swarm/fisc/markers  visualization_msgs/MarkerArray  those agents, coloured by speed
