@@ -44,6 +44,12 @@ def read_bag(bag_dir):
     return messages, metadata
 
 
+def odometry_stamps_are_every_tick(odom, mission) -> bool:
+    """Whether a drone's recorded odometry holds exactly one stamp per control tick of the mission."""
+    stamps = sorted({msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec for _, msg in odom})
+    return stamps == [round(k * 1e9 / mission.control_rate) for k in range(mission.ticks)]
+
+
 def test_mission_is_safe_and_lands(default_run):
     stdout, s, _ = default_run
     assert s["collisions"] == 0 and s["geofence_violations"] == 0
@@ -61,8 +67,7 @@ def test_bag_has_odometry_of_every_drone_at_the_control_rate(default_run, rings_
     m = rings_mission
     for d in m.fleet.drones:
         odom = messages[f"/{d.name}/odom"]
-        stamps = sorted({msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec for _, msg in odom})
-        assert stamps == [round(k * 1e9 / m.control_rate) for k in range(m.ticks)], d.name
+        assert odometry_stamps_are_every_tick(odom, m), d.name
         assert all(msg.child_frame_id == f"{d.name}/base_link" and msg.header.frame_id == "world" for _, msg in odom)
         cmds = messages[f"/{d.name}/cmd"]
         assert len({(c.header.stamp.sec, c.header.stamp.nanosec) for _, c in cmds}) == m.ticks
@@ -199,11 +204,9 @@ def test_a_stalled_recorder_holds_the_lockstep_run_and_the_bag_misses_nothing(tm
             proc.communicate()
     assert stopped_while_running and proc.returncode == 0, out[-3000:]
     messages, _ = read_bag(run / "bag")
-    m = rings_mission
-    for d in m.fleet.drones:
+    for d in rings_mission.fleet.drones:
         odom = messages[f"/{d.name}/odom"]
-        stamps = sorted({msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec for _, msg in odom})
-        assert stamps == [round(k * 1e9 / m.control_rate) for k in range(m.ticks)], d.name
+        assert odometry_stamps_are_every_tick(odom, rings_mission), d.name
         received = np.sort([t for t, _ in odom])
         assert np.diff(received).max() > 2.5e9, d.name            # the stall happened while recording
     assert "running on without waiting" not in (run / "logs" / "00_simulator.log").read_text(errors="replace")
