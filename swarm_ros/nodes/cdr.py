@@ -46,6 +46,13 @@ def _read_string(data: bytes, offset: int) -> tuple[str, int]:
     return data[start:start + n - 1].decode(), offset + 4 + n
 
 
+def header_stamp(data: bytes) -> int:
+    """header.stamp in ns of any serialized message that starts with a std_msgs/Header."""
+    _check(data, 8)
+    sec, nsec = struct.unpack_from("<iI", data, 4)
+    return sec * 1_000_000_000 + nsec
+
+
 def _stamped_head(stamp_ns: int, frame: str) -> tuple[bytes, int]:
     head = struct.pack("<iI", stamp_ns // 1_000_000_000, stamp_ns % 1_000_000_000)
     s, off = _string(frame, 8)
@@ -67,10 +74,9 @@ def encode_odometry(stamp_ns: int, frame: str, child: str, p, v, q=(0.0, 0.0, 0.
 def decode_odometry(data: bytes) -> tuple[int, np.ndarray, np.ndarray]:
     """(stamp in ns, position (3,), linear velocity (3,)) from serialized nav_msgs/Odometry."""
     off = _odometry_body(data)
-    sec, nsec = struct.unpack_from("<iI", data, 4)
     pose = struct.unpack_from("<3d", data, 4 + off)
     twist = struct.unpack_from("<3d", data, 4 + off + (7 + 36) * 8)
-    return sec * 1_000_000_000 + nsec, np.array(pose), np.array(twist)
+    return header_stamp(data), np.array(pose), np.array(twist)
 
 
 def _odometry_body(data: bytes) -> int:
@@ -106,11 +112,10 @@ def encode_twist_stamped(stamp_ns: int, frame: str, v) -> bytes:
 def decode_twist_stamped(data: bytes) -> tuple[int, np.ndarray]:
     """(stamp in ns, linear velocity (3,)) from serialized geometry_msgs/TwistStamped."""
     _check(data, 12)
-    sec, nsec = struct.unpack_from("<iI", data, 4)
     _, off = _read_string(data, 8)
     off += (-off) % 8
     _check(data, off + 6 * 8)
-    return sec * 1_000_000_000 + nsec, np.array(struct.unpack_from("<3d", data, 4 + off))
+    return header_stamp(data), np.array(struct.unpack_from("<3d", data, 4 + off))
 
 
 def command_or_none(data: bytes, logger):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import struct
 import sys
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ from std_msgs.msg import Int64, String
 
 from swarm_ros import topics
 from swarm_ros.launching import default_run_dir
+from swarm_ros.nodes import cdr
 from swarm_ros.nodes.runtime import Process, mission_from, qos
 
 READY_TIMEOUT = 30.0   # s: announce readiness anyway (with a warning) after this long
@@ -79,9 +79,11 @@ class RecorderNode:
             self.writer.write(conn, time.time_ns(), data)
             self.count += 1
             self.last_message = time.monotonic()
-            if odom_topic is not None and len(data) >= 12:
-                sec, nsec = struct.unpack_from("<iI", data, 4)      # header.stamp, after the CDR header
-                self._progress(odom_topic, sec * 1_000_000_000 + nsec)
+            if odom_topic is not None:
+                try:
+                    self._progress(odom_topic, cdr.header_stamp(data))
+                except ValueError:
+                    pass                   # written as received; a malformed message just does not count
             if is_summary and self.closing is None:
                 # Other topics' messages may still be in flight or queued (no order across
                 # topics): close once the stream has gone quiet.
