@@ -13,8 +13,23 @@ sys.path.insert(0, str(REPO / "bench"))   # scenario generator shared with the b
 
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"   # nothing in the suite leaves loopback
 
-# Domains 20-59 are the suite's; one per test that needs ROS (benchmarks use 90-99).
-_domains = itertools.cycle(range(20 + (os.getpid() % 4) * 10, 30 + (os.getpid() % 4) * 10))
+
+
+def _domain_block() -> range:
+    """Ten domains for this run, one per test that needs ROS. `ROS_DOMAIN_ID=B` in the
+    environment gives B .. B+9 (so parallel runs on one machine stay apart); otherwise a block
+    of 20-59 chosen by pid. Benchmarks use 90-99."""
+    given = os.environ.get("ROS_DOMAIN_ID", "").strip()
+    if given:
+        base = int(given)
+        if not 0 <= base <= 222:
+            raise pytest.UsageError(f"ROS_DOMAIN_ID={given}: the suite needs ten domains from it, so 0-222")
+        return range(base, base + 10)
+    base = 20 + (os.getpid() % 4) * 10
+    return range(base, base + 10)
+
+
+_domains = itertools.cycle(_domain_block())
 
 
 @pytest.fixture
