@@ -6,9 +6,7 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
-
-from .configfile import ConfigError, show
+from ..configfile import ConfigError, show
 
 
 def _positive_int(text: str) -> int:
@@ -21,8 +19,9 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def read_initial_positions(path: str, testbed, robots: int) -> np.ndarray:
+def read_initial_positions(path: str, testbed, robots: int):
     """A JSON list of `robots` decisions inside the testbed's box (ConfigError otherwise)."""
+    import numpy as np
     shape = f"a list of {robots} lists of {testbed.d} numbers"
     try:
         data = json.loads(Path(path).read_text())
@@ -47,8 +46,11 @@ def read_initial_positions(path: str, testbed, robots: int) -> np.ndarray:
 
 
 def cmd_testbed(args, console) -> int:
-    from .control.cao_reference import TESTBEDS
-    from .control.cao_testbed import optimise
+    import numpy as np
+    from ..control.cao_reference import TESTBEDS
+    from ..control.cao_testbed import optimise
+    if args.name not in TESTBEDS:
+        raise ConfigError("swarm-ros cao testbed", "NAME", f"unknown testbed {args.name!r}", "one of " + ", ".join(sorted(TESTBEDS)))
     testbed = TESTBEDS[args.name]()
     if args.initial_positions:
         x0 = read_initial_positions(args.initial_positions, testbed, args.robots)
@@ -73,11 +75,10 @@ def cmd_testbed(args, console) -> int:
 
 
 def add_parser(sub) -> None:
-    from .control.cao_reference import TESTBEDS
     cao = sub.add_parser("cao", help="the CAO plug-n-play optimiser: reference testbeds")
     cao_sub = cao.add_subparsers(dest="cao_command", required=True)
     p = cao_sub.add_parser("testbed", help="run a reference testbed and print its final cost")
-    p.add_argument("name", choices=sorted(TESTBEDS), help="testbed")
+    p.add_argument("name", help="reference testbed, e.g. HoldTheLine (an unknown name lists them)")
     p.add_argument("--robots", type=_positive_int, required=True, help="number of robots N")
     p.add_argument("--initial-positions", help="JSON file: a list of N [x, y] start decisions (default: random)")
     p.add_argument("--iterations", type=_positive_int, help="iterations T (default: the testbed's)")

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.progress import BarColumn, Progress, TextColumn
-from rich.table import Table
+from ..configfile import ConfigError
 
-from .configfile import ConfigError
+if TYPE_CHECKING:
+    from rich.table import Table
 
 WHERE = "swarm-ros swarmsync simulate"
 
@@ -84,6 +85,7 @@ def _fmt(x, unit="") -> str:
 
 
 def summary_table(results: list[dict]) -> Table:
+    from rich.table import Table
     t = Table(title=f"patch dissemination, {results[0]['drones']} drones, {results[0]['targets']} targeted "
                     f"({results[0]['target']}), {results[0]['size_bytes']} B, loss {results[0]['loss']:g}")
     for col in ("strategy", "converged", "convergence", "95 % done", "bytes sent", "messages", "energy/drone",
@@ -97,6 +99,7 @@ def summary_table(results: list[dict]) -> Table:
 
 
 def cmd_simulate(args, console) -> int:
+    from rich.progress import BarColumn, Progress, TextColumn
     from firmware_update.scenario import run
     runs = scenarios(args)
     out_path = Path(args.json) if args.json else None

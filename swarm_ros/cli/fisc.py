@@ -11,9 +11,7 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
-
-from .configfile import ConfigError
+from ..configfile import ConfigError
 
 GEOMETRY = ("inlet_width", "throat_width", "outlet_width", "inlet_length", "converge_length", "throat_length",
             "diverge_length", "outlet_length", "inlet_zone", "outlet_zone")
@@ -42,6 +40,7 @@ def _channel(args):
 
 
 def cmd_channel(args, console) -> int:
+    import numpy as np
     from sim.fisc_sim import FiscChannelSim, steady_run
     from swarm_ros.control.fisc import FiscParams
     from swarm_ros.platforms import PLATFORMS
@@ -102,8 +101,8 @@ def cmd_channel(args, console) -> int:
 
 
 def _swarm_file(name_or_path: str):
-    from .fisc_swarm_file import load_swarm_file
-    from .resources import share_dir
+    from ..fisc_swarm_file import load_swarm_file
+    from ..resources import share_dir
     p = Path(name_or_path)
     if p.suffix not in (".yaml", ".yml") and not p.exists():
         p = share_dir() / "config" / "fisc" / f"{name_or_path}.yaml"
@@ -145,7 +144,7 @@ def cmd_headless(args, console) -> int:
 def cmd_launch(args, console) -> int:
     import os
     from datetime import datetime
-    from .launching import NodeSpec, ProcessGroup, log_tail, ros_environment
+    from ..launching import NodeSpec, ProcessGroup, log_tail, ros_environment
     spec = _swarm_file(args.file)
     run_dir = Path(args.run_dir or f"runs/{spec.name}_{datetime.now():%Y%m%d_%H%M%S}")
     params = {"swarm_file": spec.file, "summary_path": str((run_dir / "summary.json").resolve())}
@@ -171,6 +170,7 @@ def cmd_launch(args, console) -> int:
 
 def _finite_or_none(values):
     """Numbers as JSON lists, with NaN (cells without samples) as null."""
+    import numpy as np
     a = np.asarray(values, float)
     return np.where(np.isfinite(a), a, None).tolist()
 

@@ -7,13 +7,13 @@ import json
 import math
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console, Group
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.console import Console, Group
+    from rich.table import Table
 
-from .analysis.defaults import FOOTPRINT, MIN_SPEED, NEAR_MISS_MARGIN
+
 
 
 def _number(lo_open: bool):
@@ -46,7 +46,8 @@ def _write_json(path: Path, data: dict) -> None:
 
 
 def _analyze_one(bag: str, args, console: Console):
-    from .analysis.metrics import analyze
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from ..analysis.metrics import analyze
     with Progress(TextColumn("reading {task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=console, transient=True,
                   disable=not console.is_terminal) as bar:
@@ -57,8 +58,8 @@ def _analyze_one(bag: str, args, console: Console):
 
 
 def _outputs(an, out: Path) -> dict:
-    from .analysis.htmlreport import write_report
-    from .analysis.plots import write_plots
+    from ..analysis.htmlreport import write_report
+    from ..analysis.plots import write_plots
     out.mkdir(parents=True, exist_ok=True)
     _write_json(out / "metrics.json", an.metrics)
     plots = write_plots(an, out)
@@ -67,7 +68,10 @@ def _outputs(an, out: Path) -> dict:
 
 
 def run_tables(m: dict) -> Group:
-    from .analysis.compare import summary_rows
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+    from ..analysis.compare import summary_rows
     title = f"analysis of {m['bag']}" + (f" (mission {m['mission']['mission']})" if m["mission"].get("mission") else "")
     summary = Table(title=title, title_justify="left")
     summary.add_column("metric")
@@ -93,6 +97,7 @@ def run_tables(m: dict) -> Group:
 
 
 def comparison_table(comp: dict) -> Table:
+    from rich.table import Table
     table = Table(title="A vs B", title_justify="left", caption=f"A = {comp['a']}\nB = {comp['b']}",
                   caption_justify="left")
     for col in ("metric", "A", "B", "B - A"):
@@ -108,7 +113,7 @@ def _default_out(bags: list[str]) -> Path:
 
 
 def cmd_analyze(args, console: Console) -> int:
-    from .analysis.bag import BagError
+    from ..analysis.bag import BagError
     bags = [args.bag] + ([args.bag2] if args.bag2 else [])
     out = args.out or _default_out(bags)
     try:
@@ -117,8 +122,8 @@ def cmd_analyze(args, console: Console) -> int:
             _outputs(results[0], out)
             console.print(run_tables(results[0].metrics))
         else:
-            from .analysis.compare import comparison
-            from .analysis.htmlreport import write_comparison
+            from ..analysis.compare import comparison
+            from ..analysis.htmlreport import write_comparison
             runs = [(an.metrics, _outputs(an, out / tag)) for tag, an in zip("ab", results)]
             comp = comparison(runs[0][0], runs[1][0])
             _write_json(out / "comparison.json", comp)
@@ -137,6 +142,7 @@ def cmd_analyze(args, console: Console) -> int:
 
 
 def add_parser(sub) -> None:
+    from ..analysis.defaults import FOOTPRINT, MIN_SPEED, NEAR_MISS_MARGIN
     p = sub.add_parser("analyze", help="metrics, plots and an HTML report of a recorded bag (two bags: compare)")
     p.add_argument("bag", help="rosbag2 folder, .mcap or .db3 (ours or any with nav_msgs/Odometry topics)")
     p.add_argument("bag2", nargs="?", help="a second bag to compare with the first")

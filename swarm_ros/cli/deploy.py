@@ -12,25 +12,27 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
+from ..hardware import BACKEND_NAMES
 
-from .hardware import BACKEND_NAMES
-from .hardware.links import DEFAULT_PORT_BASE, load_link_map, served_links, write_link_map
+if TYPE_CHECKING:
+    from rich.console import Console
 
 EXIT_PREFLIGHT = 1
 
 
 def _mission(args):
-    from .cli import _load
+    from ..hardware.links import load_link_map
+    from ..cli import _load
     mission = _load(args.mission)
     overrides = load_link_map(args.links, mission.fleet) if args.links else {}
     return mission, overrides
 
 
 def cmd_deploy(args, console: Console) -> int:
-    from .deploy import DeployError, close_all, fly, make_backends, preflight, preflight_table
-    from .hardware.preflight import Limits
+    from ..deploy import DeployError, close_all, fly, make_backends, preflight, preflight_table
+    from ..hardware.preflight import Limits
     mission, overrides = _mission(args)
     backends = make_backends(mission, args.backend, overrides)
     limits = Limits(args.min_battery, args.pad_tolerance, args.connect_timeout, not args.allow_no_land_failsafe)
@@ -78,6 +80,7 @@ def _report(summary: dict, console: Console) -> None:
 
 
 def cmd_vehicles(args, console: Console) -> int:
+    from ..hardware.links import served_links, write_link_map
     from sim.vehicles.autopilot import Failsafe
     from sim.vehicles.server import VehicleServer
     mission, overrides = _mission(args)
@@ -127,6 +130,7 @@ def _positive(text: str) -> float:
 
 
 def add_parser(sub) -> None:
+    from ..hardware.links import DEFAULT_PORT_BASE
     p = sub.add_parser("deploy", help="fly a mission on Crazyflies (cflib) and PX4 vehicles (MAVLink)")
     p.add_argument("mission", help="mission file, or the name of an installed mission")
     p.add_argument("--backend", choices=BACKEND_NAMES, required=True,

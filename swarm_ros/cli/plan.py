@@ -11,11 +11,7 @@ import math
 import time
 from pathlib import Path
 
-import numpy as np
-
-from .configfile import ConfigError
-from .platforms import PLATFORMS
-from .resources import find_world
+from ..configfile import ConfigError
 
 WHERE = "swarm-ros plan"
 DEFAULT_SAMPLES = {"geometric": 3000, "kinodynamic": 1000}
@@ -23,6 +19,7 @@ CHECK_STEP = 0.01          # m between points of the dense clearance check
 
 
 def add_parser(sub) -> None:
+    from ..platforms import PLATFORMS
     p = sub.add_parser("plan", help="plan a collision-free path in a world with GMT*")
     p.add_argument("world", help="world file, or the name of an installed world (e.g. pillar_field)")
     p.add_argument("--start", nargs=3, type=float, required=True, metavar=("X", "Y", "Z"))
@@ -44,6 +41,7 @@ def _bad(arg: str, problem: str, allowed: str) -> ConfigError:
 
 
 def _check_point(world, obstacles, arg: str, p, inflate: float, vehicle: str) -> None:
+    import numpy as np
     q = np.asarray(p, float)[None]
     if not world.inside_fence(q)[0]:
         raise _bad(arg, f"{list(p)} is outside the geofence of world {world.name!r}",
@@ -57,9 +55,12 @@ def _check_point(world, obstacles, arg: str, p, inflate: float, vehicle: str) ->
 
 
 def cmd_plan(args, console) -> int:
+    import numpy as np
+    from ..platforms import PLATFORMS
+    from ..resources import find_world
     from sim.world import load_world
-    from .planning.backend import BackendError, get_backend
-    from .planning.obstacles import DEFAULT_MARGIN, ObstacleSet, inflation_for
+    from ..planning.backend import BackendError, get_backend
+    from ..planning.obstacles import DEFAULT_MARGIN, ObstacleSet, inflation_for
 
     world = load_world(find_world(args.world))
     if args.vehicle not in PLATFORMS:
@@ -86,15 +87,15 @@ def cmd_plan(args, console) -> int:
 
     t0 = time.perf_counter()
     if kind == "geometric":
-        from .planning.gmt import plan
-        from .planning.roadmap import geometric_roadmap
+        from ..planning.gmt import plan
+        from ..planning.roadmap import geometric_roadmap
         rm = geometric_roadmap(world.bounds_min, world.bounds_max, n, seed=args.seed)
         offline = time.perf_counter() - t0
         res = plan(rm, obstacles, args.start, args.goal, lam=args.lam, backend=be)
         positions = res.path
     else:
-        from .planning.double_integrator import Limits
-        from .planning.kinodynamic import kinodynamic_roadmap, limit_report, plan_kinodynamic
+        from ..planning.double_integrator import Limits
+        from ..planning.kinodynamic import kinodynamic_roadmap, limit_report, plan_kinodynamic
         lim = Limits.of(vehicle)
         rm = kinodynamic_roadmap(world.bounds_min, world.bounds_max, lim, n, seed=args.seed)
         offline = time.perf_counter() - t0
@@ -130,6 +131,7 @@ def cmd_plan(args, console) -> int:
 
 
 def _write(path: str | None, out: dict) -> None:
+    import numpy as np
     if not path:
         return
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .configfile import ConfigError
-from .resources import find_mission
+from ..configfile import ConfigError
+from ..resources import find_mission
 
 WHERE = "swarm-ros export-gazebo"
 
@@ -19,7 +19,7 @@ def add_parser(sub) -> None:
 
 def cmd_export_gazebo(args, console) -> int:
     from sim.gazebo import export
-    from .mission import load_mission
+    from ..mission import load_mission
     mission = load_mission(find_mission(args.mission))
     if args.out.exists() and not args.out.is_dir():
         raise ConfigError(WHERE, "--out", f"{args.out} is a file", "a folder (created if missing)")
