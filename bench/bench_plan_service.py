@@ -80,7 +80,6 @@ def main() -> int:
             rows.append({"n": n, "request": kind, "served_s": served, "cold_s": cold, "found": last["found"],
                          "waypoints": len(last["path"]), "duration_s": float(last["t"][-1] - last["t"][0])
                          if last["found"] else None, "warm_up_s": build})
-            r = rows[-1]
             print(f"  n={n:>5} {kind:>11}: served {1e3 * median(served):.1f} ms, cold {1e3 * median(cold):.0f} ms",
                   flush=True)
             service.warm_up()

@@ -15,6 +15,36 @@ os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"   # nothing in the sui
 
 
 
+ROS_FIXTURES = {"ros_domain", "ros_context", "ros_env"}
+E2E_MODULES = {"test_end_to_end", "test_launch_file"}
+
+
+def pytest_configure(config):
+    for name, text in (("unit", "ROS-free tests of one part (the fast subset: -m 'unit and not slow')"),
+                       ("ros", "tests that start ROS 2 nodes over real DDS"),
+                       ("e2e", "whole missions through the user's entry points"),
+                       ("hardware", "hardware backends against simulated or real autopilots"),
+                       ("slow", "tests that take more than about 10 s alone")):
+        config.addinivalue_line("markers", f"{name}: {text}")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark every test by kind: ros (uses a ROS fixture), e2e, hardware (by module), else unit."""
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        kinds = {m.name for m in item.iter_markers()} & {"ros", "e2e", "hardware"}
+        if ROS_FIXTURES & set(getattr(item, "fixturenames", ())):
+            kinds.add("ros")
+        if module in E2E_MODULES:
+            kinds.add("e2e")
+        if module.startswith("test_hw_"):
+            kinds.add("hardware")
+        for kind in kinds - {m.name for m in item.iter_markers()}:
+            item.add_marker(kind)
+        if not kinds:
+            item.add_marker("unit")
+
+
 def _domain_block() -> range:
     """Ten domains for this run, one per test that needs ROS. `ROS_DOMAIN_ID=B` in the
     environment gives B .. B+9 (so parallel runs on one machine stay apart); otherwise a block
