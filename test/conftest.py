@@ -17,6 +17,30 @@ os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"   # nothing in the sui
 
 ROS_FIXTURES = {"ros_domain", "ros_context", "ros_env"}
 E2E_MODULES = {"test_end_to_end", "test_launch_file"}
+# Whole missions, trainings and subprocess-per-case CLI tests: left out of the fast subset
+# (`scripts/run-tests --fast`). A module name marks all its tests; module::test marks one test
+# with all its parameters. Measured with --durations; keep the fast subset under a minute.
+SLOW = {
+    "test_pybullet_sim", "test_fisc_missions", "test_cao_missions", "test_planned_missions", "test_headless_mission",
+    "test_gmt_kinodynamic", "test_policy_missions", "test_rl_envs", "test_train", "test_packaging",
+    "test_analyze_cli::test_two_bags_are_compared_side_by_side",
+    "test_architecture::test_headless_mission_runs_without_loading_rclpy",
+    "test_cao::test_a_joining_agent_reduces_the_cost", "test_cao::test_cli_refuses_bad_initial_positions_with_one_line",
+    "test_cao::test_cli_reproduces_a_reference_run_and_writes_the_history",
+    "test_cao::test_hold_the_line_final_cost_matches_the_authors",
+    "test_cli_plan::test_kinodynamic_plan_reports_limits",
+    "test_config_errors::test_cli_check_prints_one_error_line",
+    "test_fisc::test_a_3d_extruded_channel_flows_and_keeps_agents_inside",
+    "test_fisc::test_a_lone_agent_without_boundary_forcing_holds", "test_fisc::test_fields_and_plots",
+    "test_fisc::test_kernel_density_of_a_uniform_lattice_is_the_lattice_density",
+    "test_fisc::test_no_agent_leaves_the_channel_and_none_collide",
+    "test_gazebo_export::test_cli_export_and_its_errors",
+    "test_gmt_planner::test_segment_checks_are_exact_with_and_without_grid",
+    "test_gmt_planner::test_t1_fmt_cost_in_reference_range",
+    "test_mpc::test_default_mission_with_mpc_tracking_is_safe",
+    "test_mpc::test_mpc_respects_limits_and_reaches_a_reachable_target",
+    "test_swarmsync_sim::test_a_seed_fixes_the_run", "test_swarmsync_sim::test_thirty_percent_packet_loss_still_completes",
+}
 
 
 def pytest_configure(config):
@@ -43,6 +67,8 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(kind)
         if not kinds:
             item.add_marker("unit")
+        if module in SLOW or f"{module}::{item.originalname}" in SLOW or kinds & {"ros", "e2e"}:
+            item.add_marker("slow")
 
 
 def _domain_block() -> range:
