@@ -25,7 +25,7 @@ shared machine do not disturb; the target is judged on all three and each verdic
 Then a steady run at about 1,000 agents (the paper's scale) reports the minimum agent-agent
 separation, the number of contacts (centres closer than two Crazyflie body radii) and the minimum
 wall clearance over every sampled step, and, when OpenFOAM is installed, the normalised RMSE of
-its time-averaged fields against simpleFoam on the same channel (sim/fisc_cfd.py) beside the
+its time-averaged fields against simpleFoam on the same channel (swarm_ros/analysis/fisc_cfd.py) beside the
 paper's ranges. numpy, scipy and numba are held to one thread.
 """
 from __future__ import annotations
@@ -44,9 +44,9 @@ single_thread_env()
 import numpy as np  # noqa: E402
 from scipy.spatial import cKDTree  # noqa: E402
 
-from sim import fisc_cfd  # noqa: E402
+from swarm_ros.analysis import fisc_cfd  # noqa: E402
 from sim.channel import Channel  # noqa: E402
-from sim.fisc_sim import FiscChannelSim, steady_run  # noqa: E402
+from swarm_ros.control.fisc_swarm import FiscChannelSim, steady_run  # noqa: E402
 from swarm_ros.control.fisc import FiscParams, fisc_command, fisc_step_agent, fisc_step_batched  # noqa: E402
 from swarm_ros.core.compiled import backend_name, numba_available  # noqa: E402
 from swarm_ros.platforms import PLATFORMS  # noqa: E402

@@ -17,6 +17,7 @@ from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
 from sim.gazebo import export
+from swarm_ros.gazebo_bridge import bridge_config
 from swarm_ros.launching import ISOLATION, node_specs
 from swarm_ros.mission import load_mission
 from swarm_ros.resources import find_mission
@@ -26,7 +27,7 @@ def _actions(context):
     arg = lambda name: LaunchConfiguration(name).perform(context)  # noqa: E731
     mission = load_mission(find_mission(arg("mission")))
     out = Path(arg("out") or tempfile.mkdtemp(prefix=f"swarm_gz_{mission.name}_"))
-    files = export(mission, out)
+    files = export(mission, out, bridge_config(mission))
     actions = [
         ExecuteProcess(cmd=["gz", "sim", "-r", str(files["world"])] + ([] if arg("gui") == "true" else ["-s"]),
                        output="screen"),

@@ -175,29 +175,15 @@ def _write(root: ET.Element, path: Path) -> Path:
     return path
 
 
-def bridge_config(mission) -> list[dict]:
-    """ros_gz_bridge entries: each drone's odometry from gz (onto gz/odom: its twist is in body axes,
-    nodes/gz_odom_adapter.py republishes it on odom in world axes), its velocity setpoints to gz."""
-    from swarm_ros import topics       # topic names live in one place
-    out = []
-    for d in mission.fleet.drones:
-        out.append({"ros_topic_name": topics.of(d.name, topics.GZ_ODOM), "gz_topic_name": f"/model/{d.name}/odometry",
-                    "ros_type_name": topics.TYPES[topics.GZ_ODOM], "gz_type_name": "gz.msgs.Odometry",
-                    "direction": "GZ_TO_ROS"})
-        out.append({"ros_topic_name": topics.of(d.name, topics.CMD), "gz_topic_name": f"/{d.name}/cmd_vel",
-                    "ros_type_name": topics.TYPES[topics.CMD], "gz_type_name": "gz.msgs.Twist",
-                    "direction": "ROS_TO_GZ"})
-    return out
-
-
-def export(mission, out: Path) -> dict[str, Path]:
-    """Write <out>/<mission>.sdf, <out>/<mission>_bridge.yaml and <out>/models/<platform>/."""
+def export(mission, out: Path, bridge: list[dict]) -> dict[str, Path]:
+    """Write <out>/<mission>.sdf, <out>/<mission>_bridge.yaml (the ros_gz_bridge entries `bridge`,
+    from swarm_ros.gazebo_bridge) and <out>/models/<platform>/."""
     import yaml
     out = Path(out)
     files = {"world": _write(world_sdf(mission), out / f"{mission.name}.sdf")}
-    bridge = out / f"{mission.name}_bridge.yaml"
-    bridge.write_text(yaml.safe_dump(bridge_config(mission), sort_keys=False))
-    files["bridge"] = bridge
+    path = out / f"{mission.name}_bridge.yaml"
+    path.write_text(yaml.safe_dump(bridge, sort_keys=False))
+    files["bridge"] = path
     for d in {d.platform: d for d in mission.fleet.drones}.values():
         folder = out / "models" / d.platform.replace(".", "_")
         sdf = ET.Element("sdf", version=SDF_VERSION)

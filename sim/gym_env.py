@@ -12,7 +12,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
-from swarm_ros.control.policy import OBS_LIMIT, obs_size
+from swarm_ros.core.observation import OBS_LIMIT, obs_size
 from .rl_task import ReachTask, TaskSpec
 
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from swarm_ros.control.mlp import MLP
-from swarm_ros.control.policy import obs_size
+from swarm_ros.core.mlp import MLP
+from swarm_ros.core.observation import obs_size
 from .swarm_env import SwarmReachEnv
 
 EXIT_PENALTY = 1.0     # per step a terminated drone misses (the contact penalty per step)

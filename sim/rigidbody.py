@@ -17,7 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
-from swarm_ros.quiet import muted
+from swarm_ros.core.quiet import muted
 
 from .aero import downwash, ground_effect_gain, rotor_drag
 from .airframes import AIRFRAMES, FOOT, urdf

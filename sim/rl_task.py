@@ -2,7 +2,7 @@
 each with its own goal, on the batched simulator (PyBullet rigid bodies or the point-mass model).
 
 Per control step (physics_rate / control_rate physics steps): actions in [-1, 1]^3 become
-velocity setpoints (swarm_ros.control.policy.to_velocity), physics advances, then each drone gets
+velocity setpoints (swarm_ros.core.observation.to_velocity), physics advances, then each drone gets
 its local observation (own goal and state, k nearest neighbours within `sensing` metres, found
 with a KD-tree) and a reward: -0.1 x distance to goal, -1 per step in contact with another drone
 (centres closer than the two body radii), -0.01 x |action|^2. A drone that leaves the arena or
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-from swarm_ros.control.policy import action_scale, local_observation, to_velocity
+from swarm_ros.core.observation import action_scale, local_observation, to_velocity
 from swarm_ros.platforms import PLATFORMS
 
 from .pointmass import PointMassSwarm

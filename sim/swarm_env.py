@@ -5,7 +5,7 @@
     obs, rewards, terminations, truncations, infos = env.step({a: action for a in env.agents})
 
 Each agent sees its goal, its own velocity and its k nearest neighbours within the sensing
-radius (swarm_ros.control.policy.local_observation: the layout a drone builds from its radio's
+radius (swarm_ros.core.observation.local_observation: the layout a drone builds from its radio's
 beacons, so a policy trained here flies missions through PolicyController). All drones step in
 one batched simulator (rl_task.ReachTask). Agents that leave the arena or touch the ground are
 terminated and removed from `agents`; their drones are then commanded to hover.
@@ -18,7 +18,7 @@ import gymnasium as gym
 import numpy as np
 from pettingzoo import ParallelEnv
 
-from swarm_ros.control.policy import OBS_LIMIT, obs_size
+from swarm_ros.core.observation import OBS_LIMIT, obs_size
 from .rl_task import ReachTask, TaskSpec
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from swarm_ros.configfile import ConfigError, Name, Number, Section, Vector, load_yaml, Choice, show
+from swarm_ros.core.configfile import ConfigError, Name, Number, Section, Vector, load_yaml, Choice, show
 from swarm_ros.core.geometry import sdf_and_gradient, sdf_box, sdf_vertical_cylinder
 from swarm_ros.core.sensing import Sensing
 

@@ -23,7 +23,7 @@ from rich.live import Live
 from rich.table import Table
 
 from sim.metrics import SwarmMetrics
-from .configfile import ConfigError
+from .core.configfile import ConfigError
 from .hardware import backend_kind, make_backend
 from .hardware.base import LinkError
 from .hardware.links import fleet_links

@@ -22,7 +22,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from sim.channel import Channel
-from .configfile import Choice, ConfigError, Name, Number, Text, load_yaml
+from .core.configfile import Choice, ConfigError, Name, Number, Text, load_yaml
 from .control.fisc import FiscParams, ParamError
 from .platforms import PLATFORMS, VehicleParams
 
@@ -44,7 +44,7 @@ class FiscSwarmSpec:
     seed: int
 
     def make_sim(self):
-        from sim.fisc_sim import FiscChannelSim
+        from swarm_ros.control.fisc_swarm import FiscChannelSim
         return FiscChannelSim(self.channel, self.params, self.vehicle, dt=1.0 / self.rate, seed=self.seed)
 
 

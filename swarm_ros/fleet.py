@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .configfile import Choice, ListOf, Name, Number, Section, Text, Vector, load_yaml
+from .core.configfile import Choice, ListOf, Name, Number, Section, Text, Vector, load_yaml
 from .platforms import FIELD_CHECKS, PLATFORMS, VehicleParams
 
 

@@ -27,7 +27,7 @@ from sim.radio import RadioSpec
 from sim.airframes import AIRFRAMES
 from sim.rigidbody_spec import AERO_FIELDS, MIN_PHYSICS_RATE, Aero
 from sim.world import World, load_world
-from .configfile import Bool, Choice, ConfigError, ListOf, Name, Number, Section, Text, load_yaml, resolve_file
+from .core.configfile import Bool, Choice, ConfigError, ListOf, Name, Number, Section, Text, load_yaml, resolve_file
 from .control import CONTROLLERS
 from .control.cao_evaluator import ObjectiveSpec
 from .updates_config import UpdatesSpec, read_updates

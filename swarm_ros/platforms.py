@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields, replace
 
-from .configfile import Number
+from .core.configfile import Number
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .configfile import ConfigError, ListOf, Number, Section, Text, Vector
+from .core.configfile import ConfigError, ListOf, Number, Section, Text, Vector
 
 PACKAGED_MODEL = Path(__file__).resolve().parent.parent / "firmware_update" / "models" / "base.safetensors"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 ALGORITHMS = ["swarm_ros/core", "swarm_ros/control", "swarm_ros/planning", "sim", "firmware_update"]
 ROS_FREE_MODULES = ["swarm_ros/mission.py", "swarm_ros/fleet.py", "swarm_ros/platforms.py", "swarm_ros/headless.py",
-                    "swarm_ros/configfile.py", "swarm_ros/launching.py"]
+                    "swarm_ros/launching.py"]
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from swarm_ros.configfile import ConfigError
+from swarm_ros.core.configfile import ConfigError
 from swarm_ros.mission import load_mission
 
 REPO = Path(__file__).resolve().parent.parent
@@ -82,7 +82,7 @@ def test_obstacles_left_empty_means_none(tmp_path):
 
 def test_yaml_merge_keys_may_still_override():
     """The duplicate-key check must not reject a key that overrides one brought in by `<<`."""
-    from swarm_ros.configfile import _StrictLoader
+    from swarm_ros.core.configfile import _StrictLoader
     data = yaml.load("a: &x {k: 1, j: 2}\nb: {<<: *x, k: 3}\n", Loader=_StrictLoader)
     assert data["b"] == {"k": 3, "j": 2}
 

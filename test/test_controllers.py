@@ -150,7 +150,7 @@ def test_formation_spreads_drones_evenly_over_a_ring():
 
 
 def test_safety_params_are_read_with_defaults():
-    from swarm_ros.configfile import Section
+    from swarm_ros.core.configfile import Section
     p = SafetyParams.read(Section("f.yaml", "safety", {"separation_margin": 1.0}))
     assert p.separation_margin == 1.0 and p.obstacle_margin == SafetyParams().obstacle_margin
 

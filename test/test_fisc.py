@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from sim.channel import Channel
-from sim.fisc_sim import FiscChannelSim, steady_run
+from swarm_ros.control.fisc_swarm import FiscChannelSim, steady_run
 from swarm_ros.control import fisc_kernel as K
 from swarm_ros.control.contract import Neighbours, Observations
 from swarm_ros.control.fisc import FiscParams, Limits, fisc_step_agent, fisc_step_batched
@@ -262,7 +262,7 @@ def test_cli_bad_numbers_are_refused_by_the_parser(argv, capsys):
 
 def test_cfd_case_is_written_for_the_channel(tmp_path):
     """Without OpenFOAM: the case's mesh has the channel's corners, its patches and one cell zone."""
-    from sim import fisc_cfd
+    from swarm_ros.analysis import fisc_cfd
     ch = Channel()
     fisc_cfd.write_case(tmp_path, ch, u_in=0.3, nu=0.07, drag=0.1, cells_per_m=4, ny=8)
     mesh = (tmp_path / "system/blockMeshDict").read_text()
@@ -281,7 +281,7 @@ def test_cfd_case_is_written_for_the_channel(tmp_path):
 
 
 def test_cfd_fields_are_read_from_openfoam_ascii(tmp_path):
-    from sim import fisc_cfd
+    from swarm_ros.analysis import fisc_cfd
     (tmp_path / "U").write_text("FoamFile\n{\n}\ninternalField   nonuniform List<vector> \n3\n(\n(1 2 0)\n"
                                 "(3.5 -1 0)\n(0 0 1e-3)\n)\n;\nboundaryField\n{\n"
                                 " inlet { value nonuniform List<vector> 1((9 9 9)); }\n}\n")
@@ -292,9 +292,9 @@ def test_cfd_fields_are_read_from_openfoam_ascii(tmp_path):
 
 def test_swarm_fields_agree_with_openfoam(flow2d, tmp_path):
     """simpleFoam on the same channel (same viscosity, drag, inlet speed): normalised RMSE
-    (see sim/fisc_cfd.compare) below 0.25 for velocity and pressure, density within 10 % of
+    (see swarm_ros/analysis/fisc_cfd.compare) below 0.25 for velocity and pressure, density within 10 % of
     uniform. Measured: about 0.10, 0.09, 0.04."""
-    from sim import fisc_cfd
+    from swarm_ros.analysis import fisc_cfd
     if not fisc_cfd.available():
         pytest.skip("OpenFOAM is not installed (apt-get install openfoam)")
     ch, sim, binner, _, _ = flow2d
@@ -306,7 +306,7 @@ def test_swarm_fields_agree_with_openfoam(flow2d, tmp_path):
 @pytest.mark.parametrize("argv,installed,problem", [(["--cfd"], False, "OpenFOAM"),
                                                     (["--cfd", "--dim", "3"], True, "2-D")])
 def test_cli_cfd_refusals_are_one_line_errors(argv, installed, problem, capsys, monkeypatch):
-    from sim import fisc_cfd
+    from swarm_ros.analysis import fisc_cfd
     from swarm_ros.cli import main
     monkeypatch.setattr(fisc_cfd, "available", lambda: installed)
     assert main(["fisc", "channel", *argv]) == 2

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from sim.channel import Channel
-from sim.fisc_sim import FiscChannelSim
+from swarm_ros.control.fisc_swarm import FiscChannelSim
 from swarm_ros.control.fisc import FiscParams, Limits, fisc_command
 from swarm_ros.core import compiled
 from swarm_ros.core.verlet import VerletPairs, sorted_pairs_within
-from swarm_ros.planning.backend import cuda_available
+from swarm_ros.core.compiled import cuda_available
 from swarm_ros.platforms import PLATFORMS
 
 CF = PLATFORMS["crazyflie_2.1"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from swarm_ros.configfile import ConfigError
+from swarm_ros.core.configfile import ConfigError
 from swarm_ros.fleet import load_fleet
 from swarm_ros.platforms import PLATFORMS, VehicleParams
 

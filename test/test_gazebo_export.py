@@ -13,6 +13,7 @@ import yaml
 from conftest import REPO
 from sim.airframes import AIRFRAMES
 from sim.gazebo import export
+from swarm_ros.gazebo_bridge import bridge_config
 from swarm_ros import topics
 from swarm_ros.mission import load_mission
 
@@ -31,7 +32,7 @@ def exported(tmp_path_factory):
     out = {}
     for name in MISSIONS:
         mission = load_mission(REPO / "config" / "missions" / f"{name}.yaml")
-        out[name] = (mission, export(mission, tmp_path_factory.mktemp(name)))
+        out[name] = (mission, export(mission, tmp_path_factory.mktemp(name), bridge_config(mission)))
     return out
 
 

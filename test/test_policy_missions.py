@@ -11,8 +11,9 @@ import pytest
 
 from sim.policy_es import ESConfig, train
 from swarm_ros.control.contract import Neighbours, Observations, make_beacon
-from swarm_ros.control.mlp import MLP, PolicyFileError, load_mlp
-from swarm_ros.control.policy import PolicyController, obs_size
+from swarm_ros.core.mlp import MLP, PolicyFileError, load_mlp
+from swarm_ros.control.policy import PolicyController
+from swarm_ros.core.observation import obs_size
 from swarm_ros.headless import fly
 from swarm_ros.mission import load_mission
 from swarm_ros.platforms import PLATFORMS

@@ -11,7 +11,8 @@ from pettingzoo.test import parallel_api_test
 from sim.gym_env import DroneReachEnv
 from sim.swarm_env import SwarmReachEnv
 from swarm_ros.control.contract import Neighbours, Observations, make_beacon
-from swarm_ros.control.policy import PolicyController, goal_seeking_policy, local_observation, to_velocity
+from swarm_ros.control.policy import PolicyController, goal_seeking_policy
+from swarm_ros.core.observation import local_observation, to_velocity
 from swarm_ros.platforms import PLATFORMS
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from swarm_ros.configfile import ConfigError
+from swarm_ros.core.configfile import ConfigError
 from swarm_ros.platforms import PLATFORMS
 
 from .bag import META, BagError, Recording

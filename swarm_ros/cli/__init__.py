@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     from rich.console import Console
-    from ..configfile import ConfigError
+    from ..core.configfile import ConfigError
     # Logs and pipes get a fixed width wide enough for the summary table.
     console = Console(width=None if sys.stdout.isatty() else 120)
     # SIGTERM stops a run as Ctrl-C does, so child processes are always cleaned up.

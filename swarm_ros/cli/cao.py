@@ -6,7 +6,7 @@ import json
 import time
 from pathlib import Path
 
-from ..configfile import ConfigError, show
+from ..core.configfile import ConfigError, show
 
 
 def _positive_int(text: str) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..configfile import ConfigError
+from ..core.configfile import ConfigError
 from ..resources import find_mission
 
 WHERE = "swarm-ros export-gazebo"
@@ -19,12 +19,13 @@ def add_parser(sub) -> None:
 
 def cmd_export_gazebo(args, console) -> int:
     from sim.gazebo import export
+    from ..gazebo_bridge import bridge_config
     from ..mission import load_mission
     mission = load_mission(find_mission(args.mission))
     if args.out.exists() and not args.out.is_dir():
         raise ConfigError(WHERE, "--out", f"{args.out} is a file", "a folder (created if missing)")
     try:
-        files = export(mission, args.out)
+        files = export(mission, args.out, bridge_config(mission))
     except OSError as err:
         raise ConfigError(WHERE, "--out", f"cannot write {args.out}: {err.strerror}", "a writable folder") from None
     for kind, path in files.items():

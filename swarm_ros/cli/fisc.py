@@ -11,7 +11,7 @@ import json
 import time
 from pathlib import Path
 
-from ..configfile import ConfigError
+from ..core.configfile import ConfigError
 
 GEOMETRY = ("inlet_width", "throat_width", "outlet_width", "inlet_length", "converge_length", "throat_length",
             "diverge_length", "outlet_length", "inlet_zone", "outlet_zone")
@@ -41,10 +41,10 @@ def _channel(args):
 
 def cmd_channel(args, console) -> int:
     import numpy as np
-    from sim.fisc_sim import FiscChannelSim, steady_run
+    from swarm_ros.control.fisc_swarm import FiscChannelSim, steady_run
     from swarm_ros.control.fisc import FiscParams
     from swarm_ros.platforms import PLATFORMS
-    from sim import fisc_cfd
+    from ..analysis import fisc_cfd
     channel = _channel(args)
     if args.cfd and channel.dim != 2:
         raise ConfigError("command line", "--cfd", "the CFD reference is 2-D", "--cfd with --dim 2")
@@ -88,7 +88,7 @@ def cmd_channel(args, console) -> int:
                 summary["cfd"] = cfd = fisc_cfd.reference(binner, params, out / "openfoam_case")
             console.print(f"  OpenFOAM nRMSE on {cfd['cells']} cells: velocity {cfd['velocity']:.3f}, "
                           f"pressure {cfd['pressure']:.3f}, density {cfd['density']:.3f} "
-                          "(normalisation: sim/fisc_cfd.py compare)")
+                          "(normalisation: swarm_ros/analysis/fisc_cfd.py compare)")
         (out / "fisc_fields.json").write_text(json.dumps(summary))
     except OSError as err:
         raise ConfigError(str(out), "", f"cannot write the results ({err.strerror})") from None
@@ -130,7 +130,7 @@ def _finish(args, console, summary: dict) -> int:
 
 
 def cmd_headless(args, console) -> int:
-    from sim.fisc_sim import SafetyWatch
+    from swarm_ros.control.fisc_swarm import SafetyWatch
     spec = _swarm_file(args.file)
     sim = spec.make_sim()
     watch = SafetyWatch(sim)

@@ -238,7 +238,7 @@ def cmd_status(args, console) -> int:
     from firmware_update.selector import DroneIdentity, TargetSelector
     from swarm_ros.mission import load_mission
     from swarm_ros.patch_client import collect_status
-    from ..configfile import ConfigError
+    from ..core.configfile import ConfigError
     from ..resources import find_mission
     try:
         mission = load_mission(find_mission(args.mission))

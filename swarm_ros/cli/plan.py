@@ -11,7 +11,7 @@ import math
 import time
 from pathlib import Path
 
-from ..configfile import ConfigError
+from ..core.configfile import ConfigError
 
 WHERE = "swarm-ros plan"
 DEFAULT_SAMPLES = {"geometric": 3000, "kinodynamic": 1000}

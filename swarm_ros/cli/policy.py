@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..configfile import ConfigError
+from ..core.configfile import ConfigError
 
 WHERE = "swarm-ros policy"
 
@@ -63,7 +63,7 @@ def cmd_train(args, console) -> int:
 
 
 def cmd_show(args, console) -> int:
-    from ..control.mlp import PolicyFileError, load_mlp
+    from ..core.mlp import PolicyFileError, load_mlp
     try:
         mlp = load_mlp(args.file)
     except PolicyFileError as err:

@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..configfile import ConfigError
+from ..core.configfile import ConfigError
 
 if TYPE_CHECKING:
     from rich.table import Table

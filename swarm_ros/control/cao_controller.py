@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from swarm_ros.configfile import Number, Section, Vector
+from swarm_ros.core.configfile import Number, Section, Vector
 from .cao import CAOParams, CAOTeam
 from .cao_testbed import agent_seed
 from .contract import Observations, ServiceClient, clip_norm

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from swarm_ros.configfile import Choice, Number, Section, show
+from swarm_ros.core.configfile import Choice, Number, Section, show
 from .cao_objectives import OBJECTIVES
 
 POSITIVE = Number(0, lo_open=True)

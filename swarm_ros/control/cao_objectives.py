@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-from swarm_ros.configfile import ListOf, Number, Section, Vector
+from swarm_ros.core.configfile import ListOf, Number, Section, Vector
 from .cao_testbed import Testbed
 
 POSITIVE = Number(0, lo_open=True)

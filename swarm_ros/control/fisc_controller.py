@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from sim.channel import Channel
-from swarm_ros.configfile import Number, Section
+from swarm_ros.core.configfile import Number, Section
 from .contract import Controller, Observations
 from .fisc import FiscParams, Limits, ParamError, fisc_step_agent
 

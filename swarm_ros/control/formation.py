@@ -12,7 +12,7 @@ from functools import partial
 
 import numpy as np
 
-from swarm_ros.configfile import Choice, Number, Section, Vector
+from swarm_ros.core.configfile import Choice, Number, Section, Vector
 from swarm_ros.core import geometry
 from .contract import Controller, Observations, clip_norm
 from .safety import SafetyParams, safe_velocity

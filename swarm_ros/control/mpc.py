@@ -23,7 +23,7 @@ from typing import Sequence
 import numpy as np
 
 from swarm_ros.platforms import VehicleParams
-from swarm_ros.quiet import muted
+from swarm_ros.core.quiet import muted
 from .contract import Controller, Observations
 
 SIDES = 8                       # polygon sides for the round limits

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from swarm_ros.configfile import Bool, ListOf, Number, Section, Vector
+from swarm_ros.core.configfile import Bool, ListOf, Number, Section, Vector
 from swarm_ros.planning.service import (PlanSpec, PlanningService, decode_answer, encode_request, obstacle_set,
                                         shape_record)
 from .contract import Observations, ServiceClient, clip_norm

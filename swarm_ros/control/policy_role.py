@@ -19,11 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from swarm_ros.configfile import Bool, Number, Section, Vector, resolve_file
+from swarm_ros.core.configfile import Bool, Number, Section, Vector, resolve_file
 from swarm_ros.resources import share_dir
 from .contract import Observations
-from .mlp import MLP, PolicyFileError, load_mlp
-from .policy import PolicyController, obs_size
+from ..core.mlp import MLP, PolicyFileError, load_mlp
+from swarm_ros.core.observation import obs_size
+from .policy import PolicyController
 from .safety import SafetyParams, safe_velocity
 
 POLICY_DIR = ("config", "policies")

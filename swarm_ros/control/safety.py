@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from swarm_ros.configfile import Number, Section
+from swarm_ros.core.configfile import Number, Section
 from swarm_ros.core.geometry import norm_rows
 from swarm_ros.core.sensing import Sensing
 from .contract import Observations, clip_norm

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from swarm_ros.configfile import Bool, ListOf, Number, Section, Vector
+from swarm_ros.core.configfile import Bool, ListOf, Number, Section, Vector
 from swarm_ros.core.geometry import norm_rows
 from .contract import Controller, Observations, clip_norm
 from .safety import SafetyParams, safe_velocity

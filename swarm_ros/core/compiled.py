@@ -37,9 +37,17 @@ def backend_name(name: str | None = None, small: bool = False) -> str:
     return name
 
 
+def cuda_available() -> bool:
+    """A CUDA device that CuPy can use is present."""
+    try:
+        import cupy
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:   # not installed, no driver, no device: all mean "no GPU here"
+        return False
+
+
 @lru_cache(maxsize=None)
 def _gpu() -> bool:
-    from swarm_ros.planning.backend import cuda_available
     return cuda_available()
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..configfile import ConfigError, Text, load_yaml
+from ..core.configfile import ConfigError, Text, load_yaml
 
 RADIO = re.compile(r"^radio://(\d+)/(\d+)/(250K|1M|2M)/([0-9A-Fa-f]{10})$")
 UDP = re.compile(r"^udp://([A-Za-z0-9.\-]+):(\d+)$")

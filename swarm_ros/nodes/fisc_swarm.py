@@ -1,6 +1,6 @@
 """FISC-like swarm node: a large swarm (1,000+ agents) flown in one process and shown over ROS.
 
-Runs sim/fisc_sim.py (the batched FISC-like law through a converging-diverging channel) as a
+Runs swarm_ros/control/fisc_swarm.py (the batched FISC-like law through a converging-diverging channel) as a
 FISC swarm file says (`swarm_file`, swarm_ros/fisc_swarm_file.py; without one, the default
 channel and the parameters below) at `rate` steps per simulated second, `speed` times real time
 (0: as fast as it goes; a value >= 0 given to the node overrides the file's), and
@@ -22,7 +22,7 @@ from std_msgs.msg import ColorRGBA
 from visualization_msgs.msg import Marker, MarkerArray
 
 from sim.channel import Channel
-from sim.fisc_sim import FiscChannelSim, SafetyWatch
+from swarm_ros.control.fisc_swarm import FiscChannelSim, SafetyWatch
 from swarm_ros import topics
 from swarm_ros.fisc_swarm_file import swarm_file_or_exit
 from swarm_ros.nodes.runtime import Process, qos

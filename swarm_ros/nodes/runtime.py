@@ -96,7 +96,7 @@ class Process:
 
 def mission_from(path: str):
     """Load the mission a node was given; a bad file ends the process with the one-line error."""
-    from swarm_ros.configfile import ConfigError
+    from swarm_ros.core.configfile import ConfigError
     from swarm_ros.mission import load_mission
     try:
         return load_mission(path)

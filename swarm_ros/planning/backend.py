@@ -14,6 +14,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from swarm_ros.core.compiled import cuda_available
+
 NAMES = ("numpy", "cupy")
 ENV_VAR = "SWARM_ROS_PLAN_BACKEND"
 
@@ -75,14 +77,6 @@ class Backend:
         out = xp.full(n_segments, -1, dtype=pos.dtype)
         out[seg[keep]] = pos[keep]
         return out
-
-
-def cuda_available() -> bool:
-    try:
-        import cupy
-        return cupy.cuda.runtime.getDeviceCount() > 0
-    except Exception:   # not installed, no driver, no device: all mean "no GPU here"
-        return False
 
 
 @lru_cache(maxsize=None)

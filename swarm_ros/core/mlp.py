@@ -22,7 +22,7 @@ import numpy as np
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save as st_save
 
-from .policy import obs_size
+from .observation import obs_size
 
 FORMAT = "swarm_ros.mlp/1"
 ACTIVATIONS = {"tanh": np.tanh, "relu": lambda x: np.maximum(x, 0.0)}

@@ -26,7 +26,7 @@ import numpy as np
 
 from swarm_ros.control import fisc_kernel as K
 from swarm_ros.control.fisc import FiscParams
-from .channel import Channel
+from sim.channel import Channel
 
 FOAM_DIR = "/usr/share/openfoam"
 HEADER = """FoamFile

@@ -22,7 +22,7 @@ from swarm_ros.core.verlet import VerletPairs
 
 from swarm_ros.control.fisc import FiscParams, Limits, fisc_command
 from swarm_ros.platforms import PLATFORMS, VehicleParams
-from .channel import Channel
+from sim.channel import Channel
 
 
 class FiscChannelSim:
@@ -190,7 +190,7 @@ def steady_run(sim: FiscChannelSim, warmup: float, duration: float, cell: float 
 
     Returns (fields binner, minimum agent separation over the sampled steps, minimum wall
     clearance over the sampled steps)."""
-    from .fisc_fields import FieldBinner
+    from sim.fisc_fields import FieldBinner
     for _ in range(int(round(warmup / sim.dt))):
         sim.step()
     binner = FieldBinner(sim.channel, cell)
