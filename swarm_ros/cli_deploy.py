@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from .hardware import BACKEND_NAMES
+from .hardware import backend_choices
 from .hardware.links import DEFAULT_PORT_BASE, load_link_map, served_links, write_link_map
 
 EXIT_PREFLIGHT = 1
@@ -92,7 +92,7 @@ def cmd_vehicles(args, console: Console) -> int:
         battery[name] = float(value)
     try:
         server = VehicleServer(mission, links, Failsafe(args.hover_after, args.land_after), battery)
-    except OSError as err:
+    except (OSError, ValueError) as err:      # a port in use; an autopilot with no simulated link
         print(f"error: {err}", file=sys.stderr)
         return 1
     if args.links_out:
@@ -129,7 +129,7 @@ def _positive(text: str) -> float:
 def add_parser(sub) -> None:
     p = sub.add_parser("deploy", help="fly a mission on Crazyflies (cflib) and PX4 vehicles (MAVLink)")
     p.add_argument("mission", help="mission file, or the name of an installed mission")
-    p.add_argument("--backend", choices=BACKEND_NAMES, required=True,
+    p.add_argument("--backend", choices=backend_choices(), required=True,
                    help="crazyflie / px4: every drone must be of that kind; mixed: each drone by its platform")
     p.add_argument("--links", help="link map (YAML drone: uri) overriding the fleet file's uri fields")
     p.add_argument("--dry-run", action="store_true", help="run the preflight checks only; arm nothing")
