@@ -2,7 +2,8 @@
 
 Each drone's autopilot tracks the commanded velocity as swarm_ros's point mass does (first-order
 response, speed and acceleration limits); on top, the air pulls it towards the wind velocity at
-`drag` per second: dv/dt += drag * (wind - v). A drone on the ground stays there. Options, in the
+`drag` per second: dv/dt += drag * (wind - v). Below SHELTER metres (on the ground, and landing
+into the still air at the surface) there is no wind, so a landed drone stays put. Options, in the
 mission's `sim` section:
 
     sim: {backend: windy_pointmass, wind: [1.5, 0, 0], drag: 0.4}
@@ -17,6 +18,8 @@ from sim.pointmass import PointMassSwarm
 from swarm_ros.configfile import Number, Section, Vector
 from swarm_ros.physics import PhysicsBackend, PhysicsSwarm, SimContext
 
+SHELTER = 0.05     # m above the ground without wind
+
 
 class WindyPointMassSwarm(PointMassSwarm):
     def __init__(self, vehicles, positions, wind, drag: float):
@@ -26,7 +29,7 @@ class WindyPointMassSwarm(PointMassSwarm):
     def step(self, v_cmd: np.ndarray, dt: float, substeps: int = 1) -> None:
         for _ in range(substeps):
             super().step(v_cmd, dt, 1)
-            airborne = self.position[:, 2] > 0.0
+            airborne = self.position[:, 2] > SHELTER
             self.velocity[airborne] += self.drag * dt * (self.wind - self.velocity[airborne])
 
 
