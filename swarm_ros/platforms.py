@@ -23,11 +23,11 @@ from pathlib import Path
 
 from .configfile import ConfigError, Name, Number, Section, Text, Vector, load_yaml
 from .core.vehicle import Airframe, VehicleParams
-from .registry import _group, import_path
+from .registry import installed, import_path
 from .resources import share_dir
 
 __all__ = ["Platform", "VehicleParams", "FIELD_CHECKS", "PLATFORMS", "GROUP", "read_platform", "find_platform",
-           "platform_files"]
+           "platform_files", "local_dirs", "builtin_dir"]
 
 GROUP = "swarm_ros.platforms"
 FOLDER = "platforms"          # the folder name beside a fleet or mission file
@@ -114,7 +114,7 @@ def builtin_dir() -> Path:
 def _plugin_dirs() -> tuple[tuple[str, Path], ...]:
     """(entry point, folder) of each installed package that contributes platform files."""
     out = []
-    for name, target in sorted(_group(GROUP).items()):
+    for name, target in sorted(installed(GROUP).items()):
         try:
             obj = import_path(target)
         except Exception as err:
@@ -136,7 +136,6 @@ def platform_files(local_dirs: Iterable[Path] = ()) -> dict[str, Path]:
     """name -> file of every platform available: built-ins first, then plugins, then local folders
     (those of a fleet or mission), the later ones overriding by name as described above."""
     out = _yaml_files(builtin_dir())
-    builtin = dict(out)
     for _name, folder in _plugin_dirs():
         for name, path in _yaml_files(folder).items():
             if name in out:

@@ -13,23 +13,30 @@ from importlib.metadata import entry_points
 from .configfile import Invalid
 
 
+@lru_cache(maxsize=1)
+def _installed():
+    """Every installed entry point, read in one pass over the distributions, whatever the groups asked."""
+    return entry_points()
+
+
 @lru_cache(maxsize=None)
-def _group(group: str) -> dict[str, str]:
+def installed(group: str) -> dict[str, str]:
     """name -> "module:attr" of every installed entry point of `group` (first one of a name wins)."""
     out: dict[str, str] = {}
-    for ep in entry_points(group=group):
+    for ep in _installed().select(group=group):
         out.setdefault(ep.name, ep.value)
     return out
 
 
 def refresh() -> None:
     """Forget the entry points read so far (after installing a plugin into a running process)."""
-    _group.cache_clear()
+    _installed.cache_clear()
+    installed.cache_clear()
 
 
 def registered(group: str, builtins: dict[str, str]) -> dict[str, str]:
     """name -> "module:attr": the built-ins first, then installed plugins by name."""
-    found = _group(group)
+    found = installed(group)
     out = {name: found.get(name, target) for name, target in builtins.items()}
     out.update(sorted((n, t) for n, t in found.items() if n not in out))
     return out

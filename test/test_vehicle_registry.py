@@ -73,7 +73,9 @@ def _fleet_dir(tmp_path: Path, platforms: dict[str, dict], drones: dict[str, tup
         data = yaml.safe_load((BUILTIN / edits.pop("from", "crazyflie_2.1.yaml")).read_text())
         for key, value in edits.items():
             section, _, field = key.partition(".")
-            if field:
+            if value is None:
+                del data[key]
+            elif field:
                 data[section][field] = value
             else:
                 data[section] = value
@@ -177,3 +179,15 @@ def test_hardware_backends_found_by_autopilot():
         cls = hardware.backend_class(name)
         assert issubclass(cls, Backend) and cls.kind == name
     assert hardware.system_id_autopilots()[:1] == ["px4"] and hardware.backend_class("ardupilot") is None
+
+
+def test_gazebo_export_of_a_platform_without_airframe_is_a_one_line_error(tmp_path, capsys):
+    from swarm_ros.cli import main
+    fleet = _fleet_dir(tmp_path, {"flat_quad": {"airframe": None}}, {"a": ("flat_quad", [0, 0, 0])})
+    mission = _mission(tmp_path, str(fleet))
+    assert load_mission(mission).fleet.drones[0].airframe is None        # flies with pointmass
+    assert main(["export-gazebo", str(mission), "--out", str(tmp_path / "gz")]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"error: {tmp_path / 'platforms' / 'flat_quad.yaml'}: airframe: missing: drone 'a' needs a "
+                   "rigid-body model for Gazebo; allowed: an airframe section (as in config/platforms/crazyflie_2.1.yaml)\n")
+    assert not (tmp_path / "gz").exists()
