@@ -16,12 +16,13 @@ figure per fleet, per type or per drone (drone > type > fleet defaults > platfor
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
 
-from .configfile import ConfigError, Name, Number, Section, Text, Vector, load_yaml
+from .configfile import ConfigError, Invalid, Name, Number, Section, Text, Vector, load_yaml
 from .core.vehicle import Airframe, VehicleParams
 from .registry import installed, import_path
 from .resources import share_dir
@@ -39,6 +40,17 @@ _FIGURES = {("body", "mass"): "mass", ("body", "radius"): "body_radius",
             **{("limits", k): k for k in ("max_speed", "max_climb", "max_descent", "max_accel", "response_time")},
             ("radio", "range"): "radio_range", ("sensors", "range"): "sensing_range"}
 _AIRFRAME_OPTIONAL = ("k_att", "k_rate", "max_rate")
+
+
+class Autopilot:
+    """An autopilot: the name a hardware backend is registered under, or that backend as module:Class."""
+    path = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+    allowed = Name.allowed + " (e.g. crazyflie, px4), or a hardware backend as module:Class"
+
+    def __call__(self, v):
+        if not isinstance(v, str) or not (Name.pattern.match(v) or self.path.match(v)):
+            raise Invalid(self.allowed)
+        return v
 
 
 @dataclass(frozen=True)
@@ -85,7 +97,7 @@ def read_platform(path: str | Path) -> Platform:
     path = Path(path)
     top = load_yaml(path, "platform file")
     description = top.get("description", Text(), "")
-    autopilot = top.get("autopilot", Name())
+    autopilot = top.get("autopilot", Autopilot())
     colour = top.get("colour", Vector(3, Number(0, 1)))
     figures, kinds = {}, {}
     for section in ("body", "limits", "radio", "sensors"):

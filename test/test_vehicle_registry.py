@@ -138,6 +138,20 @@ def test_autopilot_not_name_decides_system_ids_and_links(tmp_path):
     assert "a Crazyradio URI" in check_uri(radio, a) and check_uri(radio, b) is None
 
 
+def test_autopilot_as_module_class_path(tmp_path):
+    """A platform may name its backend class directly; one that does not load still simulates."""
+    path = _fleet_dir(tmp_path, {"by_path": {"from": "px4_x500.yaml", "autopilot": "swarm_ros.hardware.px4:Px4Backend"},
+                                 "broken_path": {"autopilot": "no_such_module:Backend"}},
+                      {"a": ("by_path", [0, 0, 0]), "b": ("broken_path", [2, 0, 0])})
+    a, b = load_fleet(path).drones
+    assert a.sysid == 1 and b.sysid is None
+    assert hardware.backend_class(a.autopilot) is hardware.backend_class("px4")
+    with pytest.raises(ConfigError) as info:
+        fleet_links(load_fleet(path), {"a": "udp://127.0.0.1:14550", "b": "udp://127.0.0.1:19850"})
+    assert str(info.value).startswith(f"{tmp_path / 'platforms' / 'broken_path.yaml'}: autopilot: "
+                                      "'no_such_module:Backend' (drone 'b'): cannot load hardware backend")
+
+
 def test_an_autopilot_nobody_flies_simulates_but_does_not_deploy(tmp_path):
     path = _fleet_dir(tmp_path, {"ardu_quad": {"autopilot": "ardupilot"}},
                       {"a": ("ardu_quad", [0, 0, 0]), "b": ("crazyflie_2.1", [2, 0, 0])})

@@ -3,7 +3,8 @@
 A hardware backend flies vehicles of one autopilot and is registered under that autopilot's
 name (entry point group `swarm_ros.hardware`, Crazyswarm2-style one class per backend): the
 built-ins are `crazyflie` (cflib) and `px4` (MAVLink via pymavlink). A drone is flown by the
-backend of its platform's `autopilot` (config/platforms/*.yaml); `mixed` picks that per drone.
+backend of its platform's `autopilot` (config/platforms/*.yaml): a registered name, or the
+backend class itself as `module:Class`; `mixed` picks that per drone.
 An autopilot no backend flies still simulates; deploying it is an error that names it.
 """
 from __future__ import annotations
@@ -29,22 +30,34 @@ def backend_choices() -> list[str]:
     return [*backend_names(), MIXED]
 
 
+class BackendError(ValueError):
+    """A backend named (registered or module:Class) that cannot be loaded; the message is one line."""
+
+
 @lru_cache(maxsize=None)
 def backend_class(autopilot: str):
-    """The Backend subclass that flies `autopilot`, or None (its driver library is imported only on connect)."""
+    """The Backend subclass that flies `autopilot` (a registered name or module:Class), or None
+    for a name nobody registers. Its driver library is imported only on connect."""
     from .base import Backend
-    target = registered(GROUP, BUILTINS).get(autopilot)
+    target = registered(GROUP, BUILTINS).get(autopilot, autopilot if ":" in autopilot else None)
     if target is None:
         return None
-    cls = import_path(target)
+    try:
+        cls = import_path(target)
+    except Exception as err:
+        raise BackendError(f"cannot load hardware backend {target}: {type(err).__name__}: {err}") from None
     if not (isinstance(cls, type) and issubclass(cls, Backend)):
-        raise TypeError(f"entry point {autopilot} = {target} of group {GROUP} is not a hardware Backend subclass")
+        raise BackendError(f"{target} is not a hardware backend (a swarm_ros.hardware.base.Backend subclass)")
     return cls
 
 
 def uses_system_ids(autopilot: str) -> bool:
-    """Whether vehicles of `autopilot` carry a MAVLink system id (fleet field `sysid`)."""
-    cls = backend_class(autopilot)
+    """Whether vehicles of `autopilot` carry a MAVLink system id (fleet field `sysid`); a backend
+    that does not load counts as none here (simulation flies it; deploying it is the error)."""
+    try:
+        cls = backend_class(autopilot)
+    except BackendError:
+        return False
     return bool(cls and cls.system_ids)
 
 
@@ -54,12 +67,17 @@ def system_id_autopilots() -> list[str]:
 
 def require_backends(fleet) -> None:
     """A ConfigError naming the platform file of the first drone whose autopilot no backend flies."""
+    allowed = ("an autopilot with a hardware backend: " + ", ".join(backend_names())
+               + f" (or install one: entry point group {GROUP}), or a Backend subclass as module:Class")
     for d in fleet.drones:
-        if backend_class(d.autopilot) is None:
+        try:
+            cls = backend_class(d.autopilot)
+        except BackendError as err:
+            raise ConfigError(d.platform_spec.file, "autopilot", f"{d.autopilot!r} (drone {d.name!r}): {err}",
+                              allowed) from None
+        if cls is None:
             raise ConfigError(d.platform_spec.file, "autopilot", f"{d.autopilot!r} (drone {d.name!r} of fleet "
-                              f"{fleet.file}): no hardware backend flies it; simulation only",
-                              "an autopilot with a hardware backend: " + ", ".join(backend_names())
-                              + f" (or install one: entry point group {GROUP})")
+                              f"{fleet.file}): no hardware backend flies it; simulation only", allowed)
 
 
 def make_backend(kind: str, drone, uri: str):
@@ -70,5 +88,5 @@ def make_backend(kind: str, drone, uri: str):
     return cls(drone, uri)
 
 
-__all__ = ["GROUP", "BUILTINS", "MIXED", "backend_names", "backend_choices", "backend_class",
+__all__ = ["GROUP", "BUILTINS", "MIXED", "BackendError", "backend_names", "backend_choices", "backend_class",
            "uses_system_ids", "system_id_autopilots", "require_backends", "make_backend"]

@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 from ..configfile import ConfigError, Text, load_yaml
-from . import backend_class, require_backends
+from . import BackendError, backend_class, require_backends
 
 RADIO = re.compile(r"^radio://(\d+)/(\d+)/(250K|1M|2M)/([0-9A-Fa-f]{10})$")
 UDP = re.compile(r"^udp://([A-Za-z0-9.\-]+):(\d+)$")
@@ -24,7 +24,10 @@ DEFAULT_PORT_BASE = 19850      # cflib's UDP driver scans 19850-19859
 
 def check_uri(uri: str, drone) -> str | None:
     """The problem with `uri` for `drone` (its autopilot's backend says which links it takes), or None."""
-    cls = backend_class(drone.autopilot)
+    try:
+        cls = backend_class(drone.autopilot)
+    except BackendError:           # reported by require_backends, with the platform file
+        cls = None
     m = RADIO.match(uri)
     if m:
         if cls is None or "radio" not in cls.link_schemes:
