@@ -71,5 +71,10 @@ setup(
             "swarm-ros = swarm_ros.cli:main",
             *[f"{exe} = swarm_ros.nodes.{exe}:main" for exe in NODE_EXECUTABLES],
         ],
+        # plugins found by name; the built-ins register like any installed package
+        # (= BUILTINS in swarm_ros.physics and swarm_ros.hardware)
+        "swarm_ros.physics": ["pointmass = swarm_ros.physics:PointMass", "pybullet = swarm_ros.physics:PyBullet"],
+        "swarm_ros.hardware": ["crazyflie = swarm_ros.hardware.crazyflie:CrazyflieBackend",
+                               "px4 = swarm_ros.hardware.px4:Px4Backend"],
     },
 )

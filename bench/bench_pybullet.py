@@ -39,7 +39,7 @@ import numpy as np  # noqa: E402
 from peer_pid_loop import PerDronePIDLoop  # noqa: E402
 from sim.rigidbody import RigidBodySwarm  # noqa: E402
 from sim.rigidbody_spec import Aero  # noqa: E402
-from swarm_ros.platforms import PLATFORMS  # noqa: E402
+from swarm_ros.platforms import PLATFORMS, find_platform  # noqa: E402
 
 NAME = "bench_pybullet"
 PHYSICS_HZ, CONTROL_HZ = 240.0, 48.0
@@ -52,6 +52,7 @@ GUARD_HEIGHT = 0.15    # m: after 3 s of settling every drone of every loop hold
 class _Drone:
     def __init__(self, start):
         self.platform, self.vehicle, self.start = PLATFORM, PLATFORMS[PLATFORM], tuple(start)
+        self.airframe = find_platform(PLATFORM).airframe
 
 
 def grid(n: int) -> np.ndarray:

@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from sim.aero import DOWNWASH_DEPTH, DOWNWASH_REACH, DRAG_CD, SPREAD
-from sim.airframes import AIRFRAMES, FOOT, urdf
+from sim.airframes import FOOT, urdf
 from sim.rigidbody import import_pybullet
-from swarm_ros.platforms import PLATFORMS
+from swarm_ros.platforms import find_platform
 
 G = 9.81
 
@@ -25,7 +25,8 @@ class PerDronePIDLoop:
         import tempfile
         from pathlib import Path
         self.p = p = import_pybullet()
-        self.frame, self.vehicle = AIRFRAMES[platform], PLATFORMS[platform]
+        spec = find_platform(platform)
+        self.frame, self.vehicle = spec.airframe, spec.vehicle
         self.aero = aero
         self.c = p.connect(p.DIRECT)
         p.setGravity(0, 0, -G, physicsClientId=self.c)

@@ -1,29 +1,15 @@
 """The ROS-free simulation core: physics, radio and metrics stepped at the control rate.
 
 The simulator node and the headless runner both drive this class; neither physics nor radio
-knows anything about ROS.
+knows anything about ROS. The physics is whatever backend the mission chose (`mission.physics`,
+a swarm_ros.physics.PhysicsBackend with its options): it builds the stepped swarm.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .metrics import SwarmMetrics
-from .pointmass import PointMassSwarm
 from .radio import Radio
-
-
-def _pointmass(mission):
-    drones = mission.fleet.drones
-    return PointMassSwarm([d.vehicle for d in drones], [d.start for d in drones])
-
-
-def _pybullet(mission):
-    from .rigidbody import RigidBodySwarm     # imported only when chosen
-    return RigidBodySwarm(mission.fleet.drones, mission.world, mission.aero)
-
-
-# physics backends by their name in mission files (`sim: {backend: ...}`)
-BACKENDS = {"pointmass": _pointmass, "pybullet": _pybullet}
 
 
 class SwarmSim:
@@ -32,7 +18,7 @@ class SwarmSim:
         drones = mission.fleet.drones
         vehicles = [d.vehicle for d in drones]
         self.names = [d.name for d in drones]
-        self.physics = BACKENDS[mission.backend](mission)
+        self.physics = mission.physics.create(mission)
         self.rng = np.random.default_rng(mission.seed)
         self.radio = Radio([v.radio_range for v in vehicles], mission.radio, self.rng)
         self.metrics = SwarmMetrics([v.body_radius for v in vehicles], mission.world, self.physics.position)

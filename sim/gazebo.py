@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .airframes import AIRFRAMES, FOOT, Airframe
+from .airframes import FOOT, Airframe
 from .world import Box, World
 
 SDF_VERSION = "1.9"
@@ -55,9 +55,9 @@ def _shape(link, kind: str, geometry: dict, pose=None, color=None) -> None:
             _el(mat, "diffuse", color)
 
 
-def drone_model(name: str, platform: str, vehicle) -> ET.Element:
-    """<model> of one drone: `name` is its model name (= its ROS namespace in the bridge)."""
-    frame: Airframe = AIRFRAMES[platform]
+def drone_model(name: str, frame: Airframe, vehicle) -> ET.Element:
+    """<model> of one drone: `name` is its model name (= its ROS namespace in the bridge); `frame`
+    its platform's airframe."""
     mass = vehicle.mass
     rotor_mass = ROTOR_MASS_SHARE * mass
     model = ET.Element("model", name=name)
@@ -156,7 +156,7 @@ def world_sdf(mission) -> ET.Element:
     for o in world.ordered:
         w.append(_obstacle_model(o))
     for d in mission.fleet.drones:
-        model = drone_model(d.name, d.platform, d.vehicle)
+        model = drone_model(d.name, d.airframe, d.vehicle)
         model.insert(0, _pose(d.start))
         w.append(model)
     return sdf
@@ -187,7 +187,7 @@ def export(mission, out: Path, bridge: list[dict]) -> dict[str, Path]:
     for d in {d.platform: d for d in mission.fleet.drones}.values():
         folder = out / "models" / d.platform.replace(".", "_")
         sdf = ET.Element("sdf", version=SDF_VERSION)
-        sdf.append(drone_model(folder.name, d.platform, d.vehicle))
+        sdf.append(drone_model(folder.name, d.airframe, d.vehicle))
         files[f"model:{d.platform}"] = _write(sdf, folder / "model.sdf")
         config = ET.Element("model")
         _el(config, "name", folder.name)

@@ -11,7 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
-from swarm_ros.platforms import VehicleParams
+from swarm_ros.core.vehicle import VehicleParams
 
 
 def clip_velocity(v_cmd, max_speed, max_climb, max_descent, out: np.ndarray, tmp: np.ndarray) -> np.ndarray:

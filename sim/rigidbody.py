@@ -20,7 +20,7 @@ import numpy as np
 from swarm_ros.core.quiet import muted
 
 from .aero import downwash, ground_effect_gain, rotor_drag
-from .airframes import AIRFRAMES, FOOT, urdf
+from .airframes import FOOT, urdf
 from .inner_loop import FlightParams, InnerLoop, quat_to_matrix
 from .pointmass import clip_velocity
 from .rigidbody_spec import Aero
@@ -39,13 +39,14 @@ def import_pybullet():
 
 class RigidBodySwarm:
     def __init__(self, drones: Sequence, world: World | None = None, aero: Aero = Aero()):
-        """drones: objects with .platform, .vehicle (VehicleParams) and .start."""
+        """drones: objects with .platform (a name), .airframe (core.vehicle.Airframe), .vehicle
+        (VehicleParams) and .start."""
         self.p = p = import_pybullet()
         self.client = p.connect(p.DIRECT)
         self.n = len(drones)
         self.aero = aero
         vehicles = [d.vehicle for d in drones]
-        frames = [AIRFRAMES[d.platform] for d in drones]
+        frames = [d.airframe for d in drones]
         col = lambda name: np.array([getattr(v, name) for v in vehicles], float)  # noqa: E731
         self.max_speed, self.max_climb, self.max_descent = col("max_speed"), col("max_climb"), col("max_descent")
         mass = col("mass")

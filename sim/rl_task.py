@@ -16,7 +16,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from swarm_ros.core.observation import action_scale, local_observation, to_velocity
-from swarm_ros.platforms import PLATFORMS
+from swarm_ros.platforms import PLATFORMS, find_platform
 
 from .pointmass import PointMassSwarm
 
@@ -46,7 +46,8 @@ class TaskSpec:
 
 class _Drone:
     def __init__(self, platform, start):
-        self.platform, self.vehicle, self.start = platform, PLATFORMS[platform], tuple(start)
+        spec = find_platform(platform)
+        self.platform, self.vehicle, self.airframe, self.start = platform, spec.vehicle, spec.airframe, tuple(start)
 
 
 class ReachTask:

@@ -24,7 +24,7 @@ from rich.table import Table
 
 from sim.metrics import SwarmMetrics
 from .core.configfile import ConfigError
-from .hardware import backend_kind, make_backend
+from .hardware import MIXED, make_backend
 from .hardware.base import LinkError
 from .hardware.links import fleet_links
 from .hardware.preflight import Limits, VehicleCheck, check_vehicle, connect_all
@@ -40,14 +40,15 @@ class DeployError(RuntimeError):
 
 
 def make_backends(mission, choice: str, overrides: dict | None = None) -> dict:
-    """One backend per drone; `choice` crazyflie / px4 must match every drone's platform."""
+    """One backend per drone, that of its platform's autopilot; `choice` (an autopilot, or mixed)
+    must match every drone's."""
     links = fleet_links(mission.fleet, overrides)
-    kinds = {d.name: backend_kind(d.platform) for d in mission.fleet.drones}
-    if choice != "mixed":
+    kinds = {d.name: d.autopilot for d in mission.fleet.drones}
+    if choice != MIXED:
         wrong = [f"{n} ({mission.fleet.by_name(n).platform})" for n, k in kinds.items() if k != choice]
         if wrong:
             raise ConfigError(mission.fleet.file, "drones", f"--backend {choice} cannot fly {', '.join(wrong)}",
-                              "--backend mixed, or a fleet of only " + ("Crazyflies" if choice == "crazyflie" else "PX4 vehicles"))
+                              f"--backend {MIXED}, or a fleet of only platforms with autopilot: {choice}")
     return {n: make_backend(kinds[n], mission.fleet.by_name(n), links[n]) for n in mission.fleet.names}
 
 

@@ -9,9 +9,11 @@
       cf1: {type: cf, start: [0, 0, 0], uri: radio://0/80/2M/E7E7E7E701}
       x1: {type: x500, start: [2, 0, 0], uri: "udp://10.0.0.11:14550", sysid: 1}
 
-A drone's figures start from its platform profile (platforms.py); fleet defaults, then its
-type, then its own entry override them. A PX4 drone's `sysid` is the MAVLink system id its
-autopilot must report (its MAV_SYS_ID); without one, the n-th PX4 drone of the fleet gets n.
+A drone's figures start from its platform file (config/platforms/<platform>.yaml, or a
+`platforms/` folder beside the fleet or mission file: platforms.py); fleet defaults, then its
+type, then its own entry override them. The `sysid` of a drone whose autopilot speaks MAVLink
+(PX4) is the system id it must report (its MAV_SYS_ID); without one, the n-th such drone of the
+fleet gets n.
 """
 from __future__ import annotations
 
@@ -19,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .core.configfile import Choice, ListOf, Name, Number, Section, Text, Vector, load_yaml
-from .platforms import FIELD_CHECKS, PLATFORMS, VehicleParams
+from .hardware import system_id_autopilots, uses_system_ids
+from .platforms import FIELD_CHECKS, Platform, VehicleParams, find_platform, local_dirs, platform_files
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,17 @@ class DroneSpec:
     tags: tuple[str, ...] = ()
     uri: str | None = None     # hardware link (radio URI or MAVLink address), unused in simulation
     role_field: str = field(default="", compare=False)   # where the fleet file set the role, for messages
-    sysid: int | None = None   # MAVLink system id a PX4 vehicle must report (None: Crazyflies)
+    sysid: int | None = None   # MAVLink system id the vehicle must report (None: autopilots without one)
+    platform_spec: Platform | None = None    # the platform file's figures (airframe, autopilot, colour)
+
+    @property
+    def autopilot(self) -> str:
+        return self.platform_spec.autopilot
+
+    @property
+    def airframe(self):
+        """The rigid-body airframe (core.vehicle.Airframe), or None when the platform file gives none."""
+        return self.platform_spec.airframe
 
 
 @dataclass(frozen=True)
@@ -69,23 +82,35 @@ def _check_name(sec: Section, key: str, what: str) -> None:
         raise sec.error(key, f"bad {what} name {key!r}", Name.allowed)
 
 
-def _sysid(dsec: Section, platform: str, earlier: list[DroneSpec]) -> int | None:
-    """A PX4 drone's MAVLink system id: its own `sysid`, else 1 + the PX4 drones listed before it."""
-    if platform.startswith("crazyflie"):
+def _sysid(dsec: Section, platform: Platform, earlier: list[DroneSpec]) -> int | None:
+    """The MAVLink system id of a drone whose autopilot has one: its own `sysid`, else 1 + the
+    drones with system ids listed before it."""
+    if not uses_system_ids(platform.autopilot):
         if dsec.has("sysid"):
-            raise dsec.error("sysid", f"a MAVLink system id, but the drone is a {platform}", "sysid on PX4 drones only")
+            raise dsec.error("sysid", f"a MAVLink system id, but the drone is a {platform.name} (autopilot "
+                             f"{platform.autopilot})", "sysid on drones of autopilot "
+                             + ", ".join(system_id_autopilots()) + " only")
         return None
     taken = {d.sysid: d.name for d in earlier if d.sysid is not None}
     sysid = dsec.get("sysid", Number(1, 254, integer=True), None)
     if sysid is None:
-        sysid = 1 + sum(not d.platform.startswith("crazyflie") for d in earlier)
+        sysid = 1 + sum(d.sysid is not None for d in earlier)
     if sysid in taken:
         raise dsec.error("sysid", f"system id {sysid} is also {taken[sysid]}'s (own or by fleet order)",
                          "a MAVLink system id 1-254 no other drone of the fleet has")
     return sysid
 
 
-def load_fleet(path: str | Path) -> Fleet:
+def _read_platform(tsec: Section, local: list[Path]) -> Platform:
+    """The type's `platform`: a name from platform_files(); its file's own errors name that file."""
+    files = platform_files(local)
+    name = tsec.get("platform", Choice(files))
+    return find_platform(name, local)
+
+
+def load_fleet(path: str | Path, mission_file: str | Path | None = None) -> Fleet:
+    """Read a fleet file; platforms are looked up beside it first, then beside `mission_file`."""
+    local = local_dirs(path, *([mission_file] if mission_file else []))
     top = load_yaml(path, "fleet file")
     name = top.get("name", Name())
     defaults_sec = top.section("defaults", required=False)
@@ -97,7 +122,7 @@ def load_fleet(path: str | Path) -> Fleet:
     for tname in types_sec.keys():
         _check_name(types_sec, tname, "type")
         tsec = types_sec.section(tname)
-        platform = tsec.get("platform", Choice(PLATFORMS))
+        platform = _read_platform(tsec, local)
         types[tname] = (platform, _layer(tsec))
         tsec.finish()
     if not types:
@@ -120,12 +145,13 @@ def load_fleet(path: str | Path) -> Fleet:
             raise dsec.error("role", "missing (no role in the drone entry, its type or the fleet defaults)",
                              "a role name defined by the mission")
         tags = merged.pop("tags", ())
-        vehicle = PLATFORMS[platform].with_overrides(**merged)
+        vehicle = platform.vehicle.with_overrides(**merged)
         start = dsec.get("start", Vector(3))
         uri = dsec.get("uri", Text(), None)
         sysid = _sysid(dsec, platform, drones)
         dsec.finish()
-        drones.append(DroneSpec(dname, len(drones), tname, platform, role, vehicle, start, tags, uri, role_field, sysid))
+        drones.append(DroneSpec(dname, len(drones), tname, platform.name, role, vehicle, start, tags, uri, role_field,
+                                sysid, platform))
     if not drones:
         raise top.error("drones", "no drones", "at least one drone entry")
     drones_sec.finish()

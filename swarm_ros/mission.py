@@ -22,10 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.engine import BACKENDS
 from sim.radio import RadioSpec
-from sim.airframes import AIRFRAMES
-from sim.rigidbody_spec import AERO_FIELDS, MIN_PHYSICS_RATE, Aero
 from sim.world import World, load_world
 from .core.configfile import Bool, Choice, ConfigError, ListOf, Name, Number, Section, Text, load_yaml, resolve_file
 from .control import CONTROLLERS
@@ -33,6 +30,7 @@ from .control.cao_evaluator import ObjectiveSpec
 from .updates_config import UpdatesSpec, read_updates
 from .core.neighbours import pairs_within
 from .fleet import Fleet, load_fleet
+from .physics import PhysicsBackend, SimContext, read_backend
 from .resources import share_dir
 
 POSITIVE = Number(0, lo_open=True)
@@ -90,7 +88,7 @@ class Mission:
     duration: float
     control_rate: float
     physics_rate: float
-    backend: str
+    backend: str           # the physics backend's name as the mission gives it
     speed: float           # real-time factor the simulator aims at; 0 = as fast as possible
     phases: Phases
     roles: dict
@@ -100,7 +98,7 @@ class Mission:
     seed: int
     objective: ObjectiveSpec | None = None    # the team cost CAO roles optimise, if any
     updates: UpdatesSpec | None = None        # model patches during the flight (issue 6), if any
-    aero: Aero | None = None                  # aerodynamic effects (pybullet backend only)
+    physics: PhysicsBackend | None = None     # the physics backend with its own options
 
     @property
     def dt(self) -> float:
@@ -280,33 +278,12 @@ def _check_starts(fleet: Fleet, world: World) -> None:
                           "start points further apart than the two body radii")
 
 
-def _read_aero(sim: Section, backend: str, physics_rate: float, fleet: Fleet) -> Aero | None:
-    """The rigid-body backend's options (`drag`, `ground_effect`, `downwash`: true/false); they
-    belong to `backend: pybullet` only, which also needs a rigid-body model of every platform
-    and a physics rate its attitude loop is stable at."""
-    given = [k for k in AERO_FIELDS if sim.has(k)]
-    if backend != "pybullet":
-        if given:
-            raise sim.error(given[0], f"is an option of the pybullet backend, not {backend!r}",
-                            "backend: pybullet with it, or no " + given[0])
-        return None
-    if physics_rate < MIN_PHYSICS_RATE:
-        raise sim.error("physics_rate", f"got {physics_rate:g} with backend pybullet",
-                        f"at least {MIN_PHYSICS_RATE:g} Hz for the rigid-body attitude loop")
-    for d in fleet.drones:
-        if d.platform not in AIRFRAMES:
-            raise sim.error("backend", f"pybullet has no rigid-body model of platform {d.platform!r} "
-                            f"(drone {d.name!r} of fleet {fleet.file})",
-                            "pointmass, or a fleet of platforms " + ", ".join(AIRFRAMES))
-    return Aero(**{k: sim.get(k, Bool(), True) for k in AERO_FIELDS})
-
-
 def load_mission(path: str | Path) -> Mission:
     """Read and validate a mission file with its fleet and world files."""
     top = load_yaml(path, "mission file")
     name = top.get("name", Name())
     top.get("description", Text(), "")
-    fleet = load_fleet(resolve_file(top, "fleet", "fleet file", [share_dir() / "config" / "fleets"]))
+    fleet = load_fleet(resolve_file(top, "fleet", "fleet file", [share_dir() / "config" / "fleets"]), path)
     world = load_world(resolve_file(top, "world", "world file", [share_dir() / "sim" / "worlds"]))
     duration = top.get("duration", POSITIVE)
     control_rate = top.get("control_rate", Number(1, 1000), 50.0)
@@ -315,10 +292,9 @@ def load_mission(path: str | Path) -> Mission:
     radio = _read_radio(top, control_rate)
 
     sim = top.section("sim", required=False)
-    backend = sim.get("backend", Choice(BACKENDS), "pointmass")
     physics_rate = sim.get("physics_rate", Number(1, 10000), 4 * control_rate)
     speed = sim.get("speed", Number(0), 1.0)
-    aero = _read_aero(sim, backend, physics_rate, fleet)
+    backend, physics = read_backend(sim, SimContext(control_rate, physics_rate, fleet))
     sim.finish()
     ratio = physics_rate / control_rate
     if abs(ratio - round(ratio)) > 1e-9 or round(ratio) < 1:
@@ -358,4 +334,4 @@ def load_mission(path: str | Path) -> Mission:
     _check_policy_goals(top, roles, fleet, world)
     _check_fisc(top, roles, fleet, radio)
     return Mission(name, str(Path(path).resolve()), fleet, world, duration, control_rate, physics_rate, backend,
-                   speed, phases, roles, radio, record, view_rate, seed, objective, updates, aero)
+                   speed, phases, roles, radio, record, view_rate, seed, objective, updates, physics)

@@ -11,7 +11,6 @@ import pytest
 import yaml
 
 from conftest import REPO
-from sim.airframes import AIRFRAMES
 from sim.gazebo import export
 from swarm_ros.gazebo_bridge import bridge_config
 from swarm_ros import topics
@@ -71,7 +70,7 @@ def test_world_holds_obstacles_and_drones_with_their_figures(exported):
         assert (x, y) == pytest.approx(d.start[:2])
         motors = [p for p in m.findall("plugin") if p.get("name").endswith("MulticopterMotorModel")]
         assert len(motors) == 4
-        frame = AIRFRAMES[d.platform]
+        frame = d.airframe
         assert float(motors[0].find("motorConstant").text) == pytest.approx(frame.kf, rel=1e-5)
         assert float(motors[0].find("maxRotVelocity").text) == pytest.approx(frame.max_rotor_speed, rel=1e-5)
         dirs = [p.find("turningDirection").text for p in motors]

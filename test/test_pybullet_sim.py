@@ -13,10 +13,9 @@ import yaml
 
 from conftest import REPO
 from sim.aero import downwash, ground_effect_gain
-from sim.airframes import AIRFRAMES
 from sim.rigidbody import RigidBodySwarm
 from sim.rigidbody_spec import Aero
-from swarm_ros.platforms import PLATFORMS
+from swarm_ros.platforms import PLATFORMS, find_platform
 
 DT = 1.0 / 240.0
 HOVER_BAND = 0.03     # m: hover holds altitude within +-3 cm of the target once settled
@@ -24,7 +23,8 @@ HOVER_BAND = 0.03     # m: hover holds altitude within +-3 cm of the target once
 
 class Drone:
     def __init__(self, platform, start):
-        self.platform, self.vehicle, self.start = platform, PLATFORMS[platform], start
+        spec = find_platform(platform)
+        self.platform, self.vehicle, self.airframe, self.start = platform, spec.vehicle, spec.airframe, start
 
 
 def pybullet_mission(tmp_path, name="rings", **sim):
@@ -85,7 +85,7 @@ def test_step_responses_stay_within_platform_limits():
 
 
 def test_ground_effect_and_downwash_models():
-    r = np.array([AIRFRAMES["crazyflie_2.1"].prop_radius])
+    r = np.array([find_platform("crazyflie_2.1").airframe.prop_radius])
     gain = ground_effect_gain(np.array([[0.0, 0.01, 0.05, 1.0]]), r)[0]
     assert gain[0] == gain[1] > gain[2] > gain[3] > 1.0 and gain[0] <= 4 / 3 + 1e-12 and gain[3] < 1.001
     # three drones: b 1 m above a, c beside a far away; a wake pushes only the drone below it
@@ -111,7 +111,7 @@ def test_default_mission_flies_on_pybullet_headless(tmp_path):
     from swarm_ros.headless import fly
     from swarm_ros.mission import load_mission
     mission = load_mission(pybullet_mission(tmp_path))
-    assert mission.backend == "pybullet" and mission.aero == Aero()
+    assert mission.backend == "pybullet" and mission.physics.aero == Aero()
     tilt = []
     sim = fly(mission, on_tick=lambda sim, _c: tilt.append(2 * np.arcsin(np.linalg.norm(sim.orientation[:, :2], axis=1))))
     s = sim.summary()

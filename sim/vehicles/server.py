@@ -21,6 +21,22 @@ from .autopilot import Autopilot, Failsafe
 from .crtp import CrazyflieLink
 from .mavlink import MavlinkVehicle
 
+
+def _crazyflie(ap, k, d, battery):
+    return CrazyflieLink(ap, k, battery.get(d.name, 92.0))
+
+
+def _mavlink(ap, k, d, battery):
+    return MavlinkVehicle(ap, k, d.start, d.vehicle, system_id=d.sysid, battery=battery.get(d.name, 95.0))
+
+
+# the simulated link of each autopilot (the protocol its real vehicles speak), by the platform's `autopilot`
+LINKS = {"crazyflie": _crazyflie, "px4": _mavlink}
+
+
+class UnservedAutopilot(ValueError):
+    """A drone whose autopilot has no simulated link here; the message is one line."""
+
 MAX_CATCH_UP = 20          # physics steps at most per loop pass when the thread fell behind
 PEER_TIMEOUT = 5.0         # s: a ground station silent this long gets no more telemetry
 
@@ -38,11 +54,13 @@ class VehicleServer:
         battery = battery or {}
         self.links, self.sockets, self.peers = [], [], []
         self.selector = selectors.DefaultSelector()
+        unserved = [d for d in fleet.drones if d.autopilot not in LINKS]
+        if unserved:
+            d = unserved[0]
+            raise UnservedAutopilot(f"{d.platform_spec.file}: autopilot: {d.autopilot!r} (drone {d.name!r}) has no "
+                                    f"simulated vehicle link; allowed: " + ", ".join(LINKS))
         for k, d in enumerate(fleet.drones):
-            if d.platform.startswith("crazyflie"):
-                link = CrazyflieLink(self.ap, k, battery.get(d.name, 92.0))
-            else:
-                link = MavlinkVehicle(self.ap, k, d.start, d.vehicle, system_id=d.sysid, battery=battery.get(d.name, 95.0))
+            link = LINKS[d.autopilot](self.ap, k, d, battery)
             sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             try:
                 sock.bind(udp_address(links[d.name]))

@@ -14,7 +14,6 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..hardware import BACKEND_NAMES
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -24,8 +23,8 @@ EXIT_PREFLIGHT = 1
 
 def _mission(args):
     from ..hardware.links import load_link_map
-    from ..cli import _load
-    mission = _load(args.mission)
+    from .launch import load
+    mission = load(args.mission)
     overrides = load_link_map(args.links, mission.fleet) if args.links else {}
     return mission, overrides
 
@@ -95,7 +94,7 @@ def cmd_vehicles(args, console: Console) -> int:
         battery[name] = float(value)
     try:
         server = VehicleServer(mission, links, Failsafe(args.hover_after, args.land_after), battery)
-    except OSError as err:
+    except (OSError, ValueError) as err:      # a port in use; an autopilot with no simulated link
         print(f"error: {err}", file=sys.stderr)
         return 1
     if args.links_out:
@@ -130,10 +129,11 @@ def _positive(text: str) -> float:
 
 
 def add_parser(sub) -> None:
+    from ..hardware import backend_choices
     from ..hardware.links import DEFAULT_PORT_BASE
     p = sub.add_parser("deploy", help="fly a mission on Crazyflies (cflib) and PX4 vehicles (MAVLink)")
     p.add_argument("mission", help="mission file, or the name of an installed mission")
-    p.add_argument("--backend", choices=BACKEND_NAMES, required=True,
+    p.add_argument("--backend", choices=backend_choices(), required=True,
                    help="crazyflie / px4: every drone must be of that kind; mixed: each drone by its platform")
     p.add_argument("--links", help="link map (YAML drone: uri) overriding the fleet file's uri fields")
     p.add_argument("--dry-run", action="store_true", help="run the preflight checks only; arm nothing")

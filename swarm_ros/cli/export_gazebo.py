@@ -22,6 +22,10 @@ def cmd_export_gazebo(args, console) -> int:
     from ..gazebo_bridge import bridge_config
     from ..mission import load_mission
     mission = load_mission(find_mission(args.mission))
+    bare = next((d for d in mission.fleet.drones if d.airframe is None), None)
+    if bare:
+        raise ConfigError(bare.platform_spec.file, "airframe", f"missing: drone {bare.name!r} needs a rigid-body model "
+                          "for Gazebo", "an airframe section (as in config/platforms/crazyflie_2.1.yaml)")
     if args.out.exists() and not args.out.is_dir():
         raise ConfigError(WHERE, "--out", f"{args.out} is a file", "a folder (created if missing)")
     try:

@@ -19,12 +19,11 @@ CHECK_STEP = 0.01          # m between points of the dense clearance check
 
 
 def add_parser(sub) -> None:
-    from ..platforms import PLATFORMS
     p = sub.add_parser("plan", help="plan a collision-free path in a world with GMT*")
     p.add_argument("world", help="world file, or the name of an installed world (e.g. pillar_field)")
     p.add_argument("--start", nargs=3, type=float, required=True, metavar=("X", "Y", "Z"))
     p.add_argument("--goal", nargs=3, type=float, required=True, metavar=("X", "Y", "Z"))
-    p.add_argument("--vehicle", default="crazyflie_2.1", help=f"vehicle type: {', '.join(PLATFORMS)}")
+    p.add_argument("--vehicle", default="crazyflie_2.1", help="vehicle platform (default crazyflie_2.1; an unknown name lists them)")
     p.add_argument("--samples", type=int, help="roadmap samples (default 3000; 1000 with --kinodynamic)")
     p.add_argument("--lambda", dest="lam", type=float, default=0.5, help="group factor in (0, 1] (default 0.5)")
     p.add_argument("--backend", help="numpy or cupy (default: cupy where a CUDA GPU is present)")

@@ -3,7 +3,7 @@
 A backend owns one vehicle's link. It streams the vehicle's state estimate into a
 `VehicleState` (ENU world frame, the frame of /<drone>/odom) and takes setpoints in the same
 frame; take-off, landing, arming and emergency stop go through the vehicle's own autopilot
-functions. Backends are chosen by name (`BACKENDS` in swarm_ros.hardware).
+functions. A backend is registered under the name of the autopilot it flies (swarm_ros.hardware).
 """
 from __future__ import annotations
 
@@ -41,7 +41,9 @@ class VehicleState:
 
 class Backend(ABC):
     """One vehicle. Methods are thread-safe; state arrives on the driver's threads."""
-    kind = "abstract"
+    kind = "abstract"           # the autopilot it flies = its registered name
+    link_schemes = ("udp",)     # URI schemes its links take (links.py): radio, udp
+    system_ids = False          # vehicles report a MAVLink system id (fleet field `sysid`)
     telemetry_rate = 50.0       # Hz of state samples the link quality is measured against
     link_timeout = 1.0          # s without telemetry: the link counts as lost
 

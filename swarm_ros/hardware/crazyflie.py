@@ -47,6 +47,7 @@ def _reason(text: str) -> str:
 
 class CrazyflieBackend(Backend):
     kind = "crazyflie"
+    link_schemes = ("radio", "udp")
     telemetry_rate = 1000.0 / STATE_PERIOD_MS
 
     def __init__(self, drone, uri: str):

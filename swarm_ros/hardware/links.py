@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 from ..core.configfile import ConfigError, Text, load_yaml
+from . import BackendError, backend_class, require_backends
 
 RADIO = re.compile(r"^radio://(\d+)/(\d+)/(250K|1M|2M)/([0-9A-Fa-f]{10})$")
 UDP = re.compile(r"^udp://([A-Za-z0-9.\-]+):(\d+)$")
@@ -21,12 +22,17 @@ ALLOWED = "radio://<dongle>/<channel 0-125>/<250K|1M|2M>/<10 hex digits> or udp:
 DEFAULT_PORT_BASE = 19850      # cflib's UDP driver scans 19850-19859
 
 
-def check_uri(uri: str, platform: str) -> str | None:
-    """The problem with `uri` for a vehicle of `platform`, or None."""
+def check_uri(uri: str, drone) -> str | None:
+    """The problem with `uri` for `drone` (its autopilot's backend says which links it takes), or None."""
+    try:
+        cls = backend_class(drone.autopilot)
+    except BackendError:           # reported by require_backends, with the platform file
+        cls = None
     m = RADIO.match(uri)
     if m:
-        if not platform.startswith("crazyflie"):
-            return f"{uri!r}: a Crazyradio URI, but the drone is a {platform} (MAVLink: udp://<host>:<port>)"
+        if cls is None or "radio" not in cls.link_schemes:
+            return (f"{uri!r}: a Crazyradio URI, but the drone is a {drone.platform} "
+                    f"(autopilot {drone.autopilot}: udp://<host>:<port>)")
         return None if int(m.group(2)) <= 125 else f"{uri!r}: radio channel {m.group(2)} is above 125"
     m = UDP.match(uri)
     if m:
@@ -47,7 +53,7 @@ def load_link_map(path: str | Path, fleet) -> dict[str, str]:
         if name not in fleet.names:
             raise top.error(name, f"drone {name!r} is not in fleet {fleet.name!r}", "drones " + ", ".join(fleet.names))
         uri = top.get(name, Text())
-        problem = check_uri(uri, fleet.by_name(name).platform)
+        problem = check_uri(uri, fleet.by_name(name))
         if problem:
             raise top.error(name, problem, ALLOWED)
         links[name] = uri
@@ -56,14 +62,15 @@ def load_link_map(path: str | Path, fleet) -> dict[str, str]:
 
 
 def fleet_links(fleet, overrides: dict[str, str] | None = None) -> dict[str, str]:
-    """Every drone's link; a drone with none is an error naming the fleet file."""
+    """Every drone's link; a drone with none, or of an autopilot no backend flies, is an error."""
+    require_backends(fleet)
     overrides = overrides or {}
     out = {}
     for d in fleet.drones:
         uri = overrides.get(d.name, d.uri)
         if not uri:
             raise ConfigError(fleet.file, f"drones.{d.name}.uri", "missing: the drone has no link", ALLOWED)
-        problem = check_uri(uri, d.platform)
+        problem = check_uri(uri, d)
         if problem:
             raise ConfigError(fleet.file, f"drones.{d.name}.uri", problem, ALLOWED)
         out[d.name] = uri

@@ -48,6 +48,7 @@ def px4_mode(custom_mode: int) -> str:
 
 class Px4Backend(Backend):
     kind = "px4"
+    system_ids = True
     telemetry_rate = 50.0
 
     def __init__(self, drone, uri: str):

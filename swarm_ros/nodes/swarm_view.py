@@ -1,7 +1,7 @@
 """Swarm view node: drones and world as visualization_msgs/MarkerArray for RViz and Foxglove.
 
 Turns /swarm/poses (the whole swarm in one message, at the view rate) into /swarm/markers:
-one body per drone coloured by platform and sized by its body radius, with a name label. The
+one body per drone coloured by its platform file's `colour` and sized by its body radius, with a name label. The
 geofence and obstacles go to the latched /swarm/world: once, and again when an obstacle with
 `appear_at` appears (until then it is drawn faint red).
 """
@@ -16,8 +16,6 @@ from sim.world import Box
 from swarm_ros import topics
 from swarm_ros.nodes.runtime import Process, mission_from, qos
 
-PLATFORM_COLORS = {"crazyflie_2.1": (0.2, 0.5, 1.0), "px4_x500": (1.0, 0.55, 0.1)}
-OTHER_COLOR = (0.6, 0.6, 0.6)
 
 
 def _marker(ns: str, ident: int, kind: int, position, scale, rgb, alpha=1.0) -> Marker:
@@ -76,7 +74,7 @@ class SwarmView:
         out = MarkerArray()
         for d, pose in zip(self.drones, msg.poses):
             p = np.array([pose.position.x, pose.position.y, pose.position.z])
-            rgb = PLATFORM_COLORS.get(d.platform, OTHER_COLOR)
+            rgb = d.platform_spec.colour
             size = max(2 * d.vehicle.body_radius, 0.15)
             body = _marker("drones", d.index, Marker.SPHERE, p, (size, size, 0.4 * size), rgb)
             label = _marker("labels", d.index, Marker.TEXT_VIEW_FACING, p + [0, 0, size], (0, 0, 0.25), (1, 1, 1))
