@@ -71,5 +71,18 @@ setup(
             "swarm-ros = swarm_ros.cli:main",
             *[f"{exe} = swarm_ros.nodes.{exe}:main" for exe in NODE_EXECUTABLES],
         ],
+        # plugins: the built-ins register as any other package's would (swarm_ros/plugins.py)
+        "swarm_ros.controllers": [
+            "waypoint = swarm_ros.control.waypoint:WaypointController",
+            "formation = swarm_ros.control.formation:FormationController",
+            "cao = swarm_ros.control.cao_controller:CAOController",
+            "planned = swarm_ros.control.planned:PlannedController",
+            "fisc = swarm_ros.control.fisc_controller:FiscController",
+            "policy = swarm_ros.control.policy_role:PolicyRoleController",
+        ],
+        "swarm_ros.objectives": [
+            "surveillance = swarm_ros.control.cao_objectives:Surveillance",
+            "persistent_coverage = swarm_ros.control.cao_objectives:PersistentCoverage",
+        ],
     },
 )

@@ -64,6 +64,19 @@ class PolicyRoleController(PolicyController):
     """PolicyController with its goals and policy from a mission role, plus the safety layer."""
     Params = PolicyParams
 
+    @classmethod
+    def bind(cls, params: PolicyParams, role) -> PolicyParams:
+        """Each drone's goal inside the geofence, clear of obstacles by its body radius."""
+        world = role.world
+        for d in role.drones:
+            goal = params.targets(np.array([d.start], float))
+            if not world.inside_fence(goal)[0] or world.clearance(goal)[0] < d.vehicle.body_radius:
+                raise role.top.error(f"{role.params_field}.goal", f"{goal[0].tolist()} for drone {d.name!r} is "
+                                     f"outside the geofence or in an obstacle", f"a goal within "
+                                     f"{world.bounds_min.tolist()} .. {world.bounds_max.tolist()}, at least the "
+                                     "body radius from every obstacle")
+        return params
+
     def __init__(self, params: PolicyParams, vehicles, home, group: int = 0):
         home = np.asarray(home, float).reshape(len(vehicles), 3)
         super().__init__(params.mlp, params.targets(home), params.mlp.k, vehicles, home, group,
