@@ -28,7 +28,7 @@ class NodeSpec:
     remappings: tuple = ()
     required: bool = False           # the mission ends when this process ends
     package: str = PACKAGE
-    module: str | None = None        # what `swarm-ros launch` runs with `python -m` (default: swarm_ros.nodes.<executable>)
+    module: str | None = None        # what `swarm-ros launch` runs with `python -m`; None: swarm_ros.nodes.<executable>
 
     def ros_arguments(self) -> list[str]:
         args = ["--ros-args"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 ALGORITHMS = ["swarm_ros/core", "swarm_ros/control", "swarm_ros/planning", "sim", "firmware_update"]
-ROS_FREE_MODULES = ["swarm_ros/mission.py", "swarm_ros/fleet.py", "swarm_ros/platforms.py", "swarm_ros/headless.py",
+ROS_FREE_MODULES = ["swarm_ros/plugins.py", "swarm_ros/mission.py", "swarm_ros/fleet.py", "swarm_ros/platforms.py", "swarm_ros/headless.py",
                     "swarm_ros/configfile.py", "swarm_ros/launching.py"]
 
 
@@ -42,9 +42,10 @@ def test_headless_mission_runs_without_loading_rclpy():
 def declares_topics(path: Path, tree: ast.AST) -> bool:
     """The one place of an owner's topics: topics.py, a `*_topics.py` module, or the module of a
     mission service (a class deriving from MissionService declares its topics)."""
+    def base_names(cls: ast.ClassDef):
+        return {getattr(b, "id", getattr(b, "attr", "")) for b in cls.bases}
     return path.name.endswith("topics.py") or any(
-        isinstance(n, ast.ClassDef) and any(getattr(b, "id", getattr(b, "attr", "")) == "MissionService" for b in n.bases)
-        for n in ast.walk(tree))
+        isinstance(n, ast.ClassDef) and "MissionService" in base_names(n) for n in ast.walk(tree))
 
 
 def test_topic_names_are_defined_in_one_module():

@@ -68,7 +68,8 @@ class FiscController(Controller):
     def bind(cls, params: FiscSetup, role) -> FiscSetup:
         """Drones start inside their channel, and what they receive reaches two smoothing lengths."""
         ch, reach, radio = params.channel, 2.0 * params.fisc.h, role.radio
-        need = f"at least 2h = {reach:g} m: the fisc law of role {role.name!r} needs the agents within two smoothing lengths"
+        need = (f"at least 2h = {reach:g} m: the fisc law of role {role.name!r} needs the agents within two "
+                "smoothing lengths")
         if radio.range is not None and radio.range < reach:
             raise role.top.error("radio.range", f"got {radio.range:g}", need)
         for d in role.drones:

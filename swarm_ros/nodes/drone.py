@@ -2,9 +2,10 @@
 
 Each node subscribes to its own /<drone>/odom and /<drone>/radio/rx and publishes its own
 /<drone>/cmd and /<drone>/radio/tx (and, when its controller needs one, talks to a mission
-service on the request and answer topics the service declares, control/plugin.py). On each odometry it builds the drone's observations (own
-state, the beacons its radio received, the obstacles its own sensor sees of the map) and
-answers with a velocity setpoint stamped like the odometry; on beacon ticks it broadcasts.
+service on the request and answer topics the service declares, control/plugin.py). On each
+odometry it builds the drone's observations (own state, the beacons its radio received, the
+obstacles its own sensor sees of the map) and answers with a velocity setpoint stamped like
+the odometry; on beacon ticks it broadcasts.
 
 Drone nodes sharing a process (simulated swarms) evaluate their controllers together: once
 every node of the process has its odometry for a tick, one batched controller call computes
