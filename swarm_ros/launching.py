@@ -86,7 +86,8 @@ def node_specs(mission, *, per_drone_processes: bool = False, speed: float | Non
         specs.append(NodeSpec("swarm_view", "swarm_view", "/swarm", {"mission_file": mf}))
     for use in mission.services.values():
         s = use.kind
-        specs.append(NodeSpec(s.executable, s.name, "/swarm", {"mission_file": mf}, package=s.package, module=s.module))
+        specs.append(NodeSpec(s.executable, s.name, "/swarm", {"mission_file": mf, **s.node_parameters(use)},
+                              package=s.package, module=s.module))
     if mission.updates is not None:
         specs.append(NodeSpec("update_server", "update_server", "/swarm", {"mission_file": mf}))
     return specs

@@ -82,6 +82,11 @@ class MissionService:
         topics.declare(cls.topics, kept=cls.kept)
 
     @classmethod
+    def node_parameters(cls, use: ServiceUse) -> dict:
+        """ROS parameters of its node beside `mission_file` (from which it reads everything else)."""
+        return {}
+
+    @classmethod
     def configure(cls, ctx: ServiceContext):
         """Read the service's mission section and bind its roles' params; return its configuration."""
         return None
