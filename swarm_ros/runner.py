@@ -101,10 +101,10 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
                         raise RunError("the simulator ended without a summary")
                 s = latest.get("status")
                 if s:
-                    cost = "".join(mission.services[n].kind.progress(seen) for n, seen in monitored.items())
+                    more = "".join(mission.services[n].kind.progress(seen) for n, seen in monitored.items())
                     progress.update(task, completed=s["t"], phase=s["phase"], description=(
                         f"t {s['t']:5.1f}/{s['duration']:g} s  collisions {s['collisions']}  "
-                        f"min sep {s['min_separation']:.2f} m  x{s['rtf']:.2f} real time{cost}"))
+                        f"min sep {s['min_separation']:.2f} m  x{s['rtf']:.2f} real time{more}"))
                     decile = int(10 * s["t"] / s["duration"])
                     if not console.is_terminal and decile != last_line:
                         last_line = decile

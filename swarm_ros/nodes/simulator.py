@@ -64,8 +64,8 @@ class SimulatorNode:
         self.summary_pub = node.create_publisher(String, topics.SUMMARY, qos(topics.SUMMARY))
         self.updates = UpdateRelay(node, self.sim, mission) if mission.updates else None
         # A mission starts once its services are up (their drones' first requests must not be lost).
-        self._service_subs = [node.create_subscription(String, use.kind.monitor, lambda _m: None, qos(use.kind.monitor))
-                              for use in mission.services.values() if use.kind.monitor]
+        monitors = [use.kind.monitor for use in mission.services.values() if use.kind.monitor]
+        self._service_subs = [node.create_subscription(String, t, lambda _m: None, qos(t)) for t in monitors]
         self.recorder_ready = not wait_recorder
         if wait_recorder:
             self._ready_sub = node.create_subscription(String, topics.RECORDER_READY, self._on_recorder_ready,
