@@ -72,9 +72,20 @@ setup(
             *[f"{exe} = swarm_ros.nodes.{exe}:main" for exe in NODE_EXECUTABLES],
         ],
         # plugins found by name; the built-ins register like any installed package
-        # (= BUILTINS in swarm_ros.physics and swarm_ros.hardware)
         "swarm_ros.physics": ["pointmass = swarm_ros.physics:PointMass", "pybullet = swarm_ros.physics:PyBullet"],
         "swarm_ros.hardware": ["crazyflie = swarm_ros.hardware.crazyflie:CrazyflieBackend",
                                "px4 = swarm_ros.hardware.px4:Px4Backend"],
+        "swarm_ros.controllers": [
+            "waypoint = swarm_ros.control.waypoint:WaypointController",
+            "formation = swarm_ros.control.formation:FormationController",
+            "cao = swarm_ros.control.cao_controller:CAOController",
+            "planned = swarm_ros.control.planned:PlannedController",
+            "fisc = swarm_ros.control.fisc_controller:FiscController",
+            "policy = swarm_ros.control.policy_role:PolicyRoleController",
+        ],
+        "swarm_ros.objectives": [
+            "surveillance = swarm_ros.control.cao_objectives:Surveillance",
+            "persistent_coverage = swarm_ros.control.cao_objectives:PersistentCoverage",
+        ],
     },
 )

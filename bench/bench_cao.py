@@ -53,7 +53,9 @@ POOL = 16
 
 def static(mission):
     """The mission with its objective's mid-mission changes left out."""
-    return replace(mission, objective=replace(mission.objective, changes=()))
+    use = mission.services["objective"]
+    static_use = replace(use, config=replace(use.config, changes=()))
+    return replace(mission, services={**mission.services, "objective": static_use})
 
 
 def problems(names):

@@ -35,7 +35,7 @@ import numpy as np  # noqa: E402
 from sim.engine import SwarmSim  # noqa: E402
 from sim.pointmass import PointMassSwarm  # noqa: E402
 from swarm_ros.mission import load_mission  # noqa: E402
-from swarm_ros.platforms import PLATFORMS  # noqa: E402
+from swarm_ros.core.platforms import PLATFORMS  # noqa: E402
 
 NAME = "bench_core"
 SIZES = (10, 100, 1000, 10000)

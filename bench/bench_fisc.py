@@ -49,7 +49,7 @@ from sim.channel import Channel  # noqa: E402
 from swarm_ros.control.fisc_swarm import FiscChannelSim, steady_run  # noqa: E402
 from swarm_ros.control.fisc import FiscParams, fisc_command, fisc_step_agent, fisc_step_batched  # noqa: E402
 from swarm_ros.core.compiled import backend_name, numba_available  # noqa: E402
-from swarm_ros.platforms import PLATFORMS  # noqa: E402
+from swarm_ros.core.platforms import PLATFORMS  # noqa: E402
 
 NAME = "bench_fisc"
 TARGET = 2e6       # agent-steps/s at N = 1,000 and 10,000 (issue 4)

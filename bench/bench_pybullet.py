@@ -39,7 +39,7 @@ import numpy as np  # noqa: E402
 from peer_pid_loop import PerDronePIDLoop  # noqa: E402
 from sim.rigidbody import RigidBodySwarm  # noqa: E402
 from sim.rigidbody_spec import Aero  # noqa: E402
-from swarm_ros.platforms import PLATFORMS, find_platform  # noqa: E402
+from swarm_ros.core.platforms import PLATFORMS, find_platform  # noqa: E402
 
 NAME = "bench_pybullet"
 PHYSICS_HZ, CONTROL_HZ = 240.0, 48.0

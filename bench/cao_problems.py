@@ -182,7 +182,7 @@ def mission_problem(mission, iterations: int) -> Problem:
     sep = np.array([p.separation for p in rp])
     need = radius[:, None] + radius[None, :] + sep[:, None]
     params = [p.optimiser(world) for p in rp]
-    spec = mission.objective
+    spec = mission.services["objective"].config
 
     def make():
         tb = spec.build(world)

@@ -15,7 +15,7 @@ import numpy as np
 from sim.aero import DOWNWASH_DEPTH, DOWNWASH_REACH, DRAG_CD, SPREAD
 from sim.airframes import FOOT, urdf
 from sim.rigidbody import import_pybullet
-from swarm_ros.platforms import find_platform
+from swarm_ros.core.platforms import find_platform
 
 G = 9.81
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from sim.mobility import RandomWaypoint
 from sim.netsim import NetConfig, NetSim
-from swarm_ros.platforms import PLATFORMS
+from swarm_ros.core.platforms import PLATFORMS
 
 from .adversary import ChunkForger
 from .gossip import GossipAgent, GossipParams

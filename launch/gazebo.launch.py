@@ -20,7 +20,7 @@ from sim.gazebo import export
 from swarm_ros.gazebo_bridge import bridge_config
 from swarm_ros.launching import ISOLATION, node_specs
 from swarm_ros.mission import load_mission
-from swarm_ros.resources import find_mission
+from swarm_ros.core.resources import find_mission
 
 
 def _actions(context):

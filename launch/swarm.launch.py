@@ -13,7 +13,7 @@ from launch_ros.actions import Node
 
 from swarm_ros.launching import ISOLATION, node_specs
 from swarm_ros.mission import load_mission
-from swarm_ros.resources import find_mission
+from swarm_ros.core.resources import find_mission
 
 
 def _nodes(context):

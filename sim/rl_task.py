@@ -16,7 +16,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from swarm_ros.core.observation import action_scale, local_observation, to_velocity
-from swarm_ros.platforms import PLATFORMS, find_platform
+from swarm_ros.core.platforms import PLATFORMS, find_platform
 
 from .pointmass import PointMassSwarm
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from sim.channel import Channel
 from .core.configfile import Choice, ConfigError, Name, Number, Text, load_yaml
 from .control.fisc import FiscParams, ParamError
-from .platforms import PLATFORMS, VehicleParams
+from .core.platforms import PLATFORMS, VehicleParams
 
 POSITIVE = Number(0, lo_open=True)
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .core.configfile import Choice, ListOf, Name, Number, Section, Text, Vector, load_yaml
 from .hardware import system_id_autopilots, uses_system_ids
-from .platforms import FIELD_CHECKS, Platform, VehicleParams, find_platform, local_dirs, platform_files
+from .core.platforms import FIELD_CHECKS, Platform, VehicleParams, find_platform, local_dirs, platform_files
 
 
 @dataclass(frozen=True)

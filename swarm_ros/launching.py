@@ -28,6 +28,7 @@ class NodeSpec:
     remappings: tuple = ()
     required: bool = False           # the mission ends when this process ends
     package: str = PACKAGE
+    module: str | None = None        # what `swarm-ros launch` runs with `python -m`; None: swarm_ros.nodes.<executable>
 
     def ros_arguments(self) -> list[str]:
         args = ["--ros-args"]
@@ -62,7 +63,7 @@ def default_run_dir(mission) -> Path:
 def node_specs(mission, *, per_drone_processes: bool = False, speed: float | None = None,
                bag_path: str | Path | None = None, record: bool | None = None) -> list[NodeSpec]:
     """The processes that fly `mission` in simulation: simulator, drones, recorder, swarm view,
-    the cost evaluator of a CAO mission and the planner of a mission with planned roles."""
+    and the node of each mission service its controllers need (control/plugin.py)."""
     mf = mission.file
     record = mission.record.enabled if record is None else record
     view = mission.view_rate > 0
@@ -83,10 +84,10 @@ def node_specs(mission, *, per_drone_processes: bool = False, speed: float | Non
                               {"mission_file": mf, "bag_path": path, "topics": kinds}))
     if view:
         specs.append(NodeSpec("swarm_view", "swarm_view", "/swarm", {"mission_file": mf}))
-    if mission.objective is not None:
-        specs.append(NodeSpec("objective", "objective", "/swarm", {"mission_file": mf}))
-    if mission.planned_roles():
-        specs.append(NodeSpec("planner", "planner", "/swarm", {"mission_file": mf}))
+    for use in mission.services.values():
+        s = use.kind
+        specs.append(NodeSpec(s.executable, s.name, "/swarm", {"mission_file": mf, **s.node_parameters(use)},
+                              package=s.package, module=s.module))
     if mission.updates is not None:
         specs.append(NodeSpec("update_server", "update_server", "/swarm", {"mission_file": mf}))
     return specs
@@ -121,7 +122,7 @@ class ProcessGroup:
         label = spec.name if spec.name and spec.namespace in (None, "/swarm") else \
             (spec.namespace or "/drones").strip("/").replace("/", "_") + (f"_{spec.name}" if spec.name else "")
         log = self.log_dir / f"{index:02d}_{label}.log"
-        cmd = [sys.executable, "-m", f"swarm_ros.nodes.{spec.executable}", *spec.ros_arguments()]
+        cmd = [sys.executable, "-m", spec.module or f"{PACKAGE}.nodes.{spec.executable}", *spec.ros_arguments()]
         with open(log, "wb") as out:
             proc = subprocess.Popen(cmd, env=self.env, stdout=out, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent)

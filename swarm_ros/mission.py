@@ -17,25 +17,26 @@ Any error raises ConfigError naming file, field path, bad value and what is allo
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from sim.radio import RadioSpec
 from sim.world import World, load_world
+from .core import plugins
 from .core.configfile import Bool, Choice, ConfigError, ListOf, Name, Number, Section, Text, load_yaml, resolve_file
-from .control import CONTROLLERS
-from .control.cao_evaluator import ObjectiveSpec
+from .control.contract import Controller
+from .control.plugin import RoleContext, ServiceContext, ServiceUse
 from .updates_config import UpdatesSpec, read_updates
 from .core.neighbours import pairs_within
 from .fleet import Fleet, load_fleet
 from .physics import PhysicsBackend, SimContext, read_backend
-from .resources import share_dir
+from .core.resources import share_dir
 
 POSITIVE = Number(0, lo_open=True)
 TRACKING = ("direct", "mpc")    # how a role's velocity setpoints reach the vehicle
-RECORDABLE = ("odom", "cmd", "radio", "status", "poses", "markers", "objective", "plan", "updates")
+RECORDABLE = ("odom", "cmd", "radio", "status", "poses", "markers", "updates")   # and what services add
 
 
 
@@ -69,6 +70,7 @@ class Role:
     controller: str
     params: object
     tracking: str = "direct"   # "mpc": the platform's MPC tracks the controller's setpoints (control/mpc.py)
+    cls: type = None           # the controller class `controller` names (a plugin)
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ class Mission:
     record: Record
     view_rate: float
     seed: int
-    objective: ObjectiveSpec | None = None    # the team cost CAO roles optimise, if any
+    services: dict = field(default_factory=dict)   # name -> control.plugin.ServiceUse of each mission service
     updates: UpdatesSpec | None = None        # model patches during the flight (issue 6), if any
     physics: PhysicsBackend | None = None     # the physics backend with its own options
 
@@ -112,13 +114,9 @@ class Mission:
     def ticks(self) -> int:
         return int(round(self.duration * self.control_rate))
 
-    def cao_roles(self) -> dict[int, str]:
-        """Fleet index -> role of every drone flying the `cao` controller."""
-        return {d.index: d.role for d in self.fleet.drones if self.roles[d.role].controller == "cao"}
-
-    def planned_roles(self) -> dict[int, str]:
-        """Fleet index -> role of every drone flying the `planned` controller (it calls the planner)."""
-        return {d.index: d.role for d in self.fleet.drones if self.roles[d.role].controller == "planned"}
+    def service_of(self, index: int) -> ServiceUse | None:
+        """The mission service fleet drone `index` talks to, if any."""
+        return next((use for use in self.services.values() if index in use.drones), None)
 
 
 def _read_phases(top: Section, duration: float) -> Phases:
@@ -147,95 +145,78 @@ def _read_roles(top: Section) -> dict:
         if not Name.pattern.match(name):
             raise sec.error(name, f"bad role name {name!r}", Name.allowed)
         rsec = sec.section(name)
-        ctrl = rsec.get("controller", Choice(CONTROLLERS))
-        params = CONTROLLERS[ctrl].Params.read(rsec.section("params", required=False))
+        ctrl, cls = plugins.read(rsec, "controller", plugins.CONTROLLERS, Controller, "controller")
+        params = cls.Params.read(rsec.section("params", required=False)) if cls.Params else None
         tracking = rsec.get("tracking", Choice(TRACKING), "direct")
         rsec.finish()
-        roles[name] = Role(name, len(roles), ctrl, params, tracking)
+        roles[name] = Role(name, len(roles), ctrl, params, tracking, cls)
     if not roles:
         raise top.error("roles", "no roles", "at least one role with a controller")
     sec.finish()
     return roles
 
 
-def _read_objective(top: Section, roles: dict, world: World, phases: Phases, seed: int):
-    """The `objective` section, required exactly when a role uses the `cao` controller; binds
-    each CAO role's params to it (iteration schedule) and to the world (its map)."""
-    cao = [r for r in roles.values() if r.controller == "cao"]
-    if not top.has("objective"):
-        if cao:
-            raise top.error("objective", "missing", f"an objective section: role {cao[0].name!r} uses the cao controller")
-        return None
-    if not cao:
-        raise top.error("objective", "no role uses the cao controller", "an objective only with cao roles")
-    spec = ObjectiveSpec.read(top.section("objective"), [r.name for r in cao], phases.takeoff_end)
-    objective = spec.build(world)
-    need = objective.d
-    for r in cao:
-        if r.params.dims != need:
-            fixed = "[h, h] (one altitude)" if need == 2 else "[lowest, highest] with lowest < highest"
-            raise top.error(f"roles.{r.name}.params.altitude", f"objective {spec.kind} needs {need}-D decisions",
-                            f"an altitude band {fixed}")
-        if r.params.altitude[0] < objective.floor:
-            raise top.error(f"roles.{r.name}.params.altitude", f"got {list(r.params.altitude)}",
-                            f"altitudes from {objective.floor:g} m up: the terrain of objective {spec.kind} "
-                            "reaches that high (with 0.5 m to spare)")
-        if r.params.altitude[0] >= world.bounds_max[2]:
-            raise top.error(f"roles.{r.name}.params.altitude", f"got {list(r.params.altitude)}",
-                            f"altitudes below the geofence ceiling {world.bounds_max[2]:g} of world {world.name!r}")
-        roles[r.name] = replace(r, params=r.params.bind(world, spec, seed))
-    return spec
+def _read_services(top: Section, roles: dict, fleet: Fleet, world: World, phases: Phases,
+                   seed: int) -> dict[str, ServiceUse]:
+    """The mission services the roles' controllers need, each configured once (reading its own
+    section of the mission file and binding its roles' params)."""
+    served: dict = {}                   # service class -> names of the roles it serves
+    for r in roles.values():
+        if r.cls.service is not None:
+            served.setdefault(r.cls.service, []).append(r.name)
+    out = {}
+    for kind, names in served.items():
+        config = kind.configure(ServiceContext(top, roles, names, world, phases, seed))
+        drones = {d.index: d.role for d in fleet.drones if d.role in names}
+        out[kind.name] = ServiceUse(kind, config, drones)
+    return out
 
 
-def _bind_planned(top: Section, roles: dict, fleet: Fleet, world: World, seed: int) -> None:
-    """Give `planned` roles the world; each drone's goals must lie in its planning box, clear of
-    every obstacle (those appearing later too) by its body radius plus the planning margin."""
-    for r in [r for r in roles.values() if r.controller == "planned"]:
-        params = r.params.bind(world, seed)
-        lo, hi = params.box(world)
-        field = f"roles.{r.name}.params"
-        if not (lo < hi).all():
-            raise top.error(f"{field}.altitude", f"got {list(params.altitude)}", f"a band reaching below "
-                            f"{hi[2]:g} m (the geofence ceiling of world {world.name!r} less fence_margin)")
-        for d in [d for d in fleet.drones if d.role == r.name]:
-            goals = params.targets(np.array([d.start], float))[0]
-            need = d.vehicle.body_radius + params.margin
-            clear = world.clearance(goals)
-            for k, g in enumerate(goals):
-                if not ((g >= lo) & (g <= hi)).all() or clear[k] < need:
-                    where = "outside the planning box" if clear[k] >= need else \
-                        f"{clear[k]:.3g} m from an obstacle"
-                    raise top.error(f"{field}.goals[{k}]", f"{g.tolist()} for drone {d.name!r} is {where}",
-                                    f"a point within {lo.tolist()} .. {hi.tolist()} (geofence less fence_margin, "
-                                    f"heights in altitude) at least {need:g} m from every obstacle")
+def _service_owning(attr: str, value: str):
+    """(controller name, service) of an installed controller whose service has `attr` == value:
+    who a section or record kind belongs to, for the error when no role uses it. Imports every
+    installed controller, so only on that error's path."""
+    return next(((name, cls.service) for name, cls in plugins.load_all(plugins.CONTROLLERS, Controller).items()
+                 if cls.service is not None and getattr(cls.service, attr) == value), None)
+
+
+def _check_unclaimed_sections(top: Section) -> None:
+    """A service's section in a mission none of whose roles use that service."""
+    for key in [k for k in top.keys() if k not in top.used]:
+        owner = _service_owning("section", key)
+        if owner:
+            raise top.error(key, f"no role uses the {owner[0]} controller",
+                            f"a{'n' if key[0] in 'aeiou' else ''} {key} section only with {owner[0]} roles")
+
+
+def _record_kinds(roles: dict) -> tuple[str, ...]:
+    """What record.topics may name: the base kinds and those of the roles' mission services."""
+    extra = tuple(dict.fromkeys(r.cls.service.record for r in roles.values()
+                                if r.cls.service is not None and r.cls.service.record))
+    return RECORDABLE[:-1] + extra + RECORDABLE[-1:]
+
+
+def _read_record(top: Section, kinds: tuple[str, ...]) -> Record:
+    rec = top.section("record", required=False)
+    given = rec.data.get("topics") if isinstance(rec.data, dict) else None
+    for k in given if isinstance(given, list) else ():
+        owner = _service_owning("record", k) if isinstance(k, str) and k not in kinds else None
+        if owner:
+            raise rec.error("topics", f"{k!r} is recorded only for {owner[1].record_when}",
+                            "the other kinds: " + ", ".join(kinds))
+    record_topics = tuple(rec.get("topics", ListOf(Choice(kinds), unique=True), None) or ())
+    record = Record(rec.get("enabled", Bool(), True), rec.get("path", Text(), "runs"),
+                    rec.get("storage", Choice(["mcap", "sqlite3"]), "mcap"), record_topics)
+    rec.finish()
+    return record
+
+
+def _bind_roles(top: Section, roles: dict, fleet: Fleet, world: World, radio: RadioSpec, seed: int) -> None:
+    """Each role's controller checks and completes its params against the mission."""
+    for r in list(roles.values()):
+        drones = [d for d in fleet.drones if d.role == r.name]
+        params = r.cls.bind(r.params, RoleContext(top, r.name, drones, fleet, world, radio, seed))
         roles[r.name] = replace(r, params=params)
-
-
-def _check_policy_goals(top: Section, roles: dict, fleet: Fleet, world: World) -> None:
-    """`policy` roles: each drone's goal inside the geofence, clear of obstacles by its body radius."""
-    for r in [r for r in roles.values() if r.controller == "policy"]:
-        for d in [d for d in fleet.drones if d.role == r.name]:
-            goal = r.params.targets(np.array([d.start], float))
-            if not world.inside_fence(goal)[0] or world.clearance(goal)[0] < d.vehicle.body_radius:
-                raise top.error(f"roles.{r.name}.params.goal", f"{goal[0].tolist()} for drone {d.name!r} is outside "
-                                f"the geofence or in an obstacle", f"a goal within {world.bounds_min.tolist()} .. "
-                                f"{world.bounds_max.tolist()}, at least the body radius from every obstacle")
-
-
-def _check_fisc(top: Section, roles: dict, fleet: Fleet, radio: RadioSpec) -> None:
-    """`fisc` drones start inside their channel, and what they receive reaches two smoothing lengths."""
-    for r in [r for r in roles.values() if r.controller == "fisc"]:
-        ch, reach = r.params.channel, 2.0 * r.params.fisc.h
-        need = f"at least 2h = {reach:g} m: the fisc law of role {r.name!r} needs the agents within two smoothing lengths"
-        if radio.range is not None and radio.range < reach:
-            raise top.error("radio.range", f"got {radio.range:g}", need)
-        for d in [d for d in fleet.drones if d.role == r.name]:
-            at = [d.start[0], d.start[1]] + ([0.5 * ch.height] if ch.dim == 3 else [])
-            if float(ch.clearance(np.array([at], float))[0]) < d.vehicle.body_radius:
-                raise ConfigError(fleet.file, f"drones.{d.name}.start", f"{list(d.start)} is outside the channel of "
-                                  f"role {r.name!r}", "a start inside the channel, the body radius from its walls")
-            if d.vehicle.radio_range < reach:
-                raise ConfigError(fleet.file, f"drones.{d.name}.radio_range", f"got {d.vehicle.radio_range:g}", need)
 
 
 def _up_to_control_rate(control_rate: float, lo_open: bool = False) -> Number:
@@ -301,26 +282,16 @@ def load_mission(path: str | Path) -> Mission:
         raise sim.error("physics_rate", f"got {physics_rate:g} with control_rate {control_rate:g}",
                         "a whole multiple of control_rate")
 
-    rec = top.section("record", required=False)
-    record_topics = tuple(rec.get("topics", ListOf(Choice(RECORDABLE), unique=True), None) or ())
-    record = Record(rec.get("enabled", Bool(), True), rec.get("path", Text(), "runs"),
-                    rec.get("storage", Choice(["mcap", "sqlite3"]), "mcap"), record_topics)
-    rec.finish()
+    kinds = _record_kinds(roles)
+    record = _read_record(top, kinds)
     view_rate = top.get("view_rate", _up_to_control_rate(control_rate), 10.0)
     seed = top.get("seed", Number(0, integer=True), 0)
-    objective = _read_objective(top, roles, world, phases, seed)
+    services = _read_services(top, roles, fleet, world, phases, seed)
     updates = read_updates(top)
+    _check_unclaimed_sections(top)
     top.finish()
-    planned = any(r.controller == "planned" for r in roles.values())
     if not record.topics:           # default: everything the mission publishes
-        record = replace(record, topics=tuple(k for k in RECORDABLE if (k != "objective" or objective)
-                                              and (k != "plan" or planned) and (k != "updates" or updates)))
-    elif "objective" in record.topics and objective is None:
-        raise ConfigError(top.file, "record.topics", "'objective' is recorded only for missions with an objective",
-                          "the other kinds: " + ", ".join(k for k in RECORDABLE if k != "objective"))
-    elif "plan" in record.topics and not planned:
-        raise ConfigError(top.file, "record.topics", "'plan' is recorded only for missions with planned roles",
-                          "the other kinds: " + ", ".join(k for k in RECORDABLE if k != "plan"))
+        record = replace(record, topics=tuple(k for k in kinds if k != "updates" or updates))
 
     for d in fleet.drones:
         if d.role not in roles:
@@ -330,8 +301,6 @@ def load_mission(path: str | Path) -> Mission:
         raise ConfigError(top.file, "phases.takeoff.altitude", f"got {phases.takeoff_altitude:g}",
                           f"a height below the geofence ceiling {world.bounds_max[2]:g} of world {world.name!r}")
     _check_starts(fleet, world)
-    _bind_planned(top, roles, fleet, world, seed)
-    _check_policy_goals(top, roles, fleet, world)
-    _check_fisc(top, roles, fleet, radio)
+    _bind_roles(top, roles, fleet, world, radio, seed)
     return Mission(name, str(Path(path).resolve()), fleet, world, duration, control_rate, physics_rate, backend,
-                   speed, phases, roles, radio, record, view_rate, seed, objective, updates, physics)
+                   speed, phases, roles, radio, record, view_rate, seed, services, updates, physics)

@@ -15,10 +15,9 @@ import numpy as np
 
 from sim.rigidbody_spec import MIN_PHYSICS_RATE, Aero
 from .core.configfile import Bool, Section
-from .registry import Plugin, registered
+from .core import plugins
 
 GROUP = "swarm_ros.physics"
-BUILTINS = {"pointmass": "swarm_ros.physics:PointMass", "pybullet": "swarm_ros.physics:PyBullet"}
 DEFAULT = "pointmass"
 
 
@@ -57,11 +56,11 @@ class PhysicsBackend(ABC):
 
 
 def names() -> list[str]:
-    return list(registered(GROUP, BUILTINS))
+    return plugins.names(GROUP)
 
 
-def checker() -> Plugin:
-    return Plugin(GROUP, BUILTINS, PhysicsBackend, "physics backend")
+def checker() -> plugins.Plugin:
+    return plugins.Plugin(GROUP, PhysicsBackend, "physics backend")
 
 
 def read_backend(sim: Section, ctx: SimContext) -> tuple[str, PhysicsBackend]:
@@ -131,6 +130,6 @@ class PyBullet(PhysicsBackend):
 
 
 def _platforms_with_airframes(fleet) -> list[str]:
-    from .platforms import find_platform, local_dirs, platform_files
+    from .core.platforms import find_platform, local_dirs, platform_files
     local = local_dirs(fleet.file)
     return [n for n in platform_files(local) if find_platform(n, local).airframe is not None]

@@ -14,7 +14,6 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .control.cao_evaluator import objective_summary
 from .launching import ISOLATION, ProcessGroup, default_run_dir, log_tail, node_specs, ros_environment
 from .report import summary_table
 
@@ -56,12 +55,14 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
     node = rclpy.create_node("swarm_ros_launch", context=context, start_parameter_services=False,
                              enable_rosout=False)
     latest: dict = {}
-    iterations: list[dict] = []      # the CAO evaluator's iterations, if the mission has one
+    monitored: dict[str, list[dict]] = {}    # what each mission service published on its monitor topic
     node.create_subscription(String, topics.STATUS, lambda m: latest.update(status=json.loads(m.data)),
                              qos(topics.STATUS))
-    if mission.objective is not None:
-        node.create_subscription(String, topics.OBJECTIVE, lambda m: iterations.append(json.loads(m.data)),
-                                 qos(topics.OBJECTIVE))
+    for name, use in mission.services.items():
+        if use.kind.monitor:
+            seen = monitored.setdefault(name, [])
+            node.create_subscription(String, use.kind.monitor, lambda m, seen=seen: seen.append(json.loads(m.data)),
+                                     qos(use.kind.monitor))
     node.create_subscription(String, topics.SUMMARY, lambda m: latest.update(summary=json.loads(m.data)),
                              qos(topics.SUMMARY))
     executor = EventsExecutor(context=context)
@@ -100,10 +101,10 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
                         raise RunError("the simulator ended without a summary")
                 s = latest.get("status")
                 if s:
-                    cost = f"  J {iterations[-1]['cost']:.4g}" if iterations else ""
+                    more = "".join(mission.services[n].kind.progress(seen) for n, seen in monitored.items())
                     progress.update(task, completed=s["t"], phase=s["phase"], description=(
                         f"t {s['t']:5.1f}/{s['duration']:g} s  collisions {s['collisions']}  "
-                        f"min sep {s['min_separation']:.2f} m  x{s['rtf']:.2f} real time{cost}"))
+                        f"min sep {s['min_separation']:.2f} m  x{s['rtf']:.2f} real time{more}"))
                     decile = int(10 * s["t"] / s["duration"])
                     if not console.is_terminal and decile != last_line:
                         last_line = decile
@@ -127,8 +128,9 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
     summary["bag"] = str(bag_path) if record else None
     summary["processes"] = len(specs)
     summary["lost_processes"] = lost
-    if mission.objective is not None:
-        summary["objective"] = objective_summary(mission.objective.kind, iterations)
+    for name, seen in monitored.items():
+        use = mission.services[name]
+        summary.update(use.kind.summarize(use, seen))
     recorder_failed = [s for s, code, _ in group.failed() if s.executable == "recorder"]
     if record and (recorder_failed or not (bag_path / "metadata.yaml").is_file()):
         raise RunError(f"the recorder did not close the bag {bag_path}; see {run_dir / 'logs'}")

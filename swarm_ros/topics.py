@@ -10,12 +10,7 @@ Per drone (namespace /<drone>):
   cmd        geometry_msgs/TwistStamped  velocity setpoint (ENU); stamp = the odom stamp it answers
   radio/tx   std_msgs/Float64MultiArray  a beacon the drone broadcasts (see nodes/messages.py)
   radio/rx   std_msgs/Float64MultiArray  beacons the radio delivered to this drone in one tick
-  cao/report    std_msgs/Float64MultiArray  CAO: [iteration k, mission time, decision x...] flown
-  cao/feedback  std_msgs/Float64MultiArray  CAO: [iteration k, Delta_i(k), J(k)] from the evaluator
-  plan/request  std_msgs/Float64MultiArray  planned drones: [id = mission time, start xyz, goal xyz,
-                                      k, k sensed obstacles x 7] to the planner (planning/service.py)
-  plan/path     nav_msgs/Path          the planner's answer: header.stamp = the request id, each
-                                      pose stamped with the mission time to be there; no poses: no path
+  (a mission service's request and answer topics: declared by the service, see below)
   update/status  std_msgs/String (JSON)  the drone's model, at least {"version": ...}, on each
                                       change (the update agent, issue 6; read by `swarm-ros analyze`);
                                       latched, so `swarm-ros patch status` reads it at any time
@@ -31,14 +26,14 @@ Swarm-wide:
   /swarm/recorder_ready  std_msgs/String  the recorder is subscribed to everything (latched)
   /swarm/recorder_progress  std_msgs/Int64  mission ns up to which every drone's odometry is in
                                             the bag (latched); lockstep waits for it
-  /swarm/objective  std_msgs/String (JSON)  CAO evaluator: each iteration's J and members
-  /swarm/fisc/poses    geometry_msgs/PoseArray  FISC-like swarm node: every agent in flight
-  /swarm/fisc/markers  visualization_msgs/MarkerArray  those agents, coloured by speed
-  /swarm/fisc/channel  visualization_msgs/MarkerArray  the channel's walls (latched)
   /swarm/update/tx     std_msgs/UInt8MultiArray  a SwarmSync message from the update server
   /swarm/update/rx     std_msgs/UInt8MultiArray  a SwarmSync message the radio delivered to it
   /swarm/update/push   std_msgs/UInt8MultiArray  a signed patch for the server (`swarm-ros patch push`)
   /swarm/update/server std_msgs/String (JSON)  the server's answer to a push (latched)
+
+Other owners declare their topics in one place of their own: a mission service in its class
+(control/plugin.py: `topics`, `kept`), a node family in its `*_topics.py` module (e.g.
+nodes/<family>_topics.py); `declare` adds them here, so QoS and the recorder know them too.
 """
 from __future__ import annotations
 
@@ -46,16 +41,12 @@ WORLD_FRAME = "world"
 
 ODOM, CMD, RADIO_TX, RADIO_RX = "odom", "cmd", "radio/tx", "radio/rx"
 GZ_ODOM = "gz/odom"
-CAO_REPORT, CAO_FEEDBACK = "cao/report", "cao/feedback"
-PLAN_REQUEST, PLAN_PATH = "plan/request", "plan/path"
-OBJECTIVE = "/swarm/objective"
 UPDATE_STATUS, UPDATE_TX, UPDATE_RX = "update/status", "update/tx", "update/rx"
 SERVER_TX, SERVER_RX = "/swarm/update/tx", "/swarm/update/rx"
 PATCH_PUSH, SERVER_STATE = "/swarm/update/push", "/swarm/update/server"
 STATUS, SUMMARY = "/swarm/status", "/swarm/summary"
 POSES, MARKERS, WORLD = "/swarm/poses", "/swarm/markers", "/swarm/world"
 RECORDER_READY, RECORDER_PROGRESS = "/swarm/recorder_ready", "/swarm/recorder_progress"
-FISC_POSES, FISC_MARKERS, FISC_CHANNEL = "/swarm/fisc/poses", "/swarm/fisc/markers", "/swarm/fisc/channel"
 
 TYPES = {
     ODOM: "nav_msgs/msg/Odometry",
@@ -63,11 +54,6 @@ TYPES = {
     CMD: "geometry_msgs/msg/TwistStamped",
     RADIO_TX: "std_msgs/msg/Float64MultiArray",
     RADIO_RX: "std_msgs/msg/Float64MultiArray",
-    CAO_REPORT: "std_msgs/msg/Float64MultiArray",
-    CAO_FEEDBACK: "std_msgs/msg/Float64MultiArray",
-    PLAN_REQUEST: "std_msgs/msg/Float64MultiArray",
-    PLAN_PATH: "nav_msgs/msg/Path",
-    OBJECTIVE: "std_msgs/msg/String",
     UPDATE_STATUS: "std_msgs/msg/String",
     UPDATE_TX: "std_msgs/msg/UInt8MultiArray",
     UPDATE_RX: "std_msgs/msg/UInt8MultiArray",
@@ -82,19 +68,26 @@ TYPES = {
     WORLD: "visualization_msgs/msg/MarkerArray",
     RECORDER_READY: "std_msgs/msg/String",
     RECORDER_PROGRESS: "std_msgs/msg/Int64",
-    FISC_POSES: "geometry_msgs/msg/PoseArray",
-    FISC_MARKERS: "visualization_msgs/msg/MarkerArray",
-    FISC_CHANNEL: "visualization_msgs/msg/MarkerArray",
 }
 
 # Latched topics: late subscribers (recorder, viewers) still get the last message.
-LATCHED = {SUMMARY, WORLD, RECORDER_READY, RECORDER_PROGRESS, FISC_CHANNEL, UPDATE_STATUS, PATCH_PUSH, SERVER_STATE}
+LATCHED = {SUMMARY, WORLD, RECORDER_READY, RECORDER_PROGRESS, UPDATE_STATUS, PATCH_PUSH, SERVER_STATE}
 
 DEPTH = 200  # reliable history (4 s at 50 Hz): a recorder stalled that long still loses nothing
 
 # Kept topics: a subscriber matched late (discovery between many processes can take seconds,
 # longer than a fast lockstep mission) still gets this many of the latest messages.
-KEPT = {OBJECTIVE: 5000, CAO_REPORT: 20, CAO_FEEDBACK: 20, PLAN_REQUEST: 20, PLAN_PATH: 20}
+KEPT: dict[str, int] = {}
+
+
+def declare(types: dict, kept: dict | None = None, latched=()) -> None:
+    """Add an owner's topics (name -> message type), their kept depths and which are latched.
+    A name already declared with another type is a programming error."""
+    for name, type_name in types.items():
+        if TYPES.setdefault(name, type_name) != type_name:
+            raise ValueError(f"topic {name!r} is declared as {TYPES[name]} already, not {type_name}")
+    KEPT.update(kept or {})
+    LATCHED.update(latched)
 
 
 def of(drone: str, name: str) -> str:
@@ -103,22 +96,22 @@ def of(drone: str, name: str) -> str:
 
 
 def kind(topic: str) -> str:
-    """The name a topic has in this module: /cf1/cao/report -> cao/report; swarm-wide as is."""
+    """The name a topic has in this module: /cf1/radio/rx -> radio/rx; swarm-wide as is."""
     if topic.startswith("/") and not topic.startswith("/swarm/"):
         return topic.split("/", 2)[2]
     return topic
 
 
-def recorded(kinds, drones, cao_drones=(), planned_drones=()) -> list[tuple[str, str]]:
+def recorded(kinds, drones, services=()) -> list[tuple[str, str]]:
     """(topic, type) for the mission's `record.topics` kinds; the summary is always recorded.
-    `objective` records the evaluator's topic and the CAO messages of `cao_drones`; `plan` the
-    requests and paths of `planned_drones`."""
+    `services`: (kind, drone names, per-drone topics, swarm-wide topics) of each mission
+    service; its topics are recorded when its kind is."""
     per_drone = {"odom": [ODOM], "cmd": [CMD], "radio": [RADIO_TX, RADIO_RX], "updates": [UPDATE_STATUS]}
-    swarm = {"status": [STATUS], "poses": [POSES], "markers": [MARKERS, WORLD], "objective": [OBJECTIVE]}
+    swarm = {"status": [STATUS], "poses": [POSES], "markers": [MARKERS, WORLD]}
     out = [(of(d, name), TYPES[name]) for kind in kinds for name in per_drone.get(kind, []) for d in drones]
-    if "objective" in kinds:
-        out += [(of(d, name), TYPES[name]) for name in (CAO_REPORT, CAO_FEEDBACK) for d in cao_drones]
-    if "plan" in kinds:
-        out += [(of(d, name), TYPES[name]) for name in (PLAN_REQUEST, PLAN_PATH) for d in planned_drones]
+    for kind, names, drone_topics, _ in services:
+        if kind in kinds:
+            out += [(of(d, name), TYPES[name]) for name in drone_topics for d in names]
     out += [(name, TYPES[name]) for kind in kinds for name in swarm.get(kind, [])]
+    out += [(name, TYPES[name]) for kind, _, _, swarm_topics in services if kind in kinds for name in swarm_topics]
     return out + [(SUMMARY, TYPES[SUMMARY])]

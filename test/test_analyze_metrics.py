@@ -179,7 +179,7 @@ def test_agrees_with_the_live_run_metrics_on_random_flights(tmp_path):
     platforms = {f"d{k}": ("px4_x500" if k % 3 == 0 else CF) for k in range(n)}
     bag = write_bag(tmp_path / "bag", t, {f"d{k}": pos[:, k] for k in range(n)}, "mcap", drones_metadata(platforms))
     m = analyze(bag, world_file=str(world_file)).metrics
-    from swarm_ros.platforms import PLATFORMS
+    from swarm_ros.core.platforms import PLATFORMS
     live = SwarmMetrics([PLATFORMS[p].body_radius for p in platforms.values()], world, pos[0])
     for k in range(1, steps):
         live.update(t[k], pos[k])

@@ -92,18 +92,19 @@ def small_world():
 
 
 def test_evaluator_membership_is_plug_n_play(surveillance):
-    ev = CAOEvaluator(surveillance.objective, surveillance.world, {0: "scout", 1: "scout", 2: "mapper"})
+    spec = surveillance.services["objective"].config
+    ev = CAOEvaluator(spec, surveillance.world, {0: "scout", 1: "scout", 2: "mapper"})
     x = {0: [0, 0, 3], 1: [5, 0, 3], 2: [0, 5, 7]}
     for i in (0, 1):
         ev.report(i, 0, x[i], clock=0.0)
     assert ev.ready(0.1) == []                              # drone 2 is still expected
-    assert ev.ready(0.0 + surveillance.objective.report_timeout) == [0]
+    assert ev.ready(0.0 + spec.report_timeout) == [0]
     answers = ev.evaluate(0)
     assert set(answers) == {0, 1} and all(d == 0.0 for d, _ in answers.values())   # nobody moved yet
     ev.report(0, 1, [1, 0, 3])
     ev.report(2, 1, x[2])                                   # drone 1 left, drone 2 joins
     assert ev.ready(0.0) == []                              # drone 1 may still report ...
-    assert ev.ready(surveillance.objective.report_timeout) == [1]   # ... until the wait is over
+    assert ev.ready(spec.report_timeout) == [1]   # ... until the wait is over
     answers = ev.evaluate(1)
     assert set(answers) == {0, 2} and answers[2][0] == 0.0  # a joiner's first contribution is zero
     j = answers[0][1]
@@ -153,7 +154,7 @@ def test_cao_controller_per_drone_equals_batched(surveillance):
     singles = [CAOController(params, [vehicles[k]], home[k:k + 1]) for k in range(n)]
     moved = 0
     for step in range(40):
-        t = surveillance.objective.iteration_time(0) + step * 0.5
+        t = surveillance.services["objective"].config.iteration_time(0) + step * 0.5
         p, v, table = random_swarm(n, rng)
         p[:, 2] = rng.uniform(2.0, 4.0, n)
         obs = Observations(t, p, v, table.neighbours(10.0), surveillance.world.sense(p, [4.0] * n))

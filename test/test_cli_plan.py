@@ -8,7 +8,7 @@ import pytest
 
 from sim.world import load_world
 from swarm_ros.cli import main
-from swarm_ros.resources import share_dir
+from swarm_ros.core.resources import share_dir
 
 ROUTE = ["--start", "0", "-8", "1", "--goal", "0", "8", "2"]
 

@@ -9,7 +9,7 @@ from swarm_ros.control.formation import FormationController, FormationParams
 from swarm_ros.control.mission_controller import MissionController
 from swarm_ros.control.safety import SafetyParams
 from swarm_ros.control.waypoint import WaypointController, WaypointParams
-from swarm_ros.platforms import PLATFORMS
+from swarm_ros.core.platforms import PLATFORMS
 
 CF, X500 = PLATFORMS["crazyflie_2.1"], PLATFORMS["px4_x500"]
 WORLD = World("w", (-10, -10, 0), (10, 10, 6), [Box("b", (0, 0, 1), (1, 1, 2)), Cylinder("c", (3, 0), 0.3, 0, 4)])

@@ -16,7 +16,7 @@ from swarm_ros.control.contract import Neighbours, Observations
 from swarm_ros.control.fisc import FiscParams, Limits, fisc_step_agent, fisc_step_batched
 from swarm_ros.control.fisc_controller import FiscController, FiscSetup
 from swarm_ros.core.sensing import Sensing
-from swarm_ros.platforms import PLATFORMS
+from swarm_ros.core.platforms import PLATFORMS
 
 CF = PLATFORMS["crazyflie_2.1"]
 LIM = Limits.of(CF)

@@ -10,15 +10,16 @@ from visualization_msgs.msg import MarkerArray
 from rosutil import spin_until
 from sim.channel import Channel
 from swarm_ros import topics
+from swarm_ros.nodes import fisc_topics
 from swarm_ros.nodes.runtime import qos
 
 
 def test_fisc_swarm_node_publishes_a_thousand_agents(ros_context, ros_env, tmp_path):
     node, executor = ros_context
     poses, markers, walls = [], [], []
-    node.create_subscription(PoseArray, topics.FISC_POSES, poses.append, qos(topics.FISC_POSES))
-    node.create_subscription(MarkerArray, topics.FISC_MARKERS, markers.append, qos(topics.FISC_MARKERS))
-    node.create_subscription(MarkerArray, topics.FISC_CHANNEL, walls.append, qos(topics.FISC_CHANNEL))
+    node.create_subscription(PoseArray, fisc_topics.POSES, poses.append, qos(fisc_topics.POSES))
+    node.create_subscription(MarkerArray, fisc_topics.MARKERS, markers.append, qos(fisc_topics.MARKERS))
+    node.create_subscription(MarkerArray, fisc_topics.CHANNEL, walls.append, qos(fisc_topics.CHANNEL))
     log = open(tmp_path / "fisc_swarm.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "swarm_ros.nodes.fisc_swarm", "--ros-args", "-p", "speed:=0.0",
                              "-p", "view_rate:=10.0", "-p", "duration:=60.0"], env=ros_env, stdout=log,

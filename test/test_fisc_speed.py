@@ -15,7 +15,7 @@ from swarm_ros.control.fisc import FiscParams, Limits, fisc_command
 from swarm_ros.core import compiled
 from swarm_ros.core.verlet import VerletPairs, sorted_pairs_within
 from swarm_ros.core.compiled import cuda_available
-from swarm_ros.platforms import PLATFORMS
+from swarm_ros.core.platforms import PLATFORMS
 
 CF = PLATFORMS["crazyflie_2.1"]
 SHORT = Channel(inlet_width=4.0, throat_width=2.0, outlet_width=4.0, inlet_length=2.5, converge_length=2.0,

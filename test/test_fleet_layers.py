@@ -11,7 +11,7 @@ import yaml
 
 from swarm_ros.core.configfile import ConfigError
 from swarm_ros.fleet import load_fleet
-from swarm_ros.platforms import PLATFORMS, VehicleParams
+from swarm_ros.core.platforms import PLATFORMS, VehicleParams
 
 REPO = Path(__file__).resolve().parent.parent
 CF, X500 = PLATFORMS["crazyflie_2.1"], PLATFORMS["px4_x500"]

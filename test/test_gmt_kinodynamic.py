@@ -7,8 +7,8 @@ from sim.world import load_world
 from swarm_ros.planning import double_integrator as di
 from swarm_ros.planning.kinodynamic import kinodynamic_roadmap, limit_report, plan_kinodynamic
 from swarm_ros.planning.obstacles import ObstacleSet, inflation_for
-from swarm_ros.platforms import PLATFORMS
-from swarm_ros.resources import share_dir
+from swarm_ros.core.platforms import PLATFORMS
+from swarm_ros.core.resources import share_dir
 
 START, GOAL = [0.0, -8.0, 1.0, 0, 0, 0], [0.0, 8.0, 2.0, 0, 0, 0]
 

@@ -8,8 +8,8 @@ from swarm_ros.planning.fmt import fmt_star
 from swarm_ros.planning.gmt import plan
 from swarm_ros.planning.obstacles import ObstacleSet, inflation_for
 from swarm_ros.planning.roadmap import code_radius, geometric_roadmap, with_endpoints
-from swarm_ros.platforms import PLATFORMS
-from swarm_ros.resources import share_dir
+from swarm_ros.core.platforms import PLATFORMS
+from swarm_ros.core.resources import share_dir
 
 # T1 (SEED_METHODS 3.6): unit square, three boxes, start (0.1, 0.1), goal (0.9, 0.9).
 T1_LO, T1_HI = [0.0, 0.0], [1.0, 1.0]

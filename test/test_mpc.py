@@ -10,7 +10,7 @@ import yaml
 
 from conftest import REPO
 from swarm_ros.control.mpc import SOLVERS, MPCParams, PositionMPC
-from swarm_ros.platforms import PLATFORMS
+from swarm_ros.core.platforms import PLATFORMS
 
 TOL = 1e-3    # relative: QP solver tolerance on the limits
 

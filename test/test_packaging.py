@@ -213,7 +213,7 @@ def test_installed_layout_finds_missions_in_share(wheel, tmp_path):
         target.write_bytes(wheel.read(name))
     probe = (
         "import json, swarm_ros, sim\n"
-        "from swarm_ros.resources import share_dir, find_mission\n"
+        "from swarm_ros.core.resources import share_dir, find_mission\n"
         "from swarm_ros.mission import load_mission\n"
         "m = load_mission(find_mission('rings'))\n"
         "print(json.dumps({'pkg': swarm_ros.__file__, 'sim': sim.__file__, 'share': str(share_dir()),\n"

@@ -11,7 +11,7 @@ from swarm_ros.headless import fly
 from swarm_ros.mission import load_mission
 from swarm_ros.planning.service import (PlanSpec, PlanningService, decode_answer, decode_request, encode_answer,
                                         encode_request, segment_speeds, shape_record)
-from swarm_ros.platforms import PLATFORMS
+from swarm_ros.core.platforms import PLATFORMS
 
 from conftest import REPO
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from sim.pointmass import PointMassSwarm
-from swarm_ros.platforms import PLATFORMS
+from swarm_ros.core.platforms import PLATFORMS
 
 CF, X500 = PLATFORMS["crazyflie_2.1"], PLATFORMS["px4_x500"]
 

@@ -16,7 +16,7 @@ from swarm_ros.control.policy import PolicyController
 from swarm_ros.core.observation import obs_size
 from swarm_ros.headless import fly
 from swarm_ros.mission import load_mission
-from swarm_ros.platforms import PLATFORMS
+from swarm_ros.core.platforms import PLATFORMS
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = REPO / "config" / "policies" / "reach_k2.safetensors"

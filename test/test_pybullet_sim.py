@@ -15,7 +15,7 @@ from conftest import REPO
 from sim.aero import downwash, ground_effect_gain
 from sim.rigidbody import RigidBodySwarm
 from sim.rigidbody_spec import Aero
-from swarm_ros.platforms import PLATFORMS, find_platform
+from swarm_ros.core.platforms import PLATFORMS, find_platform
 
 DT = 1.0 / 240.0
 HOVER_BAND = 0.03     # m: hover holds altitude within +-3 cm of the target once settled

@@ -13,7 +13,7 @@ from sim.swarm_env import SwarmReachEnv
 from swarm_ros.control.contract import Neighbours, Observations, make_beacon
 from swarm_ros.control.policy import PolicyController, goal_seeking_policy
 from swarm_ros.core.observation import local_observation, to_velocity
-from swarm_ros.platforms import PLATFORMS
+from swarm_ros.core.platforms import PLATFORMS
 
 
 @pytest.mark.parametrize("backend", ["pybullet", "pointmass"])

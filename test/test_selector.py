@@ -3,7 +3,7 @@ import pytest
 
 from firmware_update.selector import DroneIdentity, SelectorError, TargetSelector
 from swarm_ros.fleet import load_fleet
-from swarm_ros.resources import share_dir
+from swarm_ros.core.resources import share_dir
 
 FLEET = load_fleet(share_dir() / "config" / "fleets" / "camera_team.yaml")
 

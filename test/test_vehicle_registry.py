@@ -3,7 +3,6 @@ beside the fleet or mission), the autopilot they name decides everything the pla
 used to, and physics / hardware backends are found through entry points or module:Class."""
 from __future__ import annotations
 
-import ast
 import math
 import re
 import shutil
@@ -14,33 +13,29 @@ import pytest
 import yaml
 
 from swarm_ros import hardware, physics
+from swarm_ros.core import plugins
 from swarm_ros.core.configfile import ConfigError
 from swarm_ros.core.vehicle import Airframe, VehicleParams
 from swarm_ros.fleet import load_fleet
 from swarm_ros.headless import fly
 from swarm_ros.hardware.links import check_uri, fleet_links
 from swarm_ros.mission import load_mission
-from swarm_ros.platforms import PLATFORMS, find_platform, platform_files, read_platform
+from swarm_ros.core.platforms import PLATFORMS, find_platform, platform_files, read_platform
 
 REPO = Path(__file__).resolve().parent.parent
 BUILTIN = REPO / "config" / "platforms"
 RPM = 60.0 / (2.0 * math.pi)
 
 
-def _setup_py_entry_points() -> dict[str, list[str]]:
-    """The plugin groups setup.py registers (the literal lists of its entry_points=)."""
-    tree = ast.parse((REPO / "setup.py").read_text())
-    for node in ast.walk(tree):
-        if isinstance(node, ast.keyword) and node.arg == "entry_points":
-            return {ast.literal_eval(k): ast.literal_eval(v) for k, v in zip(node.value.keys, node.value.values)
-                    if ast.literal_eval(k) != "console_scripts"}
-    raise AssertionError("setup.py passes no entry_points=")
-
-
-@pytest.mark.parametrize("module", [physics, hardware])
-def test_setup_py_registers_the_builtins(module):
-    eps = _setup_py_entry_points()[module.GROUP]
-    assert dict(re.fullmatch(r"(\S+) = (\S+)", e).groups() for e in eps) == module.BUILTINS
+@pytest.mark.parametrize("module, builtins", [
+    (physics, {"pointmass": physics.PointMass, "pybullet": physics.PyBullet}),
+    (hardware, {"crazyflie": "swarm_ros.hardware.crazyflie:CrazyflieBackend", "px4": "swarm_ros.hardware.px4:Px4Backend"}),
+])
+def test_builtins_register_through_entry_points_like_any_plugin(module, builtins):
+    found = plugins.installed(module.GROUP)
+    assert list(found)[:len(builtins)] == list(builtins)
+    for name, target in builtins.items():
+        assert found[name].value == (target if isinstance(target, str) else f"{target.__module__}:{target.__name__}")
 
 
 def test_builtin_platforms_keep_the_figures_they_had_in_code():
@@ -149,7 +144,8 @@ def test_autopilot_as_module_class_path(tmp_path):
     with pytest.raises(ConfigError) as info:
         fleet_links(load_fleet(path), {"a": "udp://127.0.0.1:14550", "b": "udp://127.0.0.1:19850"})
     assert str(info.value).startswith(f"{tmp_path / 'platforms' / 'broken_path.yaml'}: autopilot: "
-                                      "'no_such_module:Backend' (drone 'b'): cannot load hardware backend")
+                                      "'no_such_module:Backend' (drone 'b'): 'no_such_module:Backend': cannot import module "
+                                      "'no_such_module'")
 
 
 def test_an_autopilot_nobody_flies_simulates_but_does_not_deploy(tmp_path):

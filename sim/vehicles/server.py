@@ -15,7 +15,7 @@ import threading
 import time
 
 from sim.metrics import SwarmMetrics
-from swarm_ros.hardware.links import udp_address
+from swarm_ros.core.uri import udp_address
 
 from .autopilot import Autopilot, Failsafe
 from .crtp import CrazyflieLink

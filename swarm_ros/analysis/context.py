@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from swarm_ros.core.configfile import ConfigError
-from swarm_ros.platforms import PLATFORMS
+from swarm_ros.core.platforms import PLATFORMS
 
 from .bag import META, BagError, Recording
 

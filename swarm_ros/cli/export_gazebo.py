@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..core.configfile import ConfigError
-from ..resources import find_mission
+from ..core.resources import find_mission
 
 WHERE = "swarm-ros export-gazebo"
 

@@ -43,7 +43,7 @@ def cmd_channel(args, console) -> int:
     import numpy as np
     from swarm_ros.control.fisc_swarm import FiscChannelSim, steady_run
     from swarm_ros.control.fisc import FiscParams
-    from swarm_ros.platforms import PLATFORMS
+    from swarm_ros.core.platforms import PLATFORMS
     from ..analysis import fisc_cfd
     channel = _channel(args)
     if args.cfd and channel.dim != 2:
@@ -102,7 +102,7 @@ def cmd_channel(args, console) -> int:
 
 def _swarm_file(name_or_path: str):
     from ..fisc_swarm_file import load_swarm_file
-    from ..resources import share_dir
+    from ..core.resources import share_dir
     p = Path(name_or_path)
     if p.suffix not in (".yaml", ".yml") and not p.exists():
         p = share_dir() / "config" / "fisc" / f"{name_or_path}.yaml"

@@ -23,7 +23,7 @@ def write_json(path: str, summary: dict) -> None:
 def load(name_or_path: str):
     """A mission by file path or installed name, validated."""
     from ..mission import load_mission
-    from ..resources import find_mission
+    from ..core.resources import find_mission
     return load_mission(find_mission(name_or_path))
 
 

@@ -239,7 +239,7 @@ def cmd_status(args, console) -> int:
     from swarm_ros.mission import load_mission
     from swarm_ros.patch_client import collect_status
     from ..core.configfile import ConfigError
-    from ..resources import find_mission
+    from ..core.resources import find_mission
     try:
         mission = load_mission(find_mission(args.mission))
     except ConfigError as err:

@@ -55,8 +55,8 @@ def _check_point(world, obstacles, arg: str, p, inflate: float, vehicle: str) ->
 
 def cmd_plan(args, console) -> int:
     import numpy as np
-    from ..platforms import PLATFORMS
-    from ..resources import find_world
+    from ..core.platforms import PLATFORMS
+    from ..core.resources import find_world
     from sim.world import load_world
     from ..planning.backend import BackendError, get_backend
     from ..planning.obstacles import DEFAULT_MARGIN, ObstacleSet, inflation_for

@@ -17,6 +17,7 @@ import numpy as np
 
 from swarm_ros.core.configfile import Number, Section, Vector
 from .cao import CAOParams, CAOTeam
+from .cao_service import ObjectiveService
 from .cao_testbed import agent_seed
 from .contract import Observations, ServiceClient, clip_norm
 from .safety import SafetyParams, safe_velocity
@@ -76,6 +77,7 @@ class CAOControlParams:
 
 class CAOController(ServiceClient):
     Params = CAOControlParams
+    service = ObjectiveService
 
     def __init__(self, params: CAOControlParams, vehicles, home, group: int = 0):
         super().__init__(params, vehicles, home, group)

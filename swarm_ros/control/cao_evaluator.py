@@ -12,10 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from swarm_ros.core.configfile import Choice, Number, Section, show
-from .cao_objectives import OBJECTIVES
+from swarm_ros.core import plugins
+from swarm_ros.core.configfile import Number, Section, show
+from .cao_objectives import MissionObjective
 
 POSITIVE = Number(0, lo_open=True)
+OBJECTIVES = "swarm_ros.objectives"   # entry-point group of the objectives (cao_objectives.MissionObjective)
 
 
 @dataclass(frozen=True)
@@ -27,11 +29,12 @@ class ObjectiveSpec:
     params: object
     changes: tuple = ()           # ((mission time, params), ...) for time-varying objectives
     start: float = 0.0            # mission time of iteration 0 (the task phase's start)
+    objective: type = None        # the MissionObjective class `kind` names
 
     @classmethod
     def read(cls, sec: Section, roles: list[str], start: float = 0.0) -> "ObjectiveSpec":
-        kind = sec.get("kind", Choice(OBJECTIVES))
-        params_cls = OBJECTIVES[kind][1]
+        kind, objective = plugins.read(sec, "kind", OBJECTIVES, MissionObjective, "CAO objective")
+        params_cls = objective.Params
         raw = sec.data.get("params") or {}
         params = params_cls.read(sec.section("params"), roles)
         period = sec.get("period", POSITIVE, 1.0)
@@ -51,7 +54,7 @@ class ObjectiveSpec:
         if [c[0] for c in changes] != sorted(c[0] for c in changes):
             raise sec.error("changes", "times out of order", "changes sorted by `at`")
         sec.finish()
-        return cls(kind, period, timeout, params, tuple(changes), start)
+        return cls(kind, period, timeout, params, tuple(changes), start, objective)
 
     def iteration_time(self, k):
         """Mission time at which drones report iteration k: one period into the task phase
@@ -63,7 +66,7 @@ class ObjectiveSpec:
         return max(0, int(np.ceil((t - self.start) / self.period - 1 - 1e-9)))
 
     def build(self, world):
-        return OBJECTIVES[self.kind][0](self.params, world)
+        return self.objective(self.params, world)
 
 
 class CAOEvaluator:

@@ -46,7 +46,12 @@ def _area_grid(world, resolution: float) -> np.ndarray:
 
 
 class MissionObjective(Testbed):
-    """A Testbed bound to a mission: rows of x are the drones named by `team(roles)`."""
+    """A Testbed bound to a mission: rows of x are the drones named by `team(roles)`.
+
+    The base of CAO objectives, found by name in the `swarm_ros.objectives` entry-point group
+    (or by `module:Class`): a subclass sets `d` (2 or 3) and `Params` (with `read(section,
+    roles)`), takes (params, world), and implements the testbed's cost and what-ifs.
+    """
 
     def __init__(self, params, world):
         self.p, self.world = params, world
@@ -94,6 +99,7 @@ class SurveillanceParams:
 
 class Surveillance(MissionObjective):
     d = 3
+    Params = SurveillanceParams
 
     def __init__(self, params: SurveillanceParams, world):
         super().__init__(params, world)
@@ -161,6 +167,7 @@ class CoverageParams:
 
 class PersistentCoverage(MissionObjective):
     d = 2
+    Params = CoverageParams
 
     def __init__(self, params: CoverageParams, world, level: np.ndarray | None = None):
         super().__init__(params, world)
@@ -187,7 +194,3 @@ class PersistentCoverage(MissionObjective):
 
     def changed(self, params) -> "PersistentCoverage":
         return PersistentCoverage(params, self.world, self.level if params.resolution == self.p.resolution else None)
-
-
-OBJECTIVES = {"surveillance": (Surveillance, SurveillanceParams),
-              "persistent_coverage": (PersistentCoverage, CoverageParams)}

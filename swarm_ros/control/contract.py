@@ -18,7 +18,7 @@ import numpy as np
 
 from swarm_ros.core.geometry import norm_rows
 from swarm_ros.core.sensing import Sensing
-from swarm_ros.platforms import VehicleParams
+from swarm_ros.core.platforms import VehicleParams
 
 BEACON_SIZE = 8   # position 3, velocity 3, radius 1, group 1
 
@@ -116,7 +116,20 @@ class Controller:
     positions, in the order of the observation rows; `group` is their role's index (drones
     of one group cooperate, e.g. share a formation). Controllers may keep per-drone state
     (one row per drone); a per-drone instance keeps one row.
+
+    A controller is a plugin (control/plugin.py): mission files name it by its entry point in
+    the `swarm_ros.controllers` group or by `module:Class`. `Params.read(section)` reads a
+    role's params; `bind` checks them against the mission; `service` is the MissionService
+    its drones talk to, if any.
     """
+    Params = None          # the params schema: a class with `read(section)` (configfile.Section)
+    service = None         # a control.plugin.MissionService subclass, or None
+
+    @classmethod
+    def bind(cls, params, role):
+        """Check a role's `params` against the mission (role: control.plugin.RoleContext) and
+        return them completed; raise ConfigError naming the field. Default: as read."""
+        return params
 
     def __init__(self, params, vehicles: Sequence[VehicleParams], home: np.ndarray, group: int = 0):
         self.params, self.group = params, group

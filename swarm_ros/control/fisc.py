@@ -35,7 +35,7 @@ import numpy as np
 
 from swarm_ros.core.compiled import backend_name
 from swarm_ros.core.neighbours import pairs_within
-from swarm_ros.platforms import VehicleParams
+from swarm_ros.core.platforms import VehicleParams
 from . import fisc_kernel as K
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from sim.channel import Channel
-from swarm_ros.core.configfile import Number, Section
+from swarm_ros.core.configfile import ConfigError, Number, Section
 from .contract import Controller, Observations
 from .fisc import FiscParams, Limits, ParamError, fisc_step_agent
 
@@ -63,6 +63,25 @@ class FiscSetup:
 
 class FiscController(Controller):
     Params = FiscSetup
+
+    @classmethod
+    def bind(cls, params: FiscSetup, role) -> FiscSetup:
+        """Drones start inside their channel, and what they receive reaches two smoothing lengths."""
+        ch, reach, radio = params.channel, 2.0 * params.fisc.h, role.radio
+        need = (f"at least 2h = {reach:g} m: the fisc law of role {role.name!r} needs the agents within two "
+                "smoothing lengths")
+        if radio.range is not None and radio.range < reach:
+            raise role.top.error("radio.range", f"got {radio.range:g}", need)
+        for d in role.drones:
+            at = [d.start[0], d.start[1]] + ([0.5 * ch.height] if ch.dim == 3 else [])
+            if float(ch.clearance(np.array([at], float))[0]) < d.vehicle.body_radius:
+                raise ConfigError(role.fleet.file, f"drones.{d.name}.start", f"{list(d.start)} is outside the "
+                                  f"channel of role {role.name!r}", "a start inside the channel, the body radius "
+                                  "from its walls")
+            if d.vehicle.radio_range < reach:
+                raise ConfigError(role.fleet.file, f"drones.{d.name}.radio_range", f"got {d.vehicle.radio_range:g}",
+                                  need)
+        return params
 
     def step_batch(self, obs: Observations) -> np.ndarray:
         setup: FiscSetup = self.params

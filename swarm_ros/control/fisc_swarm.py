@@ -21,7 +21,7 @@ from swarm_ros.core.compiled import backend_name, jit
 from swarm_ros.core.verlet import VerletPairs
 
 from swarm_ros.control.fisc import FiscParams, Limits, fisc_command
-from swarm_ros.platforms import PLATFORMS, VehicleParams
+from swarm_ros.core.platforms import PLATFORMS, VehicleParams
 from sim.channel import Channel
 
 

@@ -14,7 +14,6 @@ from .contract import Controller, Observations, clip_norm
 from .mpc import MPCTracking
 from .safety import SafetyParams, safe_velocity
 from .waypoint import WaypointController, WaypointParams
-from . import CONTROLLERS
 
 LANDED_HEIGHT = 0.02   # m: below this a landing drone stops commanding
 OVER_PAD = 0.25        # m: horizontal distance to its pad at which a drone returning home descends
@@ -68,8 +67,7 @@ class MissionController(Controller):
         for role in mission.roles.values():
             idx = np.array([k for k, d in enumerate(drones) if d.role == role.name], dtype=np.intp)
             if len(idx):
-                cls = CONTROLLERS[role.controller]
-                task = cls(role.params, [vehicles[k] for k in idx], home[idx], role.group)
+                task = role.cls(role.params, [vehicles[k] for k in idx], home[idx], role.group)
                 if role.tracking == "mpc":
                     task = MPCTracking(task, [vehicles[k] for k in idx])
                 self.tasks.append((idx, task))

@@ -22,7 +22,7 @@ from typing import Sequence
 
 import numpy as np
 
-from swarm_ros.platforms import VehicleParams
+from swarm_ros.core.platforms import VehicleParams
 from swarm_ros.core.quiet import muted
 from .contract import Controller, Observations
 

@@ -30,7 +30,7 @@ class Onboard:
         self.table.add(k, sender, stamp, beacon)
 
     def feedback(self, k: int, data: np.ndarray) -> None:
-        """A mission service (CAO's cost evaluator) answered drone k."""
+        """A mission service (control/plugin.py) answered drone k."""
         self.controller.deliver(k, data)
 
     def reports(self) -> list[tuple[int, np.ndarray]]:

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from swarm_ros.core.configfile import Bool, ListOf, Number, Section, Vector
-from swarm_ros.planning.service import (PlanSpec, PlanningService, decode_answer, encode_request, obstacle_set,
-                                        shape_record)
+from swarm_ros.planning.service import PlanSpec, decode_answer, encode_request, obstacle_set, shape_record
 from .contract import Observations, ServiceClient, clip_norm
+from .planned_service import PlannerService
 from .safety import SafetyParams, safe_velocity
 
 POSITIVE = Number(0, lo_open=True)
@@ -87,20 +87,31 @@ class PlannedParams:
                         min(self.speed, vehicle.max_speed), self.seed)
 
 
-def planned_drones(mission) -> dict:
-    """Fleet index -> PlanSpec of every drone flying the `planned` controller."""
-    return {d.index: mission.roles[d.role].params.spec(d.vehicle) for d in mission.fleet.drones
-            if mission.roles[d.role].controller == "planned"}
-
-
-def planning_service(mission) -> PlanningService | None:
-    """The mission's planning service (None when no role plans)."""
-    specs = planned_drones(mission)
-    return PlanningService(mission.world, specs) if specs else None
-
-
 class PlannedController(ServiceClient):
     Params = PlannedParams
+    service = PlannerService
+
+    @classmethod
+    def bind(cls, params: PlannedParams, role) -> PlannedParams:
+        """Give the role the world; each drone's goals must lie in its planning box, clear of
+        every obstacle (those appearing later too) by its body radius plus the planning margin."""
+        world, field = role.world, role.params_field
+        params = params.bind(world, role.seed)
+        lo, hi = params.box(world)
+        if not (lo < hi).all():
+            raise role.top.error(f"{field}.altitude", f"got {list(params.altitude)}", f"a band reaching below "
+                                 f"{hi[2]:g} m (the geofence ceiling of world {world.name!r} less fence_margin)")
+        for d in role.drones:
+            goals = params.targets(np.array([d.start], float))[0]
+            need = d.vehicle.body_radius + params.margin
+            clear = world.clearance(goals)
+            for k, g in enumerate(goals):
+                if not ((g >= lo) & (g <= hi)).all() or clear[k] < need:
+                    where = "outside the planning box" if clear[k] >= need else f"{clear[k]:.3g} m from an obstacle"
+                    raise role.top.error(f"{field}.goals[{k}]", f"{g.tolist()} for drone {d.name!r} is {where}",
+                                         f"a point within {lo.tolist()} .. {hi.tolist()} (geofence less "
+                                         f"fence_margin, heights in altitude) at least {need:g} m from every obstacle")
+        return params
 
     def __init__(self, params: PlannedParams, vehicles, home, group: int = 0):
         super().__init__(params, vehicles, home, group)

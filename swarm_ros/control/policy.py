@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from swarm_ros.core.observation import action_scale, local_observation, to_velocity
-from swarm_ros.platforms import VehicleParams
+from swarm_ros.core.platforms import VehicleParams
 from .contract import Controller, Observations
 
 def goal_seeking_policy(k: int, gain: float = 1.0, keep_out: float = 1.0) -> Callable[[np.ndarray], np.ndarray]:

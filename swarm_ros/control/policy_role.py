@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from swarm_ros.core.configfile import Bool, Number, Section, Vector, resolve_file
-from swarm_ros.resources import share_dir
+from swarm_ros.core.resources import share_dir
 from .contract import Observations
 from ..core.mlp import MLP, PolicyFileError, load_mlp
 from swarm_ros.core.observation import obs_size
@@ -64,6 +64,19 @@ class PolicyParams:
 class PolicyRoleController(PolicyController):
     """PolicyController with its goals and policy from a mission role, plus the safety layer."""
     Params = PolicyParams
+
+    @classmethod
+    def bind(cls, params: PolicyParams, role) -> PolicyParams:
+        """Each drone's goal inside the geofence, clear of obstacles by its body radius."""
+        world = role.world
+        for d in role.drones:
+            goal = params.targets(np.array([d.start], float))
+            if not world.inside_fence(goal)[0] or world.clearance(goal)[0] < d.vehicle.body_radius:
+                raise role.top.error(f"{role.params_field}.goal", f"{goal[0].tolist()} for drone {d.name!r} is "
+                                     f"outside the geofence or in an obstacle", f"a goal within "
+                                     f"{world.bounds_min.tolist()} .. {world.bounds_max.tolist()}, at least the "
+                                     "body radius from every obstacle")
+        return params
 
     def __init__(self, params: PolicyParams, vehicles, home, group: int = 0):
         home = np.asarray(home, float).reshape(len(vehicles), 3)

@@ -1,6 +1,6 @@
 """The figures of one vehicle as plain data: limits (VehicleParams) and rigid-body airframe.
 
-Both are read from platform files (config/platforms/*.yaml, swarm_ros.platforms); they live in
+Both are read from platform files (config/platforms/*.yaml, swarm_ros.core.platforms); they live in
 core because the physics backends (sim/) and the controllers use them alike.
 """
 from __future__ import annotations

@@ -12,17 +12,15 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ..core.configfile import ConfigError
-from ..registry import import_path, registered
+from ..core import plugins
 
 GROUP = "swarm_ros.hardware"
-BUILTINS = {"crazyflie": "swarm_ros.hardware.crazyflie:CrazyflieBackend",
-            "px4": "swarm_ros.hardware.px4:Px4Backend"}
 MIXED = "mixed"
 
 
 def backend_names() -> list[str]:
     """The autopilots a backend flies (built-in, then installed plugins)."""
-    return list(registered(GROUP, BUILTINS))
+    return plugins.names(GROUP)
 
 
 def backend_choices() -> list[str]:
@@ -39,16 +37,12 @@ def backend_class(autopilot: str):
     """The Backend subclass that flies `autopilot` (a registered name or module:Class), or None
     for a name nobody registers. Its driver library is imported only on connect."""
     from .base import Backend
-    target = registered(GROUP, BUILTINS).get(autopilot, autopilot if ":" in autopilot else None)
-    if target is None:
+    if ":" not in autopilot and autopilot not in plugins.installed(GROUP):
         return None
     try:
-        cls = import_path(target)
-    except Exception as err:
-        raise BackendError(f"cannot load hardware backend {target}: {type(err).__name__}: {err}") from None
-    if not (isinstance(cls, type) and issubclass(cls, Backend)):
-        raise BackendError(f"{target} is not a hardware backend (a swarm_ros.hardware.base.Backend subclass)")
-    return cls
+        return plugins.load(GROUP, autopilot, Backend, "hardware backend")
+    except plugins.PluginError as err:
+        raise BackendError(err.problem) from None
 
 
 def uses_system_ids(autopilot: str) -> bool:
@@ -88,5 +82,5 @@ def make_backend(kind: str, drone, uri: str):
     return cls(drone, uri)
 
 
-__all__ = ["GROUP", "BUILTINS", "MIXED", "BackendError", "backend_names", "backend_choices", "backend_class",
+__all__ = ["GROUP", "MIXED", "BackendError", "backend_names", "backend_choices", "backend_class",
            "uses_system_ids", "system_id_autopilots", "require_backends", "make_backend"]

@@ -10,14 +10,12 @@ index> and writes the map it serves for `swarm-ros deploy --links`.
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from ..core.configfile import ConfigError, Text, load_yaml
+from ..core.uri import RADIO, UDP
 from . import BackendError, backend_class, require_backends
 
-RADIO = re.compile(r"^radio://(\d+)/(\d+)/(250K|1M|2M)/([0-9A-Fa-f]{10})$")
-UDP = re.compile(r"^udp://([A-Za-z0-9.\-]+):(\d+)$")
 ALLOWED = "radio://<dongle>/<channel 0-125>/<250K|1M|2M>/<10 hex digits> or udp://<host>:<port>"
 DEFAULT_PORT_BASE = 19850      # cflib's UDP driver scans 19850-19859
 
@@ -38,11 +36,6 @@ def check_uri(uri: str, drone) -> str | None:
     if m:
         return None if 0 < int(m.group(2)) < 65536 else f"{uri!r}: port {m.group(2)} is not in 1..65535"
     return f"{uri!r} is not a link URI"
-
-
-def udp_address(uri: str) -> tuple[str, int] | None:
-    m = UDP.match(uri)
-    return (m.group(1), int(m.group(2))) if m else None
 
 
 def load_link_map(path: str | Path, fleet) -> dict[str, str]:

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..core.frames import enu_to_ned, ned_to_enu
 from .base import Backend, LinkError
-from .links import udp_address
+from ..core.uri import udp_address
 
 GCS_SYSTEM, GCS_COMPONENT = 255, 190
 STREAM_PERIOD = 0.05          # s between repeated setpoints in offboard

@@ -1,10 +1,11 @@
 """Drone nodes: one ROS node per drone, the same whether the vehicle is simulated or real.
 
 Each node subscribes to its own /<drone>/odom and /<drone>/radio/rx and publishes its own
-/<drone>/cmd and /<drone>/radio/tx (and talks to a mission service: CAO reports and answers,
-or plan requests and paths). On each odometry it builds the drone's observations (own
-state, the beacons its radio received, the obstacles its own sensor sees of the map) and
-answers with a velocity setpoint stamped like the odometry; on beacon ticks it broadcasts.
+/<drone>/cmd and /<drone>/radio/tx (and, when its controller needs one, talks to a mission
+service on the request and answer topics the service declares, control/plugin.py). On each
+odometry it builds the drone's observations (own state, the beacons its radio received, the
+obstacles its own sensor sees of the map) and answers with a velocity setpoint stamped like
+the odometry; on beacon ticks it broadcasts.
 
 Drone nodes sharing a process (simulated swarms) evaluate their controllers together: once
 every node of the process has its odometry for a tick, one batched controller call computes
@@ -18,13 +19,14 @@ import sys
 
 import numpy as np
 from geometry_msgs.msg import TwistStamped
-from nav_msgs.msg import Odometry, Path
+from nav_msgs.msg import Odometry
 from std_msgs.msg import Float64MultiArray
 
 from swarm_ros import topics
 from swarm_ros.control.onboard import Onboard
 from swarm_ros.nodes import cdr, messages as msgs
 from swarm_ros.nodes.runtime import Process, mission_from, qos, qos_latest
+from swarm_ros.nodes.service_link import link_of
 
 
 class DroneGroup:
@@ -44,18 +46,19 @@ class DroneGroup:
         self.cmd_pub = [node.create_publisher(TwistStamped, topics.CMD, qos(topics.CMD)) for node in nodes]
         self.tx_pub = [node.create_publisher(Float64MultiArray, topics.RADIO_TX, qos(topics.RADIO_TX))
                        for node in nodes]
-        # CAO drones talk to the mission's cost evaluator, planned drones to the planner
-        cao, planned = set(mission.cao_roles()), set(mission.planned_roles())
-        self.report_pub = {k: node.create_publisher(Float64MultiArray, topics.CAO_REPORT, qos(topics.CAO_REPORT))
-                           for k, node in enumerate(nodes) if self.drones[k].index in cao}
-        for k in self.report_pub:
-            nodes[k].create_subscription(Float64MultiArray, topics.CAO_FEEDBACK, self._on_feedback_for(k),
-                                         qos(topics.CAO_FEEDBACK))
+        # drones whose controller needs a mission service send it requests and take its answers
+        self.report_pub = {}
         for k, node in enumerate(nodes):
-            if self.drones[k].index in planned:
-                self.report_pub[k] = node.create_publisher(Float64MultiArray, topics.PLAN_REQUEST,
-                                                           qos(topics.PLAN_REQUEST))
-                node.create_subscription(Path, topics.PLAN_PATH, self._on_path_for(k), qos(topics.PLAN_PATH))
+            use = mission.service_of(self.drones[k].index)
+            if use is None or use.kind.request_topic is None:
+                continue
+            service, link = use.kind, link_of(use.kind)
+            pub = node.create_publisher(link.request_type, service.request_topic, qos(service.request_topic))
+            self.report_pub[k] = (pub, link.encode_request)
+            if service.answer_topic is not None:
+                node.create_subscription(link.answer_type, service.answer_topic,
+                                         self._on_answer_for(k, service.name, link.decode_answer),
+                                         qos(service.answer_topic))
         for k, node in enumerate(nodes):
             # depth 1: a drone that falls behind acts on the newest state, not on a backlog
             node.create_subscription(Odometry, topics.ODOM, self._on_odom_for(k), qos_latest(topics.ODOM), raw=True)
@@ -73,18 +76,16 @@ class DroneGroup:
                     self.onboard.receive(k, self.roster[sender], stamp, beacon)
         return on_rx
 
-    def _on_feedback_for(self, k: int):
-        def on_feedback(msg: Float64MultiArray) -> None:
+    def _on_answer_for(self, k: int, service: str, decode):
+        def on_answer(msg) -> None:
             try:
-                self.onboard.feedback(k, msgs.numbers_unpack(msg, 3))
+                data = decode(msg)
             except ValueError as err:
-                self.loggers[k].warning(f"dropped a malformed CAO answer: {err}", throttle_duration_sec=5.0)
-        return on_feedback
-
-    def _on_path_for(self, k: int):
-        def on_path(msg: Path) -> None:
-            self.onboard.feedback(k, msgs.path_unpack(msg))
-        return on_path
+                self.loggers[k].warning(f"dropped a malformed answer of the {service} service: {err}",
+                                        throttle_duration_sec=5.0)
+                return
+            self.onboard.feedback(k, data)
+        return on_answer
 
     def _on_odom_for(self, k: int):
         def on_odom(data: bytes) -> None:
@@ -121,7 +122,8 @@ class DroneGroup:
         for k, pub in enumerate(self.cmd_pub):
             pub.publish(cdr.encode_twist_stamped(stamp, topics.WORLD_FRAME, cmd[k]))
         for k, data in self.onboard.reports():
-            self.report_pub[k].publish(msgs.numbers(data))
+            pub, encode = self.report_pub[k]
+            pub.publish(encode(data))
         self.answered, self.last_cmd = stamp, cmd
 
 

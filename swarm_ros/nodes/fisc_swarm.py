@@ -24,6 +24,7 @@ from visualization_msgs.msg import Marker, MarkerArray
 from sim.channel import Channel
 from swarm_ros.control.fisc_swarm import FiscChannelSim, SafetyWatch
 from swarm_ros import topics
+from swarm_ros.nodes import fisc_topics
 from swarm_ros.fisc_swarm_file import swarm_file_or_exit
 from swarm_ros.nodes.runtime import Process, qos
 
@@ -67,9 +68,9 @@ class FiscSwarm:
         self.watch = SafetyWatch(self.sim)
         self.every = max(1, int(round(rate / view_rate))) if view_rate > 0 else 0
         channel = self.sim.channel
-        self.poses = node.create_publisher(PoseArray, topics.FISC_POSES, qos(topics.FISC_POSES))
-        self.markers = node.create_publisher(MarkerArray, topics.FISC_MARKERS, qos(topics.FISC_MARKERS))
-        walls = node.create_publisher(MarkerArray, topics.FISC_CHANNEL, qos(topics.FISC_CHANNEL))
+        self.poses = node.create_publisher(PoseArray, fisc_topics.POSES, qos(fisc_topics.POSES))
+        self.markers = node.create_publisher(MarkerArray, fisc_topics.MARKERS, qos(fisc_topics.MARKERS))
+        walls = node.create_publisher(MarkerArray, fisc_topics.CHANNEL, qos(fisc_topics.CHANNEL))
         walls.publish(channel_markers(channel, self.altitude))
         node.create_timer(self.sim.dt / speed if speed > 0 else 1e-4, self.tick)
 

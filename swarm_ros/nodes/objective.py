@@ -14,26 +14,30 @@ import time
 from std_msgs.msg import Float64MultiArray, String
 
 from swarm_ros import topics
-from swarm_ros.control.cao_evaluator import CAOEvaluator
+from swarm_ros.control.cao_service import FEEDBACK, OBJECTIVE, REPORT, ObjectiveService
 from swarm_ros.nodes import messages as msgs
 from swarm_ros.nodes.runtime import qos, run_service
+from swarm_ros.nodes.service_link import Link
 
 CHECK_PERIOD = 0.02   # s between checks for overdue iterations
+# what a CAO drone's node sends (plain numbers) and takes: [k, Delta_i(k), J(k)]
+LINK = Link(Float64MultiArray, lambda msg: msgs.numbers_unpack(msg, 3))
 
 
 class ObjectiveNode:
     def __init__(self, node, mission):
         self.node, self.mission = node, mission
-        roles = mission.cao_roles()
-        self.evaluator = CAOEvaluator(mission.objective, mission.world, roles)
-        self.dims = {i: mission.roles[r].params.dims for i, r in roles.items()}
-        names = {i: mission.fleet.drones[i].name for i in roles}
-        self.answer_pub = {i: node.create_publisher(Float64MultiArray, topics.of(n, topics.CAO_FEEDBACK),
-                                                    qos(topics.CAO_FEEDBACK)) for i, n in names.items()}
-        self.subs = [node.create_subscription(Float64MultiArray, topics.of(n, topics.CAO_REPORT),
-                                              self._on_report_for(i), qos(topics.CAO_REPORT))
-                     for i, n in names.items()]
-        self.status_pub = node.create_publisher(String, topics.OBJECTIVE, qos(topics.OBJECTIVE))
+        use = mission.services[ObjectiveService.name]
+        self.spec = use.config
+        self.service = ObjectiveService(mission, use)
+        self.evaluator = self.service.evaluator
+        self.dims = {i: mission.roles[r].params.dims for i, r in use.drones.items()}
+        names = {i: mission.fleet.drones[i].name for i in use.drones}
+        self.answer_pub = {i: node.create_publisher(Float64MultiArray, topics.of(n, FEEDBACK), qos(FEEDBACK))
+                           for i, n in names.items()}
+        self.subs = [node.create_subscription(Float64MultiArray, topics.of(n, REPORT), self._on_report_for(i),
+                                              qos(REPORT)) for i, n in names.items()]
+        self.status_pub = node.create_publisher(String, OBJECTIVE, qos(OBJECTIVE))
         self.timer = node.create_timer(CHECK_PERIOD, self._evaluate_ready)
 
     def _on_report_for(self, drone: int):
@@ -53,14 +57,15 @@ class ObjectiveNode:
                 self.answer_pub[drone].publish(msgs.numbers([k, delta, cost]))
             last = self.evaluator.history[-1]
             self.status_pub.publish(msgs.json_message(
-                {"k": k, "t": self.mission.objective.iteration_time(k).item(), "cost": last["cost"],
+                {"k": k, "t": self.spec.iteration_time(k).item(), "cost": last["cost"],
                  "members": [self.mission.fleet.drones[i].name for i in last["members"]],
-                 "kind": self.mission.objective.kind}))
+                 "kind": self.spec.kind}))
 
 
 def main(argv=None) -> int:
     return run_service(argv, "objective", ObjectiveNode,
-                       lambda m: "has no objective section; nothing to evaluate" if m.objective is None else None)
+                       lambda m: None if ObjectiveService.name in m.services else
+                       "has no objective section; nothing to evaluate")
 
 
 if __name__ == "__main__":

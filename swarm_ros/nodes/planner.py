@@ -12,27 +12,30 @@ from nav_msgs.msg import Path
 from std_msgs.msg import Float64MultiArray
 
 from swarm_ros import topics
-from swarm_ros.control.planned import planning_service
+from swarm_ros.control.planned_service import PATH, REQUEST, PlannerService
 from swarm_ros.nodes import messages as msgs
 from swarm_ros.nodes.runtime import qos, run_service
+from swarm_ros.nodes.service_link import Link
+
+LINK = Link(Path, msgs.path_unpack)   # a planned drone sends numbers, takes a nav_msgs/Path
 
 
 class PlannerNode:
     def __init__(self, node, mission):
         self.node = node
-        self.service = planning_service(mission)
-        names = {i: mission.fleet.drones[i].name for i in mission.planned_roles()}
-        node.get_logger().info(f"roadmaps of {len(names)} drones built in {self.service.warm_up():.2f} s")
-        self.path_pub = {i: node.create_publisher(Path, topics.of(n, topics.PLAN_PATH), qos(topics.PLAN_PATH))
-                         for i, n in names.items()}
-        self.subs = [node.create_subscription(Float64MultiArray, topics.of(n, topics.PLAN_REQUEST),
-                                              self._on_request_for(i), qos(topics.PLAN_REQUEST))
-                     for i, n in names.items()]
+        use = mission.services[PlannerService.name]
+        self.service = PlannerService(mission, use)
+        self.service.prepare()
+        names = {i: mission.fleet.drones[i].name for i in use.drones}
+        node.get_logger().info(f"roadmaps of {len(names)} drones built in {self.service.warm_up_s:.2f} s")
+        self.path_pub = {i: node.create_publisher(Path, topics.of(n, PATH), qos(PATH)) for i, n in names.items()}
+        self.subs = [node.create_subscription(Float64MultiArray, topics.of(n, REQUEST), self._on_request_for(i),
+                                              qos(REQUEST)) for i, n in names.items()]
 
     def _on_request_for(self, drone: int):
         def on_request(msg: Float64MultiArray) -> None:
             try:
-                answer = self.service.answer(drone, msg.data)
+                [(_, answer)] = self.service.request(drone, msg.data)
             except ValueError as err:
                 self.node.get_logger().warning(f"dropped a malformed plan request: {err}", throttle_duration_sec=5.0)
                 return
@@ -44,7 +47,7 @@ class PlannerNode:
 
 
 def main(argv=None) -> int:
-    return run_service(argv, "planner", PlannerNode, lambda m: None if m.planned_roles() else
+    return run_service(argv, "planner", PlannerNode, lambda m: None if PlannerService.name in m.services else
                        "has no role with the planned controller; nothing to plan")
 
 

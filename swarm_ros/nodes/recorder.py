@@ -46,6 +46,17 @@ def bag_metadata(mission) -> dict[str, str]:
             "drones": json.dumps(drones, separators=(",", ":"))}
 
 
+def service_topics(mission) -> list[tuple]:
+    """(record kind, drone names, per-drone topics, swarm-wide topics) of each mission service."""
+    out = []
+    for use in mission.services.values():
+        s = use.kind
+        if s.record:
+            out.append((s.record, [mission.fleet.drones[i].name for i in use.drones],
+                        [t for t in (s.request_topic, s.answer_topic) if t], [s.monitor] if s.monitor else []))
+    return out
+
+
 class RecorderNode:
     def __init__(self, node, mission, proc: Process, bag_path: str, kinds: list[str]):
         self.node, self.proc = node, proc
@@ -57,9 +68,7 @@ class RecorderNode:
         store = get_typestore(Stores.ROS2_KILTED)
         self.subs, self.count, self.closing = [], 0, None
         self.last_message = self.summary_at = 0.0
-        cao = [mission.fleet.drones[i].name for i in mission.cao_roles()]
-        planned = [mission.fleet.drones[i].name for i in mission.planned_roles()]
-        recorded = topics.recorded(kinds, mission.fleet.names, cao, planned)
+        recorded = topics.recorded(kinds, mission.fleet.names, service_topics(mission))
         odom = {topics.of(d, topics.ODOM) for d in mission.fleet.names} & {t for t, _ in recorded}
         self.written = dict.fromkeys(odom, -1)            # odometry topic -> newest stamp written (ns)
         self.reported, self.report_step = -1, int(PROGRESS_EVERY * 1e9 / mission.control_rate)

@@ -63,9 +63,9 @@ class SimulatorNode:
         self.poses_every = max(1, round(mission.control_rate / mission.view_rate)) if mission.view_rate > 0 else 0
         self.summary_pub = node.create_publisher(String, topics.SUMMARY, qos(topics.SUMMARY))
         self.updates = UpdateRelay(node, self.sim, mission) if mission.updates else None
-        # A CAO mission starts once its cost evaluator is up (its first reports must not be lost).
-        self._objective_sub = node.create_subscription(String, topics.OBJECTIVE, lambda _m: None,
-                                                       qos(topics.OBJECTIVE)) if mission.objective else None
+        # A mission starts once its services are up (their drones' first requests must not be lost).
+        monitors = [use.kind.monitor for use in mission.services.values() if use.kind.monitor]
+        self._service_subs = [node.create_subscription(String, t, lambda _m: None, qos(t)) for t in monitors]
         self.recorder_ready = not wait_recorder
         if wait_recorder:
             self._ready_sub = node.create_subscription(String, topics.RECORDER_READY, self._on_recorder_ready,
@@ -95,9 +95,9 @@ class SimulatorNode:
 
     def _peers_ready(self) -> bool:
         """Drones (and the recorder) subscribed to odometry, drones publishing commands, the
-        cost evaluator (CAO missions) up."""
-        evaluator = self._objective_sub is None or self._objective_sub.get_publisher_count() > 0
-        return (self.recorder_ready and evaluator and all(s.get_publisher_count() > 0 for s in self.cmd_sub)
+        mission services that publish a monitor topic up."""
+        services = all(s.get_publisher_count() > 0 for s in self._service_subs)
+        return (self.recorder_ready and services and all(s.get_publisher_count() > 0 for s in self.cmd_sub)
                 and all(p.get_subscription_count() >= self.odom_readers for p in self.odom_pub))
 
     def _start(self, *_ignored) -> None:

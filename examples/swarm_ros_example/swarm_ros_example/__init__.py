@@ -1,1 +1,1 @@
-"""Example swarm_ros plugins: a vehicle platform (platforms/) and a physics backend (windy.py)."""
+"""Example swarm_ros plugins: a consensus controller with its coordinator service, a third vehicle platform and a windy point-mass physics backend."""

@@ -11,7 +11,7 @@ PACKAGE = "swarm_ros"
 @lru_cache(maxsize=1)
 def share_dir() -> Path:
     """The directory that holds config/ and sim/ for this installation."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parent.parent      # swarm_ros/ (this file is in swarm_ros/core/)
     checkout = package.parent
     if (checkout / "config" / "missions").is_dir():
         return checkout
