@@ -8,7 +8,7 @@ or any name a hardware backend plugin registers) and the sources of its figures.
 Where platforms come from, first match wins:
   1. `platforms/` beside the fleet file, then beside the mission file: a mission or fleet folder
      adds its own platforms or overrides installed ones by name;
-  2. installed plugin packages: an entry point of group `swarm_ros.core.platforms` names a package (or
+  2. installed plugin packages: an entry point of group `swarm_ros.platforms` names a package (or
      module) whose folder holds platform files;
   3. the built-ins, config/platforms/.
 Two installed sources defining one name is an error. Fleet files override any VehicleParams
@@ -30,7 +30,7 @@ from .resources import share_dir
 __all__ = ["Platform", "VehicleParams", "FIELD_CHECKS", "PLATFORMS", "GROUP", "read_platform", "find_platform",
            "platform_files", "local_dirs", "builtin_dir"]
 
-GROUP = "swarm_ros.core.platforms"
+GROUP = "swarm_ros.platforms"
 FOLDER = "platforms"          # the folder name beside a fleet or mission file
 POSITIVE = Number(0, lo_open=True)
 # Checker per field, used by fleet files; all figures are positive.

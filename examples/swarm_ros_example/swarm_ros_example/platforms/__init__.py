@@ -1,1 +1,1 @@
-"""Platform files this package contributes (entry point group swarm_ros.core.platforms names this folder)."""
+"""Platform files this package contributes (entry point group swarm_ros.platforms names this folder)."""
