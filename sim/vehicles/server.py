@@ -18,6 +18,7 @@ from sim.metrics import SwarmMetrics
 from swarm_ros.hardware.links import udp_address
 
 from .autopilot import Autopilot, Failsafe
+from .cf_firmware import DEFAULT_CONTROLLER, STAND_IN, FirmwareCrazyflie, crazyflie_flight
 from .crtp import CrazyflieLink
 from .mavlink import MavlinkVehicle
 
@@ -27,7 +28,10 @@ PEER_TIMEOUT = 5.0         # s: a ground station silent this long gets no more t
 
 class VehicleServer:
     def __init__(self, mission, links: dict[str, str], failsafe: Failsafe | None = None,
-                 battery: dict[str, float] | None = None, physics_rate: float | None = None):
+                 battery: dict[str, float] | None = None, physics_rate: float | None = None,
+                 cf_controller: str | None = DEFAULT_CONTROLLER):
+        """cf_controller: the firmware controller Crazyflies fly when the firmware bindings are installed
+        (None: the point-mass stand-in); `self.cf_flight` says which one flies."""
         fleet = mission.fleet
         self.mission = mission
         self.names = fleet.names
@@ -38,9 +42,12 @@ class VehicleServer:
         battery = battery or {}
         self.links, self.sockets, self.peers = [], [], []
         self.selector = selectors.DefaultSelector()
+        cf_count = sum(d.platform.startswith("crazyflie") for d in fleet.drones)
+        self.cf_flight = crazyflie_flight(cf_controller, cf_count)
         for k, d in enumerate(fleet.drones):
             if d.platform.startswith("crazyflie"):
-                link = CrazyflieLink(self.ap, k, battery.get(d.name, 92.0))
+                flight = FirmwareCrazyflie(d.start, d.vehicle.mass, cf_controller) if self.cf_flight != STAND_IN else None
+                link = CrazyflieLink(self.ap, k, battery.get(d.name, 92.0), flight)
             else:
                 link = MavlinkVehicle(self.ap, k, d.start, d.vehicle, system_id=d.sysid, battery=battery.get(d.name, 95.0))
             sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -2,8 +2,9 @@
 
 Connects with the link's full setup (TOCs, parameters), streams the state estimate through a
 log block (stateEstimate.x/y/z/vx/vy/vz every 20 ms) and battery/supervisor state through a
-second one (flying or not is the supervisor's "is flying" bit, not a height), sends world-frame velocity or position setpoints on the generic commander, and
-takes off and lands through the high-level commander. Before a high-level command follows
+second one (flying or not is the supervisor's "is flying" bit, not a height), sends velocity
+commands as full-state setpoints (every firmware controller tracks those) and position setpoints
+on the generic commander, and takes off and lands through the high-level commander. Before a high-level command follows
 low-level setpoints it tells the firmware so (notify-setpoint-stop), as the firmware requires.
 The Crazyflie's world frame is its positioning system's (Lighthouse, mocap), assumed ENU and
 aligned with the mission's world.
@@ -135,8 +136,17 @@ class CrazyflieBackend(Backend):
         self.landing = False
 
     def velocity(self, v) -> None:
-        if not self.landing:
-            self.cf.commander.send_velocity_world_setpoint(float(v[0]), float(v[1]), float(v[2]), 0.0)
+        """A full-state setpoint: this velocity at the position of the latest estimate (so the position
+        term only damps). Velocity-world setpoints fly only with the firmware's PID controller: its
+        Mellinger controller reads them as "hold height 0" and descends. A position reference that
+        runs ahead with the velocity fights the drone nodes' own position loops (oscillation, measured)."""
+        if self.landing:
+            return
+        here = self.state().position
+        if not np.isfinite(here).all():
+            return
+        self.cf.commander.send_full_state_setpoint(here, [float(x) for x in v], (0.0, 0.0, 0.0), (0.0, 0.0, 0.0, 1.0),
+                                                   0.0, 0.0, 0.0)
 
     def position(self, p) -> None:
         if not self.landing:
