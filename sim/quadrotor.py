@@ -5,7 +5,8 @@ Newton-Euler in the world frame (ENU), body frame x forward, y left, z up. Rotor
 numbered as the Crazyflie firmware numbers them: M1 front right, M2 back right, M3 back left,
 M4 front left; M2 and M4 push the body's yaw positive (the firmware's force-torque mixing).
 Each rotor's thrust follows its command with a first-order lag. The ground is the plane z = 0:
-the body rests on it level (keeping its heading) until the rotors lift it. Semi-implicit Euler;
+the body rests on it (it may tilt there under rotor torques) until the rotors lift it, and
+touches down level, keeping its heading. Semi-implicit Euler;
 call it at 1 kHz or faster (the firmware's stabilizer rate).
 
 Crazyflie 2.1 figures (CF2 platform of firmware 2026.08, src/platform/interface/platform_defaults_cf2.h,
@@ -77,14 +78,16 @@ class Quadrotor:
         s = thrust / pr.mass
         acc = [r02 * s, r12 * s, r22 * s - GRAVITY]
         p, v = self.p, self.v
-        if self.ground and acc[2] <= 0.0:          # resting: the ground carries the weight
+        if self.ground and acc[2] <= 0.0:          # resting: the ground carries the weight (and holds it in place)
             self.acc = [0.0, 0.0, 0.0]
-            return
-        self.ground = False
-        for i in range(3):
-            v[i] += acc[i] * dt
-            p[i] += v[i] * dt
-        self.acc = acc
+            if thrust == 0.0:
+                return
+        else:                                      # it may still tilt on its feet before lifting off
+            self.ground = False
+            for i in range(3):
+                v[i] += acc[i] * dt
+                p[i] += v[i] * dt
+            self.acc = acc
 
         wx, wy, wz = self.w
         jx, jy, jz = pr.inertia
@@ -101,7 +104,7 @@ class Quadrotor:
         n = 1.0 / math.sqrt(nw * nw + nx * nx + ny * ny + nz * nz)
         self.q = [nw * n, nx * n, ny * n, nz * n]
 
-        if p[2] <= 0.0:                            # touch-down: stop, level, keep the heading
+        if p[2] <= 0.0 and not self.ground:        # touch-down: stop, level, keep the heading
             p[2] = 0.0
             self.v = [0.0, 0.0, 0.0]
             self.w = [0.0, 0.0, 0.0]

@@ -84,6 +84,8 @@ class FirmwareCrazyflie:
         self.setpoint_time = 0.0
         self.hl_pos, self.hl_vel, self.hl_yaw = list(self.body.p), [0.0, 0.0, 0.0], 0.0   # the planner's "pos, vel, yaw"
         self.state, self.sensors = fw.state_t(), fw.sensorData_t()
+        st, se = self.state, self.sensors
+        self._fields = (st.position, st.velocity, st.attitude, st.attitudeQuaternion, st.acc, se.gyro, se.acc)
         self.control = fw.control_t()
         self.uncapped, self.capped = fw.motors_thrust_uncapped_t(), fw.motors_thrust_pwm_t()
         self.command = [0.0, 0.0, 0.0, 0.0]        # N per rotor
@@ -230,18 +232,22 @@ class FirmwareCrazyflie:
         if not fw.is_traj_eval_valid(ev):
             fw.plan_disable(p)
             return
-        sp = fw.setpoint_t()
-        pos, vel, acc, omega = ev.pos, ev.vel, ev.acc, ev.omega
-        sp.position.x, sp.position.y, sp.position.z = pos.x, pos.y, pos.z
-        sp.velocity.x, sp.velocity.y, sp.velocity.z = vel.x, vel.y, vel.z
-        sp.acceleration.x, sp.acceleration.y, sp.acceleration.z = acc.x, acc.y, acc.z
-        sp.attitude.yaw = math.degrees(ev.yaw)
-        sp.attitudeRate.roll, sp.attitudeRate.pitch, sp.attitudeRate.yaw = \
-            math.degrees(omega.x), math.degrees(omega.y), math.degrees(omega.z)
-        sp.mode.x = sp.mode.y = sp.mode.z = fw.modeAbs
-        sp.mode.roll = sp.mode.pitch = sp.mode.quat = fw.modeDisable
-        sp.mode.yaw = fw.modeAbs
-        self.hl_pos, self.hl_vel, self.hl_yaw = [pos.x, pos.y, pos.z], [vel.x, vel.y, vel.z], ev.yaw
+        sp = fw.setpoint_t()                            # (each nested struct read once: SWIG proxies cost)
+        pos, vel, acc, omega, yaw = ev.pos, ev.vel, ev.acc, ev.omega, ev.yaw
+        p, v = [pos.x, pos.y, pos.z], [vel.x, vel.y, vel.z]
+        out = sp.position
+        out.x, out.y, out.z = p
+        out = sp.velocity
+        out.x, out.y, out.z = v
+        out = sp.acceleration
+        out.x, out.y, out.z = acc.x, acc.y, acc.z
+        sp.attitude.yaw = math.degrees(yaw)
+        out = sp.attitudeRate
+        out.roll, out.pitch, out.yaw = math.degrees(omega.x), math.degrees(omega.y), math.degrees(omega.z)
+        mode = sp.mode
+        mode.x = mode.y = mode.z = mode.yaw = fw.modeAbs
+        mode.roll = mode.pitch = mode.quat = fw.modeDisable
+        self.hl_pos, self.hl_vel, self.hl_yaw = p, v, yaw
         self._set(sp, PRIORITY_HIGHLEVEL)
 
     # --- the simulator's failsafe app ---------------------------------------------------------
@@ -275,15 +281,18 @@ class FirmwareCrazyflie:
         return sp
 
     def _update_state(self) -> None:
-        b, st, se = self.body, self.state, self.sensors
-        st.position.x, st.position.y, st.position.z = b.p
-        st.velocity.x, st.velocity.y, st.velocity.z = b.v
+        """The true state in the firmware's units: degrees (pitch inverted, legacy), g, deg/s."""
+        b = self.body
+        pos, vel, att, quat, acc, gyro, sacc = self._fields
+        pos.x, pos.y, pos.z = b.p
+        vel.x, vel.y, vel.z = b.v
         roll, pitch, yaw = b.rpy()
-        st.attitude.roll, st.attitude.pitch, st.attitude.yaw = math.degrees(roll), -math.degrees(pitch), math.degrees(yaw)
-        st.attitudeQuaternion.w, st.attitudeQuaternion.x, st.attitudeQuaternion.y, st.attitudeQuaternion.z = b.q
-        st.acc.x, st.acc.y, st.acc.z = (a / GRAVITY for a in b.acc)
-        se.gyro.x, se.gyro.y, se.gyro.z = (math.degrees(w) for w in b.w)
-        se.acc.x, se.acc.y, se.acc.z = (a / GRAVITY for a in b.specific_force_body())
+        att.roll, att.pitch, att.yaw = math.degrees(roll), -math.degrees(pitch), math.degrees(yaw)
+        quat.w, quat.x, quat.y, quat.z = b.q
+        acc.x, acc.y, acc.z = b.acc[0] / GRAVITY, b.acc[1] / GRAVITY, b.acc[2] / GRAVITY
+        gyro.x, gyro.y, gyro.z = math.degrees(b.w[0]), math.degrees(b.w[1]), math.degrees(b.w[2])
+        fx, fy, fz = b.specific_force_body()
+        sacc.x, sacc.y, sacc.z = fx / GRAVITY, fy / GRAVITY, fz / GRAVITY
 
     def _stabilize(self, armed: bool) -> None:
         fw, tick = self.fw, self.tick

@@ -41,9 +41,8 @@ class VehicleServer:
         self.metrics = SwarmMetrics([d.vehicle.body_radius for d in fleet.drones], mission.world, self.ap.position)
         battery = battery or {}
         self.links, self.sockets, self.peers = [], [], []
+        self.cf_flight = crazyflie_flight(cf_controller, sum(d.platform.startswith("crazyflie") for d in fleet.drones))
         self.selector = selectors.DefaultSelector()
-        cf_count = sum(d.platform.startswith("crazyflie") for d in fleet.drones)
-        self.cf_flight = crazyflie_flight(cf_controller, cf_count)
         for k, d in enumerate(fleet.drones):
             if d.platform.startswith("crazyflie"):
                 flight = FirmwareCrazyflie(d.start, d.vehicle.mass, cf_controller) if self.cf_flight != STAND_IN else None
