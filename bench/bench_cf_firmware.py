@@ -41,8 +41,10 @@ def takeoff_packet(height: float, duration: float) -> bytes:
 
 def steps_per_second(mission, controller, seconds: float) -> dict:
     from hwutil import loopback_links
+    from sim.vehicles.autopilot import Failsafe
     from sim.vehicles.server import VehicleServer
-    server = VehicleServer(mission, loopback_links(mission.fleet.names), cf_controller=controller)
+    quiet = Failsafe(hover_after=1e9, land_after=1e9)     # no ground station here: no link-loss landing
+    server = VehicleServer(mission, loopback_links(mission.fleet.names), quiet, cf_controller=controller)
     try:
         ap, dt = server.ap, 1.0 / server.rate
         cfs = [k for k, d in enumerate(mission.fleet.drones) if d.platform.startswith("crazyflie")]
