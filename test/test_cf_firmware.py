@@ -207,3 +207,46 @@ def test_controller_parameter_switches_the_firmware_controller(cf):
     assert flight.controller == "pid"
     b.takeoff(0.5, 1.0)
     assert wait_for(lambda: abs(server.ap.position[0, 2] - 0.5) < 0.1, 5.0)   # and PID flies it
+
+
+@needs_firmware
+def test_several_crazyflies_keep_mellinger_when_asked_for_the_global_state_pid(tmp_path):
+    from hwutil import FIRST_FLIGHT
+    mission = load_mission(FIRST_FLIGHT)
+    links = loopback_links(mission.fleet.names)
+    with VehicleServer(mission, links) as server:
+        b = make_backend("crazyflie", mission.fleet.by_name("cf2"), links["cf2"])
+        b.connect(5.0)
+        try:
+            b.set_parameter("stabilizer.controller", 1)
+            assert wait_for(lambda: b.parameters(["stabilizer.controller"]).get("stabilizer.controller") == 2, 3.0)
+        finally:
+            b.close()
+        assert all(link.flight.controller == "mellinger" for link in server.links[:4])
+
+
+@needs_firmware
+def test_stale_setpoints_meet_the_firmware_watchdog_when_the_failsafe_waits_longer(tmp_path):
+    """Stock firmware behaviour, seen with the simulator's failsafe set late: a streamed setpoint
+    older than 0.5 s is levelled (height held), older than 2 s the motors stop."""
+    mission = load_mission(pair_mission(tmp_path))
+    links = loopback_links(mission.fleet.names)
+    with VehicleServer(mission, links, Failsafe(hover_after=30.0, land_after=30.0)) as server:
+        b = make_backend("crazyflie", mission.fleet.by_name("cf1"), links["cf1"])
+        b.connect(5.0)
+        try:
+            b.arm()
+            target = b.start + np.array([0.0, 0.0, 1.0])
+            assert wait_for(lambda: (b.position(target), np.linalg.norm(server.ap.position[0] - target) < 0.05)[1], 8.0)
+            flight = server.links[0].flight
+            with server.lock:
+                last = flight.t
+            heights = []
+            assert wait_for(lambda: (heights.append((flight.t - last, float(server.ap.position[0, 2]))),
+                                     flight.t - last > 1.9)[1], 5.0)
+            assert min(z for t, z in heights if t < 1.9) > 0.85                   # levelled, height held
+            assert wait_for(lambda: server.ap.position[0, 2] == 0.0, 3.0)      # then cut: it dropped
+            with server.lock:
+                assert flight.command == [0.0, 0.0, 0.0, 0.0] and server.ap.mode[0] == "position"
+        finally:
+            b.close()

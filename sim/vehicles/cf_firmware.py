@@ -124,12 +124,16 @@ class FirmwareCrazyflie:
         self.controller = name
         self.setpoint_used = self.setpoint
 
-    def set_controller_param(self, value: int) -> None:
+    def set_controller_param(self, value: int, crazyflies: int = 1) -> None:
         """stabilizer.controller written over the link: 0 (auto select) is PID, as in the firmware;
-        a controller this simulation does not run (INDI) leaves the current one."""
+        a controller this simulation does not run (INDI), or one with global state while the process
+        flies several Crazyflies, leaves the current one (the parameter reads back unchanged)."""
         names = {v: k for k, v in CONTROLLERS.items()}
         names[0] = "pid"
-        self.set_controller(names.get(int(value), self.controller))
+        name = names.get(int(value), self.controller)
+        if name in PER_PROCESS and crazyflies > 1:
+            name = self.controller
+        self.set_controller(name)
 
     # --- commander ---------------------------------------------------------------------------
     def _set(self, sp, priority: int) -> None:

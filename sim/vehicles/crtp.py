@@ -158,7 +158,7 @@ class CrazyflieLink:
         elif name == "failsafe.landAfter":
             fs.land_after = float(self.params[name][1])
         elif name == "stabilizer.controller" and self.flight is not None:
-            self.flight.set_controller_param(self.params[name][1])
+            self.flight.set_controller_param(self.params[name][1], len(self.ap.flights))
             self.params[name][1] = CONTROLLERS[self.flight.controller]
 
     def _mem(self, channel, payload):
