@@ -71,7 +71,7 @@ def latency(mission, controller, reps: int) -> dict:
     from swarm_ros.hardware import make_backend
     links = loopback_links(mission.fleet.names)
     first, half = [], []
-    with VehicleServer(mission, links, cf_controller=controller) as server:
+    with VehicleServer(mission, links, cf_controller=controller):
         b = make_backend("crazyflie", mission.fleet.by_name("cf1"), links["cf1"])
         b.connect(5.0)
         try:

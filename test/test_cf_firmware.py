@@ -250,3 +250,13 @@ def test_stale_setpoints_meet_the_firmware_watchdog_when_the_failsafe_waits_long
                 assert flight.command == [0.0, 0.0, 0.0, 0.0] and server.ap.mode[0] == "position"
         finally:
             b.close()
+
+
+@needs_firmware
+def test_takes_off_again_after_landing(cf):
+    b, server, flight = cf
+    for height in (0.6, 0.9):
+        b.takeoff(height, 1.0)
+        assert wait_for(lambda: abs(server.ap.position[0, 2] - height) < 0.05, 5.0)
+        b.land(1.0)
+        assert wait_for(lambda: not server.ap.armed[0], 6.0) and server.ap.position[0, 2] < 0.05

@@ -303,6 +303,8 @@ class FirmwareCrazyflie:
         flying = armed and not self.stopped
         if flying and not self._was_flying:             # armed: the controller starts afresh
             self.set_controller(self.controller)
+        elif self._was_flying and not flying:           # disarmed (landed) or stopped: nothing left to fly
+            fw.plan_stop(self.planner)
         self._was_flying = flying
         if not flying:
             self.command = [0.0, 0.0, 0.0, 0.0]
