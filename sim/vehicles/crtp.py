@@ -278,8 +278,9 @@ class CrazyflieLink:
         ap, k = self.ap, self.k
         p, v = ap.position[k] + self.estimate_bias, ap.velocity[k]
         level = int(np.clip((self.vbat - 3.0) / 1.2 * 100, 0, 100))
-        attitude = self.flight.attitude_deg() if self.flight is not None else (0.0, 0.0, 0.0)
-        return [*p, *v, *attitude, self.vbat, level, self.supervisor_info()]
+        roll, pitch, yaw = self.flight.attitude_deg() if self.flight is not None else (0.0, 0.0, 0.0)
+        # the firmware logs its state's attitude: degrees, pitch in its legacy sign (nose up positive)
+        return [*p, *v, roll, -pitch, yaw, self.vbat, level, self.supervisor_info()]
 
     def telemetry(self, t: float) -> list[bytes]:
         """Log packets due at simulation time `t` (time stamp in ms, 24 bits)."""
