@@ -13,5 +13,14 @@ if [ ! -f "$VENV/.installed" ] || [ "$ROOT/setup.py" -nt "$VENV/.installed" ]; t
     "$VENV/bin/python" -m pip install --quiet -e "$ROOT[test]" >&2
     touch "$VENV/.installed"
 fi
+# --- Crazyflie firmware flight code (optional, GPL-3.0, never copied in) -------------------------
+# The simulated Crazyflie flies the firmware's own commander and controllers when the `cffirmware`
+# bindings are installed. They come as a wheel in the shared folder next to the checkout
+# (SWARM_ROS_SHARED overrides where that is); without it the point-mass stand-in flies.
+CF_WHEELS="${SWARM_ROS_SHARED:-$ROOT/../shared}/cffirmware"
+if compgen -G "$CF_WHEELS/cffirmware-*.whl" >/dev/null && ! "$VENV/bin/python" -c "import cffirmware" 2>/dev/null; then
+    "$VENV/bin/python" -m pip install --quiet --no-index "$CF_WHEELS"/cffirmware-*.whl >&2
+fi
+# --- end Crazyflie firmware ---------------------------------------------------------------------
 # Simulation and tests never send DDS traffic beyond loopback.
 export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST

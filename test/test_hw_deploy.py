@@ -245,8 +245,11 @@ def test_link_lost_in_flight_lands_the_others_and_the_lost_vehicle_lands_by_its_
 
 
 def test_mixed_mission_flies_end_to_end_without_collisions(mission, tmp_path, ros_env):
+    """With the firmware bindings installed the Crazyflies fly the firmware's Mellinger controller."""
+    from sim.vehicles.cf_firmware import STAND_IN, firmware
     links = loopback_links(mission.fleet.names)
     with served(mission, links) as server:
+        assert server.cf_flight == ("firmware mellinger" if firmware() else STAND_IN)
         proc = start_deploy(write_links(tmp_path / "links.yaml", links), tmp_path, ros_env)
         code, out = finish(proc, 120)
         summary = server.summary()

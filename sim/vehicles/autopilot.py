@@ -7,6 +7,8 @@ straight move: high-level commander take-off and go-to), `hover` (hold the curre
 the vehicle falls). A streamed mode without a fresh setpoint for `hover_after` seconds turns
 into `hover`; an airborne vehicle that heard nothing from its ground station for `land_after`
 seconds lands. Times are simulation times, so tests can check the failsafe without a clock.
+Vehicles with their own flight code (`attach`) keep these modes, events and failsafe here, and
+fly them with that code on their own body instead of the point mass.
 """
 from __future__ import annotations
 
@@ -49,6 +51,12 @@ class Autopilot:
         self.last_heard = np.zeros(n)        # sim time of the last packet from the ground station
         self.t = 0.0
         self.events: list[tuple[float, int, str]] = []   # (sim time, vehicle, what happened)
+        self.flights: dict = {}              # vehicle -> its own flight code and body (cf_firmware.py)
+
+    def attach(self, k: int, flight) -> None:
+        """Vehicle `k` flies its own flight code on its own body: modes still switch here (failsafe,
+        events), its motion comes from `flight` (cf_firmware.FirmwareCrazyflie)."""
+        self.flights[k] = flight
 
     # --- commands (called by the protocol servers) -------------------------------------------
     def heard(self, k: int) -> None:
@@ -60,6 +68,14 @@ class Autopilot:
         self.mode[k] = mode
         if mode in ("hover", "land"):
             self.target[k] = self.physics.position[k]
+        flight = self.flights.get(k)
+        if flight is not None:                # the failsafe and stops, through the vehicle's own flight code
+            if mode == "hover":
+                flight.hold()
+            elif mode == "land":
+                flight.land_here(self.failsafe[k].land_speed)
+            elif mode == "stopped":
+                flight.stopped = True
 
     def arm(self, k: int, on: bool) -> bool:
         """Arming is refused in flight (disarming too, except in an emergency stop)."""
@@ -142,6 +158,10 @@ class Autopilot:
 
     def step(self, dt: float, substeps: int = 1) -> None:
         """Advance `substeps` physics steps of `dt` s."""
+        if self.flights and substeps > 1:     # flight code runs tick by tick anyway: keep the failsafe as exact
+            for _ in range(substeps):
+                self.step(dt)
+            return
         self._failsafe()
         stopped = np.array([m == "stopped" for m in self.mode])
         before = self.physics.velocity[stopped].copy()
@@ -154,6 +174,9 @@ class Autopilot:
             p[ground, 2] = 0.0
             v[ground] = 0.0
             self.physics.position[stopped], self.physics.velocity[stopped] = p, v
+        for k, flight in self.flights.items():
+            flight.step(dt * substeps, bool(self.armed[k]))
+            self.physics.position[k], self.physics.velocity[k] = flight.body.p, flight.body.v
         for k, mode in enumerate(self.mode):
             if mode == "land" and self.physics.position[k, 2] < AIRBORNE / 2 \
                     and np.linalg.norm(self.physics.velocity[k]) < LANDED_SPEED:

@@ -2,8 +2,9 @@
 
 It answers what cflib needs to connect (link-control source, platform protocol version, log
 and parameter TOCs in version 2, memory count 0, parameter reads) and then flies: log blocks
-stream the state estimate, generic setpoints (port 7: position, world velocity, stop) and the
-high-level commander (port 8: take-off, land, go-to, stop) command the autopilot, the
+stream the state estimate, generic setpoints (port 7: position, world velocity, full state, stop)
+and the high-level commander (port 8: take-off, land, go-to, stop) command the autopilot (with
+the Crazyflie firmware's own flight code where it is installed: cf_firmware.py), the
 supervisor (port 9) takes arming and emergency stop, and echo packets are returned for cflib's
 latency measurement. Byte layouts follow cflib 0.1.x and the Crazyflie firmware.
 """
@@ -13,6 +14,9 @@ import struct
 import zlib
 
 import numpy as np
+
+from .autopilot import POSITION_GAIN
+from .cf_firmware import CONTROLLERS
 
 PROTOCOL_VERSION = 12          # >= 4: TOC v2; >= 12: supervisor port for arming and emergency stop
 MAGIC = b"Bitcraze Crazyflie"
@@ -42,11 +46,16 @@ def _toc_crc(entries) -> int:
 class CrazyflieLink:
     """The CRTP side of vehicle `k` of an Autopilot."""
 
-    def __init__(self, autopilot, k: int, battery: float = 92.0):
-        self.ap, self.k = autopilot, k
+    def __init__(self, autopilot, k: int, battery: float = 92.0, flight=None):
+        """`flight`: the firmware's flight code for this vehicle (cf_firmware.FirmwareCrazyflie); without
+        it the autopilot's point mass stands in."""
+        self.ap, self.k, self.flight = autopilot, k, flight
         self.vbat = 3.0 + 1.2 * battery / 100          # percent -> volts of a 1S LiPo
         fs = autopilot.failsafe[k]
         self.params = {f"{g}.{n}": [t, v] for g, n, t, v in PARAMS}
+        if flight is not None:
+            autopilot.attach(k, flight)
+            self.params["stabilizer.controller"][1] = CONTROLLERS[flight.controller]
         self.params["failsafe.hoverAfter"][1], self.params["failsafe.landAfter"][1] = fs.hover_after, fs.land_after
         self.param_names = list(self.params)
         self.blocks: dict[int, dict] = {}          # id -> {"vars": [(index, fetch type)], "period": s, "next": t}
@@ -148,6 +157,9 @@ class CrazyflieLink:
             fs.hover_after = float(self.params[name][1])
         elif name == "failsafe.landAfter":
             fs.land_after = float(self.params[name][1])
+        elif name == "stabilizer.controller" and self.flight is not None:
+            self.flight.set_controller_param(self.params[name][1], len(self.ap.flights))
+            self.params[name][1] = CONTROLLERS[self.flight.controller]
 
     def _mem(self, channel, payload):
         if channel == 0 and payload[:1] == b"\x01":
@@ -157,24 +169,41 @@ class CrazyflieLink:
     def _generic(self, channel, payload):
         if channel == 1:                                  # meta: notify setpoint stop
             self.lowlevel = False
+            if self.flight is not None:
+                self.flight.relax_priority()
             return []
         kind = payload[0] if payload else -1
         if kind == 0:                                     # stop: motors off
+            if self.flight is not None:
+                self.flight.generic(payload)
             if self.ap.airborne(self.k):
                 self.ap.emergency_stop(self.k)
             else:
                 self.ap.set_mode(self.k, "idle")
             return []
-        if kind in (7, 8) and len(payload) >= 17 and not self.emergency:
-            x, y, z, _ = struct.unpack("<ffff", payload[1:17])
-            self.lowlevel = True
-            self._auto_arm()
-            (self.ap.stream_position if kind == 7 else self.ap.stream_velocity)(self.k, (x, y, z))
+        if self.emergency or kind not in (1, 6, 7, 8) or len(payload) < (29 if kind == 6 else 17):
+            return []
+        self.lowlevel = True
+        self._auto_arm()
+        if self.flight is not None:
+            self.flight.generic(payload)
+        if kind == 7:
+            self.ap.stream_position(self.k, struct.unpack("<fff", payload[1:13]))
+        elif kind == 6:                                   # full state: mm, mm/s; the point mass flies toward it
+            v = np.array(struct.unpack("<hhhhhh", payload[1:13]), float) / 1000.0
+            self.ap.stream_velocity(self.k, v[3:] + POSITION_GAIN * (v[:3] - self.ap.position[self.k]))
+        else:
+            self.ap.stream_velocity(self.k, struct.unpack("<fff", payload[1:13]))
         return []
 
     def _high_level(self, channel, payload):
-        if not payload or self.emergency or (self.lowlevel and self.ap.mode[self.k] in ("velocity", "position")):
-            return []                                     # low-level setpoints outrank the HL commander
+        if not payload or self.emergency:
+            return []
+        outranked = self.lowlevel and self.ap.mode[self.k] in ("velocity", "position")   # streamed setpoints win
+        if self.flight is not None:
+            return self._firmware_high_level(payload, outranked)
+        if outranked:
+            return []
         cmd, p = payload[0], self.ap.position[self.k]
         if cmd in (7, 8):                                 # take-off 2 / land 2: <BBff?f
             _, _, height, _yaw, _cur, duration = struct.unpack("<BBff?f", payload[:15])
@@ -189,6 +218,28 @@ class CrazyflieLink:
             _, _, relative, _lin, x, y, z, _yaw, duration = struct.unpack("<BBBBfffff", payload[:24])
             goal = np.array([x, y, z]) + (p if relative else 0.0)
             self.ap.move_to(self.k, goal, duration)
+        return []
+
+    def _firmware_high_level(self, payload, outranked: bool):
+        """The firmware's planner plans every command; the modes here follow what it then flies."""
+        fl, ap, k, cmd = self.flight, self.ap, self.k, payload[0]
+        if cmd in (7, 8):                                 # take-off 2 / land 2: <BBff?f, yaw in rad
+            _, _, height, yaw, current, duration = struct.unpack("<BBff?f", payload[:15])
+            if cmd == 7:
+                self._auto_arm()
+                if fl.takeoff(height, yaw, current, duration) and not outranked:
+                    ap.move_to(k, (*fl.body.p[:2], height), duration)
+            elif fl.land(height, yaw, current, duration) and not outranked:
+                ap.land(k)
+        elif cmd == 3:                                    # stop: the planner's null setpoint, motors off
+            fl.hl_stop()
+            if not outranked:
+                ap.emergency_stop(k)
+        elif cmd == 12 and len(payload) >= 24:            # go to 2: <BBBBfffff
+            _, _, relative, linear, x, y, z, yaw, duration = struct.unpack("<BBBBfffff", payload[:24])
+            if fl.go_to((x, y, z), yaw, duration, bool(relative), bool(linear)) and not outranked:
+                goal = np.array([x, y, z]) + (ap.position[k] if relative else 0.0)
+                ap.move_to(k, goal, duration)
         return []
 
     def _auto_arm(self) -> None:
@@ -227,7 +278,9 @@ class CrazyflieLink:
         ap, k = self.ap, self.k
         p, v = ap.position[k] + self.estimate_bias, ap.velocity[k]
         level = int(np.clip((self.vbat - 3.0) / 1.2 * 100, 0, 100))
-        return [*p, *v, 0.0, 0.0, 0.0, self.vbat, level, self.supervisor_info()]
+        roll, pitch, yaw = self.flight.attitude_deg() if self.flight is not None else (0.0, 0.0, 0.0)
+        # the firmware logs its state's attitude: degrees, pitch in its legacy sign (nose up positive)
+        return [*p, *v, roll, -pitch, yaw, self.vbat, level, self.supervisor_info()]
 
     def telemetry(self, t: float) -> list[bytes]:
         """Log packets due at simulation time `t` (time stamp in ms, 24 bits)."""

@@ -18,16 +18,20 @@ from sim.metrics import SwarmMetrics
 from swarm_ros.core.uri import udp_address
 
 from .autopilot import Autopilot, Failsafe
+from .cf_firmware import DEFAULT_CONTROLLER, STAND_IN, FirmwareCrazyflie, crazyflie_flight
 from .crtp import CrazyflieLink
 from .mavlink import MavlinkVehicle
 
 
-def _crazyflie(ap, k, d, battery):
-    return CrazyflieLink(ap, k, battery.get(d.name, 92.0))
+def _crazyflie(server, k, d, battery):
+    """CRTP; the firmware's own flight code flies it when the bindings are installed."""
+    firmware = server.cf_flight != STAND_IN
+    flight = FirmwareCrazyflie(d.start, d.vehicle.mass, server.cf_controller) if firmware else None
+    return CrazyflieLink(server.ap, k, battery.get(d.name, 92.0), flight)
 
 
-def _mavlink(ap, k, d, battery):
-    return MavlinkVehicle(ap, k, d.start, d.vehicle, system_id=d.sysid, battery=battery.get(d.name, 95.0))
+def _mavlink(server, k, d, battery):
+    return MavlinkVehicle(server.ap, k, d.start, d.vehicle, system_id=d.sysid, battery=battery.get(d.name, 95.0))
 
 
 # the simulated link of each autopilot (the protocol its real vehicles speak), by the platform's `autopilot`
@@ -43,7 +47,10 @@ PEER_TIMEOUT = 5.0         # s: a ground station silent this long gets no more t
 
 class VehicleServer:
     def __init__(self, mission, links: dict[str, str], failsafe: Failsafe | None = None,
-                 battery: dict[str, float] | None = None, physics_rate: float | None = None):
+                 battery: dict[str, float] | None = None, physics_rate: float | None = None,
+                 cf_controller: str | None = DEFAULT_CONTROLLER):
+        """cf_controller: the firmware controller Crazyflies fly when the firmware bindings are installed
+        (None: the point-mass stand-in); `self.cf_flight` says which one flies."""
         fleet = mission.fleet
         self.mission = mission
         self.names = fleet.names
@@ -53,6 +60,8 @@ class VehicleServer:
         self.metrics = SwarmMetrics([d.vehicle.body_radius for d in fleet.drones], mission.world, self.ap.position)
         battery = battery or {}
         self.links, self.sockets, self.peers = [], [], []
+        self.cf_controller = cf_controller
+        self.cf_flight = crazyflie_flight(cf_controller, sum(d.autopilot == "crazyflie" for d in fleet.drones))
         self.selector = selectors.DefaultSelector()
         unserved = [d for d in fleet.drones if d.autopilot not in LINKS]
         if unserved:
@@ -60,7 +69,7 @@ class VehicleServer:
             raise UnservedAutopilot(f"{d.platform_spec.file}: autopilot: {d.autopilot!r} (drone {d.name!r}) has no "
                                     f"simulated vehicle link; allowed: " + ", ".join(LINKS))
         for k, d in enumerate(fleet.drones):
-            link = LINKS[d.autopilot](self.ap, k, d, battery)
+            link = LINKS[d.autopilot](self, k, d, battery)
             sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             try:
                 sock.bind(udp_address(links[d.name]))

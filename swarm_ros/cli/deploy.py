@@ -81,7 +81,7 @@ def _report(summary: dict, console: Console) -> None:
 def cmd_vehicles(args, console: Console) -> int:
     from ..hardware.links import served_links, write_link_map
     from sim.vehicles.autopilot import Failsafe
-    from sim.vehicles.server import VehicleServer
+    from sim.vehicles.server import UnservedAutopilot, VehicleServer
     mission, overrides = _mission(args)
     links = served_links(mission.fleet, overrides, args.port_base)
     battery = {}
@@ -92,11 +92,20 @@ def cmd_vehicles(args, console: Console) -> int:
                   f"({', '.join(mission.fleet.names)}) and a charge in percent", file=sys.stderr)
             return 2
         battery[name] = float(value)
+    controller = None if args.cf_controller == "pointmass" else args.cf_controller
     try:
-        server = VehicleServer(mission, links, Failsafe(args.hover_after, args.land_after), battery)
-    except (OSError, ValueError) as err:      # a port in use; an autopilot with no simulated link
+        server = VehicleServer(mission, links, Failsafe(args.hover_after, args.land_after), battery,
+                               cf_controller=controller)
+    except UnservedAutopilot as err:              # an autopilot with no simulated link
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except ValueError as err:
+        print(f"error: --cf-controller {args.cf_controller}: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:                         # a port in use
         print(f"error: {err}", file=sys.stderr)
         return 1
+    console.print(f"Crazyflies fly: {server.cf_flight}", highlight=False)
     if args.links_out:
         write_link_map(args.links_out, links)
     for d in mission.fleet.drones:
@@ -158,6 +167,9 @@ def add_parser(sub) -> None:
     p.add_argument("--hover-after", type=_positive, default=0.5, help="s without setpoints before hovering (default 0.5)")
     p.add_argument("--land-after", type=_positive, default=2.0, help="s of link silence before landing (default 2)")
     p.add_argument("--battery", action="append", metavar="DRONE=LEVEL", help="start a vehicle with this charge in percent (repeatable)")
+    p.add_argument("--cf-controller", default="mellinger", metavar="NAME",
+                   help="firmware controller of the simulated Crazyflies: mellinger (default), pid, lee, brescianini, "
+                        "or pointmass for the point-mass stand-in (also used where the cffirmware bindings are absent)")
     p.add_argument("--duration", type=_positive, help="stop after this many seconds (default: on Ctrl-C)")
     p.add_argument("--json", help="write the vehicles' ground-truth summary to this JSON file")
     p.set_defaults(func=cmd_vehicles)

@@ -2,8 +2,10 @@
 
 Connects with the link's full setup (TOCs, parameters), streams the state estimate through a
 log block (stateEstimate.x/y/z/vx/vy/vz every 20 ms) and battery/supervisor state through a
-second one (flying or not is the supervisor's "is flying" bit, not a height), sends world-frame velocity or position setpoints on the generic commander, and
-takes off and lands through the high-level commander. Before a high-level command follows
+second one (flying or not is the supervisor's "is flying" bit, not a height), sends velocity
+commands in the form the vehicle's firmware controller flies (velocity-world for PID, full state
+for the others) and position setpoints on the generic commander, and takes off and lands through
+the high-level commander. Before a high-level command follows
 low-level setpoints it tells the firmware so (notify-setpoint-stop), as the firmware requires.
 The Crazyflie's world frame is its positioning system's (Lighthouse, mocap), assumed ENU and
 aligned with the mission's world.
@@ -26,6 +28,7 @@ STATUS_VARS = (("pm.vbat", "float"), ("pm.batteryLevel", "uint8_t"), ("superviso
 STATE_PERIOD_MS, STATUS_PERIOD_MS = 20, 100
 FAILSAFE_PARAMS = ("failsafe.hoverAfter", "failsafe.landAfter")
 STOCK_WATCHDOG = (0.5, float("inf"))
+PID_CONTROLLERS = (0.0, 1.0)   # stabilizer.controller: auto select (PID) and PID; the rest want full state
 CACHE = Path(tempfile.gettempdir()) / "swarm_ros_cflib_cache"
 _drivers_ready = False
 # cflib logs connection failures with tracebacks; the backend reports them itself, in one line
@@ -54,6 +57,7 @@ class CrazyflieBackend(Backend):
         super().__init__(drone, uri)
         self.cf = None
         self._logs = []
+        self._full_state = False      # how velocity commands go: see velocity()
 
     def connect(self, timeout: float) -> None:
         global _drivers_ready
@@ -132,12 +136,27 @@ class CrazyflieBackend(Backend):
 
     def arm(self) -> None:
         self.set_parameter("commander.enHighLevel", 1)
+        controller = self.parameters(["stabilizer.controller"]).get("stabilizer.controller", 0.0)
+        self._full_state = controller not in PID_CONTROLLERS
         self.cf.supervisor.send_arming_request(True)
         self.landing = False
 
     def velocity(self, v) -> None:
-        if not self.landing:
-            self.cf.commander.send_velocity_world_setpoint(float(v[0]), float(v[1]), float(v[2]), 0.0)
+        """The firmware's PID controller flies velocity-world setpoints; its Mellinger (and Lee,
+        Brescianini) read those as "hold height 0" and come down, so for them a full-state setpoint
+        carries the velocity at the latest estimate's position (the position term then only damps;
+        a reference that runs ahead with the velocity fights the drone nodes' position loops:
+        oscillation, measured). PID in turn ignores a full-state setpoint's velocity."""
+        if self.landing:
+            return
+        vx, vy, vz = (float(x) for x in v)
+        if not self._full_state:
+            self.cf.commander.send_velocity_world_setpoint(vx, vy, vz, 0.0)
+            return
+        here = self.state().position
+        if np.isfinite(here).all():
+            self.cf.commander.send_full_state_setpoint(here, (vx, vy, vz), (0.0, 0.0, 0.0), (0.0, 0.0, 0.0, 1.0),
+                                                       0.0, 0.0, 0.0)
 
     def position(self, p) -> None:
         if not self.landing:
