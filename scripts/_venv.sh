@@ -13,5 +13,9 @@ if [ ! -f "$VENV/.installed" ] || [ "$ROOT/setup.py" -nt "$VENV/.installed" ]; t
     "$VENV/bin/python" -m pip install --quiet -e "$ROOT[test]" >&2
     touch "$VENV/.installed"
 fi
+# --- swarm_ros_interfaces: the project's messages, built against the rosidl wheels (a no-op
+# when up to date; see scripts/build-interfaces) ---------------------------------------------
+"$ROOT/scripts/build-interfaces" "$VENV"
+# --- end swarm_ros_interfaces ---------------------------------------------------------------
 # Simulation and tests never send DDS traffic beyond loopback.
 export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST
