@@ -48,7 +48,9 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
     from rclpy.experimental import EventsExecutor
     from rclpy.signals import SignalHandlerOptions
     from std_msgs.msg import String
+    from swarm_ros_interfaces.msg import SwarmStatus, SwarmSummary
     from . import topics
+    from .nodes.reports import status_dict, summary_dict
     from .nodes.runtime import qos
 
     context = rclpy.Context()
@@ -57,12 +59,12 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
                              enable_rosout=False)
     latest: dict = {}
     iterations: list[dict] = []      # the CAO evaluator's iterations, if the mission has one
-    node.create_subscription(String, topics.STATUS, lambda m: latest.update(status=json.loads(m.data)),
+    node.create_subscription(SwarmStatus, topics.STATUS, lambda m: latest.update(status=status_dict(m)),
                              qos(topics.STATUS))
     if mission.objective is not None:
         node.create_subscription(String, topics.OBJECTIVE, lambda m: iterations.append(json.loads(m.data)),
                                  qos(topics.OBJECTIVE))
-    node.create_subscription(String, topics.SUMMARY, lambda m: latest.update(summary=json.loads(m.data)),
+    node.create_subscription(SwarmSummary, topics.SUMMARY, lambda m: latest.update(summary=summary_dict(m)),
                              qos(topics.SUMMARY))
     executor = EventsExecutor(context=context)
     executor.add_node(node)

@@ -53,15 +53,19 @@ def test_malformed_bytes_raise_value_error_not_struct_error():
         cdr.decode_twist_stamped(cdr.encode_twist_stamped(5, "world", [1, 2, 3])[:30])
 
 
-def test_radio_messages_with_short_or_non_finite_packets_are_refused():
-    from std_msgs.msg import Float64MultiArray, MultiArrayDimension
-    from swarm_ros.control.contract import BEACON_SIZE
+def test_radio_messages_carry_beacons_exactly_and_refuse_short_or_non_finite_ones():
+    from swarm_ros.control.contract import BEACON_SIZE, make_beacon
     from swarm_ros.nodes import messages
-    ok = messages.radio_packets(["a"], [1.0], [np.arange(BEACON_SIZE, dtype=float)])
-    assert messages.radio_unpack(ok)[0][0] == "a"
-    short = Float64MultiArray(data=[1.0, 2.0, 3.0])
-    short.layout.dim.append(MultiArrayDimension(label="a", size=3, stride=3))
+    beacons = [make_beacon([1.5, -2.0, 0.25], [0.1, 0.2, -0.3], 0.05, 2), make_beacon([0, 0, 1], [0, 0, 0], 0.2, 0, [7.5, -1e-9])]
+    ok = messages.radio_packets(["a", "b"], [1.0, 1.02], beacons)
+    got = messages.radio_unpack(ok)
+    assert [(s, t) for s, t, _ in got] == [("a", 1.0), ("b", 1.02)]
+    assert all(np.array_equal(b, g) for b, (_, _, g) in zip(beacons, got))   # the same numbers, bit for bit
+    assert ok.beacons[1].position.z == 1.0 and list(ok.beacons[1].payload) == [7.5, -1e-9]    # labelled fields
+    with pytest.raises(ValueError):
+        messages.beacon_message("a", 1.0, np.arange(3.0))                   # shorter than a beacon
     nan = messages.radio_packets(["a"], [float("inf")], [np.arange(BEACON_SIZE, dtype=float)])
-    for bad in (short, nan):
+    inf_payload = messages.radio_packets(["a"], [1.0], [np.r_[np.arange(BEACON_SIZE, dtype=float), np.nan]])
+    for bad in (nan, inf_payload):
         with pytest.raises(ValueError):
             messages.radio_unpack(bad)

@@ -1,10 +1,10 @@
 """Conversions between ROS messages and numpy arrays for the low-rate messages (the per-tick
 odometry and commands are packed directly, see cdr.py).
 
-Radio messages use std_msgs/Float64MultiArray: each packet is one entry of layout.dim (label =
-sender drone name, size = packet length) and its numbers follow in `data` in the same order:
-[stamp (mission s), beacon...] where the beacon is position, velocity, body radius, group,
-payload (control/contract.py).
+Radio messages are typed (swarm_ros_interfaces): a drone sends one RadioBeacon on radio/tx;
+the radio delivers a RadioPackets batch (the beacons one drone received in one tick) on
+radio/rx. In arrays a beacon is position, velocity, body radius, group, payload
+(control/contract.py), with the sender's name and the mission time it was sent beside it.
 """
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ import numpy as np
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import PoseStamped
 from nav_msgs.msg import Path
-from std_msgs.msg import Float64MultiArray, MultiArrayDimension, String
+from std_msgs.msg import Float64MultiArray, String
+from swarm_ros_interfaces.msg import RadioBeacon, RadioPackets
 
 from swarm_ros.control.contract import BEACON_SIZE
 
@@ -24,32 +25,37 @@ def ros_time(ns: int) -> Time:
     return Time(sec=ns // 1_000_000_000, nanosec=ns % 1_000_000_000)
 
 
-def radio_packets(senders: list[str], stamps, beacons) -> Float64MultiArray:
-    msg = Float64MultiArray()
-    data = array.array("d")
-    for name, stamp, beacon in zip(senders, stamps, beacons):
-        msg.layout.dim.append(MultiArrayDimension(label=name, size=len(beacon) + 1, stride=len(beacon) + 1))
-        data.append(float(stamp))
-        data.extend(np.asarray(beacon, float).tolist())
-    msg.data = data
+def beacon_message(sender: str, sent_at: float, beacon) -> RadioBeacon:
+    """A beacon array (control/contract.py layout) as the RadioBeacon a drone broadcasts."""
+    b = np.asarray(beacon, float)
+    if len(b) < BEACON_SIZE:
+        raise ValueError(f"a beacon has at least {BEACON_SIZE} numbers, got {len(b)}")
+    msg = RadioBeacon(sender=sender, sent_at=float(sent_at), radius=float(b[6]), group=int(b[7]))
+    msg.position.x, msg.position.y, msg.position.z = float(b[0]), float(b[1]), float(b[2])
+    msg.velocity.x, msg.velocity.y, msg.velocity.z = float(b[3]), float(b[4]), float(b[5])
+    if len(b) > BEACON_SIZE:
+        msg.payload = array.array("d", b[BEACON_SIZE:].tolist())
     return msg
 
 
-def radio_unpack(msg: Float64MultiArray) -> list[tuple[str, float, np.ndarray]]:
-    """[(sender, stamp, beacon)] from a radio message; malformed ones raise ValueError."""
-    data = np.asarray(msg.data, float)
-    if not np.isfinite(data).all():
-        raise ValueError("radio message holds non-finite numbers")
-    out, k = [], 0
-    for dim in msg.layout.dim:
-        if dim.size < 1 + BEACON_SIZE:
-            raise ValueError(f"radio packet from {dim.label!r} has {dim.size} numbers, fewer than a beacon "
-                             f"({1 + BEACON_SIZE} with the stamp)")
-        if k + dim.size > len(data):
-            raise ValueError(f"radio packet from {dim.label!r} overruns the data ({k}+{dim.size} > {len(data)})")
-        out.append((dim.label, float(data[k]), data[k + 1:k + dim.size]))
-        k += dim.size
-    return out
+def beacon_unpack(msg: RadioBeacon) -> tuple[str, float, np.ndarray]:
+    """(sender, sent_at, beacon array) of a RadioBeacon; non-finite numbers raise ValueError."""
+    p, v = msg.position, msg.velocity
+    beacon = np.array([p.x, p.y, p.z, v.x, v.y, v.z, msg.radius, msg.group, *msg.payload], float)
+    if not (np.isfinite(beacon).all() and np.isfinite(msg.sent_at)):
+        raise ValueError(f"beacon from {msg.sender!r} holds non-finite numbers")
+    return msg.sender, float(msg.sent_at), beacon
+
+
+def radio_packets(senders: list[str], stamps, beacons) -> RadioPackets:
+    """The beacons one drone receives in one tick."""
+    return RadioPackets(beacons=[beacon_message(name, stamp, beacon)
+                                 for name, stamp, beacon in zip(senders, stamps, beacons)])
+
+
+def radio_unpack(msg: RadioPackets) -> list[tuple[str, float, np.ndarray]]:
+    """[(sender, stamp, beacon)] from a radio delivery; malformed beacons raise ValueError."""
+    return [beacon_unpack(b) for b in msg.beacons]
 
 
 def numbers(values) -> Float64MultiArray:
