@@ -19,7 +19,7 @@ import pytest
 from conftest import REPO
 from swarm_ros import interfaces, topics
 from swarm_ros.control.contract import make_beacon
-from swarm_ros.nodes import cdr, messages, reports
+from swarm_ros.nodes import cdr, reports
 from swarm_ros.nodes.runtime import qos
 
 ROS2 = Path(sys.executable).with_name("ros2")
@@ -73,7 +73,7 @@ def test_ros2_topic_echo_shows_a_beacons_named_fields(ros_context, ros_env, tmp_
     node, _executor = ros_context
     from swarm_ros_interfaces.msg import RadioBeacon
     pub = node.create_publisher(RadioBeacon, topics.of("cf1", topics.RADIO_TX), qos(topics.RADIO_TX))
-    beacon = messages.beacon_message("cf1", 2.5, make_beacon([1.5, -2.0, 0.75], [0.25, 0.0, -0.5], 0.05, 2, [9.0]))
+    beacon = cdr.encode_beacon("cf1", 2.5, make_beacon([1.5, -2.0, 0.75], [0.25, 0.0, -0.5], 0.05, 2, [9.0]))
     env = dict(ros_env, ROS_HOME=str(tmp_path / "ros_home"), TMPDIR=str(tmp_path))
     echo = subprocess.Popen([str(ROS2), "topic", "echo", "--once", topics.of("cf1", topics.RADIO_TX)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -103,20 +103,21 @@ def test_a_typed_bag_decodes_with_the_mcap_reader_alone(tmp_path):
     from rclpy.serialization import serialize_message
     from rosbags.rosbag2 import StoragePlugin, Writer
 
-    rx = messages.radio_packets(["cf2", "x1"], [1.0, 1.02], [make_beacon([1, 2, 3], [0, 0, 1], 0.05, 0),
-                                                             make_beacon([4, 5, 6], [1, 0, 0], 0.3, 1, [0.5])])
+    rx = cdr.encode_radio_packets(["cf2", "x1"], [1.0, 1.02], [make_beacon([1, 2, 3], [0, 0, 1], 0.05, 0),
+                                                               make_beacon([4, 5, 6], [1, 0, 0], 0.3, 1, [0.5])])
     summary = reports.summary_message({"mission": "rings", "ticks": 7, "drones": [{"name": "cf2", "landed": True}]})
     update = reports.update_status_message({"drone": "cf2", "state": "installed", "version": "2.0"})
     store = interfaces.typestore()
-    recorded = [("/cf1/radio/rx", rx), ("/cf2/radio/tx", messages.beacon_message("cf2", 1.0, make_beacon([1, 2, 3], [0, 0, 1], 0.05, 0))),
-                (topics.SUMMARY, summary), ("/cf2/update/status", update)]
+    tx = cdr.encode_beacon("cf2", 1.0, make_beacon([1, 2, 3], [0, 0, 1], 0.05, 0))
+    recorded = [("/cf1/radio/rx", rx), ("/cf2/radio/tx", tx), (topics.SUMMARY, serialize_message(summary)),
+                ("/cf2/update/status", serialize_message(update))]
     with Writer(tmp_path / "bag", version=9, storage_plugin=StoragePlugin.MCAP) as writer:
         for name in ("cf1", "cf2"):
             conn = writer.add_connection(f"/{name}/odom", topics.TYPES[topics.ODOM], typestore=store)
             writer.write(conn, 1, cdr.encode_odometry(0, "world", f"{name}/base_link", [0, 0, 1], [0, 0, 0]))
         for k, (topic, msg) in enumerate(recorded):
             conn = writer.add_connection(topic, topics.TYPES[topics.kind(topic)], typestore=store)
-            writer.write(conn, k + 2, serialize_message(msg))
+            writer.write(conn, k + 2, msg)
     (mcap_file,) = (tmp_path / "bag").glob("*.mcap")
     with open(mcap_file, "rb") as f:
         decoded = {ch.topic: (schema.name, m) for schema, ch, _msg, m in

@@ -12,7 +12,7 @@ from rosutil import spin_until, write_mission
 from swarm_ros import topics
 from swarm_ros.launching import ProcessGroup, node_specs, ros_environment
 from swarm_ros.mission import load_mission
-from swarm_ros.nodes import cdr, messages, reports
+from swarm_ros.nodes import cdr, reports
 from swarm_ros.nodes.runtime import qos
 
 
@@ -41,8 +41,8 @@ def test_radio_range_loss_and_odometry_rate_over_dds(tmp_path, ros_domain, ros_c
     summary = []
     for d in "abc":
         node.create_subscription(RadioPackets, topics.of(d, topics.RADIO_RX),
-                                 lambda m, d=d: heard[d].extend(s for s, _, _ in messages.radio_unpack(m)),
-                                 qos(topics.RADIO_RX))
+                                 lambda m, d=d: heard[d].extend(s for s, _, _ in cdr.decode_radio_packets(m)),
+                                 qos(topics.RADIO_RX), raw=True)
     node.create_subscription(Odometry, topics.of("a", topics.ODOM), lambda data: odom.append(cdr.decode_odometry(data)),
                              qos(topics.ODOM), raw=True)
     node.create_subscription(SwarmSummary, topics.SUMMARY, lambda m: summary.append(reports.summary_dict(m)),

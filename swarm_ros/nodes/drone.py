@@ -60,12 +60,13 @@ class DroneGroup:
         for k, node in enumerate(nodes):
             # depth 1: a drone that falls behind acts on the newest state, not on a backlog
             node.create_subscription(Odometry, topics.ODOM, self._on_odom_for(k), qos_latest(topics.ODOM), raw=True)
-            node.create_subscription(RadioPackets, topics.RADIO_RX, self._on_rx_for(k), qos(topics.RADIO_RX))
+            node.create_subscription(RadioPackets, topics.RADIO_RX, self._on_rx_for(k), qos(topics.RADIO_RX),
+                                     raw=True)
 
     def _on_rx_for(self, k: int):
-        def on_rx(msg: RadioPackets) -> None:
+        def on_rx(data: bytes) -> None:
             try:
-                packets = msgs.radio_unpack(msg)
+                packets = cdr.decode_radio_packets(data)
             except ValueError as err:
                 self.loggers[k].warning(f"dropped malformed radio message: {err}", throttle_duration_sec=5.0)
                 return
@@ -118,7 +119,7 @@ class DroneGroup:
         if beacons is not None:
             t = stamp * 1e-9
             for k, d in enumerate(self.drones):
-                self.tx_pub[k].publish(msgs.beacon_message(d.name, t, beacons[k]))
+                self.tx_pub[k].publish(cdr.encode_beacon(d.name, t, beacons[k]))
         for k, pub in enumerate(self.cmd_pub):
             pub.publish(cdr.encode_twist_stamped(stamp, topics.WORLD_FRAME, cmd[k]))
         for k, data in self.onboard.reports():

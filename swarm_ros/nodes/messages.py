@@ -1,10 +1,8 @@
 """Conversions between ROS messages and numpy arrays for the low-rate messages (the per-tick
 odometry and commands are packed directly, see cdr.py).
 
-Radio messages are typed (swarm_ros_interfaces): a drone sends one RadioBeacon on radio/tx;
-the radio delivers a RadioPackets batch (the beacons one drone received in one tick) on
-radio/rx. In arrays a beacon is position, velocity, body radius, group, payload
-(control/contract.py), with the sender's name and the mission time it was sent beside it.
+Radio messages (swarm_ros_interfaces RadioBeacon and RadioPackets) are per-tick traffic too:
+cdr.py packs and reads them.
 """
 from __future__ import annotations
 
@@ -16,46 +14,10 @@ from builtin_interfaces.msg import Time
 from geometry_msgs.msg import PoseStamped
 from nav_msgs.msg import Path
 from std_msgs.msg import Float64MultiArray, String
-from swarm_ros_interfaces.msg import RadioBeacon, RadioPackets
-
-from swarm_ros.control.contract import BEACON_SIZE
 
 
 def ros_time(ns: int) -> Time:
     return Time(sec=ns // 1_000_000_000, nanosec=ns % 1_000_000_000)
-
-
-def beacon_message(sender: str, sent_at: float, beacon) -> RadioBeacon:
-    """A beacon array (control/contract.py layout) as the RadioBeacon a drone broadcasts."""
-    b = np.asarray(beacon, float)
-    if len(b) < BEACON_SIZE:
-        raise ValueError(f"a beacon has at least {BEACON_SIZE} numbers, got {len(b)}")
-    msg = RadioBeacon(sender=sender, sent_at=float(sent_at), radius=float(b[6]), group=int(b[7]))
-    msg.position.x, msg.position.y, msg.position.z = float(b[0]), float(b[1]), float(b[2])
-    msg.velocity.x, msg.velocity.y, msg.velocity.z = float(b[3]), float(b[4]), float(b[5])
-    if len(b) > BEACON_SIZE:
-        msg.payload = array.array("d", b[BEACON_SIZE:].tolist())
-    return msg
-
-
-def beacon_unpack(msg: RadioBeacon) -> tuple[str, float, np.ndarray]:
-    """(sender, sent_at, beacon array) of a RadioBeacon; non-finite numbers raise ValueError."""
-    p, v = msg.position, msg.velocity
-    beacon = np.array([p.x, p.y, p.z, v.x, v.y, v.z, msg.radius, msg.group, *msg.payload], float)
-    if not (np.isfinite(beacon).all() and np.isfinite(msg.sent_at)):
-        raise ValueError(f"beacon from {msg.sender!r} holds non-finite numbers")
-    return msg.sender, float(msg.sent_at), beacon
-
-
-def radio_packets(senders: list[str], stamps, beacons) -> RadioPackets:
-    """The beacons one drone receives in one tick."""
-    return RadioPackets(beacons=[beacon_message(name, stamp, beacon)
-                                 for name, stamp, beacon in zip(senders, stamps, beacons)])
-
-
-def radio_unpack(msg: RadioPackets) -> list[tuple[str, float, np.ndarray]]:
-    """[(sender, stamp, beacon)] from a radio delivery; malformed beacons raise ValueError."""
-    return [beacon_unpack(b) for b in msg.beacons]
 
 
 def numbers(values) -> Float64MultiArray:

@@ -58,7 +58,8 @@ class SimulatorNode:
         self.cmd_sub = [node.create_subscription(TwistStamped, topics.of(d, topics.CMD), self._on_cmd_for(k),
                                                  qos_latest(topics.CMD), raw=True) for k, d in enumerate(names)]
         self.tx_sub = [node.create_subscription(RadioBeacon, topics.of(d, topics.RADIO_TX),
-                                                self._on_tx_for(k), qos(topics.RADIO_TX)) for k, d in enumerate(names)]
+                                                self._on_tx_for(k), qos(topics.RADIO_TX), raw=True)
+                       for k, d in enumerate(names)]
         self.status_pub = node.create_publisher(SwarmStatus, topics.STATUS, qos(topics.STATUS))
         self.poses_pub = node.create_publisher(PoseArray, topics.POSES, qos(topics.POSES))
         self.poses_every = max(1, round(mission.control_rate / mission.view_rate)) if mission.view_rate > 0 else 0
@@ -156,11 +157,11 @@ class SimulatorNode:
         self._advance()
 
     def _on_tx_for(self, k: int):
-        def on_tx(msg: RadioBeacon) -> None:
+        def on_tx(data: bytes) -> None:
             if self.state != "running":
                 return
             try:
-                _sender, _stamp, beacon = msgs.beacon_unpack(msg)
+                _sender, _stamp, beacon = cdr.decode_beacon(data)
             except ValueError as err:
                 self.node.get_logger().warning(f"dropped a malformed beacon from {self.sim.names[k]}: {err}")
                 return
@@ -196,8 +197,8 @@ class SimulatorNode:
             # deliveries come sorted by receiver: one radio message per receiver
             receivers, starts = np.unique(dlv.receiver, return_index=True)
             for r, rows in zip(receivers, np.split(np.arange(len(dlv.receiver)), starts[1:])):
-                self.rx_pub[r].publish(msgs.radio_packets([sim.names[s] for s in dlv.sender[rows]],
-                                                          dlv.sent_at[rows], [dlv.packet[i] for i in rows]))
+                self.rx_pub[r].publish(cdr.encode_radio_packets([sim.names[s] for s in dlv.sender[rows]],
+                                                                dlv.sent_at[rows], [dlv.packet[i] for i in rows]))
         self._publish_odometry(range(sim.n))
         if self.poses_every and sim.tick % self.poses_every == 0:
             self.poses_pub.publish(self._poses())

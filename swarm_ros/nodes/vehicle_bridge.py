@@ -34,7 +34,7 @@ class VehicleBridge:
         self.cmd_sub = [node.create_subscription(TwistStamped, topics.of(d, topics.CMD), self._on_cmd_for(k),
                                                  qos_latest(topics.CMD), raw=True) for k, d in enumerate(self.names)]
         self.tx_sub = [node.create_subscription(RadioBeacon, topics.of(d, topics.RADIO_TX), self._on_tx_for(k),
-                                                qos(topics.RADIO_TX)) for k, d in enumerate(self.names)]
+                                                qos(topics.RADIO_TX), raw=True) for k, d in enumerate(self.names)]
         self.cmd = np.zeros((n, 3))
         self.cmd_wall = np.zeros(n)
         self.cmd_stamp = np.full(n, -1, dtype=np.int64)   # the tick (ns) each drone last answered
@@ -105,8 +105,14 @@ class VehicleBridge:
         return on_cmd
 
     def _on_tx_for(self, k: int):
-        def on_tx(msg: RadioBeacon) -> None:
-            packets = RadioPackets(beacons=[msg])
+        def on_tx(data: bytes) -> None:
+            try:
+                sender, stamp, beacon = cdr.decode_beacon(data)
+            except ValueError as err:
+                self.node.get_logger().warning(f"dropped a malformed beacon from {self.names[k]}: {err}",
+                                               throttle_duration_sec=5.0)
+                return
+            packets = cdr.encode_radio_packets([sender], [stamp], [beacon])
             for j, pub in enumerate(self.rx_pub):
                 if j != k:
                     pub.publish(packets)
