@@ -13,6 +13,7 @@ sequences a uint32 count then the elements.
 """
 from __future__ import annotations
 
+import math
 import struct
 
 import numpy as np
@@ -139,16 +140,15 @@ def _beacon(sender: str, sent_at: float, beacon, offset: int) -> tuple[bytes, in
 def _read_beacon(data: bytes, offset: int) -> tuple[str, float, np.ndarray, int]:
     sender, off = _read_string(data, offset)
     off += (-off) % 8
-    _check(data, off + _BEACON.size)
-    sent_at, *numbers, group, n = _BEACON.unpack_from(data, 4 + off)
-    off += _BEACON.size
-    _check(data, off + 8 * n)
-    beacon = np.empty(BEACON_SIZE + n)
-    beacon[:7], beacon[7] = numbers, group
-    beacon[BEACON_SIZE:] = np.frombuffer(data, "<f8", n, 4 + off)
-    if not (np.isfinite(beacon).all() and np.isfinite(sent_at)):
+    try:
+        head = _BEACON.unpack_from(data, 4 + off)
+        n = head[9]
+        numbers = head[1:9] + (struct.unpack_from(f"<{n}d", data, 4 + off + _BEACON.size) if n else ())
+    except struct.error:
+        raise ValueError(f"truncated beacon from {sender!r} ({len(data)} bytes)") from None
+    if not all(map(math.isfinite, numbers)) or not math.isfinite(head[0]):
         raise ValueError(f"beacon from {sender!r} holds non-finite numbers")
-    return sender, sent_at, beacon, off + 8 * n
+    return sender, head[0], np.array(numbers), off + _BEACON.size + 8 * n
 
 
 def encode_beacon(sender: str, sent_at: float, beacon) -> bytes:
