@@ -139,17 +139,15 @@ def cases():
 
 def recorder_writes(old_raw: bytes, new_raw: bytes):
     """The recorder's callback (writer.write of the bytes DDS delivered) into an MCAP bag."""
-    tmp = Path(tempfile.mkdtemp(prefix="bench_interfaces-"))
     store = interfaces.typestore()
     runs = []
-    for label, msgtype, raw in (("old", "std_msgs/msg/Float64MultiArray", old_raw),
-                                ("new", "swarm_ros_interfaces/msg/RadioPackets", new_raw)):
-        def run(steps, msgtype=msgtype, raw=raw, label=label):
-            path = tmp / f"{label}_{len(list(tmp.iterdir()))}"
-            with Writer(path, version=9, storage_plugin=StoragePlugin.MCAP) as writer:
-                conn = writer.add_connection("/cf1/radio/rx", msgtype, typestore=store)
-                for k in range(steps):
-                    writer.write(conn, k, raw)
+    for msgtype, raw in (("std_msgs/msg/Float64MultiArray", old_raw), ("swarm_ros_interfaces/msg/RadioPackets", new_raw)):
+        def run(steps, msgtype=msgtype, raw=raw):
+            with tempfile.TemporaryDirectory(prefix="bench_interfaces-") as tmp:
+                with Writer(Path(tmp) / "bag", version=9, storage_plugin=StoragePlugin.MCAP) as writer:
+                    conn = writer.add_connection("/cf1/radio/rx", msgtype, typestore=store)
+                    for k in range(steps):
+                        writer.write(conn, k, raw)
         runs.append(run)
     return runs
 
