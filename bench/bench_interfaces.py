@@ -35,7 +35,7 @@ from rosbags.rosbag2 import StoragePlugin, Writer  # noqa: E402
 from std_msgs.msg import Float64MultiArray, MultiArrayDimension, String  # noqa: E402
 from swarm_ros_interfaces.msg import RadioBeacon, RadioPackets, SwarmStatus  # noqa: E402
 
-from swarm_ros import interfaces  # noqa: E402
+from swarm_ros import bagtypes  # noqa: E402
 from swarm_ros.analysis.cdrfields import multiarray_labels, packets_senders  # noqa: E402
 from swarm_ros.control.contract import make_beacon  # noqa: E402
 from swarm_ros.nodes import cdr, reports  # noqa: E402
@@ -139,7 +139,7 @@ def cases():
 
 def recorder_writes(old_raw: bytes, new_raw: bytes):
     """The recorder's callback (writer.write of the bytes DDS delivered) into an MCAP bag."""
-    store = interfaces.typestore()
+    store = bagtypes.typestore()
     runs = []
     for msgtype, raw in (("std_msgs/msg/Float64MultiArray", old_raw), ("swarm_ros_interfaces/msg/RadioPackets", new_raw)):
         def run(steps, msgtype=msgtype, raw=raw):

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
-from swarm_ros import interfaces, topics
+from swarm_ros import bagtypes, topics
 from swarm_ros.control.contract import make_beacon
 from swarm_ros.nodes import cdr, reports
 from swarm_ros.nodes.runtime import qos
@@ -27,11 +27,11 @@ ROS2 = Path(sys.executable).with_name("ros2")
 
 def test_every_message_file_is_registered_for_bags():
     names = {f.stem for f in (REPO / "swarm_ros_interfaces" / "msg").glob("*.msg")}
-    registered = {t.split("/")[-1] for t in interfaces.definitions() if t.startswith("swarm_ros_interfaces/")}
+    registered = {t.split("/")[-1] for t in bagtypes.definitions() if t.startswith("swarm_ros_interfaces/")}
     assert names == registered and {"RadioBeacon", "RadioPackets", "SwarmStatus", "SwarmSummary", "UpdateStatus",
                                     "UpdateOffer", "CaoReport", "CaoFeedback", "PlanRequest"} <= names
     typed = {t for t in topics.TYPES.values() if t.startswith("swarm_ros_interfaces/")}
-    assert typed and typed <= set(interfaces.typestore().types)
+    assert typed and typed <= set(bagtypes.typestore().types)
 
 
 def test_figure_dicts_survive_the_typed_messages():
@@ -107,7 +107,7 @@ def test_a_typed_bag_decodes_with_the_mcap_reader_alone(tmp_path):
                                                                make_beacon([4, 5, 6], [1, 0, 0], 0.3, 1, [0.5])])
     summary = reports.summary_message({"mission": "rings", "ticks": 7, "drones": [{"name": "cf2", "landed": True}]})
     update = reports.update_status_message({"drone": "cf2", "state": "installed", "version": "2.0"})
-    store = interfaces.typestore()
+    store = bagtypes.typestore()
     tx = cdr.encode_beacon("cf2", 1.0, make_beacon([1, 2, 3], [0, 0, 1], 0.05, 0))
     recorded = [("/cf1/radio/rx", rx), ("/cf2/radio/tx", tx), (topics.SUMMARY, serialize_message(summary)),
                 ("/cf2/update/status", serialize_message(update))]

@@ -21,7 +21,7 @@ from pathlib import Path
 from rosbags.rosbag2 import StoragePlugin, Writer, WriterError
 from std_msgs.msg import Int64, String
 
-from swarm_ros import interfaces, topics
+from swarm_ros import bagtypes, topics
 from swarm_ros.launching import default_run_dir
 from swarm_ros.nodes import cdr
 from swarm_ros.nodes.runtime import Process, mission_from, qos
@@ -53,7 +53,7 @@ class RecorderNode:
             self.writer.set_custom_data(f"swarm_ros.{key}", value)
         self.writer.open()
         self.path = bag_path
-        store = interfaces.typestore()     # standard messages and ours, with their definitions
+        store = bagtypes.typestore()     # standard messages and ours, with their definitions
         self.subs, self.count, self.closing = [], 0, None
         self.last_message = self.summary_at = 0.0
         cao = [mission.fleet.drones[i].name for i in mission.cao_roles()]
