@@ -69,10 +69,6 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
 
 
 # --- build ------------------------------------------------------------------------------------
-def _sources() -> list[Path]:
-    return sorted(p for p in HERE.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-
-
 def prefixes() -> list[str]:
     """Environment prefixes holding ament packages: where the ros-* wheels put share/ and lib/."""
     out = []
