@@ -13,6 +13,10 @@ if [ ! -f "$VENV/.installed" ] || [ "$ROOT/setup.py" -nt "$VENV/.installed" ]; t
     "$VENV/bin/python" -m pip install --quiet -e "$ROOT[test]" >&2
     touch "$VENV/.installed"
 fi
+# --- swarm_ros_interfaces: the project's messages, built against the rosidl wheels (a no-op
+# when up to date; see scripts/build-interfaces) ---------------------------------------------
+"$ROOT/scripts/build-interfaces" "$VENV"
+# --- end swarm_ros_interfaces ---------------------------------------------------------------
 # --- Crazyflie firmware flight code (optional, GPL-3.0, never copied in) -------------------------
 # The simulated Crazyflie flies the firmware's own commander and controllers when the `cffirmware`
 # bindings are installed. They come as a wheel in the shared folder next to the checkout

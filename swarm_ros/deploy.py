@@ -151,8 +151,9 @@ def fly(mission, backends: dict, *, console: Console, domain_id: int | None = No
     from rclpy.experimental import EventsExecutor
     from rclpy.signals import SignalHandlerOptions
     from std_msgs.msg import String
+    from swarm_ros_interfaces.msg import SwarmSummary
     from . import topics
-    from .nodes import messages
+    from .nodes import reports
     from .nodes.runtime import qos
     from .nodes.vehicle_bridge import VehicleBridge
 
@@ -170,7 +171,7 @@ def fly(mission, backends: dict, *, console: Console, domain_id: int | None = No
     recorder_ready = [not record]
     node.create_subscription(String, topics.RECORDER_READY, lambda _m: recorder_ready.__setitem__(0, True),
                              qos(topics.RECORDER_READY))
-    summary_pub = node.create_publisher(String, topics.SUMMARY, qos(topics.SUMMARY))
+    summary_pub = node.create_publisher(SwarmSummary, topics.SUMMARY, qos(topics.SUMMARY))
     executor = EventsExecutor(context=context)
     executor.add_node(node)
     metrics = SwarmMetrics([mission.fleet.by_name(n).vehicle.body_radius for n in backends], mission.world,
@@ -204,7 +205,7 @@ def fly(mission, backends: dict, *, console: Console, domain_id: int | None = No
         summary = _summary(mission, backends, bridge, metrics, outcome, run_dir, record and armed)
         bridge.halt()
         if armed:
-            summary_pub.publish(messages.json_message(summary))      # the recorder closes the bag on it
+            summary_pub.publish(reports.summary_message(summary))      # the recorder closes the bag on it
             for spec, proc, _log in group.procs:
                 if spec.executable == "recorder":
                     deadline = time.monotonic() + RECORDER_CLOSE_TIMEOUT

@@ -3,7 +3,6 @@ ROS domain that hands a patch to the update server, or reads every drone's updat
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import time
 
@@ -24,15 +23,17 @@ def _node(domain_id: int | None):
 def push(data: bytes, domain_id: int | None = None, timeout: float = 20.0) -> dict:
     """Publish the patch to the server and return its answer to this push (state serving or
     refused), told from the latched answer to an earlier push by the SHA-256 of the bytes."""
-    from std_msgs.msg import String, UInt8MultiArray
+    from std_msgs.msg import UInt8MultiArray
+    from swarm_ros_interfaces.msg import UpdateOffer
 
     from swarm_ros import topics
+    from swarm_ros.nodes.reports import update_offer_dict
     from swarm_ros.nodes.runtime import qos
     rclpy, node = _node(domain_id)
     answers, mine = [], hashlib.sha256(data).hexdigest()[:16]
     try:
         pub = node.create_publisher(UInt8MultiArray, topics.PATCH_PUSH, qos(topics.PATCH_PUSH))
-        node.create_subscription(String, topics.SERVER_STATE, lambda m: answers.append(json.loads(m.data)),
+        node.create_subscription(UpdateOffer, topics.SERVER_STATE, lambda m: answers.append(update_offer_dict(m)),
                                  qos(topics.SERVER_STATE))
         end = time.monotonic() + timeout
         while pub.get_subscription_count() == 0:
@@ -55,16 +56,17 @@ def push(data: bytes, domain_id: int | None = None, timeout: float = 20.0) -> di
 def collect_status(names, domain_id: int | None = None, timeout: float = 5.0, done=None) -> dict:
     """name -> last update/status of each drone, read until every drone has reported and
     `done(statuses)` holds (if given), or `timeout`."""
-    from std_msgs.msg import String
+    from swarm_ros_interfaces.msg import UpdateStatus
 
     from swarm_ros import topics
+    from swarm_ros.nodes.reports import update_status_dict
     from swarm_ros.nodes.runtime import qos
     rclpy, node = _node(domain_id)
     out: dict = {}
     try:
         for name in names:
-            node.create_subscription(String, topics.of(name, topics.UPDATE_STATUS),
-                                     lambda m, n=name: out.__setitem__(n, json.loads(m.data)),
+            node.create_subscription(UpdateStatus, topics.of(name, topics.UPDATE_STATUS),
+                                     lambda m, n=name: out.__setitem__(n, update_status_dict(m)),
                                      qos(topics.UPDATE_STATUS))
         end = time.monotonic() + timeout
         finished = lambda s: len(s) == len(names) and (done is None or done(s))   # noqa: E731

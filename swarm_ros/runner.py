@@ -47,7 +47,9 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
     from rclpy.experimental import EventsExecutor
     from rclpy.signals import SignalHandlerOptions
     from std_msgs.msg import String
+    from swarm_ros_interfaces.msg import SwarmStatus, SwarmSummary
     from . import topics
+    from .nodes.reports import status_dict, summary_dict
     from .nodes.runtime import qos
 
     context = rclpy.Context()
@@ -56,14 +58,14 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
                              enable_rosout=False)
     latest: dict = {}
     monitored: dict[str, list[dict]] = {}    # what each mission service published on its monitor topic
-    node.create_subscription(String, topics.STATUS, lambda m: latest.update(status=json.loads(m.data)),
+    node.create_subscription(SwarmStatus, topics.STATUS, lambda m: latest.update(status=status_dict(m)),
                              qos(topics.STATUS))
     for name, use in mission.services.items():
         if use.kind.monitor:
             seen = monitored.setdefault(name, [])
             node.create_subscription(String, use.kind.monitor, lambda m, seen=seen: seen.append(json.loads(m.data)),
                                      qos(use.kind.monitor))
-    node.create_subscription(String, topics.SUMMARY, lambda m: latest.update(summary=json.loads(m.data)),
+    node.create_subscription(SwarmSummary, topics.SUMMARY, lambda m: latest.update(summary=summary_dict(m)),
                              qos(topics.SUMMARY))
     executor = EventsExecutor(context=context)
     executor.add_node(node)

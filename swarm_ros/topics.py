@@ -8,18 +8,19 @@ Per drone (namespace /<drone>):
   gz/odom    nav_msgs/Odometry        Gazebo runs only: gz-sim's odometry as bridged (twist in body
                                       axes); nodes/gz_odom_adapter.py republishes it on odom in world axes
   cmd        geometry_msgs/TwistStamped  velocity setpoint (ENU); stamp = the odom stamp it answers
-  radio/tx   std_msgs/Float64MultiArray  a beacon the drone broadcasts (see nodes/messages.py)
-  radio/rx   std_msgs/Float64MultiArray  beacons the radio delivered to this drone in one tick
+  radio/tx   swarm_ros_interfaces/RadioBeacon   a beacon the drone broadcasts (see nodes/messages.py)
+  radio/rx   swarm_ros_interfaces/RadioPackets  beacons the radio delivered to this drone in one tick
   (a mission service's request and answer topics: declared by the service, see below)
-  update/status  std_msgs/String (JSON)  the drone's model, at least {"version": ...}, on each
-                                      change (the update agent, issue 6; read by `swarm-ros analyze`);
+  update/status  swarm_ros_interfaces/UpdateStatus  the drone's model (version, state, ...) on each
+                                      change (the update agent; read by `swarm-ros analyze`);
                                       latched, so `swarm-ros patch status` reads it at any time
   update/tx      std_msgs/UInt8MultiArray  one SwarmSync message (firmware_update/messages.py bytes)
                                       the drone sends; the simulator's radio model carries it
   update/rx      std_msgs/UInt8MultiArray  one SwarmSync message the radio delivered to the drone
 Swarm-wide:
-  /swarm/status   std_msgs/String (JSON)  progress and safety figures, a few times a second
-  /swarm/summary  std_msgs/String (JSON)  final figures of the run (latched)
+  /swarm/status   swarm_ros_interfaces/SwarmStatus   progress and safety figures, a few times a second
+  /swarm/summary  swarm_ros_interfaces/SwarmSummary  final figures of the run (latched; the complete
+                                      summary as JSON in `details`)
   /swarm/poses    geometry_msgs/PoseArray  every drone's pose in roster order, at the view rate
   /swarm/markers  visualization_msgs/MarkerArray  drones, for RViz/Foxglove
   /swarm/world    visualization_msgs/MarkerArray  geofence and obstacles (latched)
@@ -29,7 +30,7 @@ Swarm-wide:
   /swarm/update/tx     std_msgs/UInt8MultiArray  a SwarmSync message from the update server
   /swarm/update/rx     std_msgs/UInt8MultiArray  a SwarmSync message the radio delivered to it
   /swarm/update/push   std_msgs/UInt8MultiArray  a signed patch for the server (`swarm-ros patch push`)
-  /swarm/update/server std_msgs/String (JSON)  the server's answer to a push (latched)
+  /swarm/update/server swarm_ros_interfaces/UpdateOffer  the server's answer to a push (latched)
 
 Other owners declare their topics in one place of their own: a mission service in its class
 (control/plugin.py: `topics`, `kept`), a node family in its `*_topics.py` module (e.g.
@@ -52,17 +53,17 @@ TYPES = {
     ODOM: "nav_msgs/msg/Odometry",
     GZ_ODOM: "nav_msgs/msg/Odometry",
     CMD: "geometry_msgs/msg/TwistStamped",
-    RADIO_TX: "std_msgs/msg/Float64MultiArray",
-    RADIO_RX: "std_msgs/msg/Float64MultiArray",
-    UPDATE_STATUS: "std_msgs/msg/String",
+    RADIO_TX: "swarm_ros_interfaces/msg/RadioBeacon",
+    RADIO_RX: "swarm_ros_interfaces/msg/RadioPackets",
+    UPDATE_STATUS: "swarm_ros_interfaces/msg/UpdateStatus",
     UPDATE_TX: "std_msgs/msg/UInt8MultiArray",
     UPDATE_RX: "std_msgs/msg/UInt8MultiArray",
     SERVER_TX: "std_msgs/msg/UInt8MultiArray",
     SERVER_RX: "std_msgs/msg/UInt8MultiArray",
     PATCH_PUSH: "std_msgs/msg/UInt8MultiArray",
-    SERVER_STATE: "std_msgs/msg/String",
-    STATUS: "std_msgs/msg/String",
-    SUMMARY: "std_msgs/msg/String",
+    SERVER_STATE: "swarm_ros_interfaces/msg/UpdateOffer",
+    STATUS: "swarm_ros_interfaces/msg/SwarmStatus",
+    SUMMARY: "swarm_ros_interfaces/msg/SwarmSummary",
     POSES: "geometry_msgs/msg/PoseArray",
     MARKERS: "visualization_msgs/msg/MarkerArray",
     WORLD: "visualization_msgs/msg/MarkerArray",

@@ -1,10 +1,13 @@
 """The direct CDR codec produces and reads exactly what rclpy serializes."""
+import struct
+
 import numpy as np
 import pytest
 from geometry_msgs.msg import TwistStamped
 from nav_msgs.msg import Odometry
 from rclpy.serialization import deserialize_message, serialize_message
 
+from swarm_ros.control.contract import BEACON_SIZE, make_beacon
 from swarm_ros.nodes import cdr
 
 
@@ -53,15 +56,45 @@ def test_malformed_bytes_raise_value_error_not_struct_error():
         cdr.decode_twist_stamped(cdr.encode_twist_stamped(5, "world", [1, 2, 3])[:30])
 
 
-def test_radio_messages_with_short_or_non_finite_packets_are_refused():
-    from std_msgs.msg import Float64MultiArray, MultiArrayDimension
-    from swarm_ros.control.contract import BEACON_SIZE
-    from swarm_ros.nodes import messages
-    ok = messages.radio_packets(["a"], [1.0], [np.arange(BEACON_SIZE, dtype=float)])
-    assert messages.radio_unpack(ok)[0][0] == "a"
-    short = Float64MultiArray(data=[1.0, 2.0, 3.0])
-    short.layout.dim.append(MultiArrayDimension(label="a", size=3, stride=3))
-    nan = messages.radio_packets(["a"], [float("inf")], [np.arange(BEACON_SIZE, dtype=float)])
-    for bad in (short, nan):
+def _typed_packets(senders, stamps, beacons):
+    """The same delivery built as rclpy message objects, field by field (the reference)."""
+    from swarm_ros_interfaces.msg import RadioBeacon, RadioPackets
+    out = RadioPackets()
+    for name, stamp, b in zip(senders, stamps, beacons):
+        m = RadioBeacon(sender=name, sent_at=stamp, radius=b[6], group=int(b[7]), payload=list(b[BEACON_SIZE:]))
+        (m.position.x, m.position.y, m.position.z), (m.velocity.x, m.velocity.y, m.velocity.z) = b[0:3], b[3:6]
+        out.beacons.append(m)
+    return out
+
+
+@pytest.mark.parametrize("count", [0, 1, 3])
+def test_radio_bytes_are_what_rclpy_serializes_and_carry_beacons_exactly(count):
+    from swarm_ros_interfaces.msg import RadioBeacon, RadioPackets
+    beacons = [make_beacon([1.5, -2.0, 0.25], [0.1, 0.2, -0.3], 0.05, 2),
+               make_beacon([0, 0, 1], [0, 0, 0], 0.2, 0, [7.5, -1e-9]), make_beacon([3, 3, 3], [1, 1, 1], 0.1, 1)]
+    senders, stamps = ["a", "cf10", "xyz"][:count], [1.0, 1.02, 3.5][:count]
+    typed = _typed_packets(senders, stamps, beacons)
+    data = cdr.encode_radio_packets(senders, stamps, beacons[:count])
+    assert deserialize_message(data, RadioPackets) == typed        # rclpy reads our bytes as the message
+    got = cdr.decode_radio_packets(serialize_message(typed))       # and we read rclpy's
+    assert [(s, t) for s, t, _ in got] == list(zip(senders, stamps))
+    assert all(np.array_equal(b, g) for b, (_, _, g) in zip(beacons, got))   # the same numbers, bit for bit
+    for name, stamp, b in zip(senders, stamps, beacons):
+        one = cdr.encode_beacon(name, stamp, b)
+        assert deserialize_message(one, RadioBeacon) == _typed_packets([name], [stamp], [b]).beacons[0]
+        assert cdr.decode_beacon(one)[:2] == (name, stamp) and np.array_equal(cdr.decode_beacon(one)[2], b)
+
+
+def test_short_truncated_or_non_finite_radio_messages_are_refused():
+    ok = make_beacon([0, 0, 1], [0, 0, 0], 0.2, 0, [7.5])
+    with pytest.raises(ValueError):
+        cdr.encode_beacon("a", 1.0, np.arange(3.0))                        # shorter than a beacon
+    bad = [cdr.encode_radio_packets(["a"], [float("inf")], [ok]),             # non-finite stamp
+           cdr.encode_radio_packets(["a"], [1.0], [np.r_[ok, np.nan]]),       # non-finite payload
+           cdr.encode_radio_packets(["a", "b"], [1.0, 1.0], [ok, ok])[:-5],   # truncated
+           b"\x00\x01\x00\x00" + struct.pack("<I", 10**6)]                   # claims a million beacons
+    for data in bad:
         with pytest.raises(ValueError):
-            messages.radio_unpack(bad)
+            cdr.decode_radio_packets(data)
+    with pytest.raises(ValueError):
+        cdr.decode_beacon(cdr.encode_beacon("a", 1.0, ok)[:40])

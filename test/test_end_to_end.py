@@ -13,7 +13,7 @@ import yaml
 from mcap.reader import make_reader
 from mcap_ros2.decoder import DecoderFactory
 
-from conftest import REPO
+from conftest import REPO, _domains
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def default_run(tmp_path_factory):
     """One lockstep run of the default mission (about 15 s here); shared by the checks below."""
     import os
     tmp = tmp_path_factory.mktemp("e2e")
-    env = dict(os.environ, ROS_DOMAIN_ID=str(60 + os.getpid() % 10), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
+    env = dict(os.environ, ROS_DOMAIN_ID=str(next(_domains)), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
                COLUMNS="160")
     out = subprocess.run([sys.executable, "-m", "swarm_ros.cli", "launch", "rings", "--speed", "0",
                           "--run-dir", str(tmp / "run"), "--json", str(tmp / "summary.json")],
@@ -71,8 +71,11 @@ def test_bag_has_odometry_of_every_drone_at_the_control_rate(default_run, rings_
         assert all(msg.child_frame_id == f"{d.name}/base_link" and msg.header.frame_id == "world" for _, msg in odom)
         cmds = messages[f"/{d.name}/cmd"]
         assert len({(c.header.stamp.sec, c.header.stamp.nanosec) for _, c in cmds}) == m.ticks
-    assert messages["/swarm/summary"] and json.loads(messages["/swarm/summary"][0][1].data)["mission"] == "rings"
-    assert sum(len(v) for k, v in messages.items() if k.endswith("/radio/rx")) > 0
+    summary = messages["/swarm/summary"][0][1]               # typed, decoded from the bag's schema alone
+    assert summary.mission == "rings" and json.loads(summary.details)["mission"] == "rings"
+    assert [d.name for d in summary.drones] == m.fleet.names and summary.ticks == s["ticks"]
+    rx = [msg for k, v in messages.items() if k.endswith("/radio/rx") for _, msg in v]
+    assert rx and all(b.sender in m.fleet.names and b.radius > 0 for msg in rx for b in msg.beacons)
     assert messages["/swarm/markers"] and messages["/swarm/world"] and messages["/swarm/poses"]
 
 

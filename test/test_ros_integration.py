@@ -2,18 +2,17 @@
 enforced in the ROS path, odometry comes at the control rate, bad radio input is dropped."""
 from __future__ import annotations
 
-import json
-
 import numpy as np
 from geometry_msgs.msg import TwistStamped
 from nav_msgs.msg import Odometry
-from std_msgs.msg import Float64MultiArray, MultiArrayDimension, String
+from std_msgs.msg import String
+from swarm_ros_interfaces.msg import RadioBeacon, RadioPackets, SwarmSummary
 
 from rosutil import spin_until, write_mission
 from swarm_ros import topics
 from swarm_ros.launching import ProcessGroup, node_specs, ros_environment
 from swarm_ros.mission import load_mission
-from swarm_ros.nodes import cdr, messages
+from swarm_ros.nodes import cdr, reports
 from swarm_ros.nodes.runtime import qos
 
 
@@ -41,16 +40,17 @@ def test_radio_range_loss_and_odometry_rate_over_dds(tmp_path, ros_domain, ros_c
     odom = []
     summary = []
     for d in "abc":
-        node.create_subscription(Float64MultiArray, topics.of(d, topics.RADIO_RX),
-                                 lambda m, d=d: heard[d].extend(s for s, _, _ in messages.radio_unpack(m)),
-                                 qos(topics.RADIO_RX))
+        node.create_subscription(RadioPackets, topics.of(d, topics.RADIO_RX),
+                                 lambda m, d=d: heard[d].extend(s for s, _, _ in cdr.decode_radio_packets(m)),
+                                 qos(topics.RADIO_RX), raw=True)
     node.create_subscription(Odometry, topics.of("a", topics.ODOM), lambda data: odom.append(cdr.decode_odometry(data)),
                              qos(topics.ODOM), raw=True)
-    node.create_subscription(String, topics.SUMMARY, lambda m: summary.append(json.loads(m.data)), qos(topics.SUMMARY))
-    # a malformed beacon claims 50 numbers but carries 3: it must be dropped, not crash the simulator
-    bad_pub = node.create_publisher(Float64MultiArray, topics.of("a", topics.RADIO_TX), qos(topics.RADIO_TX))
-    bad = Float64MultiArray(data=[1.0, 2.0, 3.0])
-    bad.layout.dim.append(MultiArrayDimension(label="a", size=50, stride=50))
+    node.create_subscription(SwarmSummary, topics.SUMMARY, lambda m: summary.append(reports.summary_dict(m)),
+                             qos(topics.SUMMARY))
+    # a malformed beacon (a NaN position): it must be dropped, not crash the simulator
+    bad_pub = node.create_publisher(RadioBeacon, topics.of("a", topics.RADIO_TX), qos(topics.RADIO_TX))
+    bad = RadioBeacon(sender="a", sent_at=1.0)
+    bad.position.x = float("nan")
 
     group = start_graph(mission, ros_domain, tmp_path / "logs", node, executor)
     try:
@@ -89,7 +89,8 @@ def test_one_process_per_drone(tmp_path, ros_domain, ros_context):
     mission = load_mission(write_mission(tmp_path, {"a": (0, 0, 0), "b": (1, 0, 0)},
                                          radio={"range": 5.0}, duration=6.0))
     summary = []
-    node.create_subscription(String, topics.SUMMARY, lambda m: summary.append(json.loads(m.data)), qos(topics.SUMMARY))
+    node.create_subscription(SwarmSummary, topics.SUMMARY, lambda m: summary.append(reports.summary_dict(m)),
+                             qos(topics.SUMMARY))
     group = start_graph(mission, ros_domain, tmp_path / "logs", node, executor, per_drone_processes=True)
     try:
         assert len(group.procs) == 3

@@ -20,6 +20,7 @@ from conftest import REPO
 from firmware_update.patch import Patch
 from firmware_update.shapes import NEW_CLASSES
 from patch_helpers import keypair, models, signed
+from swarm_ros.nodes.reports import update_status_dict
 
 
 def _mission(tmp, pub) -> str:
@@ -98,7 +99,7 @@ def _bag_statuses(bag_dir):
     with open(mcap_file, "rb") as f:
         for _s, channel, _m, msg in make_reader(f, decoder_factories=[DecoderFactory()]).iter_decoded_messages():
             if channel.topic.endswith("/update/status"):
-                yield channel.topic.split("/")[1], json.loads(msg.data)
+                yield channel.topic.split("/")[1], update_status_dict(msg)   # decoded from the bag's schema
 
 
 def _bag_versions(bag_dir) -> dict:

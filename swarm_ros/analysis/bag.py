@@ -19,11 +19,16 @@ from rosbags.highlevel import AnyReader
 
 from swarm_ros import topics
 
-from .cdrfields import multiarray_labels, odometry_stamp_position, string_data
+from .cdrfields import multiarray_labels, odometry_stamp_position, packets_senders, string_data
 
 ODOMETRY = "nav_msgs/msg/Odometry"
-MULTIARRAY = "std_msgs/msg/Float64MultiArray"
-STRING = "std_msgs/msg/String"
+MULTIARRAY = "std_msgs/msg/Float64MultiArray"     # radio before the typed messages
+STRING = "std_msgs/msg/String"                      # status, summary, update status before them
+BEACON = topics.TYPES[topics.RADIO_TX]
+PACKETS = topics.TYPES[topics.RADIO_RX]
+UPDATE_STATUS = topics.TYPES[topics.UPDATE_STATUS]
+SUMMARY = topics.TYPES[topics.SUMMARY]
+RADIO_TYPES = (MULTIARRAY, BEACON, PACKETS)
 META = "swarm_ros."              # prefix of our keys in the bag's custom metadata
 PROGRESS_EVERY = 4096            # messages between progress callbacks
 MAGIC = {b"\x89MCAP": "MCAP", b"SQLite format 3": "SQLite", b"#ROSBAG": "ROS 1 bag"}
@@ -121,15 +126,15 @@ class _Collector:
             if name is not None and c.msgtype == ODOMETRY:
                 self.handlers[c.id, c.topic] = self._odom(rec.tracks.setdefault(name, Track()), c.msgtype)
             for drone in rec.drones:
-                if c.topic == topics.of(drone, topics.RADIO_TX) and c.msgtype == MULTIARRAY:
+                if c.topic == topics.of(drone, topics.RADIO_TX) and c.msgtype in RADIO_TYPES:
                     rec.radio_recorded = True
                     self.handlers[c.id, c.topic] = self._tx(rec.tx_log.setdefault(drone, array("q")), c.msgtype)
-                elif c.topic == topics.of(drone, topics.RADIO_RX) and c.msgtype == MULTIARRAY:
+                elif c.topic == topics.of(drone, topics.RADIO_RX) and c.msgtype in RADIO_TYPES:
                     rec.radio_recorded = True
                     self.handlers[c.id, c.topic] = self._rx(rec.rx_from.setdefault(drone, {}), c.msgtype)
-                elif c.topic == topics.of(drone, topics.UPDATE_STATUS) and c.msgtype == STRING:
+                elif c.topic == topics.of(drone, topics.UPDATE_STATUS) and c.msgtype in (STRING, UPDATE_STATUS):
                     self.handlers[c.id, c.topic] = self._update(rec.updates.setdefault(drone, []), c)
-            if c.topic == topics.SUMMARY and c.msgtype == STRING:
+            if c.topic == topics.SUMMARY and c.msgtype in (STRING, SUMMARY):
                 self.handlers[c.id, c.topic] = self._summary(c.msgtype)
         self.connections = [c for c in reader.connections if (c.id, c.topic) in self.handlers]
 
@@ -151,6 +156,13 @@ class _Collector:
         return handle
 
     def _labels(self, raw, msgtype) -> list[str]:
+        """Sender of each packet in a radio message."""
+        if msgtype == BEACON:
+            sender = string_data(raw) if self.cdr else None
+            return [sender if sender is not None else self._full(raw, msgtype).sender]
+        if msgtype == PACKETS:
+            senders = packets_senders(raw) if self.cdr else None
+            return senders if senders is not None else [b.sender for b in self._full(raw, msgtype).beacons]
         labels = multiarray_labels(raw) if self.cdr else None
         return labels if labels is not None else [d.label for d in self._full(raw, msgtype).layout.dim]
 
@@ -172,7 +184,10 @@ class _Collector:
     def _update(self, events: list, conn):
         def handle(log_ns, raw):
             try:
-                version = json.loads(self._text(raw, conn.msgtype)).get("version")
+                if conn.msgtype == UPDATE_STATUS:
+                    version = self._full(raw, conn.msgtype).version or None
+                else:
+                    version = json.loads(self._text(raw, conn.msgtype)).get("version")
             except (ValueError, AttributeError):
                 version = None
             if version is not None and (not events or events[-1][1] != str(version)):
@@ -182,7 +197,8 @@ class _Collector:
     def _summary(self, msgtype):
         def handle(log_ns, raw):
             try:
-                self.rec.summary = json.loads(self._text(raw, msgtype))
+                text = self._full(raw, msgtype).details if msgtype == SUMMARY else self._text(raw, msgtype)
+                self.rec.summary = json.loads(text)
             except ValueError:
                 pass
         return handle

@@ -80,3 +80,31 @@ def string_data(data) -> str | None:
     if n < 1 or 8 + n > len(data):
         raise ValueError(f"String of {n} bytes in a {len(data)}-byte message")
     return bytes(data[8:8 + n - 1]).decode("utf-8", "replace")
+
+
+_BEACON_NUMBERS = 8 * 8                 # sent_at, position (3), velocity (3), radius: doubles
+
+
+def packets_senders(data) -> list[str] | None:
+    """Sender of each beacon in a serialized swarm_ros_interfaces/RadioPackets."""
+    if not _plain_le(data):
+        return None
+    try:
+        (count,) = _U32.unpack_from(data, 4)
+        if count > len(data):
+            raise ValueError(f"{count} beacons in a {len(data)}-byte message")
+        senders, off = [], 4
+        for _ in range(count):
+            start = ((off + 3) & ~3) + 4
+            off = _skip_string(data, off)
+            senders.append(bytes(data[4 + start:4 + off - 1]).decode("utf-8", "replace"))
+            off = ((off + 7) & ~7) + _BEACON_NUMBERS + 4          # the doubles, then int32 group
+            (n,) = _U32.unpack_from(data, 4 + off)                # payload length (aligned: off is)
+            off += 4
+            if n:
+                off = ((off + 7) & ~7) + 8 * n
+            if 4 + off > len(data):
+                raise ValueError(f"beacon from {senders[-1]!r} overruns a {len(data)}-byte message")
+    except struct.error as err:
+        raise ValueError(f"truncated RadioPackets ({len(data)} bytes): {err}") from None
+    return senders

@@ -20,11 +20,11 @@ import sys
 import numpy as np
 from geometry_msgs.msg import TwistStamped
 from nav_msgs.msg import Odometry
-from std_msgs.msg import Float64MultiArray
+from swarm_ros_interfaces.msg import RadioBeacon, RadioPackets
 
 from swarm_ros import topics
 from swarm_ros.control.onboard import Onboard
-from swarm_ros.nodes import cdr, messages as msgs
+from swarm_ros.nodes import cdr
 from swarm_ros.nodes.runtime import Process, mission_from, qos, qos_latest
 from swarm_ros.nodes.service_link import link_of
 
@@ -44,7 +44,7 @@ class DroneGroup:
         self.answered, self.last_cmd = -1, np.zeros((n, 3))   # the last tick answered, and how
         self.loggers = [node.get_logger() for node in nodes]
         self.cmd_pub = [node.create_publisher(TwistStamped, topics.CMD, qos(topics.CMD)) for node in nodes]
-        self.tx_pub = [node.create_publisher(Float64MultiArray, topics.RADIO_TX, qos(topics.RADIO_TX))
+        self.tx_pub = [node.create_publisher(RadioBeacon, topics.RADIO_TX, qos(topics.RADIO_TX))
                        for node in nodes]
         # drones whose controller needs a mission service send it requests and take its answers
         self.report_pub = {}
@@ -62,12 +62,13 @@ class DroneGroup:
         for k, node in enumerate(nodes):
             # depth 1: a drone that falls behind acts on the newest state, not on a backlog
             node.create_subscription(Odometry, topics.ODOM, self._on_odom_for(k), qos_latest(topics.ODOM), raw=True)
-            node.create_subscription(Float64MultiArray, topics.RADIO_RX, self._on_rx_for(k), qos(topics.RADIO_RX))
+            node.create_subscription(RadioPackets, topics.RADIO_RX, self._on_rx_for(k), qos(topics.RADIO_RX),
+                                     raw=True)
 
     def _on_rx_for(self, k: int):
-        def on_rx(msg: Float64MultiArray) -> None:
+        def on_rx(data: bytes) -> None:
             try:
-                packets = msgs.radio_unpack(msg)
+                packets = cdr.decode_radio_packets(data)
             except ValueError as err:
                 self.loggers[k].warning(f"dropped malformed radio message: {err}", throttle_duration_sec=5.0)
                 return
@@ -118,7 +119,7 @@ class DroneGroup:
         if beacons is not None:
             t = stamp * 1e-9
             for k, d in enumerate(self.drones):
-                self.tx_pub[k].publish(msgs.radio_packets([d.name], [t], [beacons[k]]))
+                self.tx_pub[k].publish(cdr.encode_beacon(d.name, t, beacons[k]))
         for k, pub in enumerate(self.cmd_pub):
             pub.publish(cdr.encode_twist_stamped(stamp, topics.WORLD_FRAME, cmd[k]))
         for k, data in self.onboard.reports():

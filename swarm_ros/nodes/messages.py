@@ -1,10 +1,8 @@
 """Conversions between ROS messages and numpy arrays for the low-rate messages (the per-tick
 odometry and commands are packed directly, see cdr.py).
 
-Radio messages use std_msgs/Float64MultiArray: each packet is one entry of layout.dim (label =
-sender drone name, size = packet length) and its numbers follow in `data` in the same order:
-[stamp (mission s), beacon...] where the beacon is position, velocity, body radius, group,
-payload (control/contract.py).
+Radio messages (swarm_ros_interfaces RadioBeacon and RadioPackets) are per-tick traffic too:
+cdr.py packs and reads them.
 """
 from __future__ import annotations
 
@@ -15,41 +13,11 @@ import numpy as np
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import PoseStamped
 from nav_msgs.msg import Path
-from std_msgs.msg import Float64MultiArray, MultiArrayDimension, String
-
-from swarm_ros.control.contract import BEACON_SIZE
+from std_msgs.msg import Float64MultiArray, String
 
 
 def ros_time(ns: int) -> Time:
     return Time(sec=ns // 1_000_000_000, nanosec=ns % 1_000_000_000)
-
-
-def radio_packets(senders: list[str], stamps, beacons) -> Float64MultiArray:
-    msg = Float64MultiArray()
-    data = array.array("d")
-    for name, stamp, beacon in zip(senders, stamps, beacons):
-        msg.layout.dim.append(MultiArrayDimension(label=name, size=len(beacon) + 1, stride=len(beacon) + 1))
-        data.append(float(stamp))
-        data.extend(np.asarray(beacon, float).tolist())
-    msg.data = data
-    return msg
-
-
-def radio_unpack(msg: Float64MultiArray) -> list[tuple[str, float, np.ndarray]]:
-    """[(sender, stamp, beacon)] from a radio message; malformed ones raise ValueError."""
-    data = np.asarray(msg.data, float)
-    if not np.isfinite(data).all():
-        raise ValueError("radio message holds non-finite numbers")
-    out, k = [], 0
-    for dim in msg.layout.dim:
-        if dim.size < 1 + BEACON_SIZE:
-            raise ValueError(f"radio packet from {dim.label!r} has {dim.size} numbers, fewer than a beacon "
-                             f"({1 + BEACON_SIZE} with the stamp)")
-        if k + dim.size > len(data):
-            raise ValueError(f"radio packet from {dim.label!r} overruns the data ({k}+{dim.size} > {len(data)})")
-        out.append((dim.label, float(data[k]), data[k + 1:k + dim.size]))
-        k += dim.size
-    return out
 
 
 def numbers(values) -> Float64MultiArray:

@@ -19,10 +19,9 @@ import time
 from pathlib import Path
 
 from rosbags.rosbag2 import StoragePlugin, Writer, WriterError
-from rosbags.typesys import Stores, get_typestore
 from std_msgs.msg import Int64, String
 
-from swarm_ros import topics
+from swarm_ros import bagtypes, topics
 from swarm_ros.launching import default_run_dir
 from swarm_ros.nodes import cdr
 from swarm_ros.nodes.runtime import Process, mission_from, qos
@@ -65,7 +64,7 @@ class RecorderNode:
             self.writer.set_custom_data(f"swarm_ros.{key}", value)
         self.writer.open()
         self.path = bag_path
-        store = get_typestore(Stores.ROS2_KILTED)
+        store = bagtypes.typestore()     # standard messages and ours, with their definitions
         self.subs, self.count, self.closing = [], 0, None
         self.last_message = self.summary_at = 0.0
         recorded = topics.recorded(kinds, mission.fleet.names, service_topics(mission))

@@ -23,11 +23,12 @@ import time
 import numpy as np
 from geometry_msgs.msg import Pose, PoseArray, TwistStamped
 from nav_msgs.msg import Odometry
-from std_msgs.msg import Float64MultiArray, Int64, String
+from std_msgs.msg import Int64, String
+from swarm_ros_interfaces.msg import RadioBeacon, RadioPackets, SwarmStatus, SwarmSummary
 
 from sim.engine import SwarmSim
 from swarm_ros import topics
-from swarm_ros.nodes import cdr, messages as msgs
+from swarm_ros.nodes import cdr, messages as msgs, reports
 from swarm_ros.nodes.runtime import Process, mission_from, qos, qos_latest
 from swarm_ros.nodes.update_relay import UpdateRelay
 
@@ -52,16 +53,17 @@ class SimulatorNode:
         names = self.sim.names
         self.child_frames = [f"{d}/base_link" for d in names]
         self.odom_pub = [node.create_publisher(Odometry, topics.of(d, topics.ODOM), qos(topics.ODOM)) for d in names]
-        self.rx_pub = [node.create_publisher(Float64MultiArray, topics.of(d, topics.RADIO_RX), qos(topics.RADIO_RX))
+        self.rx_pub = [node.create_publisher(RadioPackets, topics.of(d, topics.RADIO_RX), qos(topics.RADIO_RX))
                        for d in names]
         self.cmd_sub = [node.create_subscription(TwistStamped, topics.of(d, topics.CMD), self._on_cmd_for(k),
                                                  qos_latest(topics.CMD), raw=True) for k, d in enumerate(names)]
-        self.tx_sub = [node.create_subscription(Float64MultiArray, topics.of(d, topics.RADIO_TX),
-                                                self._on_tx_for(k), qos(topics.RADIO_TX)) for k, d in enumerate(names)]
-        self.status_pub = node.create_publisher(String, topics.STATUS, qos(topics.STATUS))
+        self.tx_sub = [node.create_subscription(RadioBeacon, topics.of(d, topics.RADIO_TX),
+                                                self._on_tx_for(k), qos(topics.RADIO_TX), raw=True)
+                       for k, d in enumerate(names)]
+        self.status_pub = node.create_publisher(SwarmStatus, topics.STATUS, qos(topics.STATUS))
         self.poses_pub = node.create_publisher(PoseArray, topics.POSES, qos(topics.POSES))
         self.poses_every = max(1, round(mission.control_rate / mission.view_rate)) if mission.view_rate > 0 else 0
-        self.summary_pub = node.create_publisher(String, topics.SUMMARY, qos(topics.SUMMARY))
+        self.summary_pub = node.create_publisher(SwarmSummary, topics.SUMMARY, qos(topics.SUMMARY))
         self.updates = UpdateRelay(node, self.sim, mission) if mission.updates else None
         # A mission starts once its services are up (their drones' first requests must not be lost).
         monitors = [use.kind.monitor for use in mission.services.values() if use.kind.monitor]
@@ -155,16 +157,16 @@ class SimulatorNode:
         self._advance()
 
     def _on_tx_for(self, k: int):
-        def on_tx(msg: Float64MultiArray) -> None:
+        def on_tx(data: bytes) -> None:
             if self.state != "running":
                 return
             try:
-                packets = msgs.radio_unpack(msg)
+                _sender, _stamp, beacon = cdr.decode_beacon(data)
             except ValueError as err:
                 self.node.get_logger().warning(f"dropped a malformed beacon from {self.sim.names[k]}: {err}")
                 return
             # The radio knows the sender from the topic; it sends at its own clock, at the next step.
-            self.outbox.extend((k, beacon) for _sender, _stamp, beacon in packets)
+            self.outbox.append((k, beacon))
         return on_tx
 
     def _on_clock(self, *_ignored) -> None:
@@ -195,8 +197,8 @@ class SimulatorNode:
             # deliveries come sorted by receiver: one radio message per receiver
             receivers, starts = np.unique(dlv.receiver, return_index=True)
             for r, rows in zip(receivers, np.split(np.arange(len(dlv.receiver)), starts[1:])):
-                self.rx_pub[r].publish(msgs.radio_packets([sim.names[s] for s in dlv.sender[rows]],
-                                                          dlv.sent_at[rows], [dlv.packet[i] for i in rows]))
+                self.rx_pub[r].publish(cdr.encode_radio_packets([sim.names[s] for s in dlv.sender[rows]],
+                                                                dlv.sent_at[rows], [dlv.packet[i] for i in rows]))
         self._publish_odometry(range(sim.n))
         if self.poses_every and sim.tick % self.poses_every == 0:
             self.poses_pub.publish(self._poses())
@@ -247,7 +249,7 @@ class SimulatorNode:
             elif len(waiting) and silent > RESEND * (1 + self.resent):
                 self.resent += 1             # a first sample can be lost while discovery completes
                 self._publish_odometry(waiting)
-        self.status_pub.publish(msgs.json_message(self._status()))
+        self.status_pub.publish(reports.status_message(self._status()))
 
     def _status(self) -> dict:
         sim, m = self.sim, self.sim.metrics
@@ -267,8 +269,8 @@ class SimulatorNode:
             d["late_ticks"] = int(self.late[k])
         if self.updates is not None:
             summary["update_radio"] = self.updates.stats()
-        self.summary_pub.publish(msgs.json_message(summary))
-        self.status_pub.publish(msgs.json_message(self._status()))
+        self.summary_pub.publish(reports.summary_message(summary))
+        self.status_pub.publish(reports.status_message(self._status()))
         self.node.get_logger().info("mission complete: " + json.dumps(
             {k: summary[k] for k in ("collisions", "geofence_violations", "min_separation", "rtf", "late_ticks")}))
         self._timers = [self.node.create_timer(LINGER, lambda: self.proc.finish(0))]

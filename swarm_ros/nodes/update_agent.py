@@ -3,7 +3,7 @@
 Thin: firmware_update.protocol (SwarmSync) decides what to send and when a patch is complete;
 firmware_update.agent verifies, installs (A/B, rollback) and swaps the running model. This class
 only moves bytes between /<drone>/update/rx|tx and those two, and publishes /<drone>/update/status
-(latched JSON) whenever the agent reports, plus transfer progress in steps of 10 %. A drone whose
+(latched, swarm_ros_interfaces/UpdateStatus) whenever the agent reports, plus transfer progress in steps of 10 %. A drone whose
 agent cannot start (no A/B slot verifies) publishes state `failed` with the reason once and flies
 on without updates; the node does not stop.
 
@@ -17,7 +17,8 @@ from __future__ import annotations
 import os
 import time
 
-from std_msgs.msg import String, UInt8MultiArray
+from std_msgs.msg import UInt8MultiArray
+from swarm_ros_interfaces.msg import UpdateStatus
 
 from firmware_update.agent import UpdateAgent
 from firmware_update.model import Model, ModelError
@@ -27,7 +28,7 @@ from firmware_update.protocol import DroneAgent
 from firmware_update.selector import DroneIdentity
 from firmware_update.shapes import camera_frame
 from swarm_ros import topics
-from swarm_ros.nodes.messages import json_message
+from swarm_ros.nodes.reports import update_status_message
 from swarm_ros.nodes.runtime import qos
 
 INFER_PERIOD = 1.0      # s between inferences on the stand-in camera frame
@@ -46,7 +47,7 @@ class DroneUpdates:
         self.disabled = []                      # status publishers of drones whose agent could not start
         for node, d in zip(nodes, drones):
             k = len(self.agents)
-            self.status.append(node.create_publisher(String, topics.UPDATE_STATUS, qos(topics.UPDATE_STATUS)))
+            self.status.append(node.create_publisher(UpdateStatus, topics.UPDATE_STATUS, qos(topics.UPDATE_STATUS)))
             folder = spec.state / d.name
             try:
                 agent = UpdateAgent(folder, DroneIdentity.of(d), keys, base,
@@ -54,7 +55,7 @@ class DroneUpdates:
             except (ModelError, OSError) as err:   # no slot verifies, or an unusable state folder: fly on
                 self.log.error(f"{d.name}: update agent disabled: {err}")
                 self.disabled.append(self.status.pop())
-                self.disabled[-1].publish(json_message({"drone": d.name, "state": "failed", "reason": str(err)}))
+                self.disabled[-1].publish(update_status_message({"drone": d.name, "state": "failed", "reason": str(err)}))
                 continue
             self.agents.append(agent)
             self.sync.append(DroneAgent(DroneIdentity.of(d), self.config, seed=mission.seed,
@@ -72,7 +73,7 @@ class DroneUpdates:
             model = self.agents[k].model        # one read: the swap is a reference assignment
             out.update(label=model.classes[int(model.predict(self.frame)[0])], label_model=model.hash()[:16],
                        pid=self.pid, inferred_at=time.time())
-        self.status[k].publish(json_message(out))
+        self.status[k].publish(update_status_message(out))
 
     def _infer(self, *_ignored) -> None:
         for k, agent in enumerate(self.agents):

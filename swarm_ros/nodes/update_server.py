@@ -2,7 +2,7 @@
 SwarmSync updater through the simulator's radio (or the real network on hardware).
 
 It checks the signature against the mission's trusted keys before serving (a drone would refuse
-it anyway; this saves the airtime) and answers each push on /swarm/update/server (latched JSON,
+it anyway; this saves the airtime) and answers each push on /swarm/update/server (latched swarm_ros_interfaces/UpdateOffer,
 with `push`: the first 16 hex of the pushed bytes' SHA-256, so a client knows its own answer).
 
 One patch is in flight at a time: drones order offers by one version number, so a push replaces
@@ -15,13 +15,14 @@ from __future__ import annotations
 import hashlib
 import time
 
-from std_msgs.msg import String, UInt8MultiArray
+from std_msgs.msg import UInt8MultiArray
+from swarm_ros_interfaces.msg import UpdateOffer
 
 from firmware_update.participant import SyncConfig
 from firmware_update.patch import Patch, PatchRefused, load_public_key, verify, wire_version
 from firmware_update.protocol import UpdaterAgent
 from swarm_ros import topics
-from swarm_ros.nodes.messages import json_message
+from swarm_ros.nodes.reports import update_offer_message
 from swarm_ros.nodes.runtime import qos, run_service
 
 NAME = "updater"
@@ -35,11 +36,11 @@ class UpdateServer:
         self.agent, self.serving = None, None
         self.t0 = time.monotonic()
         self.tx = node.create_publisher(UInt8MultiArray, topics.SERVER_TX, qos(topics.SERVER_TX))
-        self.state = node.create_publisher(String, topics.SERVER_STATE, qos(topics.SERVER_STATE))
+        self.state = node.create_publisher(UpdateOffer, topics.SERVER_STATE, qos(topics.SERVER_STATE))
         node.create_subscription(UInt8MultiArray, topics.SERVER_RX, self._on_rx, qos(topics.SERVER_RX))
         node.create_subscription(UInt8MultiArray, topics.PATCH_PUSH, self._on_push, qos(topics.PATCH_PUSH))
         node.create_timer(self.config.poll_period, self._poll)
-        self.state.publish(json_message({"state": "idle"}))
+        self.state.publish(update_offer_message({"state": "idle"}))
 
     def _now(self) -> float:
         return time.monotonic() - self.t0
@@ -61,11 +62,11 @@ class UpdateServer:
                                       self.config, seed=self.seed)
             self.serving = m["version"]
         except PatchRefused as err:
-            self.state.publish(json_message({"state": "refused", "reason": str(err), "push": push}))
+            self.state.publish(update_offer_message({"state": "refused", "reason": str(err), "push": push}))
             return
         self.node.get_logger().info(f"serving patch {m['result_hash'][:16]} version {m['version']} "
                                     f"({len(data)} bytes) to {m['target']!r}")
-        self.state.publish(json_message({"state": "serving", "patch": m["result_hash"][:16], "version": m["version"],
+        self.state.publish(update_offer_message({"state": "serving", "patch": m["result_hash"][:16], "version": m["version"],
                                          "target": m["target"], "bytes": len(data), "push": push}))
 
     def _send(self, out) -> None:

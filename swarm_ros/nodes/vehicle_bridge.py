@@ -14,7 +14,7 @@ import time
 import numpy as np
 from geometry_msgs.msg import TwistStamped
 from nav_msgs.msg import Odometry
-from std_msgs.msg import Float64MultiArray
+from swarm_ros_interfaces.msg import RadioBeacon, RadioPackets
 
 from swarm_ros import topics
 from swarm_ros.nodes import cdr
@@ -29,12 +29,12 @@ class VehicleBridge:
         n = len(self.names)
         self.child_frames = [f"{d}/base_link" for d in self.names]
         self.odom_pub = [node.create_publisher(Odometry, topics.of(d, topics.ODOM), qos(topics.ODOM)) for d in self.names]
-        self.rx_pub = [node.create_publisher(Float64MultiArray, topics.of(d, topics.RADIO_RX), qos(topics.RADIO_RX))
+        self.rx_pub = [node.create_publisher(RadioPackets, topics.of(d, topics.RADIO_RX), qos(topics.RADIO_RX))
                        for d in self.names]
         self.cmd_sub = [node.create_subscription(TwistStamped, topics.of(d, topics.CMD), self._on_cmd_for(k),
                                                  qos_latest(topics.CMD), raw=True) for k, d in enumerate(self.names)]
-        self.tx_sub = [node.create_subscription(Float64MultiArray, topics.of(d, topics.RADIO_TX), self._on_tx_for(k),
-                                                qos(topics.RADIO_TX)) for k, d in enumerate(self.names)]
+        self.tx_sub = [node.create_subscription(RadioBeacon, topics.of(d, topics.RADIO_TX), self._on_tx_for(k),
+                                                qos(topics.RADIO_TX), raw=True) for k, d in enumerate(self.names)]
         self.cmd = np.zeros((n, 3))
         self.cmd_wall = np.zeros(n)
         self.cmd_stamp = np.full(n, -1, dtype=np.int64)   # the tick (ns) each drone last answered
@@ -105,8 +105,15 @@ class VehicleBridge:
         return on_cmd
 
     def _on_tx_for(self, k: int):
-        def on_tx(msg: Float64MultiArray) -> None:
+        def on_tx(data: bytes) -> None:
+            try:
+                sender, stamp, beacon = cdr.decode_beacon(data)
+            except ValueError as err:
+                self.node.get_logger().warning(f"dropped a malformed beacon from {self.names[k]}: {err}",
+                                               throttle_duration_sec=5.0)
+                return
+            packets = cdr.encode_radio_packets([sender], [stamp], [beacon])
             for j, pub in enumerate(self.rx_pub):
                 if j != k:
-                    pub.publish(msg)
+                    pub.publish(packets)
         return on_tx
