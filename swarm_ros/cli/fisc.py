@@ -102,11 +102,8 @@ def cmd_channel(args, console) -> int:
 
 def _swarm_file(name_or_path: str):
     from ..fisc_swarm_file import load_swarm_file
-    from ..core.resources import share_dir
-    p = Path(name_or_path)
-    if p.suffix not in (".yaml", ".yml") and not p.exists():
-        p = share_dir() / "config" / "fisc" / f"{name_or_path}.yaml"
-    return load_swarm_file(p)
+    from ..core.resources import find_named, share_dir
+    return load_swarm_file(find_named(name_or_path, share_dir() / "config" / "fisc", ".yaml", "FISC swarm file"))
 
 
 def _print_summary(console, s: dict) -> None:
