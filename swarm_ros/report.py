@@ -1,9 +1,18 @@
 """The end-of-mission summary as a terminal table."""
 from __future__ import annotations
 
+import math
+
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
+
+
+def cell(value, pattern: str = "{:g}", missing: str = "-") -> str:
+    """A table cell: `missing` for what has no value (None, NaN, infinity), never "nan" or "inf"."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return missing
+    return pattern.format(value)
 
 
 def summary_table(summary: dict) -> Group:
@@ -13,7 +22,7 @@ def summary_table(summary: dict) -> Group:
                          ("late", "right"), ("landed", "center")):
         table.add_column(col, justify=justify)
     for d in summary["drones"]:
-        table.add_row(d["name"], d["type"], d["role"], f"{d['distance']:.2f}", f"{d['min_separation']:.3f}",
+        table.add_row(d["name"], d["type"], d["role"], cell(d["distance"], "{:.2f}"), cell(d["min_separation"], "{:.3f}"),
                       str(d["collisions"]), str(d["geofence_violations"]), str(d.get("late_ticks", 0)),
                       "yes" if d["landed"] else "NO")
     radio = summary["radio"]
@@ -22,7 +31,7 @@ def summary_table(summary: dict) -> Group:
     lines = [
         f"sim time {summary['sim_time']:.1f} s in {summary['ticks']} ticks{pace}",
         f"collisions {summary['collisions']}, geofence violations {summary['geofence_violations']}, "
-        f"minimum separation {summary['min_separation']:.3f} m",
+        f"minimum separation {cell(summary['min_separation'], '{:.3f} m', 'n/a (one drone)')}",
         f"radio: {radio['sent']} beacons sent, {radio['delivered']} deliveries, {radio['lost']} lost in range",
     ]
     obj = summary.get("objective")
