@@ -13,7 +13,7 @@ from swarm_ros.analysis.compare import comparison
 from swarm_ros.deploy import make_backends, preflight_table, status_table
 from swarm_ros.hardware.preflight import VehicleCheck
 from swarm_ros.mission import load_mission
-from swarm_ros.report import cell, summary_table
+from swarm_ros.report import cell, late_fraction, summary_table, verdict
 
 FIRST_FLIGHT = REPO / "config" / "missions" / "first_flight.yaml"
 
@@ -90,3 +90,35 @@ def test_comparison_rows_show_missing_values_as_n_a():
 def test_summary_table_rows(n):
     out = text(summary_table(summary(n)))
     assert sum(f"cf{k}" in out for k in range(n)) == n and "1.234" in out
+
+
+def test_late_commands_over_one_percent_are_not_mission_ok():
+    late = summary(2, late=240, ticks=1000)              # 12 % of 2000 drone-ticks
+    assert verdict(late) == ("mission flew, but 12 % of commands were late (more than 1 %)", False)
+    assert verdict(summary(2, late=30, ticks=1000)) == ("mission flew, but 1.5 % of commands were late "
+                                                        "(more than 1 %)", False)
+    assert verdict(summary(2, late=20, ticks=1000)) == ("mission OK", True)      # exactly 1 %: tolerated
+    assert verdict(summary(2, late=0, collisions=1)) == ("SAFETY VIOLATIONS", False)
+    assert late_fraction(summary(4, late=10, ticks=50)) == pytest.approx(0.05)
+    out = text(summary_table(late))
+    assert "mission flew, but 12 % of commands were late" in out and "mission OK" not in out
+    assert "late commands: 240 of 2000 drone-ticks (12 %)" in out
+
+
+def test_late_column_is_explained():
+    out = text(summary_table(summary(2, late=3)))
+    assert " late " in next(line for line in out.splitlines() if " drone " in line)
+    caption = " ".join(out.split())
+    assert "late: ticks at which the drone's command reached the simulator after its tick" in caption
+    assert "mission OK" in out
+
+
+def test_headless_summary_has_no_late_column():
+    """Headless runs step the controllers in process: no command can be late, so no column or caption."""
+    s = summary(2)
+    for key in ("late_ticks", "rtf", "mode"):
+        s.pop(key)
+    for d in s["drones"]:
+        d.pop("late_ticks")
+    out = text(summary_table(s))
+    assert "late" not in out and "mission OK" in out
