@@ -14,8 +14,6 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..report import cell
-
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -71,6 +69,7 @@ def cmd_deploy(args, console: Console) -> int:
 
 
 def _report(summary: dict, console: Console) -> None:
+    from ..report import cell
     landed = sum(d["landed"] for d in summary["drones"])
     console.print(f"{summary['mission']}: {summary['outcome']} at t {summary['mission_time']:.1f} s; "
                   f"{landed}/{len(summary['drones'])} landed; measured minimum separation "
@@ -81,6 +80,7 @@ def _report(summary: dict, console: Console) -> None:
 
 def cmd_vehicles(args, console: Console) -> int:
     from ..hardware.links import served_links, write_link_map
+    from ..report import cell
     from sim.vehicles.autopilot import Failsafe
     from sim.vehicles.server import UnservedAutopilot, VehicleServer
     mission, overrides = _mission(args)
