@@ -29,6 +29,7 @@ from .hardware.base import LinkError
 from .hardware.links import fleet_links
 from .hardware.preflight import Limits, VehicleCheck, check_vehicle, connect_all
 from .launching import ISOLATION, NodeSpec, ProcessGroup, default_run_dir, log_tail, ros_environment
+from .report import cell
 
 READY_TIMEOUT = 60.0     # s for the drone nodes to connect to the bridge
 LAND_MARGIN = 10.0       # s beyond height / landing speed to wait for touch-down
@@ -75,15 +76,20 @@ def close_all(backends: dict) -> None:
 
 
 def preflight_table(checks) -> Table:
+    """One row per vehicle; what an unreachable vehicle could not report is "-"."""
     table = Table(title="preflight", title_justify="left")
     for col in ("drone", "backend", "link", "battery", "position", "failsafe hold/land", "result"):
         table.add_column(col)
     for c in checks:
-        pos = "-" if c.position is None or not np.isfinite(c.position).all() else \
-            " ".join(f"{x:.2f}" for x in c.position)
-        table.add_row(c.name, c.kind, c.uri, "-" if math.isnan(c.battery) else f"{c.battery:.0f} %", pos,
-                      f"{c.failsafe[0]:g} / {c.failsafe[1]:g} s", "ok" if c.ok else "[red]FAIL[/]")
+        hold, land = c.failsafe
+        failsafe = "-" if cell(hold) == cell(land) == "-" else f"{cell(hold)} / {cell(land)} s"
+        result = "ok" if c.ok else "[red]FAIL[/]" if c.connected else "[red]unreachable[/]"
+        table.add_row(c.name, c.kind, c.uri, cell(c.battery, "{:.0f} %"), _position(c.position), failsafe, result)
     return table
+
+
+def _position(p) -> str:
+    return "-" if p is None or not np.isfinite(p).all() else " ".join(f"{x:.2f}" for x in p)
 
 
 def status_table(mission, backends: dict, bridge, phase: str) -> Table:
@@ -93,8 +99,9 @@ def status_table(mission, backends: dict, bridge, phase: str) -> Table:
     for k, (name, b) in enumerate(backends.items()):
         s = b.state()
         link = f"{100 * s.link_quality:3.0f} %" if s.connected else "[red]LOST[/]"
-        table.add_row(name, b.kind, link, s.mode, "yes" if s.armed else "no", f"{s.battery:.0f} %",
-                      *[f"{x:.2f}" for x in s.position], f"{np.linalg.norm(s.velocity):.2f}", str(bridge.late[k]))
+        table.add_row(name, b.kind, link, s.mode, "yes" if s.armed else "no", cell(float(s.battery), "{:.0f} %"),
+                      *[cell(float(x), "{:.2f}") for x in s.position], cell(float(np.linalg.norm(s.velocity)), "{:.2f}"),
+                      str(bridge.late[k]))
     return table
 
 

@@ -54,10 +54,30 @@ def _param_text(value) -> str:
     return repr(value)
 
 
+def stamped_dir(parent: str | Path, name: str) -> Path:
+    """<parent>/<name>_<time>/, to the millisecond: a new folder for each run."""
+    now = datetime.now()
+    return Path(parent) / f"{name}_{now:%Y%m%d_%H%M%S}_{now.microsecond // 1000:03d}"
+
+
 def default_run_dir(mission) -> Path:
     """runs/<mission>_<time>/: the folder of one run (bag/, logs/, summary.json)."""
-    now = datetime.now()
-    return Path(mission.record.path) / f"{mission.name}_{now:%Y%m%d_%H%M%S}_{now.microsecond // 1000:03d}"
+    return stamped_dir(mission.record.path, mission.name)
+
+
+def fresh_run_dir(given: str | None, name: str, option: str, force: bool | None = None) -> Path:
+    """The folder a command writes one run into: `given`, or a new runs/<name>_<time>/. A given
+    folder that already holds files is refused (one line, before any work) unless `force` (None:
+    the command has no --force)."""
+    if given is None:
+        return stamped_dir("runs", name)
+    out = Path(given)
+    if out.is_dir() and any(out.iterdir()) and not force:
+        from .core.configfile import ConfigError
+        raise ConfigError("command line", option, f"{out} exists and is not empty (a run is never overwritten)",
+                          f"a new or empty folder, or no {option} (a new runs/{name}_<time>/)"
+                          + (", or --force to write into it" if force is not None else ""))
+    return out
 
 
 def node_specs(mission, *, per_drone_processes: bool = False, speed: float | None = None,

@@ -264,8 +264,9 @@ def load_mission(path: str | Path) -> Mission:
     top = load_yaml(path, "mission file")
     name = top.get("name", Name())
     top.get("description", Text(), "")
-    fleet = load_fleet(resolve_file(top, "fleet", "fleet file", [share_dir() / "config" / "fleets"]), path)
-    world = load_world(resolve_file(top, "world", "world file", [share_dir() / "sim" / "worlds"]))
+    fleet = load_fleet(resolve_file(top, "fleet", "fleet file", [share_dir() / "config" / "fleets"], ".yaml"),
+                       path)
+    world = load_world(resolve_file(top, "world", "world file", [share_dir() / "sim" / "worlds"], ".yaml"))
     duration = top.get("duration", POSITIVE)
     control_rate = top.get("control_rate", Number(1, 1000), 50.0)
     phases = _read_phases(top, duration)

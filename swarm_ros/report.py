@@ -1,30 +1,74 @@
 """The end-of-mission summary as a terminal table."""
 from __future__ import annotations
 
+import math
+
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
 
+def cell(value, pattern: str = "{:g}", missing: str = "-") -> str:
+    """A table cell: `missing` for what has no value (None, NaN, infinity), never "nan" or "inf"."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return missing
+    return pattern.format(value)
+
+
+LATE_LIMIT = 0.01     # fraction of drone-ticks with a late command above which a run is not "OK"
+LATE_CAPTION = ("late: ticks at which the drone's command reached the simulator after its tick (in real time; "
+                "in lockstep only when the drone fell silent and was held in a hover), so the drone flew its "
+                "previous setpoint")
+
+
+def late_fraction(summary: dict) -> float:
+    """Late drone-ticks over all drone-ticks of the run."""
+    drone_ticks = summary.get("ticks", 0) * len(summary["drones"])
+    return summary.get("late_ticks", 0) / drone_ticks if drone_ticks else 0.0
+
+
+def percent(fraction: float) -> str:
+    return f"{100 * fraction:.1f} %" if 100 * fraction < 10 else f"{100 * fraction:.0f} %"
+
+
+def verdict(summary: dict) -> tuple[str, bool]:
+    """(the verdict line, whether the run is OK). `launch --strict` exits 3 exactly when it is not:
+    on a collision or geofence violation, or when more than LATE_LIMIT of the commands were late
+    (the controllers were not flown as the mission says)."""
+    if summary["collisions"] or summary["geofence_violations"]:
+        return "SAFETY VIOLATIONS", False
+    late = late_fraction(summary)
+    if late > LATE_LIMIT:
+        return f"mission flew, but {percent(late)} of commands were late (more than {100 * LATE_LIMIT:g} %)", False
+    return "mission OK", True
+
+
 def summary_table(summary: dict) -> Group:
-    table = Table(title=f"mission {summary['mission']}: summary", title_justify="left")
+    """The per-drone table, the run's figures and the verdict. The late column (and its caption)
+    is there for runs over ROS, where commands travel between processes; headless runs have none."""
+    timed = "late_ticks" in summary
+    table = Table(title=f"mission {summary['mission']}: summary", title_justify="left",
+                  caption=LATE_CAPTION if timed else None, caption_justify="left")
     for col, justify in (("drone", "left"), ("type", "left"), ("role", "left"), ("dist (m)", "right"),
                          ("min sep (m)", "right"), ("collisions", "right"), ("geofence", "right"),
                          ("late", "right"), ("landed", "center")):
-        table.add_column(col, justify=justify)
+        if col != "late" or timed:
+            table.add_column(col, justify=justify)
     for d in summary["drones"]:
-        table.add_row(d["name"], d["type"], d["role"], f"{d['distance']:.2f}", f"{d['min_separation']:.3f}",
-                      str(d["collisions"]), str(d["geofence_violations"]), str(d.get("late_ticks", 0)),
-                      "yes" if d["landed"] else "NO")
+        late = [str(d.get("late_ticks", 0))] if timed else []
+        table.add_row(d["name"], d["type"], d["role"], cell(d["distance"], "{:.2f}"), cell(d["min_separation"], "{:.3f}"),
+                      str(d["collisions"]), str(d["geofence_violations"]), *late, "yes" if d["landed"] else "NO")
     radio = summary["radio"]
-    ok = summary["collisions"] == 0 and summary["geofence_violations"] == 0
     pace = f", x{summary['rtf']:.2f} real time ({summary['mode']})" if "rtf" in summary else ""
     lines = [
         f"sim time {summary['sim_time']:.1f} s in {summary['ticks']} ticks{pace}",
         f"collisions {summary['collisions']}, geofence violations {summary['geofence_violations']}, "
-        f"minimum separation {summary['min_separation']:.3f} m",
-        f"radio: {radio['sent']} beacons sent, {radio['delivered']} deliveries, {radio['lost']} lost in range",
+        f"minimum separation {cell(summary['min_separation'], '{:.3f} m', 'n/a (one drone)')}",
     ]
+    if timed:
+        lines.append(f"late commands: {summary['late_ticks']} of {summary['ticks'] * len(summary['drones'])} "
+                     f"drone-ticks ({percent(late_fraction(summary))})")
+    lines.append(f"radio: {radio['sent']} beacons sent, {radio['delivered']} deliveries, {radio['lost']} lost in range")
     obj = summary.get("objective")
     if obj and obj["iterations"]:
         lines.append(f"objective {obj['kind']}: J {obj['first_cost']:.4g} -> {obj['final_cost']:.4g} "
@@ -38,5 +82,5 @@ def summary_table(summary: dict) -> Group:
                      f"{plan['failed']} without a path), median {plan['median_ms']:.1f} ms, max {plan['max_ms']:.1f} ms")
     if summary.get("bag"):
         lines.append(f"bag: {summary['bag']}  (ros2 bag info {summary['bag']}; or open the .mcap in Foxglove)")
-    verdict = Text("mission OK" if ok else "SAFETY VIOLATIONS", style="bold green" if ok else "bold red")
-    return Group(table, *[Text(line) for line in lines], verdict)
+    said, ok = verdict(summary)
+    return Group(table, *[Text(line) for line in lines], Text(said, style="bold green" if ok else "bold red"))

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .launching import ISOLATION, ProcessGroup, default_run_dir, log_tail, node_specs, ros_environment
-from .report import summary_table
+from .report import cell, summary_table
 
 RECORDER_CLOSE_TIMEOUT = 20.0   # s to wait for the recorder to close the bag after the summary
 
@@ -106,12 +106,12 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
                     more = "".join(mission.services[n].kind.progress(seen) for n, seen in monitored.items())
                     progress.update(task, completed=s["t"], phase=s["phase"], description=(
                         f"t {s['t']:5.1f}/{s['duration']:g} s  collisions {s['collisions']}  "
-                        f"min sep {s['min_separation']:.2f} m  x{s['rtf']:.2f} real time{more}"))
+                        f"min sep {cell(s['min_separation'], '{:.2f} m')}  x{s['rtf']:.2f} real time{more}"))
                     decile = int(10 * s["t"] / s["duration"])
                     if not console.is_terminal and decile != last_line:
                         last_line = decile
                         console.print(f"  {s['phase']:>7} t={s['t']:.1f}/{s['duration']:g} s "
-                                      f"collisions={s['collisions']} min_sep={s['min_separation']:.2f} m")
+                                      f"collisions={s['collisions']} min_sep={cell(s['min_separation'], '{:.2f} m')}")
             progress.update(task, completed=mission.duration, phase="done")
         for spec, proc, _log in group.procs:
             if spec.executable == "recorder":

@@ -51,10 +51,36 @@ def test_apply_installs_once(built, capsys, tmp_path):
     args = ["patch", "apply", str(d / "s2.patch"), "--state", str(tmp_path / "cf1"), "--key", str(d / "ops.pub"),
             "--drone", "name=cf1,type=cf,platform=crazyflie_2.1,role=scout", "--base", BASE]
     assert main(args) == 0
-    status = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert status["state"] == "installed" and status["version"] == "2"
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "cf1: installed" and "  patch: version 2" in out and "{" not in "".join(out), out
+    active = next(line for line in out if line.startswith("  active model: "))
+    assert "version 2" in active and "classes" in active
+    assert out[-1] == f"  status: {tmp_path / 'cf1' / 'status.json'}"
     assert main(args) == 1                                   # the same patch again
     assert "already installed" in _one_line_error(capsys, "refused:")
+    assert main(args + ["--json"]) == 1
+    status = json.loads(capsys.readouterr().out)
+    assert status["state"] == "refused" and status["version"] == "2" and "already installed" in status["reason"]
+
+
+def test_apply_json_prints_the_agent_status(built, capsys, tmp_path):
+    d = built
+    main(["patch", "sign", str(d / "p.patch"), "--key", str(d / "ops.key"), "--out", str(d / "s3.patch")])
+    capsys.readouterr()
+    assert main(["patch", "apply", str(d / "s3.patch"), "--state", str(tmp_path / "cf2"), "--key", str(d / "ops.pub"),
+                 "--drone", "name=cf2,type=cf,role=scout", "--base", BASE, "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert (status["drone"], status["state"], status["version"], status["patch_version"]) == ("cf2", "installed", "2", "2")
+
+
+def test_status_lines_say_why_a_patch_was_rolled_back(tmp_path):
+    from swarm_ros.cli.patch import status_lines
+    lines = status_lines({"drone": "cf1", "state": "rolled_back", "version": "1", "hash": "ab" * 8, "classes": 5,
+                          "time": 0.0, "reason": "post-apply: self-test failed", "patch_version": "2",
+                          "fallback": {"from": "b", "to": "a", "reason": "hash mismatch"}}, tmp_path)
+    assert lines == ["cf1: rolled back", "  reason: post-apply: self-test failed", "  patch: version 2",
+                     f"  active model: version 1, hash {'ab' * 8}, 5 classes",
+                     "  running from slot a: slot b failed (hash mismatch)", f"  status: {tmp_path / 'status.json'}"]
 
 
 @pytest.mark.parametrize("argv, prefix", [

@@ -242,6 +242,27 @@ def test_cli_channel_writes_fields_and_plots(tmp_path, capsys):
     assert (tmp_path / "fisc_fields.png").stat().st_size > 10_000
 
 
+def test_cli_channel_never_overwrites_a_run(tmp_path, capsys, monkeypatch):
+    """Default: a new runs/fisc_channel_2d_<time>/ each run; an --out that holds files is refused
+    in one line before any work, unless --force."""
+    from swarm_ros.cli import main
+    monkeypatch.chdir(tmp_path)
+    short = ["--warmup", "0.5", "--duration", "0.5"]
+    assert main(["fisc", "channel", *short]) == 0
+    assert main(["fisc", "channel", *short]) == 0
+    runs = sorted((tmp_path / "runs").iterdir())
+    assert len(runs) == 2 and all(r.name.startswith("fisc_channel_2d_") for r in runs)
+    assert all((r / "fisc_fields.json").is_file() for r in runs)
+    capsys.readouterr()
+    kept = (runs[0] / "fisc_fields.json").read_bytes()
+    assert main(["fisc", "channel", *short, "--out", str(runs[0])]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.startswith(f"error: command line: --out: {runs[0]} exists and is not empty")
+    assert "--force" in err and (runs[0] / "fisc_fields.json").read_bytes() == kept
+    assert main(["fisc", "channel", *short, "--seed", "1", "--out", str(runs[0]), "--force"]) == 0
+    assert (runs[0] / "fisc_fields.json").read_bytes() != kept
+
+
 @pytest.mark.parametrize("argv,field", [(["--inlet-zone", "9"], "--inlet-zone"),
                                         (["--outlet-zone", "7", "--outlet-length", "5"], "--outlet-zone")])
 def test_cli_bad_geometry_is_one_line_error(argv, field, capsys):

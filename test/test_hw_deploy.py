@@ -64,8 +64,9 @@ def test_unreachable_vehicle_fails_preflight_in_one_line_and_nothing_arms(missio
     with served(mission, links) as server:
         code = run_main(deploy_args(write_links(tmp_path / "links.yaml", wrong)))     # not a dry run
         summary = server.summary()
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert code == 1
+    assert "nan" not in out and "unreachable" in next(line for line in out.splitlines() if "cf3" in line), out
     assert error_lines(err) == [f"error: preflight: cf3 ({wrong['cf3']}): no vehicle answers there (connection refused)"]
     assert "no vehicle was armed" in err
     assert summary["ever_armed"] == []

@@ -4,6 +4,10 @@ The terminal table, the HTML report and comparison.json all use these rows, so t
 """
 from __future__ import annotations
 
+import math
+
+from ..report import cell
+
 
 def _get(m: dict, *keys):
     for k in keys:
@@ -35,7 +39,12 @@ ROWS = [
 
 
 def fmt(value, pattern: str) -> str:
-    return "n/a" if value is None else pattern.format(value)
+    return cell(value, pattern, "n/a")
+
+
+def _signed(delta, pattern: str) -> str:
+    text = fmt(delta, pattern)
+    return "+" + text if text != "n/a" and delta > 0 else text
 
 
 def summary_rows(m: dict) -> list[tuple[str, str]]:
@@ -49,7 +58,8 @@ def comparison(a: dict, b: dict) -> dict:
     for label, unit, get, pat in ROWS:
         va, vb = get(a), get(b)
         delta = vb - va if isinstance(va, (int, float)) and isinstance(vb, (int, float)) else None
+        if delta is not None and not math.isfinite(delta):
+            delta = None                 # keeps comparison.json valid JSON (no NaN)
         rows.append({"metric": label, "unit": unit, "a": va, "b": vb, "b_minus_a": delta,
-                     "text": [fmt(va, pat), fmt(vb, pat),
-                              "n/a" if delta is None else (("+" if delta > 0 else "") + pat.format(delta))]})
+                     "text": [fmt(va, pat), fmt(vb, pat), _signed(delta, pat)]})
     return {"a": a["bag"], "b": b["bag"], "rows": rows}

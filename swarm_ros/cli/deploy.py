@@ -14,7 +14,6 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -70,16 +69,18 @@ def cmd_deploy(args, console: Console) -> int:
 
 
 def _report(summary: dict, console: Console) -> None:
+    from ..report import cell
     landed = sum(d["landed"] for d in summary["drones"])
     console.print(f"{summary['mission']}: {summary['outcome']} at t {summary['mission_time']:.1f} s; "
                   f"{landed}/{len(summary['drones'])} landed; measured minimum separation "
-                  f"{summary['min_separation']:.2f} m, {summary['collisions']} contacts, "
+                  f"{cell(summary['min_separation'], '{:.2f} m', 'n/a')}, {summary['collisions']} contacts, "
                   f"{summary['geofence_violations']} geofence exits; run folder {summary['run_dir']}"
                   + (f"; bag {summary['bag']}" if summary["bag"] else ""))
 
 
 def cmd_vehicles(args, console: Console) -> int:
     from ..hardware.links import served_links, write_link_map
+    from ..report import cell
     from sim.vehicles.autopilot import Failsafe
     from sim.vehicles.server import UnservedAutopilot, VehicleServer
     mission, overrides = _mission(args)
@@ -123,7 +124,7 @@ def cmd_vehicles(args, console: Console) -> int:
             signal.signal(sig, handler)
     summary = server.summary()
     console.print(f"vehicles: {summary['collisions']} collisions, {summary['geofence_violations']} geofence exits, "
-                  f"minimum separation {summary['min_separation']:.2f} m, landed "
+                  f"minimum separation {cell(summary['min_separation'], '{:.2f} m', 'n/a')}, landed "
                   f"{sum(d['landed'] for d in summary['drones'])}/{len(summary['drones'])}")
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2))

@@ -45,7 +45,9 @@ def cmd_channel(args, console) -> int:
     from swarm_ros.control.fisc import FiscParams
     from swarm_ros.core.platforms import PLATFORMS
     from ..analysis import fisc_cfd
+    from ..launching import fresh_run_dir
     channel = _channel(args)
+    out = fresh_run_dir(args.out, f"fisc_channel_{channel.dim}d", "--out", args.force)
     if args.cfd and channel.dim != 2:
         raise ConfigError("command line", "--cfd", "the CFD reference is 2-D", "--cfd with --dim 2")
     if args.cfd and not fisc_cfd.available():
@@ -80,7 +82,6 @@ def cmd_channel(args, console) -> int:
     console.print("  mean axial speed (m/s) inlet {inlet:.3f}, throat {throat:.3f}, outlet {outlet:.3f}; "
                   .format(**speeds) + f"width ratio inlet/throat {ratio:.2f}")
     console.print(f"  min separation {sep:.3f} m, min wall clearance {clear:.3f} m")
-    out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
         if args.cfd:
@@ -102,11 +103,8 @@ def cmd_channel(args, console) -> int:
 
 def _swarm_file(name_or_path: str):
     from ..fisc_swarm_file import load_swarm_file
-    from ..core.resources import share_dir
-    p = Path(name_or_path)
-    if p.suffix not in (".yaml", ".yml") and not p.exists():
-        p = share_dir() / "config" / "fisc" / f"{name_or_path}.yaml"
-    return load_swarm_file(p)
+    from ..core.resources import find_named, share_dir
+    return load_swarm_file(find_named(name_or_path, share_dir() / "config" / "fisc", ".yaml", "FISC swarm file"))
 
 
 def _print_summary(console, s: dict) -> None:
@@ -143,10 +141,9 @@ def cmd_headless(args, console) -> int:
 
 def cmd_launch(args, console) -> int:
     import os
-    from datetime import datetime
-    from ..launching import NodeSpec, ProcessGroup, log_tail, ros_environment
+    from ..launching import NodeSpec, ProcessGroup, fresh_run_dir, log_tail, ros_environment
     spec = _swarm_file(args.file)
-    run_dir = Path(args.run_dir or f"runs/{spec.name}_{datetime.now():%Y%m%d_%H%M%S}")
+    run_dir = fresh_run_dir(args.run_dir, spec.name, "--run-dir")
     params = {"swarm_file": spec.file, "summary_path": str((run_dir / "summary.json").resolve())}
     if args.speed is not None:
         params["speed"] = float(args.speed)
@@ -190,7 +187,8 @@ def add_parser(sub) -> None:
     p.add_argument("--cell", type=_positive, default=0.5, help="field cell size in m (default 0.5)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cfd", action="store_true", help="also run the OpenFOAM reference and print normalised RMSE")
-    p.add_argument("--out", default="runs/fisc", help="folder for fisc_fields.json and .png (default runs/fisc)")
+    p.add_argument("--out", help="folder for fisc_fields.json and .png (default: a new runs/fisc_channel_<dim>d_<time>/)")
+    p.add_argument("--force", action="store_true", help="write into an --out folder that already holds files")
     p.set_defaults(func=cmd_channel)
     for name, func, text in (("headless", cmd_headless, "fly a FISC swarm file in this process (no ROS)"),
                              ("launch", cmd_launch, "fly a FISC swarm file with the fisc_swarm node over ROS 2")):

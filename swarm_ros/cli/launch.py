@@ -37,7 +37,8 @@ def add_parser(sub) -> None:
     p.add_argument("--no-record", action="store_true", help="do not record a bag")
     p.add_argument("--domain-id", type=int, help="ROS_DOMAIN_ID for this run (default: $ROS_DOMAIN_ID or 0)")
     p.add_argument("--json", help="also write the summary to this JSON file")
-    p.add_argument("--strict", action="store_true", help="exit with code 3 on collisions or geofence violations")
+    p.add_argument("--strict", action="store_true", help="exit with code 3 unless the verdict is 'mission OK': on collisions, "
+                   "geofence violations, or more than 1 %% of commands late")
     p.set_defaults(func=cmd_launch)
 
 
@@ -53,5 +54,6 @@ def cmd_launch(args, console) -> int:
         return 1
     if args.json:
         write_json(args.json, summary)
-    failed = summary["collisions"] or summary["geofence_violations"]
-    return 3 if (args.strict and failed) else 0
+    from ..report import verdict
+    _, ok = verdict(summary)
+    return 3 if (args.strict and not ok) else 0

@@ -1,8 +1,8 @@
 """`swarm-ros patch`: train, build, sign, verify and apply layer-frozen model patches (issue 6).
 
 `verify` runs exactly the checks a drone's update agent runs (firmware_update.patch.verify) and
-`apply` runs the agent itself on a local state folder, so what passes here installs on a drone.
-Refusals print one line (`refused: <reason>`) and exit 1; unusable input exits 2.
+`apply` runs the agent itself on a local state folder, so what passes here installs on a drone,
+and prints the outcome one fact a line (`--json`: the agent's status object). Refusals print one line (`refused: <reason>`) and exit 1; unusable input exits 2.
 """
 from __future__ import annotations
 
@@ -50,6 +50,7 @@ def add_parser(sub) -> None:
     a.add_argument("--key", required=True, action="append", help="trusted public key (repeatable)")
     a.add_argument("--drone", required=True, help="the drone's identity, e.g. 'name=cf1,type=cf,role=scout'")
     a.add_argument("--base", help="model to install first when the state folder is new")
+    a.add_argument("--json", action="store_true", help="print the agent's status as one JSON object")
     a.set_defaults(func=cmd_apply)
     u = ps.add_parser("push", help="hand a signed patch to the update server of a flying mission")
     u.add_argument("patch")
@@ -193,11 +194,30 @@ def cmd_apply(args, console) -> int:
     initial = Model.load(args.base) if args.base else None
     agent = UpdateAgent(args.state, parse_identity(args.drone), _keys(args.key), initial)
     status = agent.offer(_read(args.patch))
-    print(json.dumps(status))
+    if args.json:
+        print(json.dumps(status))
+    else:         # a refusal's reason is the one line on stderr below
+        shown = {k: v for k, v in status.items() if k != "reason" or status["state"] != "refused"}
+        print("\n".join(status_lines(shown, Path(args.state))))
     if status["state"] == "refused":
         print(f"refused: {status['reason']}", file=sys.stderr)
         return 1
     return 0 if status["state"] == "installed" else 3
+
+
+def status_lines(status: dict, state_dir: Path) -> list[str]:
+    """An update agent's status as one line per fact."""
+    lines = [f"{status['drone']}: {status['state'].replace('_', ' ')}"]
+    if "reason" in status:
+        lines.append(f"  reason: {status['reason']}")
+    if "patch_version" in status:
+        lines.append(f"  patch: version {status['patch_version']}")
+    lines.append(f"  active model: version {status['version']}, hash {status['hash']}, {status['classes']} classes")
+    if status.get("fallback"):
+        fb = status["fallback"]
+        lines.append(f"  running from slot {fb['to']}: slot {fb['from']} failed ({fb['reason']})")
+    lines.append(f"  status: {state_dir / 'status.json'}")
+    return lines
 
 
 def _read(path) -> bytes:

@@ -27,7 +27,7 @@ def add_parser(sub) -> None:
     t.add_argument("--json", help="write the training history to this JSON file")
     t.set_defaults(func=cmd_train)
     s = psub.add_parser("show", help="print a policy file's layout and metadata")
-    s.add_argument("file")
+    s.add_argument("file", help="a policy file, or the name of an installed one (e.g. reach_k2)")
     s.set_defaults(func=cmd_show)
 
 
@@ -64,11 +64,13 @@ def cmd_train(args, console) -> int:
 
 def cmd_show(args, console) -> int:
     from ..core.mlp import PolicyFileError, load_mlp
+    from ..core.resources import find_policy
+    path = find_policy(args.file)
     try:
-        mlp = load_mlp(args.file)
+        mlp = load_mlp(path)
     except PolicyFileError as err:
-        raise ConfigError(args.file, "", str(err), "a safetensors MLP policy file") from None
-    console.print(f"{args.file}: layers {mlp.sizes}, k = {mlp.k}, activation {mlp.activation}, "
+        raise ConfigError(path, "", str(err), "a safetensors MLP policy file") from None
+    console.print(f"{path}: layers {mlp.sizes}, k = {mlp.k}, activation {mlp.activation}, "
                   f"input_scale {mlp.input_scale:g}, action_scale {mlp.action_scale:g}, "
                   f"neighbours within {mlp.sensing:g} m", soft_wrap=True)
     for key, value in mlp.info.items():

@@ -42,7 +42,7 @@ class PolicyParams:
     @classmethod
     def read(cls, sec: Section) -> "PolicyParams":
         allowed = "a safetensors MLP policy file (swarm-ros policy train writes one)"
-        path = resolve_file(sec, "policy", "policy file", [share_dir().joinpath(*POLICY_DIR)])
+        path = resolve_file(sec, "policy", "policy file", [share_dir().joinpath(*POLICY_DIR)], ".safetensors")
         try:
             mlp = load_mlp(path)
         except PolicyFileError as err:

@@ -243,15 +243,36 @@ def load_yaml(path: str | Path, what: str = "file") -> Section:
     return Section(path, "", data, "a YAML mapping at the top level")
 
 
-def resolve_file(section: Section, key: str, what: str, search: Iterable[Path] = ()) -> Path:
-    """A file named in a config file: relative to that file first, then the given search dirs."""
-    here = Path(section.file).parent
+def name_variants(name: str, ext: str = "") -> list[str]:
+    """A file name as given, then with `ext` added: `fleet: mixed_lab` finds mixed_lab.yaml."""
+    return [name] + ([name + ext] if ext and not name.endswith(ext) else [])
+
+
+def installed_names(search: Iterable[Path], ext: str) -> list[str]:
+    """The bare names of the `ext` files in the search dirs: the choices an error lists."""
+    return sorted({p.name[:-len(ext)] for d in search if Path(d).is_dir() for p in Path(d).glob("*" + ext)})
+
+
+def one_of_installed(search: Iterable[Path], ext: str) -> str:
+    names = installed_names(search, ext) if ext else []
+    return f", or an installed name: {', '.join(names)}" if names else ""
+
+
+def resolve_file(section: Section, key: str, what: str, search: Iterable[Path] = (), ext: str = "") -> Path:
+    """A file named in a config file: relative to that file first, then the given search dirs.
+
+    With `ext`, a name without it is also tried with it, and a name found nowhere is reported with
+    the names installed in the search dirs."""
+    here, search = Path(section.file).parent, list(search)
+    allowed = f"a path to a {what}, relative to {here}" + one_of_installed(search, ext)
     if not section.has(key):
-        raise section.error(key, "missing", f"a path to a {what}, relative to {here}")
+        raise section.error(key, "missing", allowed)
     name = section.get(key, Text())
-    candidates = [Path(name)] if Path(name).is_absolute() else [here / name] + [d / name for d in search]
+    names = name_variants(name, ext)
+    dirs = [Path()] if Path(name).is_absolute() else [here, *search]
+    candidates = [d / n for d in dirs for n in names]
     for c in candidates:
         if c.is_file():
             return c.resolve()
-    raise section.error(key, f"{what} {name!r} not found (looked in {', '.join(str(c.parent) for c in candidates)})",
-                        f"a path to a {what}, relative to {here}")
+    looked = ", ".join(dict.fromkeys(str(c.parent) for c in candidates))
+    raise section.error(key, f"{what} {name!r} not found (looked in {looked})", allowed)

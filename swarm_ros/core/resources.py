@@ -29,17 +29,35 @@ def share_dir() -> Path:
         return checkout
 
 
+def find_named(name_or_path: str, folder: Path, ext: str, what: str) -> Path:
+    """A file given as a path, or by name (with or without `ext`) from an installed folder.
+
+    A missing path with a suffix is returned as it is, for its reader to report; a bare name
+    found nowhere is a one-line error that lists the installed names."""
+    from .configfile import ConfigError, name_variants, one_of_installed
+    p = Path(name_or_path)
+    if p.exists():
+        return p
+    if len(p.parts) == 1:
+        for n in name_variants(name_or_path, ext):
+            if (folder / n).is_file():
+                return folder / n
+    if p.suffix:
+        return p
+    raise ConfigError(name_or_path, "", f"{what} not found (no such file, nor {folder / (p.name + ext)})",
+                      f"a path to a {what}" + one_of_installed([folder], ext))
+
+
 def find_mission(name_or_path: str) -> Path:
     """A mission given as a path, or by name from the installed config/missions."""
-    p = Path(name_or_path)
-    if p.suffix in (".yaml", ".yml") or p.exists():
-        return p
-    return share_dir() / "config" / "missions" / f"{name_or_path}.yaml"
+    return find_named(name_or_path, share_dir() / "config" / "missions", ".yaml", "mission file")
 
 
 def find_world(name_or_path: str) -> Path:
     """A world file given as a path, or by name from the installed sim/worlds."""
-    p = Path(name_or_path)
-    if p.suffix in (".yaml", ".yml") or p.exists():
-        return p
-    return share_dir() / "sim" / "worlds" / f"{name_or_path}.yaml"
+    return find_named(name_or_path, share_dir() / "sim" / "worlds", ".yaml", "world file")
+
+
+def find_policy(name_or_path: str) -> Path:
+    """A policy file given as a path, or by name from the installed config/policies."""
+    return find_named(name_or_path, share_dir() / "config" / "policies", ".safetensors", "policy file")
