@@ -24,7 +24,7 @@ from safetensors.numpy import save as st_save
 
 from .model import LAYERS, Model, ModelError, layer_of, read_metadata
 from .selector import DroneIdentity, SelectorError, TargetSelector
-from .shapes import dataset
+from .shapes import ALL_CLASSES, dataset
 
 FORMAT = "swarm-model-patch-1"
 DOMAIN = b"swarm-ros model patch v1\n"      # signatures over patches cannot be replayed elsewhere
@@ -41,22 +41,61 @@ FIELDS = {"format": (str, None), "version": (str, None), "target": (str, None), 
           "tensors": (dict, str), "probe": (dict, None)}
 
 
+HEX64 = frozenset("0123456789abcdef")
+MAX_TARGET = 1000       # characters of a target selector; real ones are a few dozen
+
+
+def _refuse(where: str, name: str, what: str):
+    raise PatchRefused(f"{where}: manifest field {name!r} {what}")
+
+
+def _is_hash(v) -> bool:
+    return isinstance(v, str) and len(v) == 64 and set(v) <= HEX64
+
+
 def check_manifest(m, where: str = "patch") -> dict:
-    """The manifest if it has every field with the right type; else PatchRefused naming the field.
-    Runs before any field is used, so a malformed (even a signed) manifest is refused, never a crash."""
+    """The manifest if every field has the right type, range and shape; else PatchRefused naming
+    the field. Runs before any field is used, so a malformed (even a signed) manifest is refused
+    before anything is staged, never a crash later in the install or its self-test."""
     if not isinstance(m, dict):
         raise PatchRefused(f"{where}: manifest is a JSON {type(m).__name__}, expected an object")
     for name, (kind, item) in FIELDS.items():
         value = m.get(name)
         if not isinstance(value, kind) or (item is not None and not all(isinstance(v, item) for v in value)):
             what = kind.__name__ + (f" of {item.__name__}" if item else "")
-            raise PatchRefused(f"{where}: manifest field {name!r} is missing or not a {what}")
+            _refuse(where, name, f"is missing or not a {what}")
+    if m["format"] != FORMAT:
+        _refuse(where, "format", f"is {m['format'][:40]!r}, expected {FORMAT!r}")
+    if "key_id" in m and not isinstance(m["key_id"], str):
+        _refuse(where, "key_id", "is not a string")
+    check_version(m["version"], f"{where}: manifest field 'version'")
+    if len(m["target"]) > MAX_TARGET:
+        _refuse(where, "target", f"is {len(m['target'])} characters long (at most {MAX_TARGET})")
+    for name in ("base_hash", "result_hash"):
+        if not _is_hash(m[name]):
+            _refuse(where, name, "is not a SHA-256 in lower-case hex (64 characters)")
+    classes = m["classes"]
+    if not classes:
+        _refuse(where, "classes", "is empty")
+    unknown = [c for c in classes if c not in ALL_CLASSES]
+    if unknown or len(set(classes)) != len(classes):
+        _refuse(where, "classes", f"must name distinct known classes ({', '.join(ALL_CLASSES)})"
+                + (f"; {unknown[0][:40]!r} is unknown" if unknown else "; one is repeated"))
+    for name in ("layers", "frozen"):
+        bad = [x for x in m[name] if x not in LAYERS]
+        if bad or len(set(m[name])) != len(m[name]):
+            _refuse(where, name, f"must list distinct layers of {', '.join(LAYERS)}")
+    if set(m["layers"]) & set(m["frozen"]) or not m["layers"]:
+        _refuse(where, "layers", "must be non-empty and share no layer with 'frozen'")
+    for name, digest in m["tensors"].items():
+        if layer_of(name) not in m["layers"] or not _is_hash(digest):
+            _refuse(where, "tensors", f"entry {name[:40]!r} is not a tensor of a shipped layer with a SHA-256 digest")
     probe = m["probe"]
-    if not (type(probe.get("seed")) is int and isinstance(probe.get("labels"), list)
-            and all(type(v) is int for v in probe["labels"])):
-        raise PatchRefused(f"{where}: manifest field 'probe' needs an integer 'seed' and integer 'labels'")
-    if not m["classes"]:
-        raise PatchRefused(f"{where}: manifest field 'classes' is empty")
+    seed, labels = probe.get("seed"), probe.get("labels")
+    if not (type(seed) is int and 0 <= seed < 2 ** 32 and isinstance(labels, list)
+            and len(labels) == PROBES and all(type(v) is int and 0 <= v < len(classes) for v in labels)):
+        _refuse(where, "probe", f"needs an integer 'seed' in [0, 2^32) and {PROBES} integer 'labels', "
+                f"each a class index below {len(classes)}")
     return m
 
 
@@ -67,6 +106,16 @@ def canonical(obj) -> bytes:
 def tensor_digest(a: np.ndarray) -> str:
     a = np.ascontiguousarray(a)
     return hashlib.sha256(f"{a.dtype.str}:{list(a.shape)}:".encode() + a.tobytes()).hexdigest()
+
+
+def check_version(text, where: str = "version") -> None:
+    """PatchRefused unless `text` is a version (see version_key)."""
+    if not isinstance(text, str):
+        raise PatchRefused(f"{where} is not a string")
+    try:
+        version_key(text)
+    except PatchRefused as err:
+        raise PatchRefused(f"{where}: {err}") from None
 
 
 def version_key(text: str) -> tuple[int, ...]:
@@ -257,12 +306,19 @@ def verify(patch: Patch, keys, running: Model | None = None, drone: DroneIdentit
 
 
 def self_test(model: Model, manifest: dict, min_agreement: float = 0.95) -> str | None:
-    """None if the model predicts the probe labels the builder recorded; else why not."""
-    probe = manifest["probe"]
-    got = model.predict(probe_images(probe["seed"], model.classes))
-    if not np.all(np.isfinite(model.logits(probe_images(probe["seed"], model.classes)[:4]))):
-        return "self-test: non-finite outputs"
-    agree = float(np.mean(got == np.asarray(probe["labels"])))
+    """None if the model predicts the probe labels the builder recorded; else why not. Any error
+    while testing is a failed self-test (a reason), never an exception: the caller rolls back."""
+    try:
+        probe = manifest["probe"]
+        images = probe_images(probe["seed"], model.classes)
+        if not np.all(np.isfinite(model.logits(images[:4]))):
+            return "self-test: non-finite outputs"
+        got, want = model.predict(images), np.asarray(probe["labels"])
+        if got.shape != want.shape:
+            return f"self-test: {want.size} probe labels recorded for {got.size} probe images"
+        agree = float(np.mean(got == want))
+    except Exception as err:            # noqa: BLE001 -- whatever breaks the test fails it
+        return f"self-test: cannot run ({type(err).__name__}: {' '.join(str(err).split())[:200]})"
     if agree < min_agreement:
         return f"self-test: {agree:.0%} of probe predictions agree with the builder's (need {min_agreement:.0%})"
     return None
