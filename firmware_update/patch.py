@@ -1,7 +1,7 @@
 """SwarmModelPatch: only the trained layers of a model, a manifest, and an Ed25519 signature.
 
 A patch file is safetensors: the tensors of the layers that were trained, plus metadata
-``manifest`` (canonical JSON) and ``signature`` (hex Ed25519 over a domain tag + the manifest).
+``manifest`` (canonical JSON) and ``signature`` (hex Ed25519 over a domain tag + the manifest text exactly as shipped).
 The manifest binds everything a drone decides on: base model hash, resulting model hash,
 version, target selector (canonical text), layers shipped and frozen, the resulting classes,
 each shipped tensor's SHA-256, and a self-test (predicted labels on seeded probe images).
@@ -22,7 +22,7 @@ from safetensors import SafetensorError
 from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
-from .model import LAYERS, Model, ModelError, layer_of, read_metadata
+from .model import LAYERS, Model, ModelError, layer_of, parse_json, read_metadata
 from .selector import DroneIdentity, SelectorError, TargetSelector
 from .shapes import ALL_CLASSES, dataset
 
@@ -42,6 +42,7 @@ FIELDS = {"format": (str, None), "version": (str, None), "target": (str, None), 
 
 
 HEX64 = frozenset("0123456789abcdef")
+MAX_MANIFEST = 64 * 1024    # bytes of manifest text; a real one is about 2 kB
 MAX_TARGET = 1000       # characters of a target selector; real ones are a few dozen
 
 
@@ -108,6 +109,9 @@ def tensor_digest(a: np.ndarray) -> str:
     return hashlib.sha256(f"{a.dtype.str}:{list(a.shape)}:".encode() + a.tobytes()).hexdigest()
 
 
+MAX_VERSION = 2 ** 32 - 1     # SwarmSync offers carry the version as an unsigned 32-bit integer
+
+
 def check_version(text, where: str = "version") -> None:
     """PatchRefused unless `text` is a version (see version_key)."""
     if not isinstance(text, str):
@@ -118,25 +122,21 @@ def check_version(text, where: str = "version") -> None:
         raise PatchRefused(f"{where}: {err}") from None
 
 
-def version_key(text: str) -> tuple[int, ...]:
-    """'2' < '2.1' < '10': dotted non-negative integers."""
-    try:
-        parts = tuple(int(p) for p in str(text).split("."))
-        if any(p < 0 for p in parts):
-            raise ValueError
-        return parts
-    except ValueError:
-        raise PatchRefused(f"version {text!r} is not dotted non-negative integers (e.g. 2 or 1.3)") from None
+def version_key(text: str) -> int:
+    """A version is a plain non-negative integer in ASCII digits without leading zeros ('2', '10'):
+    one spelling per number, so '2.0', '2_0', '02' or other scripts' digits cannot pass for
+    another version."""
+    text = str(text)
+    if not (text.isascii() and text.isdigit() and (text == "0" or text[0] != "0") and len(text) <= 10
+            and int(text) <= MAX_VERSION):
+        raise PatchRefused(f"version {text[:40]!r} is not a plain non-negative integer "
+                           f"(ASCII digits, no leading zero, at most {MAX_VERSION}; e.g. 2)")
+    return int(text)
 
 
 def wire_version(text: str) -> int:
-    """A dotted version as one integer for SwarmSync offers (a newer patch replaces an older
-    offer): up to three parts below 1000 each, major * 10^6 + minor * 10^3 + micro."""
-    parts = version_key(text)
-    if len(parts) > 3 or any(p >= 1000 for p in parts):
-        raise PatchRefused(f"version {text!r}: SwarmSync carries up to three parts below 1000 each")
-    parts = parts + (0,) * (3 - len(parts))
-    return parts[0] * 1_000_000 + parts[1] * 1000 + parts[2]
+    """The version as SwarmSync offers carry it (a newer patch replaces an older offer)."""
+    return version_key(text)
 
 
 def probe_images(seed: int, classes) -> np.ndarray:
@@ -183,24 +183,32 @@ def key_id(key: Ed25519PublicKey) -> str:
 
 @dataclass
 class Patch:
+    """`raw` is the manifest text exactly as shipped (None for a patch built or signed here): the
+    signature covers those bytes, so a re-indented, re-ordered or duplicate-key copy of a signed
+    manifest does not verify."""
     manifest: dict
     tensors: dict[str, np.ndarray]
     signature: bytes | None = None
+    raw: bytes | None = None
 
     @property
     def version(self) -> str:
         return self.manifest["version"]
 
+    def manifest_bytes(self) -> bytes:
+        return self.raw if self.raw is not None else canonical(self.manifest)
+
     def message(self) -> bytes:
-        return DOMAIN + canonical(self.manifest)
+        return DOMAIN + self.manifest_bytes()
 
     def sign(self, key: Ed25519PrivateKey) -> "Patch":
         self.manifest = {**self.manifest, "key_id": key_id(key.public_key())}
+        self.raw = None
         self.signature = key.sign(self.message())
         return self
 
     def to_bytes(self) -> bytes:
-        meta = {"format": FORMAT, "manifest": canonical(self.manifest).decode()}
+        meta = {"format": FORMAT, "manifest": self.manifest_bytes().decode()}
         if self.signature is not None:
             meta["signature"] = self.signature.hex()
         return st_save({k: np.ascontiguousarray(v) for k, v in self.tensors.items()}, metadata=meta)
@@ -211,7 +219,10 @@ class Patch:
             meta = read_metadata(data, where)
             if meta.get("format") != FORMAT:
                 raise PatchRefused(f"{where}: not a model patch (format {meta.get('format')!r}, expected {FORMAT!r})")
-            manifest = check_manifest(json.loads(meta["manifest"]), where)
+            raw = meta["manifest"].encode()
+            if len(raw) > MAX_MANIFEST:
+                raise PatchRefused(f"{where}: manifest is {len(raw)} bytes (at most {MAX_MANIFEST})")
+            manifest = check_manifest(parse_json(raw), where)
             tensors = st_load(data)
             sig = bytes.fromhex(meta["signature"]) if "signature" in meta else None
         except (ModelError, PatchRefused) as err:
@@ -219,7 +230,7 @@ class Patch:
         except (KeyError, ValueError, TypeError, SafetensorError) as err:
             reason = " ".join(str(err).split()) or type(err).__name__
             raise PatchRefused(f"{where}: unreadable patch ({reason})") from None
-        return cls(manifest, tensors, sig)
+        return cls(manifest, tensors, sig, raw)
 
     @classmethod
     def load(cls, path) -> "Patch":

@@ -3,11 +3,16 @@ whole before anything is staged, the self-test fails rather than crashes, and an
 a state a crash left behind (active slot never self-tested, staged patch unusable) rolls back."""
 from __future__ import annotations
 
+import json
+
 import pytest
+from safetensors.numpy import load as st_load
+from safetensors.numpy import save as st_save
 
 from firmware_update.agent import UpdateAgent
 from firmware_update.atomic import write_atomic
-from firmware_update.patch import Patch, PatchRefused, build, check_manifest, self_test
+from firmware_update.model import read_metadata
+from firmware_update.patch import Patch, PatchRefused, build, check_manifest, self_test, verify
 from patch_helpers import FROZEN, SCOUT, keypair, models
 
 
@@ -121,3 +126,78 @@ def test_a_staged_patch_damaged_on_disk_is_dropped(tmp_path, env):
     assert not (state / "pending.patch").exists()
     with pytest.raises(PatchRefused):
         Patch.from_bytes(b"\x00" * 100)
+
+
+# --- versions, exact signed bytes, nesting ------------------------------------------------------
+
+BAD_VERSIONS = ["2.0", "2_0", "02", "\u0662", "\u00b2", "２", " 2", "2 ", "+2", "-1", "1e3", "", "4294967296",
+                "9" * 5000]
+
+
+@pytest.mark.parametrize("version", BAD_VERSIONS)
+def test_a_version_is_a_plain_non_negative_integer(tmp_path, env, version):
+    with pytest.raises(PatchRefused, match="plain non-negative integer"):
+        build(env["base"], env["tuned"], FROZEN, version, "*")
+    agent = UpdateAgent(tmp_path / "cf1", SCOUT, [env["pub"]], env["base"])
+    status = agent.offer(_signed_with(env, lambda m: m.update(version=version)))
+    assert status["state"] == "refused" and "manifest field 'version'" in status["reason"]
+    assert "\n" not in status["reason"] and agent.model.hash() == env["base"].hash()
+
+
+def test_wire_versions_order_as_the_integers(env):
+    from firmware_update.patch import wire_version
+    assert [wire_version(v) for v in ("0", "2", "3", "19", "20", "4294967295")] == [0, 2, 3, 19, 20, 2 ** 32 - 1]
+
+
+def _reship(data: bytes, text: str) -> bytes:
+    """The same tensors and signature with the manifest text replaced."""
+    meta = read_metadata(data, "patch")
+    meta["manifest"] = text
+    return st_save(st_load(data), metadata=meta)
+
+
+def _meta_manifest(data: bytes) -> str:
+    return read_metadata(data, "patch")["manifest"]
+
+
+def test_the_signature_covers_the_exact_manifest_bytes(tmp_path, env):
+    data = _signed_with(env, lambda m: None)
+    text = _meta_manifest(data)
+    same = json.loads(text)
+    variants = {
+        "re-indented": json.dumps(same, indent=2, sort_keys=True),
+        "re-ordered": json.dumps(dict(reversed(list(same.items()))), separators=(",", ":")),
+        "spaced": text.replace(",", ", "),
+    }
+    for name, variant in variants.items():
+        assert json.loads(variant) == same, name
+        with pytest.raises(PatchRefused, match="signature does not verify"):
+            verify(Patch.from_bytes(_reship(data, variant)), [env["pub"]])
+        agent = UpdateAgent(tmp_path / name, SCOUT, [env["pub"]], env["base"])
+        assert agent.offer(_reship(data, variant))["state"] == "refused", name
+    assert verify(Patch.from_bytes(data), [env["pub"]]) is None        # the shipped bytes verify
+
+
+def test_a_manifest_with_a_repeated_key_is_refused(tmp_path, env):
+    data = _signed_with(env, lambda m: None)
+    text = _meta_manifest(data)
+    twice = text[:-1] + ',"version":"2"}'
+    agent = UpdateAgent(tmp_path / "cf1", SCOUT, [env["pub"]], env["base"])
+    status = agent.offer(_reship(data, twice))
+    assert status["state"] == "refused" and "appears twice" in status["reason"]
+
+
+def test_deeply_nested_json_is_refused_in_one_line(tmp_path, env):
+    from firmware_update.patch import FORMAT
+    deep = "[" * 20_000 + "]" * 20_000
+    tensors = st_load(_signed_with(env, lambda m: None))
+    header_deep = b'{"__metadata__":{"format":"x"},"a":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    cases = {"manifest": st_save(tensors, metadata={"format": FORMAT, "manifest": deep}),
+             "header": len(header_deep).to_bytes(8, "little") + header_deep}
+    agent = UpdateAgent(tmp_path / "cf1", SCOUT, [env["pub"]], env["base"])
+    for name, data in cases.items():
+        with pytest.raises(PatchRefused, match=r"nested (20000|100001) deep"):
+            Patch.from_bytes(data)
+        status = agent.offer(data)
+        assert status["state"] == "refused" and "\n" not in status["reason"], name
+    assert agent.model.hash() == env["base"].hash() and not (tmp_path / "cf1" / "pending.patch").exists()
