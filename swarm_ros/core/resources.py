@@ -29,10 +29,19 @@ def share_dir() -> Path:
         return checkout
 
 
+def _exists(p: Path) -> bool:
+    """Path.exists that says no (rather than raising) for a name the file system refuses
+    (too long, ...): the loader then reports it in one line."""
+    try:
+        return p.exists()
+    except OSError:
+        return False
+
+
 def find_mission(name_or_path: str) -> Path:
     """A mission given as a path, or by name from the installed config/missions."""
     p = Path(name_or_path)
-    if p.suffix in (".yaml", ".yml") or p.exists():
+    if p.suffix in (".yaml", ".yml") or _exists(p):
         return p
     return share_dir() / "config" / "missions" / f"{name_or_path}.yaml"
 
@@ -40,6 +49,6 @@ def find_mission(name_or_path: str) -> Path:
 def find_world(name_or_path: str) -> Path:
     """A world file given as a path, or by name from the installed sim/worlds."""
     p = Path(name_or_path)
-    if p.suffix in (".yaml", ".yml") or p.exists():
+    if p.suffix in (".yaml", ".yml") or _exists(p):
         return p
     return share_dir() / "sim" / "worlds" / f"{name_or_path}.yaml"
