@@ -219,6 +219,8 @@ class Patch:
             meta = read_metadata(data, where)
             if meta.get("format") != FORMAT:
                 raise PatchRefused(f"{where}: not a model patch (format {meta.get('format')!r}, expected {FORMAT!r})")
+            if not isinstance(meta.get("manifest"), str):
+                raise PatchRefused(f"{where}: metadata 'manifest' is missing or not a string")
             raw = meta["manifest"].encode()
             if len(raw) > MAX_MANIFEST:
                 raise PatchRefused(f"{where}: manifest is {len(raw)} bytes (at most {MAX_MANIFEST})")

@@ -192,6 +192,9 @@ def test_deeply_nested_json_is_refused_in_one_line(tmp_path, env):
     deep = "[" * 20_000 + "]" * 20_000
     tensors = st_load(_signed_with(env, lambda m: None))
     header_deep = b'{"__metadata__":{"format":"x"},"a":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    header_int = b'{"__metadata__":{"format":"%s","manifest":5}}' % FORMAT.encode()
+    with pytest.raises(PatchRefused, match="'manifest' is missing or not a string"):
+        Patch.from_bytes(len(header_int).to_bytes(8, "little") + header_int)
     cases = {"manifest": st_save(tensors, metadata={"format": FORMAT, "manifest": deep}),
              "header": len(header_deep).to_bytes(8, "little") + header_deep}
     agent = UpdateAgent(tmp_path / "cf1", SCOUT, [env["pub"]], env["base"])
