@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 from .atomic import write_atomic
-from .model import Model, ModelError
+from .model import Model, ModelError, read_metadata
 from .patch import Patch, PatchRefused, self_test, verify
 from .selector import DroneIdentity
 from .chunks import ChunkStore, valid_patch_id
@@ -153,34 +153,60 @@ class UpdateAgent:
         return None
 
     def install(self) -> dict:
+        """Finish the install `pending.patch` describes. Whatever fails -- the patch unreadable, a
+        slot write, the self-test, anything unexpected -- ends with `active` naming a model that
+        passed, `pending.patch` gone and a status saying why; only a rollback onto a slot that no
+        longer loads raises (ModelError: the host decides)."""
         pending = self.root / "pending.patch"
-        patch = Patch.load(pending)
+        try:
+            patch = Patch.load(pending)
+        except PatchRefused as err:        # damaged on disk, or staged by a version that checked less
+            if self._staged_result(pending) == self.model.hash():    # flipped to, never self-tested
+                write_atomic(self.root / "active", SLOTS[1 - SLOTS.index(self.active_slot())].encode())
+                self.model = self._load_active()
+                pending.unlink(missing_ok=True)
+                return self.report("rolled_back", reason=f"staged patch unusable: {err}")
+            pending.unlink(missing_ok=True)
+            return self.report("refused", reason=f"staged patch dropped: {err}")
         m = patch.manifest
-        if self.model.hash() != m["result_hash"]:           # not yet active: build and flip
-            try:
-                result = verify(patch, self.keys, self.model, self.identity)
-            except PatchRefused as err:
-                pending.unlink()
-                return self.report("refused", reason=str(err))
-            old = self.active_slot()
-            new = SLOTS[1 - SLOTS.index(old)]
-            self._write_slot(new, result)
-            if Model.load(self._slot_path(new)).hash() != m["result_hash"]:
-                pending.unlink()
-                return self.report("rolled_back", reason="slot write did not read back")
-            write_atomic(self.root / "active", new.encode())
-        else:                                                # a kill came after the flip
-            old = SLOTS[1 - SLOTS.index(self.active_slot())]
-        problem = self._post_check(m)
+        flipped = self.model.hash() == m["result_hash"]      # a kill came after the flip
+        old = SLOTS[1 - SLOTS.index(self.active_slot())] if flipped else self.active_slot()
+        try:
+            if not flipped:                                  # not yet active: build and flip
+                try:
+                    result = verify(patch, self.keys, self.model, self.identity)
+                except PatchRefused as err:
+                    pending.unlink()
+                    return self.report("refused", reason=str(err))
+                new = SLOTS[1 - SLOTS.index(old)]
+                self._write_slot(new, result)
+                if Model.load(self._slot_path(new)).hash() != m["result_hash"]:
+                    pending.unlink()
+                    return self.report("rolled_back", reason="slot write did not read back")
+                write_atomic(self.root / "active", new.encode())
+                flipped = True
+            problem = self._post_check(m)
+        except Exception as err:                             # noqa: BLE001 -- never leave a half install
+            problem = f"install failed: {type(err).__name__}: {' '.join(str(err).split())[:200]}"
         if problem:
-            write_atomic(self.root / "active", old.encode())
+            if flipped:
+                write_atomic(self.root / "active", old.encode())
             self.model = self._load_active()
-            pending.unlink()
+            pending.unlink(missing_ok=True)
             return self.report("rolled_back", reason=problem, patch_version=patch.version)
         self.model = self._load_active()                    # hot swap: one reference assignment
         self.fallback = None                                # the bad slot was rewritten by this install
         pending.unlink()
         return self.report("installed", patch_version=patch.version)
+
+    @staticmethod
+    def _staged_result(pending: Path) -> str | None:
+        """The result hash a staged patch names, read leniently (None if there is none)."""
+        try:
+            manifest = json.loads(read_metadata(pending.read_bytes(), str(pending))["manifest"])
+            return manifest.get("result_hash") if isinstance(manifest, dict) else None
+        except Exception:                   # noqa: BLE001 -- any damage means: no hash known
+            return None
 
     def _post_check(self, manifest: dict) -> str | None:
         try:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -140,13 +141,35 @@ def model_hash(tensors: dict[str, np.ndarray], classes) -> str:
     return h.hexdigest()
 
 
+MAX_JSON_DEPTH = 32     # nesting of any JSON read from a model or patch file; real ones nest 2 deep
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
+
+
+def _no_repeats(pairs):
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"key {next(k for k in keys if keys.count(k) > 1)[:40]!r} appears twice")
+    return dict(pairs)
+
+
+def parse_json(text) -> object:
+    """json.loads for untrusted bytes: ValueError (not RecursionError, not a silent last-wins)
+    for nesting deeper than MAX_JSON_DEPTH or an object with a repeated key."""
+    raw = text.encode() if isinstance(text, str) else bytes(text)
+    code = np.frombuffer(_JSON_STRING.sub(b'""', raw), dtype=np.uint8)
+    depth = np.cumsum((code == ord("[")).astype(np.int64) + (code == ord("{")) - (code == ord("]")) - (code == ord("}")))
+    if depth.size and depth.max() > MAX_JSON_DEPTH:
+        raise ValueError(f"JSON nested {int(depth.max())} deep (at most {MAX_JSON_DEPTH})")
+    return json.loads(raw, object_pairs_hook=_no_repeats)
+
+
 def read_metadata(data: bytes, where: str) -> dict:
     """The `__metadata__` of safetensors bytes (8-byte little-endian header length, JSON header)."""
     try:
         n = int.from_bytes(data[:8], "little")
         if len(data) < 8 or n > len(data) - 8:
             raise ValueError("truncated header")
-        return dict(json.loads(data[8:8 + n]).get("__metadata__") or {})
+        return dict(parse_json(data[8:8 + n]).get("__metadata__") or {})
     except (ValueError, UnicodeDecodeError, AttributeError, TypeError) as err:
         raise ModelError(f"{where}: not a safetensors file ({err})") from None
 

@@ -1,7 +1,7 @@
 """SwarmModelPatch: only the trained layers of a model, a manifest, and an Ed25519 signature.
 
 A patch file is safetensors: the tensors of the layers that were trained, plus metadata
-``manifest`` (canonical JSON) and ``signature`` (hex Ed25519 over a domain tag + the manifest).
+``manifest`` (canonical JSON) and ``signature`` (hex Ed25519 over a domain tag + the manifest text exactly as shipped).
 The manifest binds everything a drone decides on: base model hash, resulting model hash,
 version, target selector (canonical text), layers shipped and frozen, the resulting classes,
 each shipped tensor's SHA-256, and a self-test (predicted labels on seeded probe images).
@@ -22,9 +22,9 @@ from safetensors import SafetensorError
 from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
-from .model import LAYERS, Model, ModelError, layer_of, read_metadata
+from .model import LAYERS, Model, ModelError, layer_of, parse_json, read_metadata
 from .selector import DroneIdentity, SelectorError, TargetSelector
-from .shapes import dataset
+from .shapes import ALL_CLASSES, dataset
 
 FORMAT = "swarm-model-patch-1"
 DOMAIN = b"swarm-ros model patch v1\n"      # signatures over patches cannot be replayed elsewhere
@@ -41,22 +41,62 @@ FIELDS = {"format": (str, None), "version": (str, None), "target": (str, None), 
           "tensors": (dict, str), "probe": (dict, None)}
 
 
+HEX64 = frozenset("0123456789abcdef")
+MAX_MANIFEST = 64 * 1024    # bytes of manifest text; a real one is about 2 kB
+MAX_TARGET = 1000       # characters of a target selector; real ones are a few dozen
+
+
+def _refuse(where: str, name: str, what: str):
+    raise PatchRefused(f"{where}: manifest field {name!r} {what}")
+
+
+def _is_hash(v) -> bool:
+    return isinstance(v, str) and len(v) == 64 and set(v) <= HEX64
+
+
 def check_manifest(m, where: str = "patch") -> dict:
-    """The manifest if it has every field with the right type; else PatchRefused naming the field.
-    Runs before any field is used, so a malformed (even a signed) manifest is refused, never a crash."""
+    """The manifest if every field has the right type, range and shape; else PatchRefused naming
+    the field. Runs before any field is used, so a malformed (even a signed) manifest is refused
+    before anything is staged, never a crash later in the install or its self-test."""
     if not isinstance(m, dict):
         raise PatchRefused(f"{where}: manifest is a JSON {type(m).__name__}, expected an object")
     for name, (kind, item) in FIELDS.items():
         value = m.get(name)
         if not isinstance(value, kind) or (item is not None and not all(isinstance(v, item) for v in value)):
             what = kind.__name__ + (f" of {item.__name__}" if item else "")
-            raise PatchRefused(f"{where}: manifest field {name!r} is missing or not a {what}")
+            _refuse(where, name, f"is missing or not a {what}")
+    if m["format"] != FORMAT:
+        _refuse(where, "format", f"is {m['format'][:40]!r}, expected {FORMAT!r}")
+    if "key_id" in m and not isinstance(m["key_id"], str):
+        _refuse(where, "key_id", "is not a string")
+    check_version(m["version"], f"{where}: manifest field 'version'")
+    if len(m["target"]) > MAX_TARGET:
+        _refuse(where, "target", f"is {len(m['target'])} characters long (at most {MAX_TARGET})")
+    for name in ("base_hash", "result_hash"):
+        if not _is_hash(m[name]):
+            _refuse(where, name, "is not a SHA-256 in lower-case hex (64 characters)")
+    classes = m["classes"]
+    if not classes:
+        _refuse(where, "classes", "is empty")
+    unknown = [c for c in classes if c not in ALL_CLASSES]
+    if unknown or len(set(classes)) != len(classes):
+        _refuse(where, "classes", f"must name distinct known classes ({', '.join(ALL_CLASSES)})"
+                + (f"; {unknown[0][:40]!r} is unknown" if unknown else "; one is repeated"))
+    for name in ("layers", "frozen"):
+        bad = [x for x in m[name] if x not in LAYERS]
+        if bad or len(set(m[name])) != len(m[name]):
+            _refuse(where, name, f"must list distinct layers of {', '.join(LAYERS)}")
+    if set(m["layers"]) & set(m["frozen"]) or not m["layers"]:
+        _refuse(where, "layers", "must be non-empty and share no layer with 'frozen'")
+    for name, digest in m["tensors"].items():
+        if layer_of(name) not in m["layers"] or not _is_hash(digest):
+            _refuse(where, "tensors", f"entry {name[:40]!r} is not a tensor of a shipped layer with a SHA-256 digest")
     probe = m["probe"]
-    if not (type(probe.get("seed")) is int and isinstance(probe.get("labels"), list)
-            and all(type(v) is int for v in probe["labels"])):
-        raise PatchRefused(f"{where}: manifest field 'probe' needs an integer 'seed' and integer 'labels'")
-    if not m["classes"]:
-        raise PatchRefused(f"{where}: manifest field 'classes' is empty")
+    seed, labels = probe.get("seed"), probe.get("labels")
+    if not (type(seed) is int and 0 <= seed < 2 ** 32 and isinstance(labels, list)
+            and len(labels) == PROBES and all(type(v) is int and 0 <= v < len(classes) for v in labels)):
+        _refuse(where, "probe", f"needs an integer 'seed' in [0, 2^32) and {PROBES} integer 'labels', "
+                f"each a class index below {len(classes)}")
     return m
 
 
@@ -69,25 +109,34 @@ def tensor_digest(a: np.ndarray) -> str:
     return hashlib.sha256(f"{a.dtype.str}:{list(a.shape)}:".encode() + a.tobytes()).hexdigest()
 
 
-def version_key(text: str) -> tuple[int, ...]:
-    """'2' < '2.1' < '10': dotted non-negative integers."""
+MAX_VERSION = 2 ** 32 - 1     # SwarmSync offers carry the version as an unsigned 32-bit integer
+
+
+def check_version(text, where: str = "version") -> None:
+    """PatchRefused unless `text` is a version (see version_key)."""
+    if not isinstance(text, str):
+        raise PatchRefused(f"{where} is not a string")
     try:
-        parts = tuple(int(p) for p in str(text).split("."))
-        if any(p < 0 for p in parts):
-            raise ValueError
-        return parts
-    except ValueError:
-        raise PatchRefused(f"version {text!r} is not dotted non-negative integers (e.g. 2 or 1.3)") from None
+        version_key(text)
+    except PatchRefused as err:
+        raise PatchRefused(f"{where}: {err}") from None
+
+
+def version_key(text: str) -> int:
+    """A version is a plain non-negative integer in ASCII digits without leading zeros ('2', '10'):
+    one spelling per number, so '2.0', '2_0', '02' or other scripts' digits cannot pass for
+    another version."""
+    text = str(text)
+    if not (text.isascii() and text.isdigit() and (text == "0" or text[0] != "0") and len(text) <= 10
+            and int(text) <= MAX_VERSION):
+        raise PatchRefused(f"version {text[:40]!r} is not a plain non-negative integer "
+                           f"(ASCII digits, no leading zero, at most {MAX_VERSION}; e.g. 2)")
+    return int(text)
 
 
 def wire_version(text: str) -> int:
-    """A dotted version as one integer for SwarmSync offers (a newer patch replaces an older
-    offer): up to three parts below 1000 each, major * 10^6 + minor * 10^3 + micro."""
-    parts = version_key(text)
-    if len(parts) > 3 or any(p >= 1000 for p in parts):
-        raise PatchRefused(f"version {text!r}: SwarmSync carries up to three parts below 1000 each")
-    parts = parts + (0,) * (3 - len(parts))
-    return parts[0] * 1_000_000 + parts[1] * 1000 + parts[2]
+    """The version as SwarmSync offers carry it (a newer patch replaces an older offer)."""
+    return version_key(text)
 
 
 def probe_images(seed: int, classes) -> np.ndarray:
@@ -134,24 +183,32 @@ def key_id(key: Ed25519PublicKey) -> str:
 
 @dataclass
 class Patch:
+    """`raw` is the manifest text exactly as shipped (None for a patch built or signed here): the
+    signature covers those bytes, so a re-indented, re-ordered or duplicate-key copy of a signed
+    manifest does not verify."""
     manifest: dict
     tensors: dict[str, np.ndarray]
     signature: bytes | None = None
+    raw: bytes | None = None
 
     @property
     def version(self) -> str:
         return self.manifest["version"]
 
+    def manifest_bytes(self) -> bytes:
+        return self.raw if self.raw is not None else canonical(self.manifest)
+
     def message(self) -> bytes:
-        return DOMAIN + canonical(self.manifest)
+        return DOMAIN + self.manifest_bytes()
 
     def sign(self, key: Ed25519PrivateKey) -> "Patch":
         self.manifest = {**self.manifest, "key_id": key_id(key.public_key())}
+        self.raw = None
         self.signature = key.sign(self.message())
         return self
 
     def to_bytes(self) -> bytes:
-        meta = {"format": FORMAT, "manifest": canonical(self.manifest).decode()}
+        meta = {"format": FORMAT, "manifest": self.manifest_bytes().decode()}
         if self.signature is not None:
             meta["signature"] = self.signature.hex()
         return st_save({k: np.ascontiguousarray(v) for k, v in self.tensors.items()}, metadata=meta)
@@ -162,7 +219,12 @@ class Patch:
             meta = read_metadata(data, where)
             if meta.get("format") != FORMAT:
                 raise PatchRefused(f"{where}: not a model patch (format {meta.get('format')!r}, expected {FORMAT!r})")
-            manifest = check_manifest(json.loads(meta["manifest"]), where)
+            if not isinstance(meta.get("manifest"), str):
+                raise PatchRefused(f"{where}: metadata 'manifest' is missing or not a string")
+            raw = meta["manifest"].encode()
+            if len(raw) > MAX_MANIFEST:
+                raise PatchRefused(f"{where}: manifest is {len(raw)} bytes (at most {MAX_MANIFEST})")
+            manifest = check_manifest(parse_json(raw), where)
             tensors = st_load(data)
             sig = bytes.fromhex(meta["signature"]) if "signature" in meta else None
         except (ModelError, PatchRefused) as err:
@@ -170,7 +232,7 @@ class Patch:
         except (KeyError, ValueError, TypeError, SafetensorError) as err:
             reason = " ".join(str(err).split()) or type(err).__name__
             raise PatchRefused(f"{where}: unreadable patch ({reason})") from None
-        return cls(manifest, tensors, sig)
+        return cls(manifest, tensors, sig, raw)
 
     @classmethod
     def load(cls, path) -> "Patch":
@@ -257,12 +319,19 @@ def verify(patch: Patch, keys, running: Model | None = None, drone: DroneIdentit
 
 
 def self_test(model: Model, manifest: dict, min_agreement: float = 0.95) -> str | None:
-    """None if the model predicts the probe labels the builder recorded; else why not."""
-    probe = manifest["probe"]
-    got = model.predict(probe_images(probe["seed"], model.classes))
-    if not np.all(np.isfinite(model.logits(probe_images(probe["seed"], model.classes)[:4]))):
-        return "self-test: non-finite outputs"
-    agree = float(np.mean(got == np.asarray(probe["labels"])))
+    """None if the model predicts the probe labels the builder recorded; else why not. Any error
+    while testing is a failed self-test (a reason), never an exception: the caller rolls back."""
+    try:
+        probe = manifest["probe"]
+        images = probe_images(probe["seed"], model.classes)
+        if not np.all(np.isfinite(model.logits(images[:4]))):
+            return "self-test: non-finite outputs"
+        got, want = model.predict(images), np.asarray(probe["labels"])
+        if got.shape != want.shape:
+            return f"self-test: {want.size} probe labels recorded for {got.size} probe images"
+        agree = float(np.mean(got == want))
+    except Exception as err:            # noqa: BLE001 -- whatever breaks the test fails it
+        return f"self-test: cannot run ({type(err).__name__}: {' '.join(str(err).split())[:200]})"
     if agree < min_agreement:
         return f"self-test: {agree:.0%} of probe predictions agree with the builder's (need {min_agreement:.0%})"
     return None

@@ -20,6 +20,7 @@ from swarm_ros.core.geometry import sdf_and_gradient, sdf_box, sdf_vertical_cyli
 from swarm_ros.core.sensing import Sensing
 
 POSITIVE = Number(0, lo_open=True)
+MAX_OBSTACLES = 5000    # every drone checks every obstacle each tick; shipped worlds have under 50
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,9 @@ def load_world(path: str | Path) -> World:
     items = [] if items is None else items     # `obstacles:` left empty means none; `{}`, `0`, `""` are errors
     if not isinstance(items, list):
         raise top.error("obstacles", f"got {show(items)}", "a list of obstacles")
+    if len(items) > MAX_OBSTACLES:
+        raise top.error("obstacles", f"{len(items)} obstacles",
+                        f"at most {MAX_OBSTACLES} (each drone checks every obstacle on every tick)")
     obstacles, seen = [], set()
     for k, item in enumerate(items):
         sec = Section(top.file, f"obstacles[{k}]", item)

@@ -50,7 +50,7 @@ REFUSALS = {
                                                    target="*"), "signature does not verify"),
     "unsigned": (lambda e: build(e["base"], e["tuned"], FROZEN, "2", "*").to_bytes(), "unsigned patch"),
     "wrong key": (lambda e: signed(e["base"], e["tuned"], e["other"]), "signature does not verify"),
-    "downgrade": (lambda e: signed(e["base"], e["tuned"], e["key"], version="0.9"), "no downgrade"),
+    "downgrade": (lambda e: signed(e["base"], e["tuned"], e["key"], version="0"), "no downgrade"),
     "same version": (lambda e: signed(e["base"], e["tuned"], e["key"], version="1"), "not newer"),
     "wrong target": (lambda e: signed(e["base"], e["tuned"], e["key"], target="type=px4"), "does not select drone cf1"),
     "not a patch": (lambda e: e["base"].to_bytes(), "not a model patch"),

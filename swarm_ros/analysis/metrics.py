@@ -55,10 +55,11 @@ def _versions(rec, traj) -> dict:
 
 def analyze(path, world_file: str | None = None, near_miss: float | None = None,
             footprint: float = FOOTPRINT, min_speed: float = MIN_SPEED,
-            progress: Callable[[int, int], None] | None = None) -> Analysis:
+            progress: Callable[[int, int], None] | None = None, mission_file: str | None = None) -> Analysis:
     rec = read_bag(path, progress)
-    ctx = build_context(rec, world_file)
+    ctx = build_context(rec, world_file, mission_file)
     traj = build_trajectories(rec)
+    ctx.keep(traj.names)
     names, t = traj.names, traj.t
     radius = ctx.radius
     margin = NEAR_MISS_MARGIN if near_miss is None else near_miss
@@ -110,7 +111,7 @@ def analyze(path, world_file: str | None = None, near_miss: float | None = None,
         "mission": {k[len(META):]: v for k, v in rec.custom.items() if k.startswith(META) and k != META + "drones"},
         "world": {"name": ctx.world.name, "source": ctx.world_source} if ctx.world is not None else None,
         "body_radii": ctx.radius_source or None,
-        "notes": ctx.notes,
+        "notes": ctx.notes + traj.notes,
         "grid": {"clock": traj.clock, "dt": traj.dt, "steps": len(t), "duration": float(t[-1]) if len(t) else 0.0,
                  "interpolation": INTERPOLATION},
         "drones": drones,

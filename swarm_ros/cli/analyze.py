@@ -52,7 +52,7 @@ def _analyze_one(bag: str, args, console: Console):
                   TimeRemainingColumn(), console=console, transient=True,
                   disable=not console.is_terminal) as bar:
         task = bar.add_task(Path(bag).name, total=None)
-        return analyze(bag, world_file=args.world, near_miss=args.near_miss, footprint=args.footprint,
+        return analyze(bag, world_file=args.world, mission_file=args.mission, near_miss=args.near_miss, footprint=args.footprint,
                        min_speed=args.min_speed, progress=lambda done, total: bar.update(task, completed=done,
                                                                                         total=total))
 
@@ -147,6 +147,8 @@ def add_parser(sub) -> None:
     p.add_argument("bag", help="rosbag2 folder, .mcap or .db3 (ours or any with nav_msgs/Odometry topics)")
     p.add_argument("bag2", nargs="?", help="a second bag to compare with the first")
     p.add_argument("--out", type=Path, help="output folder (default: <bag>_analysis, or <bag>_compare for two)")
+    p.add_argument("--mission", help="mission file to take the world and fleet from (default: the one named in "
+                   "the bag's metadata, used only if it lies under the bag's folder or the current folder)")
     p.add_argument("--world", help="world file (geofence, obstacles) when the bag's mission file is not readable")
     p.add_argument("--near-miss", type=_number(False), metavar="M",
                    help=f"near miss: centre distance < r_i + r_j + M (m; default {NEAR_MISS_MARGIN:g})")

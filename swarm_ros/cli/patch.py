@@ -28,7 +28,7 @@ def add_parser(sub) -> None:
     b.add_argument("--base", required=True, help="base model (safetensors)")
     b.add_argument("--tuned", required=True, help="fine-tuned model (safetensors)")
     b.add_argument("--freeze", required=True, help="frozen layers, comma separated (e.g. conv1,conv2,conv3,conv4)")
-    b.add_argument("--version", required=True, help="version of the resulting model (dotted integers, e.g. 2)")
+    b.add_argument("--version", required=True, help="version of the resulting model (a plain non-negative integer, e.g. 2)")
     b.add_argument("--target", default="*", help="target selector, e.g. 'type=cf,role=scout' (default: every drone)")
     b.add_argument("--key", help="private key: sign the patch at once")
     b.add_argument("--out", required=True)

@@ -37,7 +37,20 @@ def _per_role(sec: Section, key: str, roles, check) -> dict:
     return out
 
 
+MAX_GRID_CELLS = 250_000    # cells of an objective's ground grid (each is scored every iteration)
+
+
+def grid_cells(world, resolution: float) -> int:
+    """How many cells `_area_grid` makes: checked before allocating (a tiny resolution would
+    otherwise ask for gigabytes)."""
+    extent = np.asarray(world.bounds_max[:2], float) - np.asarray(world.bounds_min[:2], float)
+    return int(np.prod(np.maximum(np.ceil(extent / resolution), 1.0)))
+
+
 def _area_grid(world, resolution: float) -> np.ndarray:
+    if grid_cells(world, resolution) > MAX_GRID_CELLS:
+        raise ValueError(f"a {resolution:g} m grid over world {world.name!r} has {grid_cells(world, resolution)} "
+                         f"cells (at most {MAX_GRID_CELLS})")
     lo, hi = world.bounds_min[:2], world.bounds_max[:2]
     xs = np.arange(lo[0] + resolution / 2, hi[0], resolution)
     ys = np.arange(lo[1] + resolution / 2, hi[1], resolution)

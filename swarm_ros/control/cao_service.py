@@ -13,6 +13,7 @@ from dataclasses import replace
 import numpy as np
 
 from .cao_evaluator import CAOEvaluator, ObjectiveSpec, objective_summary
+from .cao_objectives import MAX_GRID_CELLS, grid_cells
 from .plugin import MissionService, ServiceContext, ServiceUse
 
 REPORT, FEEDBACK = "cao/report", "cao/feedback"
@@ -41,6 +42,11 @@ class ObjectiveService(MissionService):
             raise top.error(cls.section, "missing",
                             f"an objective section: role {cao[0].name!r} uses the {cao[0].controller} controller")
         spec = ObjectiveSpec.read(top.section(cls.section), [r.name for r in cao], ctx.phases.takeoff_end)
+        for where, params in [("params", spec.params)] + [(f"changes[{k}].params", p) for k, (_, p) in enumerate(spec.changes)]:
+            res = getattr(params, "resolution", None)
+            if res is not None and grid_cells(world, res) > MAX_GRID_CELLS:
+                raise top.error(f"{cls.section}.{where}.resolution", f"got {res:g}: {grid_cells(world, res)} cells over "
+                                f"world {world.name!r}", f"a resolution giving at most {MAX_GRID_CELLS} grid cells")
         objective = spec.build(world)
         need = objective.d
         for r in cao:

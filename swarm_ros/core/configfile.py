@@ -225,19 +225,83 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+MAX_FILE_BYTES = 4 * 1024 * 1024   # a config file; the largest shipped one is a few kB
+MAX_DEPTH = 64                      # nesting of mappings and lists; real files nest under 10 deep
+MAX_ALIAS_NODES = 10_000            # nodes that aliases (*name) may add by repeating anchored ones
+MAX_NAME = 255                      # bytes of one path component (the usual file-system limit)
+MAX_PATH = 4096                     # bytes of a whole path
+
+
+class _BoundedLoader(_StrictLoader):
+    """Refuses, while composing (before any object is built), nesting deeper than MAX_DEPTH and
+    aliases that would repeat more than MAX_ALIAS_NODES nodes: a few hundred bytes of nested
+    aliases otherwise expand to billions of nodes (memory exhaustion in whatever walks them)."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._depth, self._alias_nodes, self._sizes = 0, 0, {}
+
+    def _size(self, node) -> int:
+        if isinstance(node, yaml.SequenceNode):
+            inner = node.value
+        elif isinstance(node, yaml.MappingNode):
+            inner = [n for pair in node.value for n in pair]
+        else:
+            return 1
+        return 1 + sum(self._sizes.get(id(n), 1) for n in inner)
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if self.check_event(yaml.AliasEvent):
+            node = super().compose_node(parent, index)
+            self._alias_nodes += self._sizes.get(id(node), 1)
+            if self._alias_nodes > MAX_ALIAS_NODES:
+                raise yaml.composer.ComposerError(
+                    None, None, f"aliases expand to more than {MAX_ALIAS_NODES} nodes (an alias bomb?)", event.start_mark)
+            return node
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise yaml.composer.ComposerError(None, None, f"nested more than {MAX_DEPTH} deep", event.start_mark)
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+        self._sizes[id(node)] = self._size(node)
+        return node
+
+
+def check_path_length(path: str | Path, what: str = "file") -> None:
+    """ConfigError for a path the file system would refuse as too long (one line, not OSError)."""
+    text = str(path)
+    longest = max((len(part.encode(errors="replace")) for part in Path(text).parts), default=0)
+    if longest > MAX_NAME or len(text.encode(errors="replace")) > MAX_PATH:
+        raise ConfigError(show(text), "", f"{what} name too long ({len(text)} characters)",
+                          f"file names of at most {MAX_NAME} bytes, paths of at most {MAX_PATH}")
+
+
 def load_yaml(path: str | Path, what: str = "file") -> Section:
-    """Read a YAML file into a top-level Section; YAML and I/O errors become ConfigErrors."""
+    """Read a YAML file into a top-level Section; YAML and I/O errors become ConfigErrors.
+    Bounded: file size, nesting depth and alias expansion are limited (see the constants)."""
+    check_path_length(path, what)
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(path, "", f"{what} not found", "an existing YAML file")
     try:
-        data = yaml.load(path.read_text(), Loader=_StrictLoader)
+        if not path.is_file():
+            raise ConfigError(path, "", f"{what} not found", "an existing YAML file")
+        size = path.stat().st_size
+    except OSError as err:
+        raise ConfigError(path, "", f"cannot read: {err.strerror}", "a readable UTF-8 YAML file") from None
+    if size > MAX_FILE_BYTES:
+        raise ConfigError(path, "", f"{what} is {size} bytes", f"at most {MAX_FILE_BYTES} bytes")
+    try:
+        data = yaml.load(path.read_text(), Loader=_BoundedLoader)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
         raise ConfigError(path, "", f"invalid YAML at {where}: {err.problem}", "valid YAML") from None
     except yaml.YAMLError as err:
         raise ConfigError(path, "", f"invalid YAML: {err}", "valid YAML") from None
+    except RecursionError:              # only with a recursion limit set far below MAX_DEPTH's needs
+        raise ConfigError(path, "", "nested too deep", f"at most {MAX_DEPTH} levels") from None
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(path, "", f"cannot read: {err}", "a readable UTF-8 YAML file") from None
     return Section(path, "", data, "a YAML mapping at the top level")
@@ -268,11 +332,18 @@ def resolve_file(section: Section, key: str, what: str, search: Iterable[Path] =
     if not section.has(key):
         raise section.error(key, "missing", allowed)
     name = section.get(key, Text())
+    try:
+        check_path_length(name, what)
+    except ConfigError as err:
+        raise section.error(key, err.problem, err.allowed) from None
     names = name_variants(name, ext)
     dirs = [Path()] if Path(name).is_absolute() else [here, *search]
     candidates = [d / n for d in dirs for n in names]
     for c in candidates:
-        if c.is_file():
-            return c.resolve()
+        try:
+            if c.is_file():
+                return c.resolve()
+        except OSError:                 # e.g. a search folder plus the name is too long a path
+            continue
     looked = ", ".join(dict.fromkeys(str(c.parent) for c in candidates))
     raise section.error(key, f"{what} {name!r} not found (looked in {looked})", allowed)

@@ -29,6 +29,15 @@ def share_dir() -> Path:
         return checkout
 
 
+def _exists(p: Path, file: bool = False) -> bool:
+    """Path.exists (or is_file) that says no, rather than raising, for a name the file system
+    refuses (too long, ...): the loader then reports it in one line."""
+    try:
+        return p.is_file() if file else p.exists()
+    except OSError:
+        return False
+
+
 def find_named(name_or_path: str, folder: Path, ext: str, what: str) -> Path:
     """A file given as a path, or by name (with or without `ext`) from an installed folder.
 
@@ -36,11 +45,11 @@ def find_named(name_or_path: str, folder: Path, ext: str, what: str) -> Path:
     found nowhere is a one-line error that lists the installed names."""
     from .configfile import ConfigError, name_variants, one_of_installed
     p = Path(name_or_path)
-    if p.exists():
+    if _exists(p):
         return p
     if len(p.parts) == 1:
         for n in name_variants(name_or_path, ext):
-            if (folder / n).is_file():
+            if _exists(folder / n, file=True):
                 return folder / n
     if p.suffix:
         return p

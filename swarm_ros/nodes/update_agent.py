@@ -3,9 +3,9 @@
 Thin: firmware_update.protocol (SwarmSync) decides what to send and when a patch is complete;
 firmware_update.agent verifies, installs (A/B, rollback) and swaps the running model. This class
 only moves bytes between /<drone>/update/rx|tx and those two, and publishes /<drone>/update/status
-(latched, swarm_ros_interfaces/UpdateStatus) whenever the agent reports, plus transfer progress in steps of 10 %. A drone whose
-agent cannot start (no A/B slot verifies) publishes state `failed` with the reason once and flies
-on without updates; the node does not stop.
+(latched, swarm_ros_interfaces/UpdateStatus) whenever the agent reports, plus transfer progress in steps of 10 %.
+A drone whose agent cannot start (no A/B slot verifies, an unusable state folder, any other error)
+publishes state `failed` with the reason once and flies on without updates; the node does not stop.
 
 To show the swap happens in the running process, each drone classifies a seeded stand-in camera
 frame (firmware_update.shapes.camera_frame, of a class only the patched model knows) with the
@@ -21,7 +21,7 @@ from std_msgs.msg import UInt8MultiArray
 from swarm_ros_interfaces.msg import UpdateStatus
 
 from firmware_update.agent import UpdateAgent
-from firmware_update.model import Model, ModelError
+from firmware_update.model import Model
 from firmware_update.participant import SyncConfig
 from firmware_update.patch import load_public_key
 from firmware_update.protocol import DroneAgent
@@ -52,7 +52,7 @@ class DroneUpdates:
             try:
                 agent = UpdateAgent(folder, DroneIdentity.of(d), keys, base,
                                     on_status=lambda s, k=k: self._publish(k, s))
-            except (ModelError, OSError) as err:   # no slot verifies, or an unusable state folder: fly on
+            except Exception as err:               # noqa: BLE001 -- any agent error: fly on without updates
                 self.log.error(f"{d.name}: update agent disabled: {err}")
                 self.disabled.append(self.status.pop())
                 self.disabled[-1].publish(update_status_message({"drone": d.name, "state": "failed", "reason": str(err)}))
