@@ -43,7 +43,8 @@ def find_named(name_or_path: str, folder: Path, ext: str, what: str) -> Path:
 
     A missing path with a suffix is returned as it is, for its reader to report; a bare name
     found nowhere is a one-line error that lists the installed names."""
-    from .configfile import ConfigError, name_variants, one_of_installed
+    from .configfile import ConfigError, check_path_length, name_variants, one_of_installed
+    check_path_length(name_or_path, what)
     p = Path(name_or_path)
     if _exists(p):
         return p
