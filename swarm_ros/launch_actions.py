@@ -12,7 +12,7 @@ into Nodes here, so both entry points fly the same graph and fail the same way:
 """
 from __future__ import annotations
 
-from launch.actions import EmitEvent, RegisterEventHandler, TimerAction
+from launch.actions import EmitEvent, OpaqueFunction, RegisterEventHandler, TimerAction
 from launch.event_handlers import OnProcessExit, OnShutdown
 from launch.events import Shutdown
 from launch_ros.actions import Node
@@ -92,9 +92,10 @@ class MissionWatch:
         def on_exit(event, context):
             self.live.pop(where, None)
             code = event.returncode
-            if context.is_shutdown or (self.ending and code in (0, -2, -15)):
+            if context.is_shutdown:
                 return None
-            if code != 0:
+            stopped = self.ending and code in (-2, -15)        # stopped by us after the mission's end
+            if code != 0 and not stopped:
                 if self.tolerate_lost_drones and spec.executable == "drone" and not self.ending:
                     return None      # one drone of many lost: the swarm flies on, as on hardware
                 self.ending = True
@@ -103,18 +104,17 @@ class MissionWatch:
                 self.ending = True
                 if self._recorders():   # the recorder closes the bag on the summary, then exits
                     return [TimerAction(period=RECORDER_CLOSE_TIMEOUT, actions=[self._recorder_late()])]
-                return [EmitEvent(event=Shutdown(reason=f"{where} ended the mission"))]
             if self.ending and not self._recorders():
-                return [EmitEvent(event=Shutdown(reason="the mission ended and the bag is closed"))]
+                return [EmitEvent(event=Shutdown(reason="the mission ended and its bag is closed"))]
             return None
         return on_exit
 
     def _recorder_late(self):
-        from launch.actions import OpaqueFunction
-
         def check(context):
-            if self._recorders() and not context.is_shutdown:
+            if context.is_shutdown:
+                return []
+            if self._recorders():
                 raise MissionFailed(f"the recorder did not close the bag within {RECORDER_CLOSE_TIMEOUT:g} s "
                                     "of the mission's end")
-            return []
+            return [EmitEvent(event=Shutdown(reason="the mission ended"))]
         return OpaqueFunction(function=check)
