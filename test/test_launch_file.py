@@ -187,7 +187,7 @@ from ros2util import NO_TOOLS, have_tools, registered_prefix_path, short_rings, 
 LAUNCHES = {   # a few seconds of rings, three ways
     "lockstep": (6.0, {"speed": "0"}),
     "per_drone_processes": (6.0, {"speed": "0", "per_drone_processes": "true"}),
-    "real_time": (4.0, {"speed": "1"}),
+    "real_time": (5.0, {"speed": "1"}),
 }
 
 
@@ -258,7 +258,6 @@ else:
     def _launch_fixture(case: str):
         duration, arguments = LAUNCHES[case]
 
-        @launch_pytest.fixture(name=f"{case}_launch")
         def launch_fixture(watch, ros_domain, tmp_path, monkeypatch):
             """swarm.launch.py, found through the ament index as `ros2 launch` finds it, on this
             test's own DDS domain, flying a few seconds of rings."""
@@ -278,11 +277,12 @@ else:
                 RegisterEventHandler(OnProcessStart(on_start=watch.on_start)),
                 RegisterEventHandler(OnProcessIO(on_stdout=watch.on_output, on_stderr=watch.on_output)),
                 RegisterEventHandler(OnProcessExit(on_exit=watch.on_exit)),
+                ReadyToTest(),     # before the include: a launch that fails must not leave the test waiting
                 IncludeLaunchDescription(PythonLaunchDescriptionSource(str(launch_file)),
                                          launch_arguments={"mission": str(mission), **arguments}.items()),
-                ReadyToTest(),
             ])
-        return launch_fixture
+        launch_fixture.__name__ = launch_fixture.__qualname__ = f"{case}_launch"   # launch_pytest finds it by name
+        return launch_pytest.fixture(launch_fixture)
 
     lockstep_launch = _launch_fixture("lockstep")
     per_drone_processes_launch = _launch_fixture("per_drone_processes")
