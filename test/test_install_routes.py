@@ -58,7 +58,7 @@ def test_pip_install(scratch, tmp_path):
     src = _source_copy(tmp_path / "src")
     prefix = tmp_path / "prefix"
     _run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--disable-pip-version-check",
-          "--prefix", str(prefix), str(src)], scratch, tmp_path)
+          "--ignore-installed", "--prefix", str(prefix), str(src)], scratch, tmp_path)   # leaves this env's install alone
     site = prefix / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
     # the documented line names the prefix (for a venv install: `python -m swarm_ros.ament_index`)
     env = dict(scratch, AMENT_PREFIX_PATH=str(prefix), PYTHONPATH=str(site))
