@@ -72,23 +72,26 @@ class MissionWatch:
     def __init__(self, tolerate_lost_drones: bool = False):
         self.tolerate_lost_drones = tolerate_lost_drones
         self.ending = False            # the mission ended or the launch is shutting down
-        self.live: dict[str, object] = {}
+        self.live: dict[str, str] = {}     # processes still running: where -> executable
 
     def actions(self, specs) -> list:
         out = [RegisterEventHandler(OnShutdown(on_shutdown=lambda *_: setattr(self, "ending", True)))]
         for spec in specs:
             node = Node(package=spec.package, executable=spec.executable, name=spec.name, namespace=spec.namespace,
                         parameters=[spec.parameters], remappings=list(spec.remappings), output="screen")
-            self.live[_where(spec)] = spec
-            out += [node, RegisterEventHandler(OnProcessExit(target_action=node, on_exit=self._on_exit_for(spec)))]
+            out += self.watched(node, _where(spec), spec.executable, spec.required)
         return out
 
+    def watched(self, action, where: str, executable: str, required: bool = False) -> list:
+        """`action` (a process) and the handler that judges its exit."""
+        self.live[where] = executable
+        return [action, RegisterEventHandler(OnProcessExit(target_action=action,
+                                                           on_exit=self._on_exit_for(where, executable, required)))]
+
     def _recorders(self) -> list[str]:
-        return [w for w, s in self.live.items() if s.executable == "recorder"]
+        return [w for w, exe in self.live.items() if exe == "recorder"]
 
-    def _on_exit_for(self, spec):
-        where = _where(spec)
-
+    def _on_exit_for(self, where: str, executable: str, required: bool):
         def on_exit(event, context):
             self.live.pop(where, None)
             code = event.returncode
@@ -96,11 +99,11 @@ class MissionWatch:
                 return None
             stopped = self.ending and code in (-2, -15)        # stopped by us after the mission's end
             if code != 0 and not stopped:
-                if self.tolerate_lost_drones and spec.executable == "drone" and not self.ending:
+                if self.tolerate_lost_drones and executable == "drone" and not self.ending:
                     return None      # one drone of many lost: the swarm flies on, as on hardware
                 self.ending = True
                 raise MissionFailed(f"{where} exited with code {code}; the mission failed")
-            if spec.required:
+            if required:
                 self.ending = True
                 if self._recorders():   # the recorder closes the bag on the summary, then exits
                     return [TimerAction(period=RECORDER_CLOSE_TIMEOUT, actions=[self._recorder_late()])]

@@ -7,6 +7,7 @@ that fails (a killed simulator) or bad launch arguments give a non-zero exit wit
 """
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -15,10 +16,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ros2util import NO_TOOLS, Launch, error_lines, have_tools, registered_prefix_path, ros2, short_rings, \
+from hwutil import free_ports, pair_mission, wait_for
+from ros2util import BIN, NO_TOOLS, Launch, error_lines, have_tools, registered_prefix_path, ros2, short_rings, \
     stop_daemon, tool_env
 
-pytestmark = pytest.mark.skipif(not have_tools(), reason=NO_TOOLS)
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not have_tools(), reason=NO_TOOLS)]
 
 TIMEOUT = 180.0     # s wall for one short launch on a loaded 2-core machine
 
@@ -114,3 +116,59 @@ def test_bad_launch_arguments_fail_with_one_line(tools, tmp_path, args, message)
     assert "process started" not in out, "nothing may start after a bad argument"
     if "mission" in message:
         assert "rings" in errors[0] and len(errors) == 1, "the error lists the installed missions"
+
+
+@pytest.fixture
+def pair_vehicles(tmp_path, tools):
+    """`swarm-ros vehicles` serving a Crazyflie and an X500 for a short hover mission (recorded)."""
+    mission = pair_mission(tmp_path / "pair")
+    data = yaml.safe_load(mission.read_text())
+    data["record"] = {"enabled": True}
+    mission.write_text(yaml.safe_dump(data))
+    links = tmp_path / "links.yaml"
+    links.write_text(yaml.safe_dump({n: f"udp://127.0.0.1:{p}" for n, p in zip(("cf1", "x1"), free_ports(2))}))
+    log = open(tmp_path / "vehicles.log", "wb")
+    proc = subprocess.Popen([str(BIN / "swarm-ros"), "vehicles", str(mission), "--links",
+                             str(links), "--json", str(tmp_path / "vehicles.json")], env=tools, cwd=tmp_path,
+                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        serving = wait_for(lambda: "serving 2 simulated vehicles" in (tmp_path / "vehicles.log").read_text()
+                           or proc.poll() is not None, 60.0, step=0.2)
+        assert serving and proc.poll() is None, (tmp_path / "vehicles.log").read_text()
+        yield mission, links
+    finally:
+        proc.send_signal(signal.SIGINT)          # the server stops and writes its ground truth
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        log.close()
+
+
+def test_deploy_launch_flies_the_simulated_vehicles(tools, tmp_path, pair_vehicles):
+    mission, links = pair_vehicles
+    run = subprocess.run([ros2(), "launch", "swarm_ros", "deploy.launch.py", f"mission:={mission}", "backend:=mixed",
+                          f"links:={links}"], env=tools, cwd=tmp_path, capture_output=True, text=True, timeout=TIMEOUT)
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out[-4000:]
+    assert "completed" in out and "2/2 landed" in out, out[-3000:]
+    (run_dir,) = (tmp_path / "runs").glob("pair_hover_*_deploy")
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["outcome"] == "completed" and all(d["landed"] for d in summary["drones"])
+    counts = _bag_messages(run_dir / "bag")        # the launched recorder, read back by mcap
+    assert counts["/cf1/odom"] > 100 and counts["/x1/cmd"] > 100, counts
+
+
+def test_deploy_launch_fails_when_preflight_fails(tools, tmp_path, pair_vehicles):
+    mission, links = pair_vehicles
+    wrong = yaml.safe_load(links.read_text())
+    wrong["x1"] = f"udp://127.0.0.1:{free_ports(1)[0]}"          # nobody answers there
+    bad = tmp_path / "wrong_links.yaml"
+    bad.write_text(yaml.safe_dump(wrong))
+    run = subprocess.run([ros2(), "launch", "swarm_ros", "deploy.launch.py", f"mission:={mission}", "backend:=mixed",
+                          f"links:={bad}"], env=tools, cwd=tmp_path, capture_output=True,
+                         text=True, timeout=TIMEOUT)
+    out = run.stdout + run.stderr
+    assert run.returncode != 0, out[-3000:]
+    assert "no vehicle was armed" in out and "swarm-ros deploy exited with code 1" in out, out[-3000:]
