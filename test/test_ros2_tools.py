@@ -172,3 +172,28 @@ def test_deploy_launch_fails_when_preflight_fails(tools, tmp_path, pair_vehicles
     out = run.stdout + run.stderr
     assert run.returncode != 0, out[-3000:]
     assert "no vehicle was armed" in out and "swarm-ros deploy exited with code 1" in out, out[-3000:]
+
+
+def _collision_mission(folder: Path) -> Path:
+    """Two Crazyflies sent to each other's side with the safety layer off: they collide."""
+    from rosutil import write_mission
+    mission = write_mission(folder, {"a": [0, 0, 0], "b": [1, 0, 0]}, radio={"range": 8}, duration=7.0)
+    fleet = yaml.safe_load((folder / "fleet.yaml").read_text())
+    fleet["types"]["cf_b"] = {"platform": "crazyflie_2.1", "role": "meet_b"}
+    fleet["drones"]["b"]["type"] = "cf_b"
+    (folder / "fleet.yaml").write_text(yaml.safe_dump(fleet))
+    data = yaml.safe_load(mission.read_text())
+    data["roles"] = {"hover": {"controller": "waypoint", "params": {"waypoints": [[0.5, 0, 1]], "avoid": False}},
+                     "meet_b": {"controller": "waypoint", "params": {"waypoints": [[-0.5, 0, 1]], "avoid": False}}}
+    mission.write_text(yaml.safe_dump(data))
+    return mission
+
+
+def test_strict_fails_a_mission_with_a_collision(tools, tmp_path):
+    mission = _collision_mission(tmp_path / "meet")
+    run = subprocess.run([ros2(), "launch", "swarm_ros", "swarm.launch.py", f"mission:={mission}", "strict:=true"],
+                         env=tools, cwd=tmp_path, capture_output=True, text=True, timeout=TIMEOUT)
+    out = run.stdout + run.stderr
+    assert run.returncode != 0, out[-3000:]
+    assert "mission complete" in out and "strict: 1 collisions, 0 geofence violations" in out, out[-3000:]
+    assert "simulator (/swarm/simulator) exited with code 4" in out, out[-3000:]
