@@ -24,7 +24,10 @@ NO_TOOLS = ("the ROS 2 launch tooling (launch_ros, ros2cli) is not installed: it
 
 
 def have_tools() -> bool:
-    return all(importlib.util.find_spec(m) is not None for m in ("ros2launch", "ros2param", "ros2topic", "ros2run"))
+    try:
+        return all(importlib.util.find_spec(m) is not None for m in ("ros2launch", "ros2param", "ros2topic", "ros2run"))
+    except (ImportError, ValueError):
+        return False
 
 
 def ros2() -> str:
