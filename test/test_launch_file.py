@@ -255,19 +255,26 @@ else:
     def watch():
         return ProcessWatch()
 
+    @pytest.fixture(autouse=True)
+    def scratch_env(ros_domain, tmp_path, monkeypatch) -> dict:
+        """This test's DDS domain; launch's logs and launch_ros's launch_params_* files in a scratch
+        folder. Autouse, so it is in place before launch_pytest makes the launch service."""
+        env = tool_env(dict(os.environ, ROS_DOMAIN_ID=str(ros_domain)), tmp_path / "scratch")
+        for key in ("ROS_DOMAIN_ID", "TMPDIR", "ROS_HOME"):
+            monkeypatch.setenv(key, env[key])
+        monkeypatch.setattr(tempfile, "tempdir", env["TMPDIR"])
+        return env
+
     def _launch_fixture(case: str):
         duration, arguments = LAUNCHES[case]
 
-        def launch_fixture(watch, ros_domain, tmp_path, monkeypatch):
+        def launch_fixture(watch, scratch_env, ros_domain, tmp_path, monkeypatch):
             """swarm.launch.py, found through the ament index as `ros2 launch` finds it, on this
             test's own DDS domain, flying a few seconds of rings."""
             monkeypatch.chdir(tmp_path)        # the recorder writes runs/<bag> relative to its cwd
             # launch's SetEnvironmentVariable writes this process's os.environ: monkeypatch restores it
-            env = tool_env(dict(os.environ, ROS_DOMAIN_ID=str(ros_domain)), tmp_path / "scratch")
-            for key in ("ROS_DOMAIN_ID", "TMPDIR", "ROS_HOME"):
-                monkeypatch.setenv(key, env[key])
-            monkeypatch.setenv("AMENT_PREFIX_PATH", registered_prefix_path(env))
-            monkeypatch.setattr(tempfile, "tempdir", env["TMPDIR"])    # launch_ros's launch_params_* files
+            monkeypatch.setenv("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+            monkeypatch.setenv("AMENT_PREFIX_PATH", registered_prefix_path(scratch_env))
             from ament_index_python.packages import get_package_share_directory
             launch_file = Path(get_package_share_directory("swarm_ros")) / "launch" / "swarm.launch.py"
             mission = short_rings(tmp_path, duration=duration)
