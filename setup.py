@@ -1,13 +1,20 @@
 """swarm_ros: an ament_python ROS 2 package that also installs with pip (ROS 2 wheels from PyPI)."""
+import sys
 from glob import glob
 from pathlib import Path
 
 from setuptools import find_packages, setup
+from setuptools.dist import Distribution
+
+install_data = Distribution().get_command_class("install_data")   # its module moved between setuptools versions
 
 PACKAGE = "swarm_ros"
 # The real folder of this file: `colcon build --symlink-install` runs a symlink to it from build/,
 # where README.md is not linked.
-README = Path(__file__).resolve().parent / "README.md"
+HERE = Path(__file__).resolve().parent
+README = HERE / "README.md"
+sys.path.insert(0, str(HERE))
+from swarm_ros.ament_index import write_launchers  # noqa: E402  (the package's own, dependency-free)
 NODE_EXECUTABLES = ("simulator", "drone", "recorder", "swarm_view", "objective", "planner", "fisc_swarm", "update_server",
                     "gz_odom_adapter")   # = swarm_ros.nodes.NODE_EXECUTABLES
 
@@ -21,6 +28,20 @@ def data_tree(folder: str, patterns=("*.yaml", "*.py", "*.sdf", "*.urdf")):
                 continue
             out.setdefault(str(Path("share", PACKAGE, Path(f).parent)), []).append(f)
     return sorted(out.items())
+
+
+class install_data_and_node_launchers(install_data):
+    """Also put each executable where launch_ros and `ros2 run` look: <prefix>/lib/swarm_ros/.
+
+    colcon's `setup.py install` installs the console scripts there already (setup.cfg) and they
+    are left alone; pip puts them in <prefix>/bin, so a launcher in lib/swarm_ros runs that one
+    (a wheel keeps the launcher's mode: pip installs it executable).
+    """
+
+    def run(self):
+        super().run()
+        if not self.dry_run:
+            self.outfiles += [str(p) for p in write_launchers(Path(self.install_dir))]
 
 
 ROS_WHEELS = [  # a real rclpy and Fast DDS from PyPI; on a ROS 2 machine the distro's are used
@@ -57,13 +78,16 @@ setup(
         # wheel: lets the packaging test build with --no-build-isolation (offline) on setuptools < 70.1
         # numba: the test suite checks the compiled FISC step against numpy
         # mavsdk-grpc: MAVSDK with its mavsdk_server binary, the independent MAVLink client of the tests
+        # colcon-core, colcon-ros: the colcon workspace build the install-route test does
         "test": ["pytest>=7", "ruff>=0.5", "mcap>=1.1", "mcap-ros2-support>=0.5", "wheel", "numba>=0.59",
-                 "mavsdk-grpc>=4; sys_platform == 'linux' and platform_machine in 'x86_64 aarch64'"],
+                 "mavsdk-grpc>=4; sys_platform == 'linux' and platform_machine in 'x86_64 aarch64'",
+                 "colcon-core>=0.15", "colcon-ros>=0.5"],
         # the compiled FISC-like step (swarm_ros/control/fisc_jit.py); numpy runs it otherwise
         "fast": ["numba>=0.59"],
         # the comparison peer of bench/bench_plan.py (OMPL's FMT*)
         "bench": ["ompl>=2"],
     },
+    cmdclass={"install_data": install_data_and_node_launchers},
     zip_safe=True,
     tests_require=["pytest"],
     entry_points={

@@ -19,13 +19,12 @@ from launch_ros.actions import Node
 from sim.gazebo import export
 from swarm_ros.gazebo_bridge import bridge_config
 from swarm_ros.launching import ISOLATION, node_specs
-from swarm_ros.mission import load_mission
-from swarm_ros.core.resources import find_mission
+from swarm_ros.launch_actions import load_mission_arg
 
 
 def _actions(context):
     arg = lambda name: LaunchConfiguration(name).perform(context)  # noqa: E731
-    mission = load_mission(find_mission(arg("mission")))
+    mission = load_mission_arg(arg("mission"))
     out = Path(arg("out") or tempfile.mkdtemp(prefix=f"swarm_gz_{mission.name}_"))
     files = export(mission, out, bridge_config(mission))
     actions = [

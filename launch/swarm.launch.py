@@ -1,40 +1,44 @@
-"""ros2 launch swarm_ros swarm.launch.py mission:=rings [speed:=0] [per_drone_processes:=true]
+"""ros2 launch swarm_ros swarm.launch.py mission:=rings [speed:=0] [per_drone_processes:=true] [strict:=true]
 
 The node graph comes from swarm_ros.launching.node_specs, the same function `swarm-ros launch`
-uses; this file only turns specs into launch_ros Nodes. The launch ends when the simulator
-ends (after the mission summary).
+uses; swarm_ros.launch_actions turns specs into launch_ros Nodes and watches their exits. The
+launch ends when the mission ends (the simulator after its summary, then the recorder once the
+bag is closed), and exits non-zero when the mission fails: a process exits non-zero (a killed
+simulator, a recorder that cannot write), or, with strict:=true, the mission had collisions or
+geofence violations. A bad argument gives a one-line error naming it.
 """
-from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, EmitEvent, OpaqueFunction, RegisterEventHandler, SetEnvironmentVariable
-from launch.event_handlers import OnProcessExit
-from launch.events import Shutdown
-from launch.substitutions import LaunchConfiguration
-from launch_ros.actions import Node
+from dataclasses import replace
 
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
+from launch.substitutions import LaunchConfiguration
+
+from swarm_ros.launch_actions import FLAG_CHOICES, MissionWatch, flag, load_mission_arg, non_negative
 from swarm_ros.launching import ISOLATION, node_specs
-from swarm_ros.mission import load_mission
-from swarm_ros.core.resources import find_mission
 
 
 def _nodes(context):
     arg = lambda name: LaunchConfiguration(name).perform(context)  # noqa: E731
-    mission = load_mission(find_mission(arg("mission")))
-    speed = float(arg("speed")) if arg("speed") else None
-    actions = []
-    for spec in node_specs(mission, speed=speed, per_drone_processes=arg("per_drone_processes") == "true"):
-        node = Node(package=spec.package, executable=spec.executable, name=spec.name, namespace=spec.namespace,
-                    parameters=[spec.parameters], remappings=list(spec.remappings), output="screen")
-        actions.append(node)
-        if spec.required:
-            actions.append(RegisterEventHandler(OnProcessExit(target_action=node, on_exit=[EmitEvent(event=Shutdown())])))
-    return actions
+    mission = load_mission_arg(arg("mission"))
+    per_drone = flag("per_drone_processes", arg("per_drone_processes"))
+    strict = flag("strict", arg("strict"))
+    specs = node_specs(mission, speed=non_negative("speed", arg("speed")), per_drone_processes=per_drone)
+    if strict:
+        # the process that ends the mission (the simulator) judges it and exits non-zero
+        specs = [replace(s, parameters={**s.parameters, "strict": True}) if s.required else s for s in specs]
+    return MissionWatch(tolerate_lost_drones=per_drone).actions(specs)
 
 
 def generate_launch_description():
     return LaunchDescription([
         *[SetEnvironmentVariable(k, v) for k, v in ISOLATION.items()],
-        DeclareLaunchArgument("mission", default_value="rings", description="mission name or file"),
-        DeclareLaunchArgument("speed", default_value="", description="real-time factor; 0 = lockstep, fastest"),
-        DeclareLaunchArgument("per_drone_processes", default_value="false"),
+        DeclareLaunchArgument("mission", default_value="rings",
+                              description="mission name (an installed config/missions/<name>.yaml) or file"),
+        DeclareLaunchArgument("speed", default_value="",
+                              description="real-time factor; 0 = lockstep, fastest; empty = the mission's"),
+        DeclareLaunchArgument("per_drone_processes", default_value="false", choices=FLAG_CHOICES,
+                              description="one process per drone (default: one for the whole fleet)"),
+        DeclareLaunchArgument("strict", default_value="false", choices=FLAG_CHOICES,
+                              description="fail (non-zero exit) on collisions or geofence violations"),
         OpaqueFunction(function=_nodes),
     ])

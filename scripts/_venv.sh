@@ -13,6 +13,22 @@ if [ ! -f "$VENV/.installed" ] || [ "$ROOT/setup.py" -nt "$VENV/.installed" ]; t
     "$VENV/bin/python" -m pip install --quiet -e "$ROOT[test]" >&2
     touch "$VENV/.installed"
 fi
+# --- ROS 2 launch tooling (launch, launch_ros, launch_pytest, ros2cli) -------------------------
+# Not on PyPI: where the checkout has a sibling shared/ros2-tooling/wheels (CI does), install them
+# offline so `ros2 launch` works and the launch_pytest tests run; elsewhere those tests skip.
+# SWARM_ROS_SHARED names another shared/ folder (e.g. for a git worktree).
+install_ros2_tooling() {
+    local wheels="${SWARM_ROS_SHARED:-$ROOT/../shared}/ros2-tooling/wheels"
+    [ -d "$wheels" ] || return 0
+    if [ ! -f "$VENV/.ros2-tooling" ] || [ "$wheels" -nt "$VENV/.ros2-tooling" ]; then
+        echo "installing the ROS 2 launch tooling from $wheels ..." >&2
+        "$VENV/bin/python" -m pip install --quiet --no-index --find-links "$wheels" \
+            ros-ros2launch ros-ros2run ros-ros2topic ros-ros2node ros-ros2param ros-ros2pkg \
+            ros-launch-pytest ros-launch-testing-ros >&2
+        touch "$VENV/.ros2-tooling"
+    fi
+}
+install_ros2_tooling
 # --- swarm_ros_interfaces: the project's messages, built against the rosidl wheels (a no-op
 # when up to date; see scripts/build-interfaces) ---------------------------------------------
 "$ROOT/scripts/build-interfaces" "$VENV"

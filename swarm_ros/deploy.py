@@ -151,8 +151,10 @@ def node_specs(mission, run_dir: Path, per_drone_processes: bool, record: bool) 
 
 
 def fly(mission, backends: dict, *, console: Console, domain_id: int | None = None,
-        per_drone_processes: bool = False, run_dir: Path | None = None, record: bool | None = None) -> dict:
-    """Fly `mission` on connected, preflight-checked backends; returns the summary."""
+        per_drone_processes: bool = False, run_dir: Path | None = None, record: bool | None = None,
+        start_nodes: bool = True) -> dict:
+    """Fly `mission` on connected, preflight-checked backends; returns the summary. With
+    `start_nodes` False the node_specs processes are started by someone else (deploy.launch.py)."""
     import rclpy
     import rclpy.task
     from rclpy.experimental import EventsExecutor
@@ -187,7 +189,7 @@ def fly(mission, backends: dict, *, console: Console, domain_id: int | None = No
     outcome, armed = "completed", []
     try:
         with _Interrupts() as interrupts:
-            for k, spec in enumerate(specs):
+            for k, spec in enumerate(specs if start_nodes else []):
                 group.start(spec, k)
             _wait_ready(lambda: bridge.ready() and recorder_ready[0], group, interrupts, spin, run_dir)
             try:

@@ -5,10 +5,12 @@ Two kinds of test live here:
 - The node graph (`swarm_ros.launching.node_specs`), which the launch file and `swarm-ros launch`
   share, is checked everywhere: no launch needed. Its `--ros-args` rendering is checked by
   handing it to rclpy's own argument parser where rclpy is installed.
-- The launch file itself is flown with launch_pytest (rings mission, lockstep). launch,
-  launch_ros and launch_pytest come only with a ROS 2 distribution (they are not on PyPI), and
-  launch_ros finds executables through the ament index, so that test runs on a ROS 2 machine
-  after `colcon build` and `source install/setup.bash`, and is skipped elsewhere with the reason.
+- The launch file itself is flown with launch_pytest (a few seconds of rings: lockstep, one
+  process per drone, real time), found through the ament index as `ros2 launch` finds it (this
+  install registered by `python -m swarm_ros.ament_index`). launch, launch_ros and launch_pytest
+  come with a ROS 2 distribution or from ../shared/ros2-tooling (not PyPI); without them these
+  tests skip with the reason. Exit codes and failures go through `ros2 launch` itself
+  (test_ros2_tools.py): launch_pytest requires a launch that ends with code 0.
 """
 from __future__ import annotations
 
@@ -173,65 +175,76 @@ def test_ros_arguments_parse_in_rclpy(rings_mission, ros_domain, monkeypatch):
             context.try_shutdown()
 
 
-# --- the launch file, flown with launch_pytest (ROS 2 machines only) --------------------------
+# --- the launch file, flown with launch_pytest (needs the ROS 2 launch tooling) ----------------
 
 try:
     import launch_pytest
 except ImportError:
     launch_pytest = None
 
+from ros2util import NO_TOOLS, have_tools, registered_prefix_path, short_rings, tool_env  # noqa: E402
 
-class SimulatorWatch:
-    """The simulator's output and exit, gathered from launch events.
+LAUNCHES = {   # a few seconds of rings, three ways
+    "lockstep": (6.0, {"speed": "0"}),
+    "per_drone_processes": (6.0, {"speed": "0", "per_drone_processes": "true"}),
+    "real_time": (5.0, {"speed": "1"}),
+}
+
+
+class ProcessWatch:
+    """Output and exits of the launched processes, gathered from launch events.
 
     The launch file makes its Nodes inside an OpaqueFunction, so the test holds no handle on
-    the simulator action: it is recognised by its command, <prefix>/lib/swarm_ros/simulator.
+    them: they are recognised by their command, <prefix>/lib/swarm_ros/<executable>.
     Handlers run in the launch event loop; the test waits in another thread.
     """
 
     def __init__(self):
         self.chunks: list[str] = []
-        self.returncode: int | None = None
-        self.started = threading.Event()
-        self.exited = threading.Event()
+        self.started: dict[str, int] = {}
+        self.exits: dict[str, list[int]] = {}
+        self.simulator_started = threading.Event()
+        self.simulator_exited = threading.Event()
 
     @staticmethod
-    def is_simulator(event) -> bool:
-        return any(Path(str(part)).parts[-3:] == ("lib", "swarm_ros", "simulator") for part in event.cmd)
+    def executable(event) -> str | None:
+        for part in event.cmd:
+            parts = Path(str(part)).parts
+            if parts[-3:-1] == ("lib", "swarm_ros"):
+                return parts[-1]
+        return None
 
     def on_start(self, event, context=None):
-        if self.is_simulator(event):
-            self.started.set()
+        exe = self.executable(event)
+        if exe:
+            self.started[exe] = self.started.get(exe, 0) + 1
+            if exe == "simulator":
+                self.simulator_started.set()
 
     def on_output(self, event):
-        if self.is_simulator(event):
+        if self.executable(event):
             self.chunks.append(event.text.decode(errors="replace"))
 
     def on_exit(self, event, context=None):
-        if self.is_simulator(event):
-            self.returncode = event.returncode
-            self.exited.set()
+        exe = self.executable(event)
+        if exe:
+            self.exits.setdefault(exe, []).append(event.returncode)
+            if exe == "simulator":
+                self.simulator_exited.set()
 
     @property
     def output(self) -> str:
         return "".join(self.chunks)
 
 
-def _installed_simulator() -> Path | None:
-    """lib/swarm_ros/simulator of the ament prefix launch_ros will use, if there is one."""
-    try:
-        from ament_index_python.packages import get_package_prefix
-        exe = Path(get_package_prefix("swarm_ros")) / "lib" / "swarm_ros" / "simulator"
-    except Exception:
-        return None
-    return exe if os.access(exe, os.X_OK) else None
-
-
-if launch_pytest is None:
-    def test_launch_file_flies_rings():
-        pytest.importorskip("launch_pytest", reason="launch_pytest is only available on a ROS 2 machine (not on PyPI)")
+if launch_pytest is None or not have_tools():
+    @pytest.mark.parametrize("case", list(LAUNCHES))
+    def test_launch_file_flies_short_rings(case):
+        pytest.skip(NO_TOOLS)
 
 else:
+    import tempfile
+
     from launch import LaunchDescription
     from launch.actions import IncludeLaunchDescription, RegisterEventHandler, SetEnvironmentVariable
     from launch.event_handlers import OnProcessExit, OnProcessIO, OnProcessStart
@@ -239,41 +252,85 @@ else:
     from launch_pytest.actions import ReadyToTest
 
     @pytest.fixture
-    def simulator_watch():
-        return SimulatorWatch()
+    def watch():
+        return ProcessWatch()
 
-    @launch_pytest.fixture
-    def rings_launch(simulator_watch, ros_domain, tmp_path, monkeypatch):
-        """swarm.launch.py with mission:=rings speed:=0 on this test's own DDS domain."""
-        monkeypatch.chdir(tmp_path)        # the recorder writes runs/<bag> relative to its cwd
-        # launch's SetEnvironmentVariable writes this process's os.environ: monkeypatch restores it
-        monkeypatch.setenv("ROS_DOMAIN_ID", str(ros_domain))
-        monkeypatch.setenv("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-        return LaunchDescription([
-            SetEnvironmentVariable("ROS_DOMAIN_ID", str(ros_domain)),
-            SetEnvironmentVariable("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST"),
-            RegisterEventHandler(OnProcessStart(on_start=simulator_watch.on_start)),
-            RegisterEventHandler(OnProcessIO(on_stdout=simulator_watch.on_output,
-                                             on_stderr=simulator_watch.on_output)),
-            RegisterEventHandler(OnProcessExit(on_exit=simulator_watch.on_exit)),
-            IncludeLaunchDescription(PythonLaunchDescriptionSource(str(LAUNCH_FILE)),
-                                     launch_arguments={"mission": "rings", "speed": "0"}.items()),
-            ReadyToTest(),
-        ])
+    @pytest.fixture(autouse=True)
+    def scratch_env(ros_domain, tmp_path, monkeypatch) -> dict:
+        """This test's DDS domain; launch's logs and launch_ros's launch_params_* files in a scratch
+        folder. Autouse, so it is in place before launch_pytest makes the launch service."""
+        env = tool_env(dict(os.environ, ROS_DOMAIN_ID=str(ros_domain)), tmp_path / "scratch")
+        for key in ("ROS_DOMAIN_ID", "TMPDIR", "ROS_HOME"):
+            monkeypatch.setenv(key, env[key])
+        monkeypatch.setattr(tempfile, "tempdir", env["TMPDIR"])
+        return env
 
-    @pytest.mark.skipif(_installed_simulator() is None,
-                        reason="swarm_ros is not in the ament index with lib/swarm_ros/simulator: "
-                               "colcon build it and source install/setup.bash")
-    @pytest.mark.launch(fixture=rings_launch)
-    def test_launch_file_flies_rings(simulator_watch, tmp_path):
-        # while the launch runs: the simulator starts and, lockstep, flies the whole mission
-        assert simulator_watch.started.wait(60), "the launch file started no simulator"
-        assert simulator_watch.exited.wait(MISSION_TIMEOUT), \
-            f"simulator still running after {MISSION_TIMEOUT} s:\n{simulator_watch.output[-3000:]}"
-        yield
-        # after launch shutdown (the launch file itself shuts down when the simulator ends)
-        out = simulator_watch.output
-        assert simulator_watch.returncode == 0, f"simulator exited {simulator_watch.returncode}:\n{out[-3000:]}"
+    def _launch_fixture(case: str):
+        duration, arguments = LAUNCHES[case]
+
+        def launch_fixture(watch, scratch_env, ros_domain, tmp_path, monkeypatch):
+            """swarm.launch.py, found through the ament index as `ros2 launch` finds it, on this
+            test's own DDS domain, flying a few seconds of rings."""
+            monkeypatch.chdir(tmp_path)        # the recorder writes runs/<bag> relative to its cwd
+            # launch's SetEnvironmentVariable writes this process's os.environ: monkeypatch restores it
+            monkeypatch.setenv("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+            monkeypatch.setenv("AMENT_PREFIX_PATH", registered_prefix_path(scratch_env))
+            from ament_index_python.packages import get_package_share_directory
+            launch_file = Path(get_package_share_directory("swarm_ros")) / "launch" / "swarm.launch.py"
+            mission = short_rings(tmp_path, duration=duration)
+            return LaunchDescription([
+                SetEnvironmentVariable("ROS_DOMAIN_ID", str(ros_domain)),
+                SetEnvironmentVariable("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST"),
+                RegisterEventHandler(OnProcessStart(on_start=watch.on_start)),
+                RegisterEventHandler(OnProcessIO(on_stdout=watch.on_output, on_stderr=watch.on_output)),
+                RegisterEventHandler(OnProcessExit(on_exit=watch.on_exit)),
+                ReadyToTest(),     # before the include: a launch that fails must not leave the test waiting
+                IncludeLaunchDescription(PythonLaunchDescriptionSource(str(launch_file)),
+                                         launch_arguments={"mission": str(mission), **arguments}.items()),
+            ])
+        launch_fixture.__name__ = launch_fixture.__qualname__ = f"{case}_launch"   # launch_pytest finds it by name
+        return launch_pytest.fixture(launch_fixture)
+
+    lockstep_launch = _launch_fixture("lockstep")
+    per_drone_processes_launch = _launch_fixture("per_drone_processes")
+    real_time_launch = _launch_fixture("real_time")
+
+    def _flies(watch, tmp_path):
+        """While the launch runs: the simulator starts and flies the whole mission."""
+        assert watch.simulator_started.wait(120), "the launch file started no simulator"
+        assert watch.simulator_exited.wait(MISSION_TIMEOUT), \
+            f"simulator still running after {MISSION_TIMEOUT} s:\n{watch.output[-3000:]}"
+
+    def _completed(watch, tmp_path):
+        """After the launch shut itself down (launch_pytest then checks its return code is 0)."""
+        out = watch.output
+        assert watch.exits["simulator"] == [0], f"simulator exited {watch.exits['simulator']}:\n{out[-3000:]}"
+        assert watch.exits["recorder"] == [0], out[-3000:]
         assert "mission complete" in out, out[-3000:]
-        bags = list((tmp_path / "runs").glob("rings_*/bag/metadata.yaml"))
-        assert bags, "the recorder wrote no bag under runs/"
+        (bag,) = (tmp_path / "runs").glob("short_rings_*/bag")
+        assert (bag / "metadata.yaml").is_file(), "the recorder did not close its bag"
+        assert "bag closed" in out
+        return out
+
+    @pytest.mark.launch(fixture=lockstep_launch)
+    def test_launch_file_flies_short_rings_lockstep(watch, tmp_path):
+        _flies(watch, tmp_path)
+        yield
+        out = _completed(watch, tmp_path)
+        assert "starts in lockstep" in out
+        assert watch.started == {"simulator": 1, "drone": 1, "recorder": 1, "swarm_view": 1}
+
+    @pytest.mark.launch(fixture=per_drone_processes_launch)
+    def test_launch_file_flies_short_rings_per_drone_processes(watch, tmp_path):
+        _flies(watch, tmp_path)
+        yield
+        _completed(watch, tmp_path)
+        assert watch.started["drone"] == len(RINGS_DRONES), watch.started
+        assert watch.exits["drone"] == [0] * len(RINGS_DRONES)
+
+    @pytest.mark.launch(fixture=real_time_launch)
+    def test_launch_file_flies_short_rings_real_time(watch, tmp_path):
+        _flies(watch, tmp_path)
+        yield
+        out = _completed(watch, tmp_path)
+        assert "starts at x1 real time" in out

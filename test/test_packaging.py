@@ -229,3 +229,44 @@ def test_installed_layout_finds_missions_in_share(wheel, tmp_path):
     assert Path(got["share"]) == prefix / "share" / PACKAGE
     assert Path(got["mission"]) == prefix / "share" / PACKAGE / "config" / "missions" / "rings.yaml"
     assert got["drones"] == ["cf1", "cf2", "cf3", "cf4", "x1", "x2"]
+
+
+# --- where launch_ros and `ros2 run` look for executables -------------------------------------
+
+def test_wheel_installs_executable_launchers_in_lib(wheel):
+    """pip puts console scripts in bin/; launch_ros looks in <prefix>/lib/swarm_ros/<exe>."""
+    head = f"{_dist_prefix(wheel)}.data/data/lib/{PACKAGE}/"
+    for exe in (*NODE_EXECUTABLES, "swarm-ros"):
+        info = wheel.getinfo(head + exe)
+        assert info.external_attr >> 16 & 0o111, f"{exe} launcher is not executable in the wheel"
+        text = wheel.read(info).decode()
+        assert text.startswith("#!/bin/sh\n") and f'"$(dirname "$0")/../../bin/{exe}"' in text
+
+
+def test_launcher_runs_the_console_script_beside_it(tmp_path):
+    from swarm_ros.ament_index import write_launchers
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "simulator").write_text('#!/bin/sh\necho "simulator $*"\n')
+    (tmp_path / "bin" / "simulator").chmod(0o755)
+    write_launchers(tmp_path)
+    run = subprocess.run([str(tmp_path / "lib" / PACKAGE / "simulator"), "--ros-args", "-p", "a:=1"],
+                         capture_output=True, text=True, timeout=30)
+    assert run.stdout == "simulator --ros-args -p a:=1\n", run.stderr
+    # an executable already there (colcon's console script) is left alone
+    (tmp_path / "lib" / PACKAGE / "drone").write_text("mine")
+    write_launchers(tmp_path)
+    assert (tmp_path / "lib" / PACKAGE / "drone").read_text() == "mine"
+
+
+def test_editable_checkout_registers_in_the_ament_index(tmp_path):
+    from swarm_ros.ament_index import prefix_path, register_checkout
+    register_checkout(tmp_path, REPO)
+    register_checkout(tmp_path, REPO)            # again: idempotent
+    assert (tmp_path / "share" / "ament_index" / "resource_index" / "packages" / PACKAGE).is_file()
+    share = tmp_path / "share" / PACKAGE
+    assert (share / "package.xml").resolve() == REPO / "package.xml"
+    assert {p.name for p in (share / "launch").iterdir()} == {p.name for p in (REPO / "launch").glob("*.py")}
+    assert all(p.is_symlink() and p.resolve().parent == REPO / "launch" for p in (share / "launch").iterdir())
+    assert (share / "config" / "missions" / "rings.yaml").is_file()
+    assert os.access(tmp_path / "lib" / PACKAGE / "simulator", os.X_OK)
+    assert prefix_path(tmp_path, f"/opt/ros:{tmp_path}:") == f"{tmp_path}:/opt/ros"

@@ -54,7 +54,7 @@ def cmd_deploy(args, console: Console) -> int:
         try:
             summary = fly(mission, backends, console=console, domain_id=args.domain_id,
                           per_drone_processes=args.per_drone_processes, run_dir=args.run_dir,
-                          record=False if args.no_record else None)
+                          record=False if args.no_record else None, start_nodes=not args.nodes_from_launch)
         except DeployError as err:
             print(f"error: {err}", file=sys.stderr)
             return 1
@@ -158,6 +158,8 @@ def add_parser(sub) -> None:
     p.add_argument("--no-record", action="store_true", help="do not record a bag (odom, cmd, radio)")
     p.add_argument("--domain-id", type=int, help="ROS_DOMAIN_ID (default: $ROS_DOMAIN_ID or 0)")
     p.add_argument("--json", help="also write the summary to this JSON file")
+    p.add_argument("--nodes-from-launch", action="store_true",
+                   help="do not start the drone nodes and recorder: deploy.launch.py starts them")
     p.set_defaults(func=cmd_deploy)
     p = sub.add_parser("vehicles", help="serve simulated vehicles (CRTP / MAVLink over UDP) for a mission's fleet")
     p.add_argument("mission")

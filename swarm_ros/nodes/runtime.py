@@ -18,6 +18,7 @@ from rclpy.signals import SignalHandlerOptions
 from rclpy.task import Future
 
 from swarm_ros import topics
+from swarm_ros.nodes import parameters
 
 SPIN_SLICE = 0.1   # s: longest a process goes without checking its stop future
 
@@ -43,6 +44,8 @@ class Process:
         self.argv = sys.argv if argv is None else argv
         self.stop = Future()
         self.exit_code = 0
+        self.declared: dict = {}            # parameters read, declared on every node made after
+        self.declared_defaults: dict = {}
 
     def __enter__(self) -> "Process":
         rclpy.init(args=self.argv, signal_handler_options=SignalHandlerOptions.NO)
@@ -66,19 +69,31 @@ class Process:
         """Read this process's ROS parameters (from --ros-args or a launch file) with defaults.
 
         A short-lived node reads them, so that processes holding several nodes need no
-        name remapping and per-drone processes keep their launch-given name.
+        name remapping and per-drone processes keep their launch-given name. Each value must
+        have its default's type (one-line error and exit 2 otherwise); every node this process
+        makes afterwards declares them, described and read-only, for `ros2 param`.
         """
         node = rclpy.create_node("swarm_params_reader", start_parameter_services=False, enable_rosout=False,
                                  automatically_declare_parameters_from_overrides=True)
         try:
-            return {k: (node.get_parameter(k).value if node.has_parameter(k) else v) for k, v in defaults.items()}
+            given = {k: node.get_parameter(k).value for k in defaults if node.has_parameter(k)}
         finally:
             node.destroy_node()
+        try:
+            values = {k: parameters.checked(k, given[k], v) if k in given else v for k, v in defaults.items()}
+        except parameters.ParameterError as err:
+            print(f"error: {self.argv[0] if self.argv else 'node'}: {err}", file=sys.stderr)
+            raise SystemExit(2) from None
+        self.declared.update(values)
+        self.declared_defaults.update(defaults)
+        return values
 
     def node(self, name: str, namespace: str = "", light: bool = False):
         """A node; `light` ones (many per process) skip parameter services and rosout."""
-        return rclpy.create_node(name, namespace=namespace, start_parameter_services=not light,
+        node = rclpy.create_node(name, namespace=namespace, start_parameter_services=not light,
                                  enable_rosout=not light)
+        parameters.declare(node, self.declared, self.declared_defaults)
+        return node
 
     def spin(self, nodes) -> int:
         executor = EventsExecutor()

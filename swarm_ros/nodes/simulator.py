@@ -40,12 +40,14 @@ LINGER = 1.0          # s the node stays up after the summary so every subscribe
 RECORDER_LAG = 50     # ticks (lockstep) the simulator may run ahead of the odometry in the bag;
                       # well inside the reliable history (topics.DEPTH), so nothing is dropped
 RECORDER_SILENT = 10.0  # s held back without recorder progress: warn and stop waiting for it
+EXIT_STRICT = 4        # exit code with `strict`: the mission had collisions or geofence violations
 
 
 class SimulatorNode:
     def __init__(self, node, mission, proc: Process, speed: float, wait_recorder: bool, cmd_timeout: float,
-                 startup_timeout: float, odom_readers: int = 1):
+                 startup_timeout: float, odom_readers: int = 1, strict: bool = False):
         self.node, self.mission, self.proc = node, mission, proc
+        self.strict = strict
         self.speed, self.cmd_timeout, self.startup_timeout = speed, cmd_timeout, startup_timeout
         self.lockstep = speed <= 0
         self.odom_readers = odom_readers
@@ -273,18 +275,23 @@ class SimulatorNode:
         self.status_pub.publish(reports.status_message(self._status()))
         self.node.get_logger().info("mission complete: " + json.dumps(
             {k: summary[k] for k in ("collisions", "geofence_violations", "min_separation", "rtf", "late_ticks")}))
-        self._timers = [self.node.create_timer(LINGER, lambda: self.proc.finish(0))]
+        code = 0
+        if self.strict and (summary["collisions"] or summary["geofence_violations"]):
+            self.node.get_logger().error(f"strict: {summary['collisions']} collisions, "
+                                         f"{summary['geofence_violations']} geofence violations")
+            code = EXIT_STRICT
+        self._timers = [self.node.create_timer(LINGER, lambda: self.proc.finish(code))]
 
 
 def main(argv=None) -> int:
     with Process(argv) as proc:
         p = proc.parameters({"mission_file": "", "speed": -1.0, "wait_recorder": False,
-                             "cmd_timeout": 1.0, "startup_timeout": 60.0, "odom_readers": 1})
+                             "cmd_timeout": 1.0, "startup_timeout": 60.0, "odom_readers": 1, "strict": False})
         mission = mission_from(p["mission_file"])
         speed = mission.speed if p["speed"] < 0 else p["speed"]
         node = proc.node("simulator")
         SimulatorNode(node, mission, proc, speed, p["wait_recorder"], p["cmd_timeout"], p["startup_timeout"],
-                      p["odom_readers"])
+                      p["odom_readers"], p["strict"])
         return proc.spin([node])
 
 
