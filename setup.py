@@ -78,10 +78,10 @@ setup(
         # wheel: lets the packaging test build with --no-build-isolation (offline) on setuptools < 70.1
         # numba: the test suite checks the compiled FISC step against numpy
         # mavsdk-grpc: MAVSDK with its mavsdk_server binary, the independent MAVLink client of the tests
-        # colcon-core, colcon-ros: the colcon workspace build the install-route test does
+        # colcon-core, colcon-ros, colcon-bash: the colcon workspace build the install-route test does
         "test": ["pytest>=7", "ruff>=0.5", "mcap>=1.1", "mcap-ros2-support>=0.5", "wheel", "numba>=0.59",
                  "mavsdk-grpc>=4; sys_platform == 'linux' and platform_machine in 'x86_64 aarch64'",
-                 "colcon-core>=0.15", "colcon-ros>=0.5"],
+                 "colcon-core>=0.15", "colcon-ros>=0.5", "colcon-bash>=0.4"],
         # the compiled FISC-like step (swarm_ros/control/fisc_jit.py); numpy runs it otherwise
         "fast": ["numba>=0.59"],
         # the comparison peer of bench/bench_plan.py (OMPL's FMT*)

@@ -15,7 +15,7 @@ from launch.substitutions import LaunchConfiguration
 from launch_ros.substitutions import ExecutableInPackage
 
 from swarm_ros.deploy import node_specs
-from swarm_ros.hardware import BACKEND_NAMES
+from swarm_ros.hardware import backend_choices
 from swarm_ros.launch_actions import FLAG_CHOICES, MissionWatch, flag, load_mission_arg
 from swarm_ros.launching import ISOLATION, default_run_dir
 
@@ -40,7 +40,7 @@ def generate_launch_description():
     return LaunchDescription([
         *[SetEnvironmentVariable(k, v) for k, v in ISOLATION.items()],
         DeclareLaunchArgument("mission", description="mission name (an installed config/missions/<name>.yaml) or file"),
-        DeclareLaunchArgument("backend", choices=list(BACKEND_NAMES),
+        DeclareLaunchArgument("backend", choices=backend_choices(),
                               description="crazyflie / px4: every drone must be of that kind; mixed: each by its platform"),
         DeclareLaunchArgument("links", default_value="", description="link map (YAML drone: uri) overriding the fleet's"),
         DeclareLaunchArgument("per_drone_processes", default_value="false", choices=FLAG_CHOICES,

@@ -50,14 +50,9 @@ def non_negative(name: str, text: str, unset=None):
 def load_mission_arg(text: str):
     """The mission named (installed missions) or given as a file, or a one-line error."""
     from swarm_ros.mission import load_mission
-    from swarm_ros.core.resources import find_mission, share_dir
-    path = find_mission(text)
-    if not path.is_file():
-        names = sorted(p.stem for p in (share_dir() / "config" / "missions").glob("*.yaml"))
-        raise MissionFailed(f"launch argument mission:={text!r}: no mission file {path}; "
-                            f"give a mission file or one of: {', '.join(names)}")
+    from swarm_ros.core.resources import find_mission
     try:
-        return load_mission(path)
+        return load_mission(find_mission(text))     # a name found nowhere: the error lists the installed ones
     except ConfigError as err:
         raise MissionFailed(f"launch argument mission:={text!r}: {err}") from None
 

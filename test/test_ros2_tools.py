@@ -101,7 +101,7 @@ def test_killed_simulator_fails_the_launch_and_the_bag_stays_readable(tools, tmp
 
 
 @pytest.mark.parametrize("args, message", [
-    (["mission:=no_such_mission"], "launch argument mission:='no_such_mission': no mission file"),
+    (["mission:=no_such_mission"], "launch argument mission:='no_such_mission': no_such_mission: <top level>: mission file not found"),
     (["per_drone_processes:=maybe"], 'Argument "per_drone_processes" provided value "maybe" is not valid'),
     (["speed:=fast"], "launch argument speed:='fast': expected a number >= 0"),
 ])
