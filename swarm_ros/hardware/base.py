@@ -117,6 +117,10 @@ class Backend(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    def failsafe_problems(self) -> list[str]:
+        """Failsafe settings that would not hold or land the vehicle where it is (one line each)."""
+        return []
+
     def identity(self) -> int | None:
         """The id the vehicle reports for itself where its protocol carries one (MAVLink system id)."""
         return None
