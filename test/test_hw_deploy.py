@@ -305,3 +305,14 @@ def test_radio_links_without_a_reachable_crazyflie_fail_in_one_line_each(mission
     for d in mission.fleet.drones:
         uri = d.uri if d.uri.startswith("radio://") else f"udp://127.0.0.1:{ports[d.index - 4]}"
         assert any(line.startswith(f"error: preflight: {d.name} ({uri}): ") for line in lines), d.name
+
+
+@pytest.mark.parametrize("how", ["flag", "environment"])
+def test_vehicles_with_real_px4_but_no_px4_build_says_where_to_get_it(tmp_path, capsys, monkeypatch, how):
+    nowhere = tmp_path / "no-px4"
+    extra = ["--px4-dir", str(nowhere)] if how == "flag" else []
+    monkeypatch.setenv("PX4_SIH_DIR", str(nowhere if how == "environment" else tmp_path / "unused"))
+    assert run_main(["vehicles", str(FIRST_FLIGHT), "--px4", "sih", "--duration", "0.1", *extra]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: no PX4 SITL build at {nowhere}: build PX4-Autopilot v1.16") and "\n" not in err
+    assert "--px4-dir" in err and "PX4_SIH_DIR" in err

@@ -36,7 +36,8 @@ API_PORT, OFFBOARD_PORT, GCS_PORT, TRUTH_SEND_PORT, TRUTH_PORT = 14540, 14580, 1
 ORIGIN = (47.397742, 8.545594, 489.4)     # SIH's default start (SIH_LOC_LAT0/LON0/H0): the world's (0, 0, 0)
 EARTH_RADIUS = 6_371_000.0
 AIRFRAME, BASE_AIRFRAME = 10090, "10040_sihsim_quadx"   # ours: SIH quadrotor X with the fleet's MAV_SYS_ID
-READY_LINE = "Ready for takeoff"
+# ready: all checks pass, or all but the ground station (NAV_DLL_ACT > 0 waits for a GCS heartbeat)
+READY_LINES = ("Ready for takeoff", "Preflight Fail: No connection to the ground control station")
 BOOT_TIMEOUT = 60.0                  # s; PX4 is ready about 15 s after start on an idle machine
 ENV_DIR = "PX4_SIH_DIR"
 WHERE_TO_GET = ("build PX4-Autopilot v1.16 for SITL with SIH (make px4_sitl_default) and point --px4-dir or "
@@ -198,7 +199,8 @@ class Px4Sih:
             tail = self.log.read_text(errors="replace").strip().splitlines()[-1:] if self.log.exists() else []
             raise RuntimeError(f"PX4 instance {self.instance} (sysid {self.sysid}) exited"
                                + (f": {tail[0]}" if tail else "") + f"; log {self.log}")
-        return READY_LINE in self.log.read_text(errors="replace")
+        text = self.log.read_text(errors="replace")
+        return any(line in text for line in READY_LINES)
 
     def stop(self, remove: bool = False) -> None:
         """SIGTERM to our px4 by pid (SIGKILL after 5 s), free the instance number, optionally delete
@@ -404,7 +406,7 @@ class MixedVehicles:
                        "min_separation": float(m.min_separation[k]), "distance": float(m.distance[k])}
                 if d.name in self.px4_names:
                     j = self.px4_names.index(d.name)
-                    row.update(autopilot="px4", landed=bool(abs(truth[j, 2] - d.start[2]) < LANDED_HEIGHT
+                    row.update(autopilot="px4", landed=bool(truth[j, 2] - d.start[2] < LANDED_HEIGHT
                                                              and np.linalg.norm(velocity[j]) < LANDED_SPEED),
                                instance=self.px4.vehicles[d.name].instance)
                 else:
