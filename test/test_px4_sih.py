@@ -100,7 +100,7 @@ def test_two_vehicles_take_off_fly_velocity_and_position_setpoints_and_land(px4,
             b.velocity(asked[n])
         return all(along(n, b.state().velocity) > 0.35 for n, b in backends.items())
     assert wait_for(flying_as_asked, 8.0, step=0.1), {n: b.state().velocity for n, b in backends.items()}
-    for _ in range(10):
+    for _ in range(20):                                   # 2 s more at that speed
         flying_as_asked()
         threading.Event().wait(0.1)
     # SIH's truth moved that way too (less whatever the estimate's heading error and a starved
