@@ -11,6 +11,7 @@ import json
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 from rich.console import Console
@@ -112,7 +113,11 @@ def cmd_vehicles(args, console: Console) -> int:
             server.start()
         console.print(f"serving {len(links)} simulated vehicles; Ctrl-C ends", highlight=False)
         sys.stdout.flush()
-        stop.wait(args.duration)
+        # short waits: a signal that lands on another thread (PX4 truth readers, the server) only runs
+        # its handler once the main thread wakes, and an endless wait would never wake
+        end = None if args.duration is None else time.monotonic() + args.duration
+        while not stop.wait(0.2) and (end is None or time.monotonic() < end):
+            pass
     finally:
         server.stop()
         for sig, handler in previous.items():
@@ -129,7 +134,8 @@ def cmd_vehicles(args, console: Console) -> int:
 def _px4_sih(args, mission, links, failsafe, battery, console):
     """The real PX4 (SIH) for the fleet's PX4 drones, the simulated Crazyflies for the rest; started
     (PX4 boots in 5-15 s). An int is the exit code of a one-line error."""
-    from sim.vehicles.px4_sih import MixedVehicles, Px4NotFound, find_px4
+    from sim.vehicles.mixed import MixedVehicles
+    from sim.vehicles.px4_sih import Px4NotFound, find_px4
     from .launching import default_run_dir
     try:
         dist = find_px4(args.px4_dir)
