@@ -205,3 +205,20 @@ def test_preflight_refuses_a_vehicle_that_would_not_land_on_link_loss(backend):
                                                "see the README's hardware checklist"]
     relaxed = check_vehicle(mission, b, Limits(require_land_failsafe=False))
     assert relaxed.ok and relaxed.warnings == check.problems
+
+
+@pytest.mark.parametrize("backend", ["x1"], indirect=True)
+def test_px4_setpoint_loss_is_reported_as_a_failsafe_and_landed_as_disarmed(backend):
+    """As the real PX4 does: HEARTBEAT.system_status CRITICAL while a failsafe acts (its custom mode
+    alone would read as an ordinary mode), and after landing the heartbeat's mode is the last one
+    commanded (OFFBOARD), so the backend says "disarmed"."""
+    b, server = backend
+    b.arm()
+    assert wait_for(lambda: (b.velocity([0.0, 0.0, 1.0]), b.state().position[2] > 0.6)[1], 5.0)
+    b._setpoint = None                                 # the stream stops, the link stays
+    assert wait_for(lambda: b.state().mode == "failsafe (AUTO.LOITER)", 3.0), b.state().mode
+    b.land(2.0)
+    assert wait_for(lambda: b.state().mode == "disarmed", 10.0), b.state().mode
+    k = server.names.index("x1")
+    with server.lock:
+        assert server.links[k].mode == "OFFBOARD"     # what the heartbeat says, as on PX4

@@ -104,6 +104,8 @@ def test_swapped_px4_links_fail_preflight_on_the_mavlink_system_id(mission, tmp_
     ({"cf1": "radio://0/80/2M/E7E7E7"}, "cf1: 'radio://0/80/2M/E7E7E7' is not a link URI"),
     ({"x1": "radio://0/80/2M/E7E7E7E701"}, "x1: 'radio://0/80/2M/E7E7E7E701': a Crazyradio URI, but the drone is a px4_x500"),
     ({"cf9": "udp://127.0.0.1:19850"}, "cf9: drone 'cf9' is not in fleet 'mixed_lab'"),
+    ({"cf1": "udpin://127.0.0.1:14540"}, "cf1: 'udpin://127.0.0.1:14540': a MAVLink listening link, but the drone is a "
+                                         "crazyflie_2.1"),
 ])
 def test_bad_link_map_is_a_one_line_error_naming_file_and_drone(tmp_path, capsys, entry, problem):
     links = write_links(tmp_path / "links.yaml", entry)
