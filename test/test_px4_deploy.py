@@ -8,6 +8,7 @@ import dataclasses
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -66,6 +67,7 @@ def test_first_flight_with_real_px4_and_simulated_crazyflies_flies_without_colli
     pids = [int(p) for p in subprocess.run(["pgrep", "-f", str(tmp_path / "vehicles")], capture_output=True,
                                            text=True).stdout.split()]
     assert pids == [], "a PX4 of this test outlived `swarm-ros vehicles`"
+    shutil.rmtree(tmp_path / "vehicles")                      # PX4's working folders (parameters, dataman)
 
 
 def test_link_cut_in_flight_fails_the_deployment_and_px4_holds_then_lands_by_itself(tmp_path, ros_domain, monkeypatch):
