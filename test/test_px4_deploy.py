@@ -52,7 +52,9 @@ def test_first_flight_with_real_px4_and_simulated_crazyflies_flies_without_colli
     finally:
         vehicles.send_signal(signal.SIGINT)                  # Ctrl-C: it stops every PX4 it started
         served_out, _ = vehicles.communicate(timeout=30)
-    assert deploy.returncode == 0, out[-3000:]
+    px4_logs = "".join(f"\n--- {n}:\n" + "\n".join((tmp_path / "vehicles" / f"px4_{n}" / "px4.log").read_text(
+        errors="replace").splitlines()[-15:]) for n in ("x1", "x2"))
+    assert deploy.returncode == 0, out[-3000:] + px4_logs
     assert vehicles.returncode == 0, served_out[-2000:]
     deployed = json.loads((tmp_path / "deploy.json").read_text())
     assert deployed["outcome"] == "completed" and all(d["landed"] for d in deployed["drones"])

@@ -45,6 +45,7 @@ EXTENDED_SYS_STATE = 245      # message ids
 LOCAL_POSITION_NED = 32
 RESULTS = {1: "temporarily rejected", 2: "denied", 3: "unsupported", 4: "failed"}
 REFUSED = {400: "arming", 176: "the switch to OFFBOARD"}
+LAND_TRIES = 3
 REASON_WAIT = 0.5             # s to wait for the STATUSTEXT that says why a command was refused
 ON_GROUND, LANDING = 1, 4     # MAV_LANDED_STATE
 FAILSAFE_STATES = (5, 6)      # MAV_STATE_CRITICAL, MAV_STATE_EMERGENCY: PX4 is in a failsafe
@@ -293,9 +294,20 @@ class Px4Backend(Backend):
         self.position((p[0], p[1], self.start[2] + float(height)))
 
     def land(self, duration: float) -> None:
+        """MAV_CMD_NAV_LAND, answered (asked again if an answer is lost); PX4 disarms once down. The
+        stream holds the vehicle still until PX4 has taken the command."""
         self.landing = True
-        self._setpoint = None
-        self._command(21, wait=False)                   # MAV_CMD_NAV_LAND; PX4 disarms once down
+        self._setpoint = (VELOCITY_ONLY, (0.0, 0.0, 0.0), (0.0, 0.0, 0.0))
+        try:
+            for attempt in range(LAND_TRIES):
+                try:
+                    self._command(21)
+                    return
+                except LinkError:
+                    if attempt == LAND_TRIES - 1:
+                        raise
+        finally:
+            self._setpoint = None
 
     def emergency_stop(self) -> None:
         self.landing = True
