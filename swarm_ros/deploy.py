@@ -129,7 +129,9 @@ def _landed(backends: dict) -> list[str]:
     out = []
     for name, b in backends.items():
         s = b.state()
-        if not s.airborne and np.linalg.norm(s.velocity) < LANDED_SPEED:
+        # down by the vehicle's own verdict and still, or down and disarmed (PX4's estimate keeps a
+        # few tenths of a m/s of velocity noise on the ground after it disarmed itself)
+        if not s.airborne and (not s.armed or np.linalg.norm(s.velocity) < LANDED_SPEED):
             out.append(name)
     return out
 

@@ -63,3 +63,45 @@ def events(server, name: str) -> list[tuple[float, str]]:
     k = server.names.index(name)
     with server.lock:
         return [(t, e) for t, j, e in server.ap.events if j == k]
+
+
+class UdpRelay:
+    """A radio link that can go out: datagrams between a ground station (which sends to `port`) and a
+    vehicle (at `vehicle`, answering `bind`) pass through unless cut, both ways."""
+
+    def __init__(self, vehicle: tuple[str, int], bind: tuple[str, int]):
+        import threading
+        self.vehicle = vehicle
+        self.outer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.outer.bind(("127.0.0.1", 0))
+        self.inner = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.inner.bind(bind)
+        self.port = self.outer.getsockname()[1]
+        self.station = None
+        self.cut = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import select
+        while not self._stop.is_set():
+            ready, _, _ = select.select([self.outer, self.inner], [], [], 0.1)
+            for s in ready:
+                try:
+                    data, addr = s.recvfrom(4096)
+                    if self.cut.is_set():
+                        continue
+                    if s is self.outer:
+                        self.station = addr
+                        self.inner.sendto(data, self.vehicle)
+                    elif self.station is not None:
+                        self.outer.sendto(data, self.station)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(1.0)
+        self.outer.close()
+        self.inner.close()

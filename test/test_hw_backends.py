@@ -76,12 +76,17 @@ def test_velocity_setpoints_fly_and_odometry_follows_the_vehicle(backend):
 @pytest.mark.parametrize("backend", ["cf1", "x1"], indirect=True)
 def test_estimate_drift_on_the_pad_is_not_flying(backend):
     """Flying is the vehicle's own verdict (PX4 land detector, Crazyflie supervisor), not the height of
-    an estimate that drifts on the ground (barometer): 30 cm of drift, still landed, preflight passes."""
+    an estimate that drifts on the ground (barometer): 30 cm of drift, still landed, preflight passes.
+    PX4's heights count from its estimate on the ground before arming, so its drift there is absorbed."""
     b, server = backend
     k = server.names.index(b.name)
     with server.lock:
         server.links[k].estimate_bias = np.array([0.0, 0.0, 0.3])
-    assert wait_for(lambda: b.state().position[2] > b.start[2] + 0.25, 3.0)
+    if b.kind == "px4":
+        assert wait_for(lambda: b.ground_z == pytest.approx(-0.3), 3.0)       # NED: 0.3 m up
+        assert wait_for(lambda: abs(b.state().position[2] - b.start[2]) < 1e-6, 1.0)
+    else:
+        assert wait_for(lambda: b.state().position[2] > b.start[2] + 0.25, 3.0)
     s = b.state()
     assert not s.airborne and not s.armed
     assert check_vehicle(server.mission, b, Limits()).problems == []
@@ -95,6 +100,8 @@ def test_landing_time_grows_with_height_within_the_descent_limits(backend):
     b, server = backend
     phases = server.mission.phases
     assert landing_time(phases, b) == phases.land_duration                  # on the pad
+    if b.kind == "px4":
+        b.arm()                          # PX4's heights count from its estimate on the ground at arming
     with server.lock:
         server.links[server.names.index(b.name)].estimate_bias = np.array([0.0, 0.0, 6.0])
     assert wait_for(lambda: b.state().position[2] > b.start[2] + 5.9, 3.0)
@@ -198,3 +205,20 @@ def test_preflight_refuses_a_vehicle_that_would_not_land_on_link_loss(backend):
                                                "see the README's hardware checklist"]
     relaxed = check_vehicle(mission, b, Limits(require_land_failsafe=False))
     assert relaxed.ok and relaxed.warnings == check.problems
+
+
+@pytest.mark.parametrize("backend", ["x1"], indirect=True)
+def test_px4_setpoint_loss_is_reported_as_a_failsafe_and_landed_as_disarmed(backend):
+    """As the real PX4 does: HEARTBEAT.system_status CRITICAL while a failsafe acts (its custom mode
+    alone would read as an ordinary mode), and after landing the heartbeat's mode is the last one
+    commanded (OFFBOARD), so the backend says "disarmed"."""
+    b, server = backend
+    b.arm()
+    assert wait_for(lambda: (b.velocity([0.0, 0.0, 1.0]), b.state().position[2] > 0.6)[1], 5.0)
+    b._setpoint = None                                 # the stream stops, the link stays
+    assert wait_for(lambda: b.state().mode == "failsafe (AUTO.LOITER)", 3.0), b.state().mode
+    b.land(2.0)
+    assert wait_for(lambda: b.state().mode == "disarmed", 10.0), b.state().mode
+    k = server.names.index("x1")
+    with server.lock:
+        assert server.links[k].mode == "OFFBOARD"     # what the heartbeat says, as on PX4

@@ -105,6 +105,8 @@ def test_swapped_px4_links_fail_preflight_on_the_mavlink_system_id(mission, tmp_
     ({"cf1": "radio://0/80/2M/E7E7E7"}, "cf1: 'radio://0/80/2M/E7E7E7' is not a link URI"),
     ({"x1": "radio://0/80/2M/E7E7E7E701"}, "x1: 'radio://0/80/2M/E7E7E7E701': a Crazyradio URI, but the drone is a px4_x500"),
     ({"cf9": "udp://127.0.0.1:19850"}, "cf9: drone 'cf9' is not in fleet 'mixed_lab'"),
+    ({"cf1": "udpin://127.0.0.1:14540"}, "cf1: 'udpin://127.0.0.1:14540': a MAVLink listening link, but the drone is a "
+                                         "crazyflie_2.1"),
 ])
 def test_bad_link_map_is_a_one_line_error_naming_file_and_drone(tmp_path, capsys, entry, problem):
     links = write_links(tmp_path / "links.yaml", entry)
@@ -310,3 +312,14 @@ def test_radio_links_without_a_reachable_crazyflie_fail_in_one_line_each(mission
     for d in mission.fleet.drones:
         uri = d.uri if d.uri.startswith("radio://") else f"udp://127.0.0.1:{ports[d.index - 4]}"
         assert any(line.startswith(f"error: preflight: {d.name} ({uri}): ") for line in lines), d.name
+
+
+@pytest.mark.parametrize("how", ["flag", "environment"])
+def test_vehicles_with_real_px4_but_no_px4_build_says_where_to_get_it(tmp_path, capsys, monkeypatch, how):
+    nowhere = tmp_path / "no-px4"
+    extra = ["--px4-dir", str(nowhere)] if how == "flag" else []
+    monkeypatch.setenv("PX4_SIH_DIR", str(nowhere if how == "environment" else tmp_path / "unused"))
+    assert run_main(["vehicles", str(FIRST_FLIGHT), "--px4", "sih", "--duration", "0.1", *extra]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: no PX4 SITL build at {nowhere}: build PX4-Autopilot v1.16") and "\n" not in err
+    assert "--px4-dir" in err and "PX4_SIH_DIR" in err

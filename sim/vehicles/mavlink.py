@@ -22,7 +22,8 @@ from swarm_ros.core.frames import enu_to_ned, ned_to_enu
 PX4_MODES = {"POSCTL": (3, 0), "OFFBOARD": (6, 0), "AUTO.TAKEOFF": (4, 2), "AUTO.LOITER": (4, 3),
              "AUTO.LAND": (4, 6)}
 SETPOINT_FRESH = 0.5    # s: offboard is refused unless a setpoint arrived this recently
-INT_PARAMS = {"COM_DL_LOSS_T", "NAV_DLL_ACT"}
+INT_PARAMS = {"COM_DL_LOSS_T", "NAV_DLL_ACT", "COM_OBL_RC_ACT"}
+HOLD, LAND = 5, 3       # COM_OBL_RC_ACT hold, NAV_DLL_ACT land: what this imitation does on setpoint / link loss
 
 
 def _int(value: float, default: int = 0) -> int:
@@ -52,10 +53,15 @@ class MavlinkVehicle:
         self.mav.robust_parsing = True
         self.battery = battery
         fs = autopilot.failsafe[k]
-        self.params = {"COM_OF_LOSS_T": fs.hover_after, "COM_DL_LOSS_T": fs.land_after, "NAV_DLL_ACT": 3,
+        # PX4's failsafe parameters with the values whose behaviour this imitation flies (hold on
+        # setpoint loss, land on link loss without a hold delay); COM_DL_LOSS_T is an integer on PX4
+        self.params = {"COM_OF_LOSS_T": fs.hover_after, "COM_OBL_RC_ACT": HOLD, "COM_DL_LOSS_T": fs.land_after,
+                       "NAV_DLL_ACT": LAND, "COM_FAIL_ACT_T": 0.0,
                        "MPC_XY_VEL_MAX": vehicle.max_speed, "MPC_Z_VEL_MAX_UP": vehicle.max_climb,
                        "MPC_Z_VEL_MAX_DN": vehicle.max_descent, "MPC_LAND_SPEED": fs.land_speed}
         self.mode = "POSCTL"
+        self.commanded = "POSCTL"           # the last mode a ground station asked for
+        self.failsafe = False               # a link-loss failsafe acts (PX4: system_status CRITICAL)
         self.estimate_bias = np.zeros(3)    # m, ENU, added to the reported position (EKF / barometer drift)
         self.next = {"heartbeat": 0.0, "fast": 0.0, "slow": 0.0}
 
@@ -149,7 +155,7 @@ class MavlinkVehicle:
         if name == "OFFBOARD":
             if ap.t - ap.last_setpoint[k] > SETPOINT_FRESH:
                 return False          # PX4 refuses offboard without a setpoint stream
-            self.mode = name
+            self.mode = self.commanded = name
             return True
         if name == "AUTO.LAND":
             ap.land(k)
@@ -157,7 +163,7 @@ class MavlinkVehicle:
             ap.set_mode(k, "hover")
         elif name not in PX4_MODES:
             return False
-        self.mode = name
+        self.mode = self.commanded = name
         return True
 
     def _setpoint(self, msg) -> None:
@@ -177,11 +183,13 @@ class MavlinkVehicle:
         """Failsafes and landings change the flight mode as PX4 reports it."""
         m = self.ap.mode[self.k]
         if m == "hover" and self.mode in ("OFFBOARD", "AUTO.TAKEOFF"):
-            self.mode = "AUTO.LOITER"
-        elif m == "land":
-            self.mode = "AUTO.LAND"
+            self.mode, self.failsafe = "AUTO.LOITER", True
+        elif m == "land" and self.mode != "AUTO.LAND":
+            self.mode, self.failsafe = "AUTO.LAND", True
         elif m == "idle" and self.mode in ("AUTO.LAND", "AUTO.LOITER", "AUTO.TAKEOFF"):
-            self.mode = "POSCTL"
+            self.mode, self.failsafe = self.commanded, False     # PX4 shows the last commanded mode after landing
+        elif m in ("velocity", "position"):
+            self.failsafe = False
 
     def _due(self, stream: str, t: float, period: float) -> bool:
         """Whether `stream` is due at `t`; keeps its rate exact on a coarse clock."""
@@ -197,6 +205,8 @@ class MavlinkVehicle:
         if self._due("heartbeat", t, 1.0):
             base = mav.MAV_MODE_FLAG_CUSTOM_MODE_ENABLED | (mav.MAV_MODE_FLAG_SAFETY_ARMED if ap.armed[k] else 0)
             status = mav.MAV_STATE_ACTIVE if ap.armed[k] else mav.MAV_STATE_STANDBY
+            if ap.armed[k] and self.failsafe:
+                status = mav.MAV_STATE_CRITICAL           # as PX4 reports an active failsafe
             out.append(enc.heartbeat_encode(mav.MAV_TYPE_QUADROTOR, mav.MAV_AUTOPILOT_PX4, base,
                                             px4_custom_mode(self.mode), status).pack(enc))
         if self._due("fast", t, 0.02):

@@ -11,6 +11,7 @@ import json
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -95,15 +96,21 @@ def cmd_vehicles(args, console: Console) -> int:
         battery[name] = float(value)
     controller = None if args.cf_controller == "pointmass" else args.cf_controller
     try:
-        server = VehicleServer(mission, links, Failsafe(args.hover_after, args.land_after), battery,
-                               cf_controller=controller)
+        if args.px4 == "sih":
+            server = _px4_sih(args, mission, links, Failsafe(args.hover_after, args.land_after), battery, console)
+            if isinstance(server, int):
+                return server
+            links = server.links()
+        else:
+            server = VehicleServer(mission, links, Failsafe(args.hover_after, args.land_after), battery,
+                                   cf_controller=controller)
     except UnservedAutopilot as err:              # an autopilot with no simulated link
         print(f"error: {err}", file=sys.stderr)
         return 2
     except ValueError as err:
         print(f"error: --cf-controller {args.cf_controller}: {err}", file=sys.stderr)
         return 2
-    except OSError as err:                         # a port in use
+    except (OSError, RuntimeError) as err:        # a port in use; a PX4 that did not boot
         print(f"error: {err}", file=sys.stderr)
         return 1
     console.print(f"Crazyflies fly: {server.cf_flight}", highlight=False)
@@ -114,10 +121,15 @@ def cmd_vehicles(args, console: Console) -> int:
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        server.start()
+        if args.px4 != "sih":
+            server.start()
         console.print(f"serving {len(links)} simulated vehicles; Ctrl-C ends", highlight=False)
         sys.stdout.flush()
-        stop.wait(args.duration)
+        # short waits: a signal that lands on another thread (PX4 truth readers, the server) only runs
+        # its handler once the main thread wakes, and an endless wait would never wake
+        end = None if args.duration is None else time.monotonic() + args.duration
+        while not stop.wait(0.2) and (end is None or time.monotonic() < end):
+            pass
     finally:
         server.stop()
         for sig, handler in previous.items():
@@ -129,6 +141,28 @@ def cmd_vehicles(args, console: Console) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2))
     return 0
+
+
+def _px4_sih(args, mission, links, failsafe, battery, console):
+    """The real PX4 (SIH) for the fleet's PX4 drones, the simulated Crazyflies for the rest; started
+    (PX4 boots in 5-15 s). An int is the exit code of a one-line error."""
+    from sim.vehicles.mixed import MixedVehicles
+    from sim.vehicles.px4_sih import Px4NotFound, find_px4
+    from .launching import default_run_dir
+    try:
+        dist = find_px4(args.px4_dir)
+    except Px4NotFound as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    px4 = [d.name for d in mission.fleet.drones if d.sysid is not None]
+    if set(battery) & set(px4):
+        print(f"error: --battery {sorted(set(battery) & set(px4))[0]}: a real PX4 sets its battery itself "
+              "(SIM_BAT_* parameters); --battery is for simulated vehicles", file=sys.stderr)
+        return 2
+    run = args.run_dir or default_run_dir(mission).with_name(default_run_dir(mission).name + "_vehicles")
+    console.print(f"starting PX4 SIH ({dist}) for {', '.join(px4)}; working folders in {run}", highlight=False)
+    return MixedVehicles(mission, links, run, dist, failsafe=failsafe, battery=battery,
+                         flight_log=args.px4_flight_log).start()
 
 
 def _positive(text: str) -> float:
@@ -175,4 +209,10 @@ def add_parser(sub) -> None:
                         "or pointmass for the point-mass stand-in (also used where the cffirmware bindings are absent)")
     p.add_argument("--duration", type=_positive, help="stop after this many seconds (default: on Ctrl-C)")
     p.add_argument("--json", help="write the vehicles' ground-truth summary to this JSON file")
+    p.add_argument("--px4", choices=("imitation", "sih"), default="imitation",
+                   help="PX4 drones: the built-in imitation (default), or the real PX4 autopilot with its SIH "
+                        "simulator, one process per drone")
+    p.add_argument("--px4-dir", help="PX4 SITL build folder (bin/px4, etc/); default $PX4_SIH_DIR or ../shared/px4-sih")
+    p.add_argument("--px4-flight-log", action="store_true", help="let PX4 write its flight logs (off by default)")
+    p.add_argument("--run-dir", type=Path, help="folder for PX4's working folders (default runs/<mission>_<time>_vehicles)")
     p.set_defaults(func=cmd_vehicles)

@@ -42,7 +42,7 @@ class VehicleState:
 class Backend(ABC):
     """One vehicle. Methods are thread-safe; state arrives on the driver's threads."""
     kind = "abstract"           # the autopilot it flies = its registered name
-    link_schemes = ("udp",)     # URI schemes its links take (links.py): radio, udp
+    link_schemes = ("udp",)     # URI schemes its links take (links.py): radio, udp, udpin
     system_ids = False          # vehicles report a MAVLink system id (fleet field `sysid`)
     telemetry_rate = 50.0       # Hz of state samples the link quality is measured against
     link_timeout = 1.0          # s without telemetry: the link counts as lost
@@ -118,6 +118,10 @@ class Backend(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+    def failsafe_problems(self) -> list[str]:
+        """Failsafe settings that would not hold or land the vehicle where it is (one line each)."""
+        return []
 
     def identity(self) -> int | None:
         """The id the vehicle reports for itself where its protocol carries one (MAVLink system id)."""

@@ -3,7 +3,9 @@
 A drone's link is its fleet entry's `uri`, unless a link map (YAML `{drone: uri}`, passed with
 `--links`) overrides it. Allowed forms:
   radio://<dongle>/<channel 0-125>/<250K|1M|2M>/<address, 10 hex digits>  Crazyflie over Crazyradio
-  udp://<host>:<port>   Crazyflie: cflib's UDP driver; PX4: the vehicle's MAVLink UDP port
+  udp://<host>:<port>   Crazyflie: cflib's UDP driver; PX4: the port its MAVLink instance listens on
+  udpin://<host>:<port> PX4: listen where the vehicle sends (PX4 answers only the first address that
+                        wrote to it, so a ground station that comes back on a new port must listen)
 Simulated vehicles (`swarm-ros vehicles`) listen on each udp:// link as given; a radio:// link
 cannot be served by software, so the simulator serves it at udp://127.0.0.1:<port_base + fleet
 index> and writes the map it serves for `swarm-ros deploy --links`.
@@ -13,10 +15,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..core.configfile import ConfigError, Text, load_yaml
-from ..core.uri import RADIO, UDP
+from ..core.uri import RADIO, UDP, UDPIN
 from . import BackendError, backend_class, require_backends
 
-ALLOWED = "radio://<dongle>/<channel 0-125>/<250K|1M|2M>/<10 hex digits> or udp://<host>:<port>"
+ALLOWED = "radio://<dongle>/<channel 0-125>/<250K|1M|2M>/<10 hex digits>, udp://<host>:<port> or udpin://<host>:<port>"
 DEFAULT_PORT_BASE = 19850      # cflib's UDP driver scans 19850-19859
 
 
@@ -32,7 +34,11 @@ def check_uri(uri: str, drone) -> str | None:
             return (f"{uri!r}: a Crazyradio URI, but the drone is a {drone.platform} "
                     f"(autopilot {drone.autopilot}: udp://<host>:<port>)")
         return None if int(m.group(2)) <= 125 else f"{uri!r}: radio channel {m.group(2)} is above 125"
-    m = UDP.match(uri)
+    m = UDPIN.match(uri)
+    if m and (cls is None or "udpin" not in cls.link_schemes):
+        return (f"{uri!r}: a MAVLink listening link, but the drone is a {drone.platform} "
+                f"(autopilot {drone.autopilot}: udp://<host>:<port>)")
+    m = m or UDP.match(uri)
     if m:
         return None if 0 < int(m.group(2)) < 65536 else f"{uri!r}: port {m.group(2)} is not in 1..65535"
     return f"{uri!r} is not a link URI"

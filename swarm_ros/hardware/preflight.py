@@ -87,6 +87,7 @@ def check_vehicle(mission, backend, limits: Limits) -> VehicleCheck:
                               "wrong vehicle on this link (links swapped, or MAV_SYS_ID differs from the fleet's sysid)")
     if s.armed or s.airborne:
         check.problems.append(f"{where}: already {'flying' if s.airborne else 'armed'}")
+    check.problems += [f"{where}: {line}" for line in backend.failsafe_problems()]
     hover, land = backend.failsafe_timeouts()
     check.failsafe = (hover, land)
     if not (math.isfinite(hover) and math.isfinite(land)):
