@@ -35,7 +35,7 @@ def swarm_ros(*args, env) -> subprocess.Popen:
                             stderr=subprocess.STDOUT, text=True)
 
 
-def test_first_flight_with_real_px4_and_simulated_crazyflies_flies_without_collisions(tmp_path, ros_env):
+def test_first_flight_with_real_px4_and_firmware_crazyflies_flies_without_collisions(tmp_path, ros_env):
     links, truth = tmp_path / "links.yaml", tmp_path / "truth.json"
     port_base = 19900 + 10 * (os.getpid() % 50)          # Crazyflie ports of this run
     vehicles = swarm_ros("vehicles", str(FIRST_FLIGHT), "--px4", "sih", "--links-out", str(links), "--json", str(truth),
@@ -56,6 +56,8 @@ def test_first_flight_with_real_px4_and_simulated_crazyflies_flies_without_colli
         errors="replace").splitlines()[-15:]) for n in ("x1", "x2"))
     assert deploy.returncode == 0, out[-3000:] + px4_logs
     assert vehicles.returncode == 0, served_out[-2000:]
+    from sim.vehicles.cf_firmware import STAND_IN, firmware    # the Crazyflies fly the firmware's flight code
+    assert f"Crazyflies fly: {'firmware mellinger' if firmware() else STAND_IN}" in served_out, served_out[-2000:]
     deployed = json.loads((tmp_path / "deploy.json").read_text())
     assert deployed["outcome"] == "completed" and all(d["landed"] for d in deployed["drones"])
     summary = json.loads(truth.read_text())                   # SIH's truth for the X500s, the CRTP vehicles' for the rest

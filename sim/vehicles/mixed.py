@@ -13,6 +13,7 @@ import numpy as np
 from sim.metrics import SwarmMetrics
 
 from .px4_sih import BOOT_TIMEOUT, Px4SihFleet
+from .cf_firmware import DEFAULT_CONTROLLER
 from .server import VehicleServer
 
 TRUTH_RATE = 25.0        # Hz: SIH's ground-truth rate
@@ -24,17 +25,24 @@ class MixedVehicles:
     truth of all of them together (collisions between a Crazyflie and an X500 count too)."""
 
     def __init__(self, mission, links: dict[str, str], run_dir: Path, dist: Path | None = None, *,
-                 failsafe=None, battery: dict | None = None, params: dict | None = None, flight_log: bool = False):
+                 failsafe=None, battery: dict | None = None, params: dict | None = None, flight_log: bool = False,
+                 cf_controller: str | None = DEFAULT_CONTROLLER):
         self.mission = mission
         drones = mission.fleet.drones
         self.px4_names = [d.name for d in drones if d.autopilot == "px4"]
         self.px4 = Px4SihFleet([d for d in drones if d.autopilot == "px4"], run_dir, dist, params, flight_log)
         self._links, self._failsafe, self._battery = links, failsafe, battery
+        self._cf_controller = cf_controller
         self.server = None
         self.metrics = None
         self.lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    @property
+    def cf_flight(self) -> str:
+        """What the simulated Crazyflies fly (the firmware's controller or the stand-in)."""
+        return self.server.cf_flight if self.server else "no simulated Crazyflies"
 
     def start(self, timeout: float = BOOT_TIMEOUT) -> "MixedVehicles":
         others = tuple(d for d in self.mission.fleet.drones if d.name not in self.px4_names)
@@ -42,7 +50,8 @@ class MixedVehicles:
         try:
             if others:
                 sub = dataclasses.replace(self.mission, fleet=dataclasses.replace(self.mission.fleet, drones=others))
-                self.server = VehicleServer(sub, self._links, self._failsafe, self._battery).start()
+                self.server = VehicleServer(sub, self._links, self._failsafe, self._battery,
+                                            cf_controller=self._cf_controller).start()
             deadline = time.monotonic() + 5.0
             while np.isnan(self.positions()).any():
                 if time.monotonic() > deadline:

@@ -38,7 +38,8 @@ def cmd_vehicles(args, console: Console) -> int:
     controller = None if args.cf_controller == "pointmass" else args.cf_controller
     try:
         if args.px4 == "sih":
-            server = _px4_sih(args, mission, links, Failsafe(args.hover_after, args.land_after), battery, console)
+            server = _px4_sih(args, mission, links, Failsafe(args.hover_after, args.land_after), battery, console,
+                              controller)
             if isinstance(server, int):
                 return server
             links = server.links()
@@ -84,7 +85,7 @@ def cmd_vehicles(args, console: Console) -> int:
     return 0
 
 
-def _px4_sih(args, mission, links, failsafe, battery, console):
+def _px4_sih(args, mission, links, failsafe, battery, console, cf_controller):
     """The real PX4 (SIH) for the fleet's PX4 drones, the simulated Crazyflies for the rest; started
     (PX4 boots in 5-15 s). An int is the exit code of a one-line error."""
     from sim.vehicles.mixed import MixedVehicles
@@ -103,7 +104,7 @@ def _px4_sih(args, mission, links, failsafe, battery, console):
     run = args.run_dir or default_run_dir(mission).with_name(default_run_dir(mission).name + "_vehicles")
     console.print(f"starting PX4 SIH ({dist}) for {', '.join(px4)}; working folders in {run}", highlight=False)
     return MixedVehicles(mission, links, run, dist, failsafe=failsafe, battery=battery,
-                         flight_log=args.px4_flight_log).start()
+                         flight_log=args.px4_flight_log, cf_controller=cf_controller).start()
 
 
 def add_parser(sub) -> None:
