@@ -1,8 +1,12 @@
 """The ROS side of a mission service's messages with its drones (control/plugin.py).
 
-A service names its Link by `module:attr` (its `link` attribute), so the drone node encodes
-requests and decodes answers of any service without knowing it. Requests default to plain
-numbers (std_msgs/Float64MultiArray); a service may answer in another message type.
+A service names its Link by `module:attr` (its `link` attribute): the message types of its
+request and answer topics and how each converts to and from the numbers the service and the
+controllers exchange. The drone node encodes requests and decodes answers, the service's node
+decodes requests and encodes answers, and neither knows the service. A service that names no
+Link sends plain numbers both ways (std_msgs/Float64MultiArray); one with its own messages
+(swarm_ros_interfaces CaoReport, PlanRequest, ...) shows named fields to `ros2 topic echo`.
+Decoders raise ValueError for a malformed message.
 """
 from __future__ import annotations
 
@@ -16,15 +20,21 @@ from std_msgs.msg import Float64MultiArray
 from swarm_ros.nodes import messages as msgs
 
 
+def plain_numbers(msg: Float64MultiArray) -> np.ndarray:
+    return np.asarray(msg.data, float)
+
+
 @dataclass(frozen=True)
 class Link:
     answer_type: type = Float64MultiArray
-    decode_answer: Callable[[object], np.ndarray] = None     # raises ValueError for a malformed answer
+    decode_answer: Callable[[object], np.ndarray] = plain_numbers
     request_type: type = Float64MultiArray
     encode_request: Callable[[np.ndarray], object] = msgs.numbers
+    decode_request: Callable[[object], np.ndarray] = plain_numbers
+    encode_answer: Callable[[np.ndarray], object] = msgs.numbers
 
 
-NUMBERS = Link(decode_answer=lambda msg: np.asarray(msg.data, float))   # numbers both ways
+NUMBERS = Link()   # numbers both ways
 
 
 def link_of(service) -> Link:
