@@ -54,9 +54,11 @@ def test_cao_mission_over_dds_records_every_iteration(tmp_path, ros_env):
     assert f"objective surveillance: J {obj['first_cost']:.4g} -> {obj['final_cost']:.4g}" in out
 
     messages, _ = read_bag(tmp_path / "run" / "bag")
-    iterations = [json.loads(m.data) for _, m in messages["/swarm/objective"]]
-    assert [it["cost"] for it in iterations] == [obj["first_cost"]] + [it["cost"] for it in iterations[1:]]
-    assert iterations[-1]["cost"] == obj["final_cost"] and len(iterations) == obj["iterations"]
+    iterations = [m for _, m in messages["/swarm/objective"]]       # CaoIteration, decoded by the mcap reader
+    assert [it.cost for it in iterations] == [obj["first_cost"]] + [it.cost for it in iterations[1:]]
+    assert iterations[-1].cost == obj["final_cost"] and len(iterations) == obj["iterations"]
+    assert [it.iteration for it in iterations] == list(range(len(iterations)))
+    assert {it.kind for it in iterations} == {"surveillance"} and len(iterations[0].members) == 8
     for name in ("cf1", "x2"):
         reports = [[m.iteration, m.mission_time, *m.decision] for _, m in messages[f"/{name}/cao/report"]]
         answers = [[m.iteration, m.delta, m.cost] for _, m in messages[f"/{name}/cao/feedback"]]
@@ -104,7 +106,7 @@ def test_a_killed_drone_leaves_and_a_restarted_one_joins_again(tmp_path, ros_env
     assert "cf3" in out and "the mission goes on without it" in out
     assert json.loads((tmp_path / "summary.json").read_text())["lost_processes"] == ["drone (/cf3/drone)"]
     messages, _ = read_bag(run_dir / "bag")
-    members = [json.loads(m.data)["members"] for _, m in messages["/swarm/objective"]]
+    members = [list(m.members) for _, m in messages["/swarm/objective"]]
     assert members and "cf3" in members[0]
     gone = next(i for i, m in enumerate(members) if "cf3" not in m)
     back = next(i for i, m in enumerate(members) if i > gone and "cf3" in m)

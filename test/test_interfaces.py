@@ -80,7 +80,8 @@ def echo_once(ros_context, ros_env, tmp_path, topic: str, msg_type, msg) -> list
     node, _executor = ros_context
     pub = node.create_publisher(msg_type, topic, qos(topic))
     env = dict(ros_env, ROS_HOME=str(tmp_path / "ros_home"), TMPDIR=str(tmp_path))
-    echo = subprocess.Popen([str(ROS2), "topic", "echo", "--once", topic], env=env,
+    # the type given, so that echo need not discover the publisher before it starts
+    echo = subprocess.Popen([str(ROS2), "topic", "echo", "--once", topic, topics.TYPES[topics.kind(topic)]], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 60
@@ -135,6 +136,10 @@ def test_service_links_carry_the_same_numbers_in_named_fields():
     assert cao.decode_answer(msg).tolist() == feedback.tolist()
     with pytest.raises(ValueError, match="non-finite"):
         cao.decode_answer(cao.encode_answer([4, math.nan, 1.0]))
+    iteration = {"k": 4, "t": 8.0, "cost": 0.4321, "members": ["cf1", "x2"], "kind": "surveillance"}
+    msg = cao.monitor_message(iteration)
+    assert type(msg) is cao.monitor_type and (msg.iteration, list(msg.members)) == (4, ["cf1", "x2"])
+    assert cao.monitor_dict(msg) == iteration
     from swarm_ros.planning.service import shape_record
     shapes = [shape_record(Box(name="wall", center=(1.0, 2.0, 3.0), size=(0.5, 0.25, 6.0))),
               shape_record(Cylinder(name="mast", center=(-1.5, 2.5), radius=0.3, z_min=0.0, z_max=4.5))]
@@ -148,8 +153,9 @@ def test_service_links_carry_the_same_numbers_in_named_fields():
     box.shape = 9
     with pytest.raises(ValueError, match="an obstacle of shape 9"):
         plan.decode_request(msg)
-    # a plugin service naming no link keeps plain numbers both ways
+    # a plugin service naming no link keeps plain numbers both ways, and JSON figures on its monitor
     assert link_of(MissionService) is NUMBERS and NUMBERS.decode_request(NUMBERS.encode_answer([1, 2.5])).tolist() == [1, 2.5]
+    assert NUMBERS.monitor_dict(NUMBERS.monitor_message({"rounds": 3})) == {"rounds": 3}
 
 
 def test_a_typed_bag_decodes_with_the_mcap_reader_alone(tmp_path):
@@ -175,7 +181,9 @@ def test_a_typed_bag_decodes_with_the_mcap_reader_alone(tmp_path):
     recorded = [("/cf1/radio/rx", rx), ("/cf2/radio/tx", tx), (topics.SUMMARY, serialize_message(summary)),
                 ("/cf2/update/status", serialize_message(update)), ("/cf1/cao/report", serialize_message(report)),
                 ("/cf1/cao/feedback", serialize_message(cao.encode_answer([5, -0.5, 0.25]))),
-                ("/cf2/plan/request", serialize_message(request))]
+                ("/cf2/plan/request", serialize_message(request)),
+                ("/swarm/objective", serialize_message(cao.monitor_message(
+                    {"k": 5, "t": 9.5, "cost": 0.25, "members": ["cf1"], "kind": "surveillance"})))]
     with Writer(tmp_path / "bag", version=9, storage_plugin=StoragePlugin.MCAP) as writer:
         for name in ("cf1", "cf2"):
             conn = writer.add_connection(f"/{name}/odom", topics.TYPES[topics.ODOM], typestore=store)
@@ -203,6 +211,8 @@ def test_a_typed_bag_decodes_with_the_mcap_reader_alone(tmp_path):
     name, got = decoded["/cf2/plan/request"]
     assert name == "swarm_ros_interfaces/msg/PlanRequest" and got.request_id == 4.25 and got.goal.y == 4.0
     assert got.obstacles[0].center.z == 3.0 and got.obstacles[0].size.z == 2.0
+    name, got = decoded["/swarm/objective"]
+    assert name == "swarm_ros_interfaces/msg/CaoIteration" and list(got.members) == ["cf1"] and got.cost == 0.25
     # `swarm-ros analyze` reads the typed radio, update and summary messages of the same bag
     from swarm_ros.analysis.bag import read_bag
     rec = read_bag(tmp_path / "bag")

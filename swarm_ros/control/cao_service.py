@@ -2,9 +2,9 @@
 
 Drones flying the `cao` controller report each iteration's decision on /<drone>/cao/report
 ([iteration k, mission time, decision x...], a swarm_ros_interfaces/CaoReport over ROS) and get
-[k, Delta_i(k), J(k)] back on /<drone>/cao/feedback (a CaoFeedback); the evaluator node (nodes/objective.py) publishes each evaluated
-iteration on /swarm/objective (JSON: k, t, cost, members, kind), which the runner turns into
-the summary's `objective` figures.
+[k, Delta_i(k), J(k)] back on /<drone>/cao/feedback (a CaoFeedback); the evaluator node
+(nodes/objective.py) publishes each evaluated iteration on /swarm/objective (a CaoIteration:
+k, t, cost, members, kind), which the runner turns into the summary's `objective` figures.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ class ObjectiveService(MissionService):
     link = "swarm_ros.nodes.objective:LINK"
     record, record_when = "objective", "missions with an objective"
     topics = {REPORT: "swarm_ros_interfaces/msg/CaoReport", FEEDBACK: "swarm_ros_interfaces/msg/CaoFeedback",
-              OBJECTIVE: "std_msgs/msg/String"}
+              OBJECTIVE: "swarm_ros_interfaces/msg/CaoIteration"}
     # a subscriber matched late (discovery can take longer than a fast lockstep run) still gets these
     kept = {OBJECTIVE: 5000, REPORT: 20, FEEDBACK: 20}
 

@@ -4,8 +4,9 @@ Subscribes to /<drone>/cao/report of every CAO drone; evaluates iteration k once
 of the last iteration has reported k, or `report_timeout` wall seconds after the first report
 of k (a drone that stopped reporting has left; one that reports for the first time joins);
 answers each reporting drone on /<drone>/cao/feedback with [k, Delta_i(k), J(k)] and
-publishes the iteration on /swarm/objective (JSON). Reports and answers travel as
-swarm_ros_interfaces CaoReport and CaoFeedback (LINK, which the drones' nodes use too). Several replicas may run: they compute the
+publishes the iteration on /swarm/objective. Reports, answers and iterations travel as
+swarm_ros_interfaces CaoReport, CaoFeedback and CaoIteration (LINK, which the drones' nodes
+and the runner use too). Several replicas may run: they compute the
 same answers from the same reports, and drones use the first answer for an iteration.
 """
 from __future__ import annotations
@@ -14,12 +15,10 @@ import array
 import time
 
 import numpy as np
-from std_msgs.msg import String
-from swarm_ros_interfaces.msg import CaoFeedback, CaoReport
+from swarm_ros_interfaces.msg import CaoFeedback, CaoIteration, CaoReport
 
 from swarm_ros import topics
 from swarm_ros.control.cao_service import FEEDBACK, OBJECTIVE, REPORT, ObjectiveService
-from swarm_ros.nodes import messages as msgs
 from swarm_ros.nodes.runtime import qos, run_service
 from swarm_ros.nodes.service_link import Link
 
@@ -51,8 +50,20 @@ def feedback_numbers(msg: CaoFeedback) -> np.ndarray:
     return finite(np.array([msg.iteration, msg.delta, msg.cost], float), "CAO feedback")
 
 
+def iteration_message(it: dict) -> CaoIteration:
+    """An evaluated iteration {k, t, cost, members, kind} as a CaoIteration."""
+    return CaoIteration(iteration=int(it["k"]), mission_time=float(it["t"]), cost=float(it["cost"]),
+                        members=list(it["members"]), kind=it["kind"])
+
+
+def iteration_dict(msg: CaoIteration) -> dict:
+    return {"k": msg.iteration, "t": msg.mission_time, "cost": msg.cost, "members": list(msg.members),
+            "kind": msg.kind}
+
+
 LINK = Link(answer_type=CaoFeedback, decode_answer=feedback_numbers, request_type=CaoReport,
-            encode_request=report_message, decode_request=report_numbers, encode_answer=feedback_message)
+            encode_request=report_message, decode_request=report_numbers, encode_answer=feedback_message,
+            monitor_type=CaoIteration, monitor_message=iteration_message, monitor_dict=iteration_dict)
 
 
 class ObjectiveNode:
@@ -68,7 +79,7 @@ class ObjectiveNode:
                            for i, n in names.items()}
         self.subs = [node.create_subscription(CaoReport, topics.of(n, REPORT), self._on_report_for(i),
                                               qos(REPORT)) for i, n in names.items()]
-        self.status_pub = node.create_publisher(String, OBJECTIVE, qos(OBJECTIVE))
+        self.status_pub = node.create_publisher(CaoIteration, OBJECTIVE, qos(OBJECTIVE))
         self.timer = node.create_timer(CHECK_PERIOD, self._evaluate_ready)
 
     def _on_report_for(self, drone: int):
@@ -89,7 +100,7 @@ class ObjectiveNode:
             for drone, (delta, cost) in self.evaluator.evaluate(k).items():
                 self.answer_pub[drone].publish(feedback_message([k, delta, cost]))
             last = self.evaluator.history[-1]
-            self.status_pub.publish(msgs.json_message(
+            self.status_pub.publish(iteration_message(
                 {"k": k, "t": self.spec.iteration_time(k).item(), "cost": last["cost"],
                  "members": [self.mission.fleet.drones[i].name for i in last["members"]],
                  "kind": self.spec.kind}))

@@ -4,17 +4,15 @@
 It subscribes to the request topic of every drone the service serves, hands each request to
 the service with the wall clock, answers on the drones' answer topics, asks the service every
 CHECK_PERIOD for answers that became due (`flush`), and after each batch of answers publishes
-the service's summary figures (JSON) on its monitor topic, where the runner picks them up. A
+the service's summary figures on its monitor topic, where the runner picks them up. A
 plugin's node is then one line: `def main(argv=None): return host(argv, MyService)`.
 """
 from __future__ import annotations
 
 import time
 
-from std_msgs.msg import String
 
 from swarm_ros import topics
-from swarm_ros.nodes import messages as msgs
 from swarm_ros.nodes.runtime import qos, run_service
 from swarm_ros.nodes.service_link import link_of
 
@@ -33,7 +31,8 @@ class ServiceHost:
                            for i, n in names.items()} if answer else {}
         self.subs = [node.create_subscription(self.link.request_type, topics.of(n, ask), self._on_request_for(i),
                                               qos(ask)) for i, n in names.items()]
-        self.monitor = node.create_publisher(String, kind.monitor, qos(kind.monitor)) if kind.monitor else None
+        self.monitor = (node.create_publisher(self.link.monitor_type, kind.monitor, qos(kind.monitor))
+                        if kind.monitor else None)
         self.timer = node.create_timer(CHECK_PERIOD, self._flush)
 
     def _on_request_for(self, drone: int):
@@ -54,7 +53,7 @@ class ServiceHost:
             if drone in self.answer_pub:
                 self.answer_pub[drone].publish(self.link.encode_answer(data))
         if answers and self.monitor is not None:
-            self.monitor.publish(msgs.json_message(self.service.summary()))
+            self.monitor.publish(self.link.monitor_message(self.service.summary()))
 
 
 def host(argv, kind) -> int:
