@@ -46,11 +46,11 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
     import rclpy.task
     from rclpy.experimental import EventsExecutor
     from rclpy.signals import SignalHandlerOptions
-    from std_msgs.msg import String
     from swarm_ros_interfaces.msg import SwarmStatus, SwarmSummary
     from . import topics
     from .nodes.reports import status_dict, summary_dict
     from .nodes.runtime import qos
+    from .nodes.service_link import link_of
 
     context = rclpy.Context()
     rclpy.init(context=context, domain_id=domain_id, signal_handler_options=SignalHandlerOptions.NO)
@@ -63,7 +63,9 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
     for name, use in mission.services.items():
         if use.kind.monitor:
             seen = monitored.setdefault(name, [])
-            node.create_subscription(String, use.kind.monitor, lambda m, seen=seen: seen.append(json.loads(m.data)),
+            link = link_of(use.kind)
+            node.create_subscription(link.monitor_type, use.kind.monitor,
+                                     lambda m, seen=seen, read=link.monitor_dict: seen.append(read(m)),
                                      qos(use.kind.monitor))
     node.create_subscription(SwarmSummary, topics.SUMMARY, lambda m: latest.update(summary=summary_dict(m)),
                              qos(topics.SUMMARY))

@@ -54,12 +54,14 @@ def test_cao_mission_over_dds_records_every_iteration(tmp_path, ros_env):
     assert f"objective surveillance: J {obj['first_cost']:.4g} -> {obj['final_cost']:.4g}" in out
 
     messages, _ = read_bag(tmp_path / "run" / "bag")
-    iterations = [json.loads(m.data) for _, m in messages["/swarm/objective"]]
-    assert [it["cost"] for it in iterations] == [obj["first_cost"]] + [it["cost"] for it in iterations[1:]]
-    assert iterations[-1]["cost"] == obj["final_cost"] and len(iterations) == obj["iterations"]
+    iterations = [m for _, m in messages["/swarm/objective"]]       # CaoIteration, decoded by the mcap reader
+    assert [it.cost for it in iterations] == [obj["first_cost"]] + [it.cost for it in iterations[1:]]
+    assert iterations[-1].cost == obj["final_cost"] and len(iterations) == obj["iterations"]
+    assert [it.iteration for it in iterations] == list(range(len(iterations)))
+    assert {it.kind for it in iterations} == {"surveillance"} and len(iterations[0].members) == 8
     for name in ("cf1", "x2"):
-        reports = [list(m.data) for _, m in messages[f"/{name}/cao/report"]]
-        answers = [list(m.data) for _, m in messages[f"/{name}/cao/feedback"]]
+        reports = [[m.iteration, m.mission_time, *m.decision] for _, m in messages[f"/{name}/cao/report"]]
+        answers = [[m.iteration, m.delta, m.cost] for _, m in messages[f"/{name}/cao/feedback"]]
         assert [r[0] for r in reports] == list(range(len(reports))) and len(reports) >= obj["iterations"]
         assert {a[0] for a in answers} == {r[0] for r in reports[:len(answers)]}
         assert all(len(r) == 5 for r in reports)                     # k, t, x, y, z
@@ -104,12 +106,12 @@ def test_a_killed_drone_leaves_and_a_restarted_one_joins_again(tmp_path, ros_env
     assert "cf3" in out and "the mission goes on without it" in out
     assert json.loads((tmp_path / "summary.json").read_text())["lost_processes"] == ["drone (/cf3/drone)"]
     messages, _ = read_bag(run_dir / "bag")
-    members = [json.loads(m.data)["members"] for _, m in messages["/swarm/objective"]]
+    members = [list(m.members) for _, m in messages["/swarm/objective"]]
     assert members and "cf3" in members[0]
     gone = next(i for i, m in enumerate(members) if "cf3" not in m)
     back = next(i for i, m in enumerate(members) if i > gone and "cf3" in m)
     assert all(len(m) == 7 for m in members[gone:back]) and back - gone >= 2   # the others kept iterating
     assert all(len(m) == 8 for m in members[back:]) and len(members) - back >= 3
-    answers = [list(m.data) for _, m in messages["/cf3/cao/feedback"]]
+    answers = [[m.iteration, m.delta, m.cost] for _, m in messages["/cf3/cao/feedback"]]
     rejoined = [a for a in answers if a[0] == back]
     assert rejoined and rejoined[0][1] == 0.0                        # a joiner's first contribution

@@ -27,15 +27,15 @@ def test_crossing_over_dds_plans_every_drone_and_replans_around_the_walls(tmp_pa
     messages, _ = read_bag(tmp_path / "run" / "bag")
     replanned = 0
     for d in load_mission(CROSSING).fleet.drones:
-        requests = [list(m.data) for _, m in messages[f"/{d.name}/plan/request"]]
+        requests = [m for _, m in messages[f"/{d.name}/plan/request"]]
         paths = [m for _, m in messages[f"/{d.name}/plan/path"]]
         assert requests and paths, d.name
-        ids = {round(r[0], 6) for r in requests}
+        ids = {round(r.request_id, 6) for r in requests}
         for path in paths:                       # each answers a request, with timed poses
             assert round(stamp(path.header.stamp), 6) in ids and path.header.frame_id == "world"
             times = [stamp(p.header.stamp) for p in path.poses]
             assert len(times) >= 2 and times == sorted(times) and times[0] == stamp(path.header.stamp)
-        replanned += any(r[7] > 0 for r in requests)   # a request carrying a sensed wall
+        replanned += any(r.obstacles for r in requests)   # a request carrying a sensed wall
     assert replanned >= 3
     # the view draws the walls faint until they appear, then republishes the world
     faint = [sum(m.ns == "obstacles" and m.color.a < 0.5 for m in w.markers) for _, w in messages["/swarm/world"]]

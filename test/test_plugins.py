@@ -53,10 +53,10 @@ def test_a_service_declares_its_node_topics_and_record_kind():
     assert (spec.executable, spec.module, spec.parameters) == ("objective", "swarm_ros.nodes.objective",
                                                                {"mission_file": m.file})
     assert service.record in m.record.topics
-    assert topics.TYPES[service.request_topic] == "std_msgs/msg/Float64MultiArray"
+    assert topics.TYPES[service.request_topic] == "swarm_ros_interfaces/msg/CaoReport"
     assert topics.KEPT[service.monitor] > 0
 
 
 def test_a_topic_declared_twice_with_another_type_is_refused():
-    with pytest.raises(ValueError, match="declared as std_msgs/msg/String already"):
+    with pytest.raises(ValueError, match="declared as swarm_ros_interfaces/msg/SwarmStatus already"):
         topics.declare({topics.STATUS: "std_msgs/msg/Int64"})

@@ -1,10 +1,10 @@
 """CAO's mission service: the cost evaluator, configured by the mission's `objective` section.
 
 Drones flying the `cao` controller report each iteration's decision on /<drone>/cao/report
-([iteration k, mission time, decision x...]) and get [k, Delta_i(k), J(k)] back on
-/<drone>/cao/feedback; the evaluator node (nodes/objective.py) publishes each evaluated
-iteration on /swarm/objective (JSON: k, t, cost, members, kind), which the runner turns into
-the summary's `objective` figures.
+([iteration k, mission time, decision x...], a swarm_ros_interfaces/CaoReport over ROS) and get
+[k, Delta_i(k), J(k)] back on /<drone>/cao/feedback (a CaoFeedback); the evaluator node
+(nodes/objective.py) publishes each evaluated iteration on /swarm/objective (a CaoIteration:
+k, t, cost, members, kind), which the runner turns into the summary's `objective` figures.
 """
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ class ObjectiveService(MissionService):
     request_topic, answer_topic, monitor = REPORT, FEEDBACK, OBJECTIVE
     link = "swarm_ros.nodes.objective:LINK"
     record, record_when = "objective", "missions with an objective"
-    topics = {REPORT: "std_msgs/msg/Float64MultiArray", FEEDBACK: "std_msgs/msg/Float64MultiArray",
-              OBJECTIVE: "std_msgs/msg/String"}
+    topics = {REPORT: "swarm_ros_interfaces/msg/CaoReport", FEEDBACK: "swarm_ros_interfaces/msg/CaoFeedback",
+              OBJECTIVE: "swarm_ros_interfaces/msg/CaoIteration"}
     # a subscriber matched late (discovery can take longer than a fast lockstep run) still gets these
     kept = {OBJECTIVE: 5000, REPORT: 20, FEEDBACK: 20}
 

@@ -1,7 +1,7 @@
 """The planned controller's mission service: the GMT* planner (planning/service.py).
 
 Drones flying `planned` send requests on /<drone>/plan/request ([id = mission time, start xyz,
-goal xyz, k, k sensed obstacles x 7]) and get a nav_msgs/Path on /<drone>/plan/path (header
+goal xyz, k, k sensed obstacles x 7]; a swarm_ros_interfaces/PlanRequest over ROS) and get a nav_msgs/Path on /<drone>/plan/path (header
 stamp = the request id, each pose stamped with the mission time to be there; no poses: no
 path). The planner node is nodes/planner.py; a headless run calls the same object in-process.
 """
@@ -21,7 +21,7 @@ class PlannerService(MissionService):
     request_topic, answer_topic = REQUEST, PATH
     link = "swarm_ros.nodes.planner:LINK"
     record, record_when = "plan", "missions with planned roles"
-    topics = {REQUEST: "std_msgs/msg/Float64MultiArray", PATH: "nav_msgs/msg/Path"}
+    topics = {REQUEST: "swarm_ros_interfaces/msg/PlanRequest", PATH: "nav_msgs/msg/Path"}
     kept = {REQUEST: 20, PATH: 20}
 
     def __init__(self, mission, use: ServiceUse):

@@ -69,9 +69,11 @@ class MissionService:
     section: str | None = None   # top-level mission-file section it reads
     request_topic: str | None = None   # per-drone topic drone -> service (relative name, see topics.of)
     answer_topic: str | None = None    # per-drone topic service -> drone
-    link = ""                # "module:attr" of its nodes.service_link.Link: the ROS messages of request/answer
-    monitor: str | None = None   # swarm-wide std_msgs/String (JSON) topic it publishes: the simulator waits
-                                 # for its publisher before starting, the runner collects it for the summary
+    link = ""                # "module:attr" of its nodes.service_link.Link: the ROS messages of request,
+                             # answer and monitor and their conversions (default: numbers, JSON)
+    monitor: str | None = None   # swarm-wide topic of figures it publishes (JSON std_msgs/String unless its
+                                 # link says otherwise): the simulator waits for its publisher before
+                                 # starting, the runner collects it for the summary
     record: str | None = None    # the record.topics kind recording request, answer and monitor
     record_when = ""         # when that kind can be recorded: "missions with ..."
     topics: dict = {}        # every topic it owns: name -> message type

@@ -1,21 +1,20 @@
-"""The node of a mission service whose requests and answers are plain numbers (control/plugin.py).
+"""The generic node of a mission service (control/plugin.py), in whatever messages its Link names
+(plain numbers by default, nodes/service_link.py).
 
 It subscribes to the request topic of every drone the service serves, hands each request to
 the service with the wall clock, answers on the drones' answer topics, asks the service every
 CHECK_PERIOD for answers that became due (`flush`), and after each batch of answers publishes
-the service's summary figures (JSON) on its monitor topic, where the runner picks them up. A
+the service's summary figures on its monitor topic, where the runner picks them up. A
 plugin's node is then one line: `def main(argv=None): return host(argv, MyService)`.
 """
 from __future__ import annotations
 
 import time
 
-import numpy as np
-from std_msgs.msg import Float64MultiArray, String
 
 from swarm_ros import topics
-from swarm_ros.nodes import messages as msgs
 from swarm_ros.nodes.runtime import qos, run_service
+from swarm_ros.nodes.service_link import link_of
 
 CHECK_PERIOD = 0.02   # s between asking the service for answers that are due
 
@@ -27,18 +26,19 @@ class ServiceHost:
         self.service = kind(mission, use)
         self.service.prepare()
         names = {i: mission.fleet.drones[i].name for i in use.drones}
-        ask, answer = kind.request_topic, kind.answer_topic
-        self.answer_pub = {i: node.create_publisher(Float64MultiArray, topics.of(n, answer), qos(answer))
+        ask, answer, self.link = kind.request_topic, kind.answer_topic, link_of(kind)
+        self.answer_pub = {i: node.create_publisher(self.link.answer_type, topics.of(n, answer), qos(answer))
                            for i, n in names.items()} if answer else {}
-        self.subs = [node.create_subscription(Float64MultiArray, topics.of(n, ask), self._on_request_for(i), qos(ask))
-                     for i, n in names.items()]
-        self.monitor = node.create_publisher(String, kind.monitor, qos(kind.monitor)) if kind.monitor else None
+        self.subs = [node.create_subscription(self.link.request_type, topics.of(n, ask), self._on_request_for(i),
+                                              qos(ask)) for i, n in names.items()]
+        self.monitor = (node.create_publisher(self.link.monitor_type, kind.monitor, qos(kind.monitor))
+                        if kind.monitor else None)
         self.timer = node.create_timer(CHECK_PERIOD, self._flush)
 
     def _on_request_for(self, drone: int):
-        def on_request(msg: Float64MultiArray) -> None:
+        def on_request(msg) -> None:
             try:
-                answers = self.service.request(drone, np.asarray(msg.data, float), time.monotonic())
+                answers = self.service.request(drone, self.link.decode_request(msg), time.monotonic())
             except ValueError as err:
                 self.node.get_logger().warning(f"dropped a malformed request: {err}", throttle_duration_sec=5.0)
                 return
@@ -51,9 +51,9 @@ class ServiceHost:
     def _send(self, answers) -> None:
         for drone, data in answers:
             if drone in self.answer_pub:
-                self.answer_pub[drone].publish(msgs.numbers(data))
+                self.answer_pub[drone].publish(self.link.encode_answer(data))
         if answers and self.monitor is not None:
-            self.monitor.publish(msgs.json_message(self.service.summary()))
+            self.monitor.publish(self.link.monitor_message(self.service.summary()))
 
 
 def host(argv, kind) -> int:

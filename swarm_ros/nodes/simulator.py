@@ -30,6 +30,7 @@ from sim.engine import SwarmSim
 from swarm_ros import topics
 from swarm_ros.nodes import cdr, messages as msgs, reports
 from swarm_ros.nodes.runtime import Process, mission_from, qos, qos_latest
+from swarm_ros.nodes.service_link import link_of
 from swarm_ros.nodes.update_relay import UpdateRelay
 
 STATUS_PERIOD = 0.2   # s wall time between status messages
@@ -68,8 +69,9 @@ class SimulatorNode:
         self.summary_pub = node.create_publisher(SwarmSummary, topics.SUMMARY, qos(topics.SUMMARY))
         self.updates = UpdateRelay(node, self.sim, mission) if mission.updates else None
         # A mission starts once its services are up (their drones' first requests must not be lost).
-        monitors = [use.kind.monitor for use in mission.services.values() if use.kind.monitor]
-        self._service_subs = [node.create_subscription(String, t, lambda _m: None, qos(t)) for t in monitors]
+        monitors = [(use.kind.monitor, link_of(use.kind).monitor_type) for use in mission.services.values()
+                    if use.kind.monitor]
+        self._service_subs = [node.create_subscription(kind, t, lambda _m: None, qos(t)) for t, kind in monitors]
         self.recorder_ready = not wait_recorder
         if wait_recorder:
             self._ready_sub = node.create_subscription(String, topics.RECORDER_READY, self._on_recorder_ready,
