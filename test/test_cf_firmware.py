@@ -261,3 +261,11 @@ def test_takes_off_again_after_landing(cf):
         assert wait_for(lambda: abs(server.ap.position[0, 2] - height) < 0.05, 5.0)
         b.land(1.0)
         assert wait_for(lambda: not server.ap.armed[0], 6.0) and server.ap.position[0, 2] < 0.05
+        # the firmware takes off again only once its planner has finished the landing trajectory
+        # (touchdown comes first): a take-off sent before that is ignored, as on a real Crazyflie
+        assert wait_for(lambda: _planner_stopped(server, flight), 5.0)
+
+
+def _planner_stopped(server, flight) -> bool:
+    with server.lock:
+        return bool(firmware().plan_is_stopped(flight.planner))
