@@ -23,6 +23,9 @@ E2E_MODULES = {"test_end_to_end", "test_launch_file"}
 SLOW = {
     "test_pybullet_sim", "test_fisc_missions", "test_cao_missions", "test_planned_missions", "test_headless_mission",
     "test_gmt_kinodynamic", "test_policy_missions", "test_rl_envs", "test_train", "test_packaging",
+    "test_example_plugin", "test_example_plugins", "test_analyze_hostile",
+    "test_config_bounds::test_a_world_with_absurdly_many_obstacles_is_refused",
+    "test_gazebo_export::test_exported_world_and_models_validate",
     "test_analyze_cli", "test_analyze_metrics::test_analysis_runs_without_loading_ros",
     "test_radio::test_loss_rate_matches_the_configured_probability",
     "test_config_errors::test_cli_check_accepts_the_default_mission",
@@ -67,7 +70,7 @@ def pytest_collection_modifyitems(config, items):
             kinds.add("ros")
         if module in E2E_MODULES:
             kinds.add("e2e")
-        if module.startswith("test_hw_"):
+        if module.startswith(("test_hw_", "test_px4_", "test_cf_firmware")):
             kinds.add("hardware")
         for kind in kinds - {m.name for m in item.iter_markers()}:
             item.add_marker(kind)
