@@ -28,7 +28,7 @@ from .hardware import MIXED, make_backend
 from .hardware.base import LinkError
 from .hardware.links import fleet_links
 from .hardware.preflight import Limits, VehicleCheck, check_vehicle, connect_all
-from .launching import ISOLATION, NodeSpec, ProcessGroup, default_run_dir, log_tail, ros_environment
+from .launching import ISOLATION, NodeSpec, ProcessGroup, default_run_dir, drone_specs, log_tail, ros_environment
 from .report import cell
 
 READY_TIMEOUT = 60.0     # s for the drone nodes to connect to the bridge
@@ -143,8 +143,7 @@ RECORDER_CLOSE_TIMEOUT = 20.0            # s for the recorder to close the bag a
 def node_specs(mission, run_dir: Path, per_drone_processes: bool, record: bool) -> list[NodeSpec]:
     """The drone nodes (as in simulation) and the recorder of a deployment."""
     mf = mission.file
-    specs = [NodeSpec("drone", "drone", f"/{n}", {"mission_file": mf, "drones": [n]}) for n in mission.fleet.names] \
-        if per_drone_processes else [NodeSpec("drone", None, None, {"mission_file": mf, "drones": mission.fleet.names})]
+    specs = drone_specs(mission, per_drone_processes)
     if record:
         kinds = [k for k in mission.record.topics if k in RECORDED] or list(RECORDED)
         specs.append(NodeSpec("recorder", "recorder", "/swarm", {"mission_file": mf, "bag_path": str(run_dir / "bag"),

@@ -80,6 +80,14 @@ def fresh_run_dir(given: str | None, name: str, option: str, force: bool | None 
     return out
 
 
+def drone_specs(mission, per_drone_processes: bool) -> list[NodeSpec]:
+    """The drone nodes, in simulation and on hardware alike: one process per drone, or all in one."""
+    mf = mission.file
+    if per_drone_processes:
+        return [NodeSpec("drone", "drone", f"/{n}", {"mission_file": mf, "drones": [n]}) for n in mission.fleet.names]
+    return [NodeSpec("drone", None, None, {"mission_file": mf, "drones": mission.fleet.names})]
+
+
 def node_specs(mission, *, per_drone_processes: bool = False, speed: float | None = None,
                bag_path: str | Path | None = None, record: bool | None = None) -> list[NodeSpec]:
     """The processes that fly `mission` in simulation: simulator, drones, recorder, swarm view,
@@ -93,11 +101,7 @@ def node_specs(mission, *, per_drone_processes: bool = False, speed: float | Non
     if speed is not None:
         sim_params["speed"] = float(speed)
     specs = [NodeSpec("simulator", "simulator", "/swarm", sim_params, required=True)]
-    if per_drone_processes:
-        specs += [NodeSpec("drone", "drone", f"/{d.name}", {"mission_file": mf, "drones": [d.name]})
-                  for d in mission.fleet.drones]
-    else:
-        specs.append(NodeSpec("drone", None, None, {"mission_file": mf, "drones": mission.fleet.names}))
+    specs += drone_specs(mission, per_drone_processes)
     if record:
         path = str(bag_path or default_run_dir(mission) / "bag")
         specs.append(NodeSpec("recorder", "recorder", "/swarm",

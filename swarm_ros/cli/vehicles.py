@@ -101,7 +101,8 @@ def _px4_sih(args, mission, links, failsafe, battery, console, cf_controller):
         print(f"error: --battery {sorted(set(battery) & set(px4))[0]}: a real PX4 sets its battery itself "
               "(SIM_BAT_* parameters); --battery is for simulated vehicles", file=sys.stderr)
         return 2
-    run = args.run_dir or default_run_dir(mission).with_name(default_run_dir(mission).name + "_vehicles")
+    stamped = default_run_dir(mission)            # one time stamp for the default folder's name
+    run = args.run_dir or stamped.with_name(stamped.name + "_vehicles")
     console.print(f"starting PX4 SIH ({dist}) for {', '.join(px4)}; working folders in {run}", highlight=False)
     return MixedVehicles(mission, links, run, dist, failsafe=failsafe, battery=battery,
                          flight_log=args.px4_flight_log, cf_controller=cf_controller).start()
