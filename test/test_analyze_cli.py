@@ -46,12 +46,12 @@ def test_writes_metrics_plots_and_a_self_contained_report(analysed):
     assert "minimum separation (m)" in out.stdout and "0.400" in out.stdout
     m = json.loads((tmp / "out" / "metrics.json").read_text())
     assert m["separation"]["min"] == pytest.approx(0.4) and m["world"]["name"] == "hall"
-    for name in ("trajectories", "separation", "order", "speed"):
+    for name in ("trajectories", "altitude", "side_3d", "separation", "order", "speed"):
         png = (tmp / "out" / f"{name}.png").read_bytes()
         assert png.startswith(PNG) and len(png) > 5000, name
     html = (tmp / "out" / "report.html").read_text()
     images = re.findall(r'<img[^>]*src="([^"]+)"', html)
-    assert len(images) == 4 and all(src.startswith("data:image/png;base64,") for src in images)
+    assert len(images) == 6 and all(src.startswith("data:image/png;base64,") for src in images)
     assert not re.search(r'(src|href)="(?!data:)', html)           # nothing to fetch from anywhere
     assert "<script" not in html and "0.400" in html
 
@@ -71,7 +71,7 @@ def test_report_opens_in_headless_chromium_without_errors(analysed, tmp_path):
              f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0"]
     dom = subprocess.run(flags + ["--dump-dom", url], capture_output=True, text=True, timeout=120)
     assert dom.returncode == 0, dom.stderr[-2000:]
-    assert "<h1>swarm-ros analysis: synthetic</h1>" in dom.stdout and dom.stdout.count("<img") == 4
+    assert "<h1>swarm-ros analysis: synthetic</h1>" in dom.stdout and dom.stdout.count("<img") == 6
     shot = tmp_path / "shot.png"
     run = subprocess.run(flags + ["--window-size=1200,2400", f"--screenshot={shot}", url],
                          capture_output=True, text=True, timeout=120)
@@ -95,7 +95,7 @@ def test_two_bags_are_compared_side_by_side(tmp_path):
     for run in ("a", "b"):
         assert json.loads((tmp_path / "cmp" / run / "metrics.json").read_text())["storage"] == \
             ("mcap" if run == "a" else "sqlite3")
-    assert (tmp_path / "cmp" / "report.html").read_text().count("<img") == 8
+    assert (tmp_path / "cmp" / "report.html").read_text().count("<img") == 12
 
 
 def _truncate(bag_dir):

@@ -10,20 +10,26 @@ from .compare import summary_rows
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222;padding:0 1em}
+body.compare{max-width:2500px}p{overflow-wrap:anywhere}
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ccc}
+.table{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}
 td:first-child,th:first-child{text-align:left}th{background:#f2f2f2}
 .note{color:#8a5300}.bad{color:#b00;font-weight:bold}.ok{color:#070}
-img{max-width:100%;border:1px solid #ddd;margin:.4em 0}.cols{display:flex;gap:1em}.cols>div{flex:1;min-width:0}
+img{max-width:100%;border:1px solid #ddd;margin:.4em 0}
+.cols{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,1100px),1fr));gap:0 2.5em}
+.cols>div{min-width:0}
 small{color:#666}
 """
+# Runs of a comparison sit side by side only where both fit whole (about 2300 px of window);
+# narrower windows stack them, so no table is ever squeezed into a neighbour's column.
 MAX_EVENTS = 50
 
 
 def _table(header: list, rows: list) -> str:
     head = "".join(f"<th>{escape(str(h))}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+    return f'<div class="table"><table><tr>{head}</tr>{body}</table></div>'
 
 
 def _img(path: Path, alt: str) -> str:
@@ -107,10 +113,11 @@ def run_section(m: dict, plots: dict) -> str:
     return "\n".join(parts)
 
 
-def _page(title: str, body: str) -> str:
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+def _page(title: str, body: str, kind: str = "run") -> str:
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{escape(title)}</title>'
             f'<link rel="icon" href="data:,"><style>{STYLE}</style></head>'
-            f"<body><h1>{escape(title)}</h1>\n{body}\n</body></html>\n")
+            f'<body class="{kind}"><h1>{escape(title)}</h1>\n{body}\n</body></html>\n')
 
 
 def write_report(m: dict, plots: dict, path: Path) -> Path:
@@ -126,5 +133,5 @@ def write_comparison(comp: dict, runs: list, path: Path) -> Path:
             + _table(["metric", "A", "B", "B - A"], rows)
             + '<div class="cols">' + "".join(f"<div><h2>Run {tag}</h2>{run_section(m, p)}</div>"
                                              for tag, (m, p) in zip("AB", runs)) + "</div>")
-    path.write_text(_page("swarm-ros analysis: A vs B", body), encoding="utf-8")
+    path.write_text(_page("swarm-ros analysis: A vs B", body, "compare"), encoding="utf-8")
     return path

@@ -14,6 +14,7 @@ from .coverage import coverage
 from .defaults import FOOTPRINT, MIN_SPEED, NEAR_MISS_MARGIN
 from .grid import build_trajectories, event_times
 from .order import milling, nan_stats, polarization, speeds
+from .phases import phase_times
 from .radiostats import radio_stats
 from .safety import pair_events, separation, world_events
 
@@ -37,6 +38,7 @@ class Analysis:
     series: dict         # name -> array over traj.t (plots)
     world: object | None
     coverage_map: np.ndarray | None
+    phases: dict | None = None   # phases.phase_times: take-off / task / landing on the grid
 
 
 def _versions(rec, traj) -> dict:
@@ -139,4 +141,5 @@ def analyze(path, world_file: str | None = None, near_miss: float | None = None,
     series = {"min_separation": per_step, "polarization": pol, "milling": mill, "speed": speed}
     if cov:
         series["coverage"] = cov["over_time"]
-    return Analysis(metrics, traj, series, ctx.world, cov["seen_map"] if cov else None)
+    return Analysis(metrics, traj, series, ctx.world, cov["seen_map"] if cov else None,
+                    phase_times(rec, ctx.mission, traj))

@@ -137,8 +137,11 @@ def versions(an, path: Path) -> Path | None:
 
 def write_plots(an, out: Path) -> dict[str, Path]:
     """All plots of one run into `out`; returns {plot name: file}."""
+    from .elevation import altitude, side_and_3d
     out.mkdir(parents=True, exist_ok=True)
     made = {"trajectories": trajectories(an, out / "trajectories.png"),
+            "altitude": altitude(an, out / "altitude.png"),
+            "side and 3-D views": side_and_3d(an, out / "side_3d.png"),
             "separation": separation(an, out / "separation.png"),
             "order": order(an, out / "order.png"),
             "speed": speed(an, out / "speed.png")}

@@ -112,15 +112,43 @@ def _default_out(bags: list[str]) -> Path:
     return first.with_name(first.stem + ("_compare" if len(bags) > 1 else "_analysis"))
 
 
+def _animation_target(args, out: Path) -> Path | None:
+    """The file --animate asks for (checked before anything is read or written), or None."""
+    if args.animate is None:
+        return None
+    from ..analysis.animation import AnimationError, check_target
+    if args.bag2:
+        raise AnimationError("--animate: one bag at a time (give a single BAG)")
+    target = out / "animation.gif" if args.animate is True else Path(args.animate)
+    check_target(target)
+    return target
+
+
+def _animate(an, target: Path, console: Console) -> None:
+    from ..analysis.animation import AnimationError, write_animation
+    try:
+        made = write_animation(an, target)
+    except OSError as err:
+        raise AnimationError(f"--animate {target}: cannot write: {err.strerror or err}") from None
+    fast = f" ({made['speedup']:.1f}x speed)" if made["speedup"] > 1.05 else ""
+    console.print(f"animation: {made['frames']} frames of {made['width']}x{made['height']} at "
+                  f"{made['fps']} fps{fast} in {target}")
+
+
 def cmd_analyze(args, console: Console) -> int:
+    from ..analysis.animation import AnimationError
     from ..analysis.bag import BagError
     bags = [args.bag] + ([args.bag2] if args.bag2 else [])
     out = args.out or _default_out(bags)
     try:
+        target = _animation_target(args, out)
         results = [_analyze_one(b, args, console) for b in bags]
         if len(results) == 1:
             _outputs(results[0], out)
             console.print(run_tables(results[0].metrics))
+            if target is not None:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                _animate(results[0], target, console)
         else:
             from ..analysis.compare import comparison
             from ..analysis.htmlreport import write_comparison
@@ -131,7 +159,7 @@ def cmd_analyze(args, console: Console) -> int:
             for an in results:
                 console.print(run_tables(an.metrics))
             console.print(comparison_table(comp))
-    except BagError as err:
+    except (BagError, AnimationError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except OSError as err:
@@ -156,4 +184,7 @@ def add_parser(sub) -> None:
                    help=f"coverage footprint radius in m (default {FOOTPRINT:g})")
     p.add_argument("--min-speed", type=_number(False), default=MIN_SPEED, metavar="V",
                    help=f"drones slower than this (m/s) are left out of polarization and milling (default {MIN_SPEED:g})")
+    p.add_argument("--animate", nargs="?", const=True, metavar="FILE",
+                   help="also write an animation of the run (top view with trails): FILE.gif (default "
+                   "<out>/animation.gif) or FILE.mp4 (needs ffmpeg)")
     p.set_defaults(func=cmd_analyze)
