@@ -171,3 +171,20 @@ def test_comparison_page_fits_1280_px_without_overlapping_tables(analysed, tmp_p
                                        (tmp_path / "cmp" / "report.html").as_uri()],
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0 and imread(shot).shape[1] == 1280, run.stderr[-2000:]
+
+
+def test_the_recorder_writes_the_phase_times_analyze_reads(rings_mission, tmp_path):
+    from swarm_ros.analysis.bag import read_bag
+    from swarm_ros.analysis.grid import build_trajectories
+    from swarm_ros.analysis.phases import phase_times
+    from swarm_ros.nodes.recorder import bag_metadata
+    meta = {k: json.loads(v) if k in ("drones", "phases") else v for k, v in bag_metadata(rings_mission).items()}
+    assert meta["phases"] == {"takeoff_end": 4.0, "task_end": 30.0}
+    t = T + 2.0                                          # odometry stamped from mission time 2 s on
+    bag = write_bag(tmp_path / "bag", t, {"cf1": np.zeros((len(t), 3))}, "mcap", meta)
+    rec = read_bag(bag)
+    assert phase_times(rec, None, build_trajectories(rec)) == {
+        "available": True, "takeoff_end": pytest.approx(2.0), "task_end": pytest.approx(28.0), "source": "bag metadata"}
+    del rec.custom["swarm_ros.phases"]
+    assert phase_times(rec, None, build_trajectories(rec))["available"] is False
+    assert phase_times(rec, rings_mission, build_trajectories(rec))["source"].startswith("mission file")
