@@ -147,6 +147,23 @@ def _chromium():
     return next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
 
 
+def _flags(tmp_path, height: int) -> list:
+    return [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
+            "--disable-background-networking", "--hide-scrollbars", f"--user-data-dir={tmp_path / 'profile'}",
+            f"--window-size=1280,{height}"]
+
+
+def _layout(report, tmp_path) -> dict:
+    """The page laid out by Chromium in a 1280 px window, measured by a script in a copy of it."""
+    probe = tmp_path / f"probe_{report.parent.name}.html"
+    probe.write_text(report.read_text().replace("</body>", LAYOUT_CHECK))
+    dom = subprocess.run(_flags(tmp_path, 900) + ["--dump-dom", probe.as_uri()], capture_output=True, text=True,
+                         timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    found = dom.stdout.split('<pre id="layout">', 1)[1].split("</pre>", 1)[0]
+    return json.loads(found.replace("&quot;", '"'))
+
+
 @pytest.mark.skipif(_chromium() is None, reason="no chromium binary on PATH (Debian: apt-get install chromium)")
 def test_comparison_page_fits_1280_px_without_overlapping_tables(analysed, tmp_path):
     _, folder = analysed
@@ -154,23 +171,17 @@ def test_comparison_page_fits_1280_px_without_overlapping_tables(analysed, tmp_p
     b = two_rings(tmp_path / "b", storage="sqlite3")
     out = run_cli(a, b, "--out", tmp_path / "cmp")
     assert out.returncode == 0, out.stderr
-    page = (tmp_path / "cmp" / "report.html").read_text()
-    probe = tmp_path / "probe.html"
-    probe.write_text(page.replace("</body>", LAYOUT_CHECK))
-    flags = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
-             "--disable-background-networking", "--hide-scrollbars", f"--user-data-dir={tmp_path / 'profile'}",
-             "--window-size=1280,900"]
-    dom = subprocess.run(flags + ["--dump-dom", probe.as_uri()], capture_output=True, text=True, timeout=120)
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    found = dom.stdout.split('<pre id="layout">', 1)[1].split("</pre>", 1)[0]
-    layout = json.loads(found.replace("&quot;", '"'))
-    assert layout["viewport"] == 1280 and layout["tables"] == 5     # A vs B, then summary and drones of each
-    assert layout["overlaps"] == [] and layout["wide"] == [] and layout["scroll"] <= 1280, layout
+    for report, tables in ((tmp_path / "cmp" / "report.html", 5),    # A vs B, then summary and drones of each
+                           (folder / "report.html", 2)):              # one run: summary and drones
+        layout = _layout(report, tmp_path)
+        assert layout["viewport"] == 1280 and layout["tables"] == tables, layout
+        assert layout["overlaps"] == [] and layout["wide"] == [] and layout["scroll"] <= 1280, layout
     shot = tmp_path / "shot.png"
-    run = subprocess.run(flags[:-1] + ["--window-size=1280,2000", f"--screenshot={shot}",
-                                       (tmp_path / "cmp" / "report.html").as_uri()],
+    run = subprocess.run(_flags(tmp_path, 2000) + [f"--screenshot={shot}", (tmp_path / "cmp" / "report.html").as_uri()],
                          capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0 and imread(shot).shape[1] == 1280, run.stderr[-2000:]
+    assert run.returncode == 0, run.stderr[-2000:]
+    pixels = imread(shot)
+    assert pixels.shape[:2] == (2000, 1280) and pixels[..., :3].std() > 0.05     # rendered, not blank
 
 
 def test_the_recorder_writes_the_phase_times_analyze_reads(rings_mission, tmp_path):
