@@ -70,6 +70,7 @@ def test_altitude_and_side_view_separate_the_two_layers(analysed):
     assert len(columns) and columns.max() < width * (TAKEOFF_END / T[-1]) + 80 and columns.min() > 40
     html = (folder / "report.html").read_text()
     assert html.count("<img") == 6 and 'alt="altitude"' in html and 'alt="side and 3-D views"' in html
+    assert "take-off until 3 s, landing from 9 s" in html
 
 
 def test_animation_is_a_moving_gif(analysed):

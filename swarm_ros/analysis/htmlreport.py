@@ -3,6 +3,7 @@ and no external resource, so it opens offline, from a mail attachment or a CI ar
 from __future__ import annotations
 
 import base64
+import json
 from html import escape
 from pathlib import Path
 
@@ -68,11 +69,22 @@ def _events(title: str, events: list, columns: list) -> str:
     return f"<h3>{escape(title)} ({len(events)})</h3>" + _table(["t (s)"] + columns, rows) + more
 
 
+def _meta(key: str, value: str) -> str:
+    """One item of the bag's metadata as a reader wants it (the phase times are stored as JSON)."""
+    if key == "phases":
+        try:
+            p = json.loads(value)
+            return f"take-off until {float(p['takeoff_end']):g} s, landing from {float(p['task_end']):g} s"
+        except (ValueError, TypeError, KeyError):
+            pass
+    return f"{key} {value}"
+
+
 def run_section(m: dict, plots: dict) -> str:
     """Everything about one run (also used twice, side by side, in a comparison)."""
     parts = [f"<p><b>bag</b> {escape(m['bag'])} ({escape(m['storage'])}, {m['messages_read']} messages read)"]
     if m["mission"]:
-        parts.append("<br><b>mission</b> " + escape(", ".join(f"{k} {v}" for k, v in m["mission"].items())))
+        parts.append("<br><b>mission</b> " + escape(", ".join(_meta(k, v) for k, v in m["mission"].items())))
     parts.append(f"<br><b>world</b> {escape(m['world']['name'] + ' from ' + m['world']['source']) if m['world'] else 'unknown'}"
                  f"<br><b>body radii</b> {escape(m['body_radii'] or 'unknown')}</p>")
     parts += [f'<p class="note">{escape(n)}</p>' for n in m["notes"]]
