@@ -16,7 +16,7 @@ from scipy.spatial import cKDTree
 from sim.world import Box
 
 TRAIL_S = 10.0          # s of flight each drone's trail shows
-TRAIL_STEP = 0.1        # s of mission time between trail points
+TRAIL_STEP = 0.2        # s of mission time between trail points (building a point costs about 1 us)
 MIN_BODY = 0.15         # m: drones smaller than this are drawn at this size, or they vanish in a wide view
 FENCE_RGB = (1.0, 0.2, 0.2)
 
@@ -144,4 +144,4 @@ def _colour(rgb, alpha: float = 1.0):
 
 def _points(array: np.ndarray) -> list:
     from foxglove.messages import Point3
-    return [Point3(x=float(x), y=float(y), z=float(z)) for x, y, z in np.asarray(array, float).reshape(-1, 3)]
+    return [Point3(x=x, y=y, z=z) for x, y, z in np.asarray(array, float).reshape(-1, 3).tolist()]

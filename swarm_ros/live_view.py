@@ -103,9 +103,11 @@ class LiveView:
             self.world_sent = now
         self.last_t = t
         self.scene_ch.log(self.scene.drones(t, positions))
-        self.telemetry_ch.log(_json_bytes(self.scene.telemetry(t, positions, velocities)))
-        if status is not None:
-            self.status_ch.log(_json_bytes(status))
+        for channel, value in ((self.telemetry_ch, self.scene.telemetry(t, positions, velocities)),
+                               (self.status_ch, status)):
+            data = _json_bytes(value) if value is not None else b""
+            if data:
+                channel.log(data)
         self.frames += 1
         return True
 
@@ -138,12 +140,12 @@ class FlightView:
             ahead = sim.t / self.speed - (now - self.wall0)
             if ahead > 0.002:
                 time.sleep(ahead)
-        if self.view.last_t is not None and sim.t < self.view.last_t + self.view.period and not sim.done:
+        if self.view.last_t is not None and self.view.last_t <= sim.t < self.view.last_t + self.view.period:
             return              # not due: skip building the status
         m, wall = sim.metrics, time.monotonic() - self.wall0
         status = {"t": sim.t, "duration": self.mission.duration, "phase": self.mission.phases.at(sim.t),
                   "collisions": len(m.collision_events), "geofence_violations": int(m.fence_violations.sum()),
-                  "min_separation": _finite(m.overall_min_separation), "rtf": sim.t / wall if wall > 0 else 0.0,
+                  "min_separation": m.overall_min_separation, "rtf": sim.t / wall if wall > 0 else 0.0,
                   "late_ticks": 0, "mode": "headless"}
         self.view.frame(sim.t, sim.position, sim.velocity, status)
 
@@ -159,10 +161,12 @@ class _Listener:
             self.subscribed.set()
 
 
-def _finite(value):
-    return float(value) if value is not None and np.isfinite(value) else None
-
-
 def _json_bytes(value) -> bytes:
+    """JSON for Foxglove: numbers that are not finite (no separation yet: inf) become null."""
     import json
-    return json.dumps(value, separators=(",", ":")).encode()
+    if isinstance(value, dict):
+        value = {k: None if isinstance(v, float) and not np.isfinite(v) else v for k, v in value.items()}
+    try:
+        return json.dumps(value, separators=(",", ":"), allow_nan=False).encode()
+    except ValueError:          # a NaN deeper down (a diverged vehicle): that message is skipped
+        return b""

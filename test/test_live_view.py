@@ -16,7 +16,7 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
-from conftest import REPO
+from conftest import REPO, _domains
 
 pytest.importorskip("foxglove")
 websockets = pytest.importorskip("websockets")
@@ -95,10 +95,22 @@ def test_planner_answers_are_paths_and_other_services_draw_none():
 
 # --- the CLI and a real WebSocket client ------------------------------------------------------------
 
-async def watch(url: str, timeout: float = 120.0):
+async def connect(url: str, patience: float):
+    """A connection to `url`, retried while the server is not up yet (a node still starting)."""
+    deadline = asyncio.get_running_loop().time() + patience
+    while True:
+        try:
+            return await websockets.connect(url, subprotocols=[SUBPROTOCOL], max_size=None)
+        except OSError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+
+
+async def watch(url: str, timeout: float = 120.0, patience: float = 0.0):
     """Connect, check the advertised channels, subscribe to all, collect messages until the server
     goes away. Returns (serverInfo, {topic: channel}, {topic: [payload]})."""
-    async with websockets.connect(url, subprotocols=[SUBPROTOCOL], max_size=None) as ws:
+    async with await connect(url, patience) as ws:
         info = json.loads(await asyncio.wait_for(ws.recv(), 30))
         channels: dict = {}
         while not set(CHANNELS) <= set(channels):
@@ -122,28 +134,32 @@ async def watch(url: str, timeout: float = 120.0):
     return info, channels, got
 
 
-def test_headless_view_serves_the_flying_swarm_to_a_websocket_client(tmp_path):
-    from swarm_ros.mission import load_mission
-    mission_file = short_rings(tmp_path)
-    mission = load_mission(mission_file)
-    n = len(mission.fleet.drones)
-    proc = subprocess.Popen([sys.executable, "-m", "swarm_ros.cli", "headless", str(mission_file), "--view", "foxglove",
-                             "--view-port", "0", "--view-wait", "60", "--speed", "4"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+def view_a_run(command: list[str], cwd, env=None, patience: float = 0.0):
+    """Start a `swarm-ros` command with --view, watch it to its end; (stdout, client's findings)."""
+    proc = subprocess.Popen([sys.executable, "-m", "swarm_ros.cli", *command], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=cwd, env=env)
     try:
-        url = None
+        url, seen = None, []
         for line in proc.stdout:
+            seen.append(line)
             if line.startswith("live view: open "):
                 url = line.split()[3]
                 break
-        assert url and url.startswith("ws://127.0.0.1:"), proc.stderr.read()   # loopback by default
-        info, channels, got = asyncio.run(watch(url))
-        out, err = proc.communicate(timeout=120)
+        assert url and url.startswith("ws://127.0.0.1:"), "".join(seen) + proc.stderr.read()   # loopback
+        found = asyncio.run(watch(url, patience=patience))
+        out, err = proc.communicate(timeout=180)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == 0, err[-2000:]
+    assert proc.returncode == 0, out[-2000:] + err[-2000:]
+    return "".join(seen) + out, found
+
+
+def check_what_was_seen(mission, found, mode: str) -> None:
+    """The channels advertised, and scenes, telemetry and status of the whole swarm flying."""
+    info, channels, got = found
+    n = len(mission.fleet.drones)
     assert info["name"] == f"swarm_ros {mission.name}"
     assert {t: c["schemaName"] for t, c in channels.items()} == CHANNELS
     assert channels[SCENE]["encoding"] == "protobuf" and channels[TELEMETRY]["encoding"] == "json"
@@ -170,8 +186,27 @@ def test_headless_view_serves_the_flying_swarm_to_a_websocket_client(tmp_path):
     assert all(len(t["drones"]) == n for t in telemetry)
     assert max(t["altitude"]["max"] for t in telemetry) > 0.8
     status = [json.loads(b) for b in got[STATUS]]
-    assert status[-1]["t"] > mission.duration - 1.0 and status[-1]["mode"] == "headless"
+    assert status[-1]["t"] > mission.duration - 1.0 and status[-1]["mode"] == mode
+
+
+def test_headless_view_serves_the_flying_swarm_to_a_websocket_client(tmp_path):
+    from swarm_ros.mission import load_mission
+    mission_file = short_rings(tmp_path)
+    out, found = view_a_run(["headless", str(mission_file), "--view", "foxglove", "--view-port", "0",
+                             "--view-wait", "60", "--speed", "4"], tmp_path)
+    check_what_was_seen(load_mission(mission_file), found, "headless")
     assert "collisions" in out                                          # the summary table still printed
+
+
+@pytest.mark.e2e
+def test_launch_view_serves_the_swarm_flying_over_ros(tmp_path):
+    from swarm_ros.mission import load_mission
+    mission_file = short_rings(tmp_path)
+    env = dict(os.environ, ROS_DOMAIN_ID=str(next(_domains)), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST")
+    out, found = view_a_run(["launch", str(mission_file), "--view", "foxglove", "--view-port", "0", "--speed", "2",
+                             "--no-record", "--run-dir", str(tmp_path / "run")], tmp_path, env, patience=60)
+    check_what_was_seen(load_mission(mission_file), found, "real time")
+    assert "collisions" in out
 
 
 def test_a_taken_port_is_one_line_and_exit_code_2(tmp_path):
