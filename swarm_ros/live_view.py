@@ -5,7 +5,7 @@ and watches; no ROS needed. The headless runner feeds it through `FlightView` (a
 headless.fly), the ROS swarm_view node from /swarm/poses; both hand arrays to live_scene, so the
 pictures agree. It serves loopback unless told otherwise: the view is for the machine it runs on.
 
-Channels (CHANNELS, what config/foxglove/swarm_layout.json shows):
+Channels (live_topics.CHANNELS, what config/foxglove/swarm_layout.json shows):
   /swarm/scene        foxglove.SceneUpdate  drones (type colours), trails, planned paths, radio links
   /swarm/scene/world  foxglove.SceneUpdate  geofence and obstacles, re-sent every second so a client
                                             that connects late still draws them
@@ -20,10 +20,8 @@ import time
 import numpy as np
 
 from .live_scene import SwarmScene
+from .live_topics import CHANNELS, SCENE, STATUS, TELEMETRY, WORLD_SCENE
 
-SCENE, WORLD_SCENE, TELEMETRY, STATUS = "/swarm/scene", "/swarm/scene/world", "/swarm/telemetry", "/swarm/status"
-SCENE_SCHEMA = "foxglove.SceneUpdate"
-CHANNELS = {SCENE: SCENE_SCHEMA, WORLD_SCENE: SCENE_SCHEMA, TELEMETRY: "swarm_ros.Telemetry", STATUS: "swarm_ros.Status"}
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8765
 FRAME_RATE = 20.0       # scene frames per second of mission time, at most
 WORLD_EVERY = 1.0       # s wall time between re-sent world scenes

@@ -23,7 +23,7 @@ websockets = pytest.importorskip("websockets")
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory  # noqa: E402
 
 from swarm_ros.live_scene import SwarmScene, radio_pairs  # noqa: E402
-from swarm_ros.live_view import CHANNELS, SCENE, SCENE_SCHEMA, STATUS, TELEMETRY, WORLD_SCENE  # noqa: E402
+from swarm_ros.live_topics import CHANNELS, SCENE, SCENE_SCHEMA, STATUS, TELEMETRY, WORLD_SCENE  # noqa: E402
 
 SUBPROTOCOL = "foxglove.sdk.v1"     # what foxglove-sdk's server speaks (the app's ws-protocol successor)
 

@@ -9,8 +9,8 @@ import yaml
 
 from conftest import REPO
 from swarm_ros import topics
-from swarm_ros.live_view import (CHANNELS, SCENE_SCHEMA, STATUS, STATUS_JSON_SCHEMA, TELEMETRY,
-                                 TELEMETRY_JSON_SCHEMA)
+from swarm_ros.live_topics import CHANNELS, SCENE_SCHEMA, STATUS, TELEMETRY
+from swarm_ros.live_view import STATUS_JSON_SCHEMA, TELEMETRY_JSON_SCHEMA
 
 LAYOUT = REPO / "config" / "foxglove" / "swarm_layout.json"
 RVIZ = REPO / "config" / "rviz" / "swarm.rviz"
