@@ -149,7 +149,8 @@ class FlightView:
 
 
 class _Listener:
-    """foxglove ServerListener: tells when a client subscribed to the scene."""
+    """foxglove ServerListener: tells when a client subscribed to the scene. (The server calls
+    only the subscription callbacks: the view advertises no capability that needs the others.)"""
 
     def __init__(self, subscribed: threading.Event):
         self.subscribed = subscribed
@@ -157,6 +158,9 @@ class _Listener:
     def on_subscribe(self, client, channel) -> None:
         if channel.topic == SCENE:
             self.subscribed.set()
+
+    def on_unsubscribe(self, client, channel) -> None:
+        pass
 
 
 def _json_bytes(value) -> bytes:

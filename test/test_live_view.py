@@ -16,7 +16,8 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
-from conftest import REPO, _domains
+from conftest import _domains
+from ros2util import short_rings
 
 pytest.importorskip("foxglove")
 websockets = pytest.importorskip("websockets")
@@ -34,14 +35,6 @@ def message_class(name: str, schema: bytes):
     for f in descriptor_pb2.FileDescriptorSet.FromString(schema).file:
         pool.Add(f)
     return message_factory.GetMessageClass(pool.FindMessageTypeByName(name))
-
-
-def short_rings(tmp_path, duration: float = 14.0):
-    text = ((REPO / "config/missions/rings.yaml").read_text().replace("duration: 38", f"duration: {duration:g}")
-            .replace("../fleets/", f"{REPO}/config/fleets/").replace("../../sim/", f"{REPO}/sim/"))
-    path = tmp_path / "short_rings.yaml"
-    path.write_text(text)
-    return path
 
 
 # --- scene building, no server --------------------------------------------------------------------
@@ -91,6 +84,24 @@ def test_planner_answers_are_paths_and_other_services_draw_none():
     np.testing.assert_allclose(PlannerService.path_of(answer), [[1, 2, 3], [4, 5, 6]])
     assert PlannerService.plans_paths() and not MissionService.plans_paths()
     assert MissionService.path_of(answer) is None
+
+
+def test_the_swarm_view_node_serves_the_live_view_only_when_asked(rings_mission):
+    from swarm_ros.launching import node_specs
+
+    def view_params(**kw):
+        (spec,) = [s for s in node_specs(rings_mission, record=False, **kw) if s.executable == "swarm_view"]
+        return spec.parameters
+    assert "live_port" not in view_params()
+    assert view_params(live=("127.0.0.1", 8765)).items() >= {"live_host": "127.0.0.1", "live_port": 8765}.items()
+
+
+def test_launch_file_view_port_argument():
+    pytest.importorskip("launch_ros")          # the ROS 2 launch tooling (not on PyPI)
+    from swarm_ros.launch_actions import MissionFailed, port_number
+    assert port_number("view_port", "") is None and port_number("view_port", "9000") == 9000
+    with pytest.raises(MissionFailed, match="view_port:='70000'"):
+        port_number("view_port", "70000")
 
 
 # --- the CLI and a real WebSocket client ------------------------------------------------------------
@@ -153,6 +164,7 @@ def view_a_run(command: list[str], cwd, env=None, patience: float = 0.0):
             proc.kill()
             proc.wait()
     assert proc.returncode == 0, out[-2000:] + err[-2000:]
+    assert "Traceback" not in err and "Callback failed" not in err, err[-2000:]
     return "".join(seen) + out, found
 
 
@@ -191,7 +203,7 @@ def check_what_was_seen(mission, found, mode: str) -> None:
 
 def test_headless_view_serves_the_flying_swarm_to_a_websocket_client(tmp_path):
     from swarm_ros.mission import load_mission
-    mission_file = short_rings(tmp_path)
+    mission_file = short_rings(tmp_path, duration=8.0)
     out, found = view_a_run(["headless", str(mission_file), "--view", "foxglove", "--view-port", "0",
                              "--view-wait", "60", "--speed", "4"], tmp_path)
     check_what_was_seen(load_mission(mission_file), found, "headless")
@@ -201,12 +213,14 @@ def test_headless_view_serves_the_flying_swarm_to_a_websocket_client(tmp_path):
 @pytest.mark.e2e
 def test_launch_view_serves_the_swarm_flying_over_ros(tmp_path):
     from swarm_ros.mission import load_mission
-    mission_file = short_rings(tmp_path)
+    mission_file = short_rings(tmp_path, duration=8.0)
     env = dict(os.environ, ROS_DOMAIN_ID=str(next(_domains)), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST")
     out, found = view_a_run(["launch", str(mission_file), "--view", "foxglove", "--view-port", "0", "--speed", "2",
                              "--no-record", "--run-dir", str(tmp_path / "run")], tmp_path, env, patience=60)
     check_what_was_seen(load_mission(mission_file), found, "real time")
     assert "collisions" in out
+    (log,) = (tmp_path / "run" / "logs").glob("*swarm_view*")
+    assert "live view at ws://127.0.0.1:" in log.read_text() and "Callback failed" not in log.read_text()
 
 
 def test_a_taken_port_is_one_line_and_exit_code_2(tmp_path):
