@@ -24,6 +24,8 @@ from .live_topics import CHANNELS, SCENE, STATUS, TELEMETRY, WORLD_SCENE
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8765
 FRAME_RATE = 20.0       # scene frames per second of mission time, at most
+CPU_SHARE = 0.2         # frames come less often when building them would take more of a core than
+                        # this at real time (large swarms: about 0.15 ms per drone and frame)
 WORLD_EVERY = 1.0       # s wall time between re-sent world scenes
 INSTALL_HINT = "pip install 'swarm_ros[view]' (or pip install foxglove-sdk)"
 
@@ -60,7 +62,7 @@ class LiveView:
         except ImportError:
             raise ViewError(f"the live view needs foxglove-sdk: {INSTALL_HINT}") from None
         self.scene, self.host = SwarmScene(mission), host
-        self.period = 1.0 / frame_rate
+        self.min_period = self.period = 1.0 / frame_rate
         self.to_appear = sorted(t for t in mission.world.appear_at.tolist() if t > 0)
         self.context = foxglove.Context()
         self.subscribed = threading.Event()
@@ -100,12 +102,14 @@ class LiveView:
             self.world_ch.log(self.scene.world_update(t))
             self.world_sent = now
         self.last_t = t
+        start = time.perf_counter()
         self.scene_ch.log(self.scene.drones(t, positions))
         for channel, value in ((self.telemetry_ch, self.scene.telemetry(t, positions, velocities)),
                                (self.status_ch, status)):
             data = _json_bytes(value) if value is not None else b""
             if data:
                 channel.log(data)
+        self.period = max(self.min_period, (time.perf_counter() - start) / CPU_SHARE)
         self.frames += 1
         return True
 
