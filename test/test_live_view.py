@@ -236,6 +236,13 @@ def test_a_taken_port_is_one_line_and_exit_code_2(tmp_path):
     assert f"127.0.0.1:{port}" in line and line.startswith("error: --view")
 
 
+def test_headless_pacing_options_need_the_view(capsys):
+    from swarm_ros.cli import main
+    assert main(["headless", "rings", "--speed", "2"]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("error: --speed") and "--view" in line
+
+
 def test_launch_view_needs_published_poses(tmp_path):
     out = subprocess.run([sys.executable, "-m", "swarm_ros.cli", "launch", "first_flight", "--view", "foxglove",
                           "--run-dir", str(tmp_path / "run")], capture_output=True, text=True, timeout=120)

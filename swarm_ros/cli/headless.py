@@ -11,9 +11,9 @@ def add_parser(sub) -> None:
     p.add_argument("mission")
     p.add_argument("--json", help="write the summary to this JSON file")
     add_view_options(p)
-    p.add_argument("--speed", type=non_negative, default=1.0, help="with --view: real-time factor to fly at "
+    p.add_argument("--speed", type=non_negative, help="with --view: real-time factor to fly at "
                    "(default 1; 0 = as fast as possible)")
-    p.add_argument("--view-wait", type=non_negative, default=0.0, metavar="S", help="with --view: wait up to S "
+    p.add_argument("--view-wait", type=non_negative, metavar="S", help="with --view: wait up to S "
                    "seconds for Foxglove to connect before taking off (default 0: take off at once)")
     p.set_defaults(func=cmd_headless)
 
@@ -21,6 +21,11 @@ def add_parser(sub) -> None:
 def cmd_headless(args, console) -> int:
     from ..headless import fly
     from ..report import summary_table
+    unused = [flag for flag, value in (("--speed", args.speed), ("--view-wait", args.view_wait)) if value is not None]
+    if unused and not args.view:
+        print(f"error: {unused[0]} applies to a viewed flight only (a headless run without --view flies as fast "
+              "as it can); add --view foxglove", file=sys.stderr)
+        return 2
     mission = load(args.mission)
     view = observer = None
     if args.view:
@@ -32,10 +37,10 @@ def cmd_headless(args, console) -> int:
             return 2
         console.print(f"live view: open {view.url} in Foxglove (layout: {layout_file()})", highlight=False,
                       soft_wrap=True)
-        if args.view_wait > 0:
+        if args.view_wait:
             console.print(f"waiting up to {args.view_wait:g} s for Foxglove to connect ...")
             view.wait_for_client(args.view_wait)
-        observer = FlightView(view, mission, args.speed)
+        observer = FlightView(view, mission, 1.0 if args.speed is None else args.speed)
     try:
         with console.status(f"flying {mission.name} headless"):
             summary = fly(mission, observer=observer).summary()
