@@ -64,7 +64,7 @@ setup(
         ("share/ament_index/resource_index/packages", ["resource/" + PACKAGE]),
         ("share/" + PACKAGE, ["package.xml"]),
         # sim/ is also a Python package: only its worlds are data (its modules install as code)
-        *data_tree("launch"), *data_tree("config", ("*.yaml", "*.safetensors")), *data_tree("sim/worlds"),
+        *data_tree("launch"), *data_tree("config", ("*.yaml", "*.safetensors", "*.json", "*.rviz")), *data_tree("sim/worlds"),
     ],
     install_requires=[
         "numpy>=1.24", "scipy>=1.10", "pyyaml>=6", "rich>=13", "rosbags>=0.10.10", "matplotlib>=3.6",
@@ -79,9 +79,14 @@ setup(
         # numba: the test suite checks the compiled FISC step against numpy
         # mavsdk-grpc: MAVSDK with its mavsdk_server binary, the independent MAVLink client of the tests
         # colcon-core, colcon-ros, colcon-bash: the colcon workspace build the install-route test does
+        # foxglove-sdk, websockets, protobuf: the live view, and the WebSocket client that checks it
+        # (protobuf decodes its scenes from the schema the server advertises)
         "test": ["pytest>=7", "ruff>=0.5", "mcap>=1.1", "mcap-ros2-support>=0.5", "wheel", "numba>=0.59",
                  "mavsdk-grpc>=4; sys_platform == 'linux' and platform_machine in 'x86_64 aarch64'",
-                 "colcon-core>=0.15", "colcon-ros>=0.5", "colcon-bash>=0.4"],
+                 "colcon-core>=0.15", "colcon-ros>=0.5", "colcon-bash>=0.4",
+                 "foxglove-sdk>=0.30", "websockets>=12", "protobuf>=4"],
+        # `--view foxglove`: the live view over the Foxglove WebSocket protocol
+        "view": ["foxglove-sdk>=0.30"],
         # the compiled FISC-like step (swarm_ros/control/fisc_jit.py); numpy runs it otherwise
         "fast": ["numba>=0.59"],
         # the comparison peer of bench/bench_plan.py (OMPL's FMT*)

@@ -1,4 +1,5 @@
 """ros2 launch swarm_ros swarm.launch.py mission:=rings [speed:=0] [per_drone_processes:=true] [strict:=true]
+    [view_port:=8765 [view_host:=127.0.0.1]]
 
 The node graph comes from swarm_ros.launching.node_specs, the same function `swarm-ros launch`
 uses; swarm_ros.launch_actions turns specs into launch_ros Nodes and watches their exits. The
@@ -13,7 +14,7 @@ from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
 from launch.substitutions import LaunchConfiguration
 
-from swarm_ros.launch_actions import FLAG_CHOICES, MissionWatch, flag, load_mission_arg, non_negative
+from swarm_ros.launch_actions import FLAG_CHOICES, MissionWatch, flag, load_mission_arg, non_negative, port_number
 from swarm_ros.launching import ISOLATION, node_specs
 
 
@@ -22,7 +23,9 @@ def _nodes(context):
     mission = load_mission_arg(arg("mission"))
     per_drone = flag("per_drone_processes", arg("per_drone_processes"))
     strict = flag("strict", arg("strict"))
-    specs = node_specs(mission, speed=non_negative("speed", arg("speed")), per_drone_processes=per_drone)
+    port = port_number("view_port", arg("view_port"))
+    specs = node_specs(mission, speed=non_negative("speed", arg("speed")), per_drone_processes=per_drone,
+                       live=None if port is None else (arg("view_host"), port))
     if strict:
         # the process that ends the mission (the simulator) judges it and exits non-zero
         specs = [replace(s, parameters={**s.parameters, "strict": True}) if s.required else s for s in specs]
@@ -40,5 +43,9 @@ def generate_launch_description():
                               description="one process per drone (default: one for the whole fleet)"),
         DeclareLaunchArgument("strict", default_value="false", choices=FLAG_CHOICES,
                               description="fail (non-zero exit) on collisions or geofence violations"),
+        DeclareLaunchArgument("view_port", default_value="",
+                              description="serve the Foxglove live view on this port (empty: no live view)"),
+        DeclareLaunchArgument("view_host", default_value="127.0.0.1",
+                              description="address the Foxglove live view listens on"),
         OpaqueFunction(function=_nodes),
     ])

@@ -7,7 +7,7 @@ ROS runs are compared with.
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Protocol
 
 import numpy as np
 
@@ -20,9 +20,20 @@ def services_for(mission) -> dict:
     return {name: use.kind(mission, use) for name, use in mission.services.items()}
 
 
+class FlightObserver(Protocol):
+    """What watches a headless flight (a live view, a logger) without the runner knowing it."""
+
+    def answered(self, drone: int, service, answer: np.ndarray) -> None:
+        """A mission service answered drone `drone` (fleet index) with `answer`."""
+
+    def ticked(self, sim: SwarmSim, commands: np.ndarray) -> None:
+        """After every step; may block (a live view paces the flight to real time)."""
+
+
 def fly(mission, on_tick: Callable[[SwarmSim, np.ndarray], None] | None = None,
-        absent: Callable[[int, float], bool] | None = None) -> SwarmSim:
-    """Run `mission` to its end; `on_tick(sim, commands)` is called after every step.
+        absent: Callable[[int, float], bool] | None = None, observer: FlightObserver | None = None) -> SwarmSim:
+    """Run `mission` to its end; `on_tick(sim, commands)` is called after every step, and
+    `observer` is told of every step and every service answer.
 
     Each mission service answers the requests of a tick in that tick: at once, or once all of
     the tick's requests are in (`flush`), e.g. an evaluator each complete iteration.
@@ -50,12 +61,18 @@ def fly(mission, on_tick: Callable[[SwarmSim, np.ndarray], None] | None = None,
                 continue
             for drone, answer in route[k].request(k, data):
                 onboard.feedback(drone, answer)
+                if observer:
+                    observer.answered(drone, route[k], answer)
         for service in services.values():
             for drone, answer in service.flush():
                 onboard.feedback(drone, answer)
+                if observer:
+                    observer.answered(drone, service, answer)
         sim.step(cmd)
         if on_tick:
             on_tick(sim, cmd)
+        if observer:
+            observer.ticked(sim, cmd)
     for name, service in services.items():
         sim.extra.update(service.summary())
         sim.services[name] = service

@@ -34,6 +34,15 @@ def flag(name: str, text: str) -> bool:
     return value in ("true", "1", "yes")
 
 
+def port_number(name: str, text: str) -> int | None:
+    """A port 0-65535, or None for an empty argument."""
+    if not text.strip():
+        return None
+    if not text.strip().isdigit() or int(text) > 65535:
+        raise MissionFailed(f"launch argument {name}:={text!r}: expected a port number 0-65535 (or leave it unset)")
+    return int(text)
+
+
 def non_negative(name: str, text: str, unset=None):
     """A number >= 0, or `unset` for an empty argument."""
     if not text.strip():

@@ -89,9 +89,11 @@ def drone_specs(mission, per_drone_processes: bool) -> list[NodeSpec]:
 
 
 def node_specs(mission, *, per_drone_processes: bool = False, speed: float | None = None,
-               bag_path: str | Path | None = None, record: bool | None = None) -> list[NodeSpec]:
+               bag_path: str | Path | None = None, record: bool | None = None,
+               live: tuple[str, int] | None = None) -> list[NodeSpec]:
     """The processes that fly `mission` in simulation: simulator, drones, recorder, swarm view,
-    and the node of each mission service its controllers need (control/plugin.py)."""
+    and the node of each mission service its controllers need (control/plugin.py).
+    `live`: (host, port) where the swarm view also serves the Foxglove live view."""
     mf = mission.file
     record = mission.record.enabled if record is None else record
     view = mission.view_rate > 0
@@ -107,7 +109,8 @@ def node_specs(mission, *, per_drone_processes: bool = False, speed: float | Non
         specs.append(NodeSpec("recorder", "recorder", "/swarm",
                               {"mission_file": mf, "bag_path": path, "topics": kinds}))
     if view:
-        specs.append(NodeSpec("swarm_view", "swarm_view", "/swarm", {"mission_file": mf}))
+        extra = {"live_host": live[0], "live_port": int(live[1])} if live else {}
+        specs.append(NodeSpec("swarm_view", "swarm_view", "/swarm", {"mission_file": mf, **extra}))
     for use in mission.services.values():
         s = use.kind
         specs.append(NodeSpec(s.executable, s.name, "/swarm", {"mission_file": mf, **s.node_parameters(use)},

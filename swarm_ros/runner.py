@@ -26,8 +26,9 @@ class RunError(RuntimeError):
 
 def run_mission(mission, *, speed: float | None = None, per_drone_processes: bool = False,
                 run_dir: Path | None = None, record: bool | None = None, domain_id: int | None = None,
-                console: Console | None = None) -> dict:
-    """Fly `mission` through ROS 2 and return its summary (with bag and log paths)."""
+                console: Console | None = None, live: tuple[str, int] | None = None) -> dict:
+    """Fly `mission` through ROS 2 and return its summary (with bag and log paths).
+    `live`: (host, port) where the swarm view node serves the Foxglove live view."""
     console = console or Console()
     record = mission.record.enabled if record is None else record
     run_dir = Path(run_dir) if run_dir else default_run_dir(mission)
@@ -35,7 +36,7 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
         raise RunError(f"run folder {run_dir} exists and is not empty; choose another with --run-dir")
     bag_path = run_dir / "bag"
     specs = node_specs(mission, per_drone_processes=per_drone_processes, speed=speed, bag_path=bag_path,
-                       record=record)
+                       record=record, live=live)
     if domain_id is None:
         domain_id = int(os.environ.get("ROS_DOMAIN_ID", "0"))
     env = ros_environment(domain_id)
@@ -74,6 +75,10 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
 
     console.print(f"[bold]swarm_ros[/] mission [cyan]{mission.name}[/]: {len(mission.fleet.drones)} drones, "
                   f"{mission.duration:g} s, ROS_DOMAIN_ID={domain_id}, run folder {run_dir}")
+    if live:
+        from .live_view import layout_file
+        console.print(f"live view: open ws://{live[0]}:{live[1]} in Foxglove (layout: {layout_file()})",
+                      highlight=False, soft_wrap=True)
     sim_proc = None
     progress = Progress(TextColumn("{task.fields[phase]:>8}"), BarColumn(), TextColumn("{task.description}"),
                         TimeElapsedColumn(), console=console, transient=False)

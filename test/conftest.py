@@ -53,6 +53,9 @@ SLOW = {
     "test_gmt_planner::test_t1_fmt_cost_in_reference_range",
     "test_mpc::test_default_mission_with_mpc_tracking_is_safe",
     "test_mpc::test_mpc_respects_limits_and_reaches_a_reachable_target",
+    "test_live_view::test_headless_view_serves_the_flying_swarm_to_a_websocket_client",
+    "test_live_view::test_a_taken_port_is_one_line_and_exit_code_2",
+    "test_live_view::test_launch_view_needs_published_poses",
     "test_swarmsync_sim::test_a_seed_fixes_the_run", "test_swarmsync_sim::test_thirty_percent_packet_loss_still_completes",
 }
 

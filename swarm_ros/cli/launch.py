@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 
@@ -11,6 +12,36 @@ def non_negative(text: str) -> float:
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"{text} is not a number >= 0")
     return value
+
+
+def port_number(text: str) -> int:
+    value = int(text) if text.isdigit() else -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text} is not a port number 0-65535")
+    return value
+
+
+def add_view_options(p) -> None:
+    """--view and where it serves; shared by launch and headless."""
+    p.add_argument("--view", choices=["foxglove"], help="serve the swarm live over the Foxglove WebSocket "
+                   "protocol while it flies (needs foxglove-sdk: pip install 'swarm_ros[view]')")
+    p.add_argument("--view-host", default="127.0.0.1", help="address the live view listens on (default 127.0.0.1: "
+                   "this machine only)")
+    p.add_argument("--view-port", type=port_number, default=8765, help="port of the live view (default 8765; "
+                   "0: any free port)")
+
+
+def free_port(host: str, port: int) -> int:
+    """`port` if it can be bound on `host` (a free one for 0); SystemExit(2) with one line if not."""
+    import socket
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        try:
+            s.bind((host, port))
+        except OSError as err:
+            print(f"error: --view-port {port}: cannot listen on {host}:{port} ({err.strerror}); "
+                  "choose another port, or 0 for any free one", file=sys.stderr)
+            raise SystemExit(2) from None
+        return s.getsockname()[1]
 
 
 def write_json(path: str, summary: dict) -> None:
@@ -39,16 +70,24 @@ def add_parser(sub) -> None:
     p.add_argument("--json", help="also write the summary to this JSON file")
     p.add_argument("--strict", action="store_true", help="exit with code 3 unless the verdict is 'mission OK': on collisions, "
                    "geofence violations, or more than 1 %% of commands late")
+    add_view_options(p)
     p.set_defaults(func=cmd_launch)
 
 
 def cmd_launch(args, console) -> int:
     from ..runner import RunError, run_mission
     mission = load(args.mission)
+    live = None
+    if args.view:
+        if mission.view_rate <= 0:
+            print(f"error: --view: {mission.file}: view_rate is 0, so no poses are published to view; "
+                  "set view_rate > 0 in the mission file", file=sys.stderr)
+            return 2
+        live = (args.view_host, free_port(args.view_host, args.view_port))
     try:
         summary = run_mission(mission, speed=args.speed, per_drone_processes=args.per_drone_processes,
                               run_dir=args.run_dir, record=False if args.no_record else None,
-                              domain_id=args.domain_id, console=console)
+                              domain_id=args.domain_id, console=console, live=live)
     except RunError as err:
         console.print(f"[red]error:[/] {err}")
         return 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from swarm_ros.planning.service import PlanningService
+from swarm_ros.planning.service import PlanningService, decode_answer
 from .plugin import MissionService, ServiceUse
 
 REQUEST, PATH = "plan/request", "plan/path"
@@ -43,3 +43,7 @@ class PlannerService(MissionService):
 
     def summary(self) -> dict:
         return {"planning": self.planning.summary()}
+
+    @classmethod
+    def path_of(cls, answer: np.ndarray) -> np.ndarray:
+        return np.asarray(decode_answer(answer)[2], float).reshape(-1, 3)

@@ -113,6 +113,17 @@ class MissionService:
         return {}
 
     @classmethod
+    def path_of(cls, answer: np.ndarray) -> np.ndarray | None:
+        """The (K, 3) points an answer plans for its drone, for live views (K = 0: no path);
+        None for services whose answers are not paths (the default)."""
+        return None
+
+    @classmethod
+    def plans_paths(cls) -> bool:
+        """Whether its answers are paths (it overrides `path_of`)."""
+        return cls.path_of.__func__ is not MissionService.path_of.__func__
+
+    @classmethod
     def summarize(cls, use: ServiceUse, messages: list[dict]) -> dict:
         """Figures for the summary of a ROS run, from what it published on `monitor`. Default:
         the last message (nodes/service_host.py publishes `summary()` there after each answer)."""

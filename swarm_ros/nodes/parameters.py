@@ -30,6 +30,8 @@ DESCRIPTIONS = {
     "duration": "s of simulated flight before the node ends (0: never)",
     "altitude": "m, flight altitude of a planar swarm (z of its poses)",
     "seed": "random seed of the initial placement",
+    "live_host": "address the Foxglove live view listens on (swarm_view)",
+    "live_port": "port of the Foxglove live view (swarm_view; -1: no live view, 0: any free port)",
 }
 
 _TYPE_NAMES = {bool: "a boolean (true/false)", int: "an integer", float: "a number", str: "a string",

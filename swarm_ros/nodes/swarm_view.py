@@ -4,17 +4,24 @@ Turns /swarm/poses (the whole swarm in one message, at the view rate) into /swar
 one body per drone coloured by its platform file's `colour` and sized by its body radius, with a name label. The
 geofence and obstacles go to the latched /swarm/world: once, and again when an obstacle with
 `appear_at` appears (until then it is drawn faint red).
+
+With `live_port` >= 0 it also serves the Foxglove live view (swarm_ros/live_view.py) on
+`live_host`:`live_port`: the same poses, /swarm/status, and the paths of any mission service
+whose answers are paths, handed to the scene code the headless runner's view uses.
 """
 from __future__ import annotations
 
 import numpy as np
 from geometry_msgs.msg import Point, PoseArray
 from std_msgs.msg import ColorRGBA
+from swarm_ros_interfaces.msg import SwarmStatus
 from visualization_msgs.msg import Marker, MarkerArray
 
 from sim.world import Box
 from swarm_ros import topics
+from swarm_ros.nodes.reports import status_dict
 from swarm_ros.nodes.runtime import Process, mission_from, qos
+from swarm_ros.nodes.service_link import link_of
 
 
 
@@ -53,7 +60,7 @@ def world_markers(world, t: float = 0.0) -> MarkerArray:
 
 
 class SwarmView:
-    def __init__(self, node, mission):
+    def __init__(self, node, mission, live=None):
         self.node = node
         self.drones, self.world = mission.fleet.drones, mission.world
         self.pub = node.create_publisher(MarkerArray, topics.MARKERS, qos(topics.MARKERS))
@@ -61,6 +68,34 @@ class SwarmView:
         self.world_pub.publish(world_markers(mission.world))
         self.to_appear = sorted(set(t for t in mission.world.appear_at.tolist() if t > 0))
         node.create_subscription(PoseArray, topics.POSES, self.on_poses, qos(topics.POSES))
+        self.live = live
+        if live is not None:
+            self.previous, self.status = None, None
+            node.create_subscription(SwarmStatus, topics.STATUS, self.on_status, qos(topics.STATUS))
+            for use in mission.services.values():
+                if use.kind.answer_topic and use.kind.plans_paths():
+                    link = link_of(use.kind)
+                    for i in use.drones:
+                        node.create_subscription(link.answer_type, topics.of(self.drones[i].name, use.kind.answer_topic),
+                                                 self._on_answer(i, use.kind, link), qos(use.kind.answer_topic))
+
+    def _on_answer(self, drone: int, kind, link):
+        def on_answer(msg) -> None:
+            try:
+                self.live.set_path(drone, kind.path_of(link.decode_answer(msg)))
+            except ValueError as err:
+                self.node.get_logger().warning(f"skipped a malformed answer: {err}", throttle_duration_sec=5.0)
+        return on_answer
+
+    def on_status(self, msg) -> None:
+        self.status = status_dict(msg)
+
+    def _live_frame(self, t: float, p: np.ndarray) -> None:
+        """Velocities from successive poses (the poses carry none)."""
+        prev = self.previous
+        v = (p - prev[1]) / (t - prev[0]) if prev is not None and t > prev[0] else np.zeros_like(p)
+        self.previous = (t, p)
+        self.live.frame(t, p, v, self.status)
 
     def on_poses(self, msg: PoseArray) -> None:
         t = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
@@ -71,6 +106,8 @@ class SwarmView:
             self.node.get_logger().warning(f"got {len(msg.poses)} poses for {len(self.drones)} drones; skipped",
                                            throttle_duration_sec=5.0)
             return
+        if self.live is not None:
+            self._live_frame(t, np.array([[q.position.x, q.position.y, q.position.z] for q in msg.poses]))
         out = MarkerArray()
         for d, pose in zip(self.drones, msg.poses):
             p = np.array([pose.position.x, pose.position.y, pose.position.z])
@@ -87,11 +124,20 @@ class SwarmView:
 
 def main(argv=None) -> int:
     with Process(argv) as proc:
-        p = proc.parameters({"mission_file": ""})
+        p = proc.parameters({"mission_file": "", "live_host": "127.0.0.1", "live_port": -1})
         mission = mission_from(p["mission_file"])
         node = proc.node("swarm_view")
-        SwarmView(node, mission)
-        return proc.spin([node])
+        live = None
+        if p["live_port"] >= 0:
+            from swarm_ros.live_view import LiveView
+            live = LiveView(mission, p["live_host"], p["live_port"])
+            node.get_logger().info(f"live view at {live.url}")
+        try:
+            SwarmView(node, mission, live)
+            return proc.spin([node])
+        finally:
+            if live is not None:
+                live.close()
 
 
 if __name__ == "__main__":
