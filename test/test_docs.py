@@ -48,7 +48,7 @@ def test_every_tutorial_command_block_is_marked_run_or_not_run_with_a_reason():
     assert len(TUTORIALS) >= 7
     for page in TUTORIALS:
         found = blocks(page)
-        assert any(kind == "run" and not program for kind, program, _, _ in found), f"{page.name}: nothing runs"
+        assert any(kind == "run" for kind, _, _, _ in found), f"{page.name}: nothing runs"
         for kind, program, reason, code in found:
             assert kind is not None, f"{page.name}: unmarked block:\n{code}"
             assert kind == "run" and not program or reason, f"{page.name}: a skipped block needs a reason:\n{code}"
@@ -76,9 +76,11 @@ def test_tutorial_runs_as_written(page, ros_env, tmp_path):
     try:
         out, _ = proc.communicate(timeout=900)
     finally:
-        if proc.poll() is None:
+        try:                 # whatever the page left running (a background job of a failed block)
             os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        except ProcessLookupError:
+            pass
+        proc.wait()
     assert proc.returncode == 0, out[-5000:]
     assert "Traceback" not in out, out[-5000:]
 
@@ -168,5 +170,5 @@ def test_readme_is_short_and_its_links_resolve():
         if _local(link):
             path = urlsplit(link).path
             assert (REPO / unquote(path)).exists(), link
-    picture = REPO / "docs" / "_static" / "rings.png"
-    assert picture.stat().st_size < 300_000
+    pictures = re.findall(r"!\[[^]]*\]\(([^)\s]+)\)", text)
+    assert pictures and all((REPO / p).stat().st_size < 300_000 for p in pictures)

@@ -35,8 +35,13 @@ class _Markdown(SphinxDirective):
         return box.children
 
 
+def _text(text) -> str:
+    """Plain text as Markdown that shows it literally (help texts hold `<mission>_<time>`, `*`)."""
+    return re.sub(r"([\\`*_<>\[\]])", r"\\\1", str(text)).replace("\n", " ").strip()
+
+
 def _cell(text) -> str:
-    """Text for one Markdown table cell: no pipes or line breaks."""
+    """Markdown for one table cell: no pipes or line breaks."""
     return str(text).replace("|", "\\|").replace("\n", " ").strip()
 
 
@@ -60,7 +65,7 @@ def _arguments(parser: argparse.ArgumentParser) -> list[list[str]]:
             else f"`{action.default}`"
         choices = f" (one of {', '.join(map(str, action.choices))})" if action.choices else ""
         text = (action.help or "").replace("%(default)s", str(action.default)).replace("%%", "%")
-        rows.append([name, text + choices, default])
+        rows.append([name, _text(text + choices), default])
     return rows
 
 
@@ -75,7 +80,7 @@ def _subparsers(parser: argparse.ArgumentParser) -> dict:
 def _command(name: str, parser: argparse.ArgumentParser, help_text: str, level: int) -> list[str]:
     out = [f"{'#' * level} `{name}`", ""]
     if help_text:
-        out += [help_text[0].upper() + help_text[1:] + ".", ""]
+        out += [_text(help_text[0].upper() + help_text[1:] + "."), ""]
     out += ["```text", parser.format_usage().strip().removeprefix("usage: "), "```", ""]
     rows = _arguments(parser)
     if rows:
@@ -114,7 +119,7 @@ class TopicsDirective(_Markdown):
 
         def rows(names, shown):
             return [[f"`{shown(n)}`", f"`{topics.TYPES[n].replace('/msg/', '/')}`",
-                     "yes" if n in topics.LATCHED else "", said.get(n, "")] for n in names]
+                     "yes" if n in topics.LATCHED else "", _text(said.get(n, ""))] for n in names]
         out = ["## Per drone", "", "In each drone's namespace: `/<drone>/...`.", ""]
         out += _table(["topic", "type", "latched", "what it carries"], rows(per_drone, lambda n: f"/<drone>/{n}"))
         out += ["## Swarm-wide", ""]
@@ -222,7 +227,7 @@ class SchemaDirective(_Markdown):
             out += [f"## {self.titles[kind]}", ""]
             rows = []
             for (key, controller), e in sorted(seen[kind].items(), key=lambda kv: (kv[0][0].split("."), kv[0][1])):
-                what = e["allowed"] + (f" ({controller})" if controller else "")
+                what = _text(e["allowed"]) + (f" ({controller})" if controller else "")
                 rows.append([f"`{key}`", what, "none" if e["required"] else e["default"] or "optional"])
             out += _table(["key", "allowed", "default"], rows)
         return out
