@@ -36,8 +36,14 @@ class _Markdown(SphinxDirective):
 
 
 def _text(text) -> str:
-    """Plain text as Markdown that shows it literally (help texts hold `<mission>_<time>`, `*`)."""
-    return re.sub(r"([\\`*_<>\[\]])", r"\\\1", str(text)).replace("\n", " ").strip()
+    """Plain text as Markdown that shows it literally (help texts hold `<mission>_<time>`, `*`);
+    spans in backticks stay code."""
+    text = str(text).replace("\n", " ").strip()
+    plain = re.compile(r"([\\*_<>\[\]])")
+    parts = text.split("`")
+    if len(parts) % 2 == 0:            # an unpaired backtick: all of it is plain text
+        return re.sub(r"([\\`*_<>\[\]])", r"\\\1", text)
+    return "`".join(plain.sub(r"\\\1", p) if i % 2 == 0 else p for i, p in enumerate(parts))
 
 
 def _cell(text) -> str:
@@ -94,7 +100,7 @@ class CliDirective(_Markdown):
     def markdown(self):
         import os
         os.environ["COLUMNS"] = "100"     # argparse wraps usage lines at the terminal width
-        from swarm_ros.cli import COMMANDS, build_parser
+        from swarm_ros.cli import build_parser
         commands = _subparsers(build_parser())
         out = []
         for name, (p, h) in commands.items():
@@ -107,20 +113,29 @@ class CliDirective(_Markdown):
 class TopicsDirective(_Markdown):
     def markdown(self):
         from swarm_ros import topics
+        from swarm_ros.mission import load_mission
+        for path in sorted((REPO / "config" / "missions").glob("*.yaml")):
+            load_mission(path)            # mission services (CAO, the planner) declare their topics
         doc = topics.__doc__ or ""
         # what each name carries: the first line of its entry in the module's docstring
-        said = {}
+        said, current = {}, None
         for line in doc.splitlines():
             m = re.match(r"\s{2}(\S+)\s+(\S+)\s+(.*)", line)
             if m and "/" in m.group(2):
-                said.setdefault(m.group(1), m.group(3).strip())
+                current = m.group(1)
+                said.setdefault(current, m.group(3).strip())
+            elif current and line.startswith(" " * 20):      # the entry goes on
+                said[current] += " " + line.strip()
+            else:
+                current = None
         per_drone = sorted(n for n in topics.TYPES if not n.startswith("/"))
         swarm = sorted(n for n in topics.TYPES if n.startswith("/"))
 
         def rows(names, shown):
             return [[f"`{shown(n)}`", f"`{topics.TYPES[n].replace('/msg/', '/')}`",
                      "yes" if n in topics.LATCHED else "", _text(said.get(n, ""))] for n in names]
-        out = ["## Per drone", "", "In each drone's namespace: `/<drone>/...`.", ""]
+        out = ["## Per drone", "", "In each drone's namespace: `/<drone>/...`. Topics of the shipped mission "
+               "services (CAO's cost evaluator, the planner) are included.", ""]
         out += _table(["topic", "type", "latched", "what it carries"], rows(per_drone, lambda n: f"/<drone>/{n}"))
         out += ["## Swarm-wide", ""]
         out += _table(["topic", "type", "latched", "what it carries"], rows(swarm, lambda n: n))
