@@ -91,6 +91,8 @@ setup(
         "fast": ["numba>=0.59"],
         # the comparison peer of bench/bench_plan.py (OMPL's FMT*)
         "bench": ["ompl>=2"],
+        # the documentation site (docs/): Sphinx with MyST Markdown; test/test_docs.py builds it
+        "docs": ["sphinx>=7", "myst-parser>=2"],
     },
     cmdclass={"install_data": install_data_and_node_launchers},
     zip_safe=True,

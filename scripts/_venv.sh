@@ -10,7 +10,7 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 if [ ! -f "$VENV/.installed" ] || [ "$ROOT/setup.py" -nt "$VENV/.installed" ]; then
     "$VENV/bin/python" -m pip install --quiet --upgrade pip >&2
-    "$VENV/bin/python" -m pip install --quiet -e "$ROOT[test]" >&2
+    "$VENV/bin/python" -m pip install --quiet -e "$ROOT[test,docs]" >&2
     touch "$VENV/.installed"
 fi
 # --- ROS 2 launch tooling (launch, launch_ros, launch_pytest, ros2cli) -------------------------

@@ -202,7 +202,7 @@ def test_preflight_refuses_a_vehicle_that_would_not_land_on_link_loss(backend):
     assert wait_for(lambda: b.parameters(["NAV_DLL_ACT"]).get("NAV_DLL_ACT") == 0, 3.0)
     check = check_vehicle(mission, b, Limits())
     assert not check.ok and check.problems == [f"x1 ({b.uri}): does not land on link loss (hold 0.3 s, land inf s); "
-                                               "see the README's hardware checklist"]
+                                               "see the hardware checklist in docs/concepts/hardware.md"]
     relaxed = check_vehicle(mission, b, Limits(require_land_failsafe=False))
     assert relaxed.ok and relaxed.warnings == check.problems
 

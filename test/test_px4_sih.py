@@ -152,7 +152,7 @@ def test_preflight_refuses_failsafe_settings_that_would_not_hold_or_land(mission
         check = check_vehicle(mission, b, Limits())
         assert check.failsafe == (1.0, float("inf"))
         assert refusals(mission, b, "link loss") == [f"x2 ({b.uri}): does not land on link loss (hold 1 s, land inf s); "
-                                  "see the README's hardware checklist"]
+                                  "see the hardware checklist in docs/concepts/hardware.md"]
         b.set_parameter("NAV_DLL_ACT", 3)              # hold, then land COM_DL_LOSS_T + COM_FAIL_ACT_T after the link went
         check = check_vehicle(mission, b, Limits())
         assert refusals(mission, b, "link loss") == [] and check.failsafe == (1.0, 15.0)

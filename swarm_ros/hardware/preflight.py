@@ -91,6 +91,7 @@ def check_vehicle(mission, backend, limits: Limits) -> VehicleCheck:
     hover, land = backend.failsafe_timeouts()
     check.failsafe = (hover, land)
     if not (math.isfinite(hover) and math.isfinite(land)):
-        line = f"{where}: does not land on link loss (hold {hover:g} s, land {land:g} s); see the README's hardware checklist"
+        line = (f"{where}: does not land on link loss (hold {hover:g} s, land {land:g} s); "
+                "see the hardware checklist in docs/concepts/hardware.md")
         (check.problems if limits.require_land_failsafe else check.warnings).append(line)
     return check
