@@ -49,6 +49,14 @@ SLOW = {
     "test_mpc::test_default_mission_with_mpc_tracking_is_safe",
     "test_mpc::test_mpc_respects_limits_and_reaches_a_reachable_target",
     "test_swarmsync_sim::test_a_seed_fixes_the_run", "test_swarmsync_sim::test_thirty_percent_packet_loss_still_completes",
+    "test_verdicts::test_a_landing_cut_short_fails_strict_with_exit_3",
+    "test_verdicts::test_first_flight_lands_every_drone_and_says_ok",
+    "test_check_launchable::test_cli_check_and_launch_refuse_an_unwritable_record_folder",
+    "test_check_launchable::test_cli_launch_refuses_a_run_dir_that_is_a_file",
+    "test_check_launchable::test_cli_check_from_a_folder_where_runs_cannot_be_made",
+    "test_check_launchable::test_cli_check_refuses_etc_passwd_as_a_key",
+    "test_config_plausible::test_cli_check_prints_the_reason_in_one_line",
+    "test_fuzz_corpus",
 }
 
 
