@@ -227,13 +227,14 @@ def read_bag(path: str | Path, progress: Callable[[int, int], None] | None = Non
         if not scan.messages:
             raise BagError(f"{path}: {describe(scan)}; no message survived")
         rec = _read(Path(tmp) / "bag", path, progress)
-    rec.lost = describe(scan)
+    stamps = [np.frombuffer(t.stamp, np.int64) for t in rec.tracks.values() if len(t.stamp)]
+    flown = (max(int(s.max()) for s in stamps) - min(int(s.min()) for s in stamps)) / 1e9
+    rec.lost = describe(scan, flown)
     return rec
 
 
 def _folder_custom(bag: Path) -> dict:
     """Custom metadata from a metadata.yaml beside a damaged MCAP file, if there is one."""
-    import yaml
     from ..core.configfile import load_bounded
     meta = (bag if bag.is_dir() else bag.parent) / "metadata.yaml"
     try:

@@ -74,13 +74,15 @@ def rewrite(src: Path, out: Path, custom: dict | None = None) -> Scan:
     return salvage.scan
 
 
-def describe(scan: Scan) -> str:
-    """One line: how much was read and what was lost."""
+def describe(scan: Scan, flown: float | None = None) -> str:
+    """One line: how much was read and what was lost. `flown`: the simulated seconds the read
+    odometry covers (header stamps), when known; the recording's own span is in log (wall) time."""
+    span = f"{scan.seconds:.1f} s of recording" + (f", {flown:.1f} s of flight" if flown is not None else "")
     if scan.complete:
-        return f"bag index missing: read all {scan.messages} messages ({scan.seconds:.1f} s); nothing lost"
+        return f"bag index missing: read all {scan.messages} messages ({span}); nothing lost"
     lost = f"the index and the last {scan.lost_bytes} bytes were lost" if scan.lost_bytes else "the index was lost"
     cut = ", the last chunk read up to the cut" if scan.partial_chunk else ""
-    return f"bag truncated: read {scan.messages} messages over {scan.seconds:.1f} s{cut}; {lost}"
+    return f"bag truncated: read {scan.messages} messages ({span}){cut}; {lost}"
 
 
 def repair(bag: str | Path, out: str | Path | None = None, overwrite: bool = False) -> tuple[Path, Scan]:
