@@ -39,6 +39,10 @@ RANGES: dict[str, Range] = {
                          "beyond any drone radio link"),
     "sensing_range": Range(0.05, 1000.0, "m", "obstacles would be seen only once hit", "beyond any on-board sensor"),
     # mission timing
+    "control_rate": Range(1.0, 1000.0, "Hz", "drones would fly a second or more blind between commands",
+                          "faster than any flight controller takes setpoints"),
+    "sim.physics_rate": Range(1.0, 10_000.0, "Hz", "the physics would step slower than the control loop",
+                              "finer steps than any rigid-body model needs"),
     "duration": Range(1.0, DAY, "s", "too short to take off and land", "more than a day: the mission would never end"),
     "phases.takeoff.altitude": Range(0.1, 1000.0, "m", "the drone would stay in ground effect",
                                      "above any altitude a swarm mission flies"),
