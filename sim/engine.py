@@ -23,6 +23,7 @@ class SwarmSim:
         self.radio = Radio([v.radio_range for v in vehicles], mission.radio, self.rng)
         self.metrics = SwarmMetrics([v.body_radius for v in vehicles], mission.world, self.physics.position)
         self.tick = 0
+        self.land_from: np.ndarray | None = None   # positions when the landing phase began
         self.extra: dict = {}      # figures of mission services (e.g. the CAO objective) for the summary
         self.services: dict = {}   # mission services a headless run hosted, kept for inspection
 
@@ -67,6 +68,8 @@ class SwarmSim:
         self.physics.step(v_cmd, 1.0 / m.physics_rate, m.substeps)
         self.tick += 1
         self.metrics.update(self.t, self.physics.position)
+        if self.land_from is None and self.t >= m.phases.task_end:
+            self.land_from = self.physics.position.copy()
 
     def broadcast(self, senders, packets) -> None:
         self.radio.broadcast(self.t, self.physics.position, senders, packets)
@@ -77,13 +80,26 @@ class SwarmSim:
     def landed(self, height: float = 0.05, speed: float = 0.1) -> np.ndarray:
         return (self.position[:, 2] < height) & (np.linalg.norm(self.velocity, axis=1) < speed)
 
+    def land_targets(self) -> np.ndarray | None:
+        """(N, 2) where each drone should touch down: its start pad (land at home) or the point
+        below where the landing phase found it (land here); None before the landing began."""
+        if self.land_from is None:
+            return None
+        if self.mission.phases.land_at == "home":
+            return np.array([d.start[:2] for d in self.mission.fleet.drones], float)
+        return self.land_from[:, :2].copy()
+
     def summary(self) -> dict:
-        """Per-drone and whole-run figures, as printed at the end of a mission."""
+        """Per-drone and whole-run figures, as printed at the end of a mission. `landed`: on the
+        ground and still; `land_error`: metres between where it stands and where it should have
+        landed (None when the run ended before the landing phase)."""
         m, fleet = self.metrics, self.mission.fleet
-        landed = self.landed()
+        landed, pos, targets = self.landed(), self.position, self.land_targets()
         drones = [{"name": d.name, "type": d.type, "role": d.role, "distance": float(m.distance[k]),
                    "min_separation": float(m.min_separation[k]), "collisions": int(m.collisions[k]),
-                   "geofence_violations": int(m.fence_violations[k]), "landed": bool(landed[k])}
+                   "geofence_violations": int(m.fence_violations[k]), "landed": bool(landed[k]),
+                   "position": [round(float(x), 3) for x in pos[k]],
+                   "land_error": None if targets is None else round(float(np.linalg.norm(pos[k, :2] - targets[k])), 3)}
                   for k, d in enumerate(fleet.drones)]
         return {"mission": self.mission.name, "sim_time": self.t, "ticks": self.tick, "drones": drones,
                 "collisions": len(m.collision_events), "geofence_violations": int(m.fence_violations.sum()),

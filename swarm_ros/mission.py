@@ -30,6 +30,7 @@ from .control.contract import Controller
 from .control.plugin import RoleContext, ServiceContext, ServiceUse
 from .updates_config import UpdatesSpec, read_updates
 from .core.neighbours import pairs_within
+from .core.plausible import MAX_START_HEIGHT, plausible
 from .fleet import Fleet, load_fleet
 from .physics import PhysicsBackend, SimContext, read_backend
 from .core.resources import share_dir
@@ -122,13 +123,13 @@ class Mission:
 def _read_phases(top: Section, duration: float) -> Phases:
     sec = top.section("phases")
     tk = sec.section("takeoff")
-    alt = tk.get("altitude", POSITIVE)
-    tk_dur = tk.get("duration", POSITIVE)
-    tk_speed = tk.get("speed", POSITIVE, 0.5)
+    alt = tk.get("altitude", plausible("phases.takeoff.altitude"))
+    tk_dur = tk.get("duration", plausible("phases.takeoff.duration"))
+    tk_speed = tk.get("speed", plausible("phases.takeoff.speed"), 0.5)
     tk.finish()
     ld = sec.section("land")
-    ld_dur = ld.get("duration", POSITIVE)
-    ld_speed = ld.get("speed", POSITIVE, 0.4)
+    ld_dur = ld.get("duration", plausible("phases.land.duration"))
+    ld_speed = ld.get("speed", plausible("phases.land.speed"), 0.4)
     ld_at = ld.get("at", Choice(["here", "home"]), "here")
     ld.finish()
     sec.finish()
@@ -229,10 +230,10 @@ def _up_to_control_rate(control_rate: float, lo_open: bool = False) -> Number:
 def _read_radio(top: Section, control_rate: float) -> RadioSpec:
     sec = top.section("radio", required=False)
     prob = Number(0, 1, hi_open=True)
-    spec = RadioSpec(sec.get("range", POSITIVE, None), sec.get("loss", prob, 0.0),
-                     sec.get("loss_at_range", Number(0, 1), None), sec.get("latency", Number(0), 0.0),
+    spec = RadioSpec(sec.get("range", plausible("radio.range"), None), sec.get("loss", prob, 0.0),
+                     sec.get("loss_at_range", Number(0, 1), None), sec.get("latency", plausible("radio.latency"), 0.0),
                      sec.get("beacon_rate", _up_to_control_rate(control_rate, lo_open=True), 10.0),
-                     sec.get("neighbour_timeout", POSITIVE, 1.0))
+                     sec.get("neighbour_timeout", plausible("radio.neighbour_timeout"), 1.0))
     sec.finish()
     return spec
 
@@ -247,6 +248,10 @@ def _check_starts(fleet: Fleet, world: World) -> None:
         if not inside[k]:
             raise ConfigError(fleet.file, field, f"{list(d.start)} is outside the geofence of world {world.name!r}",
                               f"a point within {world.bounds_min.tolist()} .. {world.bounds_max.tolist()}")
+        if d.start[2] > world.bounds_min[2] + MAX_START_HEIGHT:
+            raise ConfigError(fleet.file, field, f"{list(d.start)} is {d.start[2] - world.bounds_min[2]:g} m above the "
+                              f"ground (the geofence floor of world {world.name!r}): drones take off from their pads",
+                              f"a start at most {MAX_START_HEIGHT:g} m above the floor z = {world.bounds_min[2]:g}")
         if clear[k] < 0:
             raise ConfigError(fleet.file, field, f"{list(d.start)} puts the drone inside an obstacle of world "
                               f"{world.name!r}", "a start point at least the body radius away from every obstacle")
@@ -267,15 +272,15 @@ def load_mission(path: str | Path) -> Mission:
     fleet = load_fleet(resolve_file(top, "fleet", "fleet file", [share_dir() / "config" / "fleets"], ".yaml"),
                        path)
     world = load_world(resolve_file(top, "world", "world file", [share_dir() / "sim" / "worlds"], ".yaml"))
-    duration = top.get("duration", POSITIVE)
-    control_rate = top.get("control_rate", Number(1, 1000), 50.0)
+    duration = top.get("duration", plausible("duration"))
+    control_rate = top.get("control_rate", plausible("control_rate"), 50.0)
     phases = _read_phases(top, duration)
     roles = _read_roles(top)
     radio = _read_radio(top, control_rate)
 
     sim = top.section("sim", required=False)
-    physics_rate = sim.get("physics_rate", Number(1, 10000), 4 * control_rate)
-    speed = sim.get("speed", Number(0), 1.0)
+    physics_rate = sim.get("physics_rate", plausible("sim.physics_rate"), 4 * control_rate)
+    speed = sim.get("speed", plausible("sim.speed"), 1.0)
     backend, physics = read_backend(sim, SimContext(control_rate, physics_rate, fleet))
     sim.finish()
     ratio = physics_rate / control_rate

@@ -31,12 +31,46 @@ def percent(fraction: float) -> str:
     return f"{100 * fraction:.1f} %" if 100 * fraction < 10 else f"{100 * fraction:.0f} %"
 
 
+LAND_TOLERANCE = 0.5  # m between where a drone stands at the end and where it should have landed
+
+
+def landing_failures(summary: dict) -> list[str]:
+    """One phrase per drone that did not land where the mission says: a drone has landed when it
+    is on the ground and still (height < 5 cm, speed < 0.1 m/s: motors idle) within LAND_TOLERANCE
+    of its landing point (its start pad with `land: {at: home}`, else the point below where the
+    landing began)."""
+    out = []
+    for d in summary["drones"]:
+        error = d.get("land_error")
+        if not d.get("landed", True):
+            where = d.get("position")
+            out.append(f"{d['name']} did not land" + (f" (at {where[2]:.2f} m)" if where else ""))
+        elif error is not None and error > LAND_TOLERANCE:
+            out.append(f"{d['name']} landed {error:.2f} m from its landing point")
+    return out
+
+
+def safety_failures(summary: dict) -> list[str]:
+    """The safety figures that failed, as phrases ('2 collisions', '1 geofence violation')."""
+    out = []
+    for key, word in (("collisions", "collision"), ("geofence_violations", "geofence violation")):
+        n = summary.get(key, 0)
+        if n:
+            out.append(f"{n} {word}{'s' if n != 1 else ''}")
+    return out
+
+
 def verdict(summary: dict) -> tuple[str, bool]:
     """(the verdict line, whether the run is OK). `launch --strict` exits 3 exactly when it is not:
-    on a collision or geofence violation, or when more than LATE_LIMIT of the commands were late
-    (the controllers were not flown as the mission says)."""
-    if summary["collisions"] or summary["geofence_violations"]:
-        return "SAFETY VIOLATIONS", False
+    on a collision or geofence violation, a drone that did not land where the mission says, or
+    when more than LATE_LIMIT of the commands were late (the controllers were not flown as the
+    mission says). docs/guide/verdicts.md lists the verdicts and exit codes."""
+    failed = safety_failures(summary)
+    if failed:
+        return "SAFETY VIOLATIONS: " + ", ".join(failed + landing_failures(summary)), False
+    landing = landing_failures(summary)
+    if landing:
+        return "MISSION FAILED: " + "; ".join(landing), False
     late = late_fraction(summary)
     if late > LATE_LIMIT:
         return f"mission flew, but {percent(late)} of commands were late (more than {100 * LATE_LIMIT:g} %)", False

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .core.configfile import ConfigError, ListOf, Number, Section, Text, Vector
+from .core.plausible import plausible
 
 PACKAGED_MODEL = Path(__file__).resolve().parent.parent / "firmware_update" / "models" / "base.safetensors"
 
@@ -39,6 +40,27 @@ def _path(section: Section, text: str) -> Path:
     return p if p.is_absolute() else (Path(section.file).parent / p).resolve()
 
 
+def _check_keys(sec: Section, keys) -> None:
+    """Each key file must hold an Ed25519 public key, as the drones' update agents will load it."""
+    from firmware_update.patch import PatchRefused, load_public_key
+    for k, path in enumerate(keys):
+        try:
+            load_public_key(path)
+        except PatchRefused as err:
+            raise sec.error(f"keys[{k}]", " ".join(str(err).split()), "paths to PEM Ed25519 public keys "
+                            "(swarm-ros patch keygen writes them), relative to the mission file") from None
+
+
+def _check_model(sec: Section, model: Path) -> None:
+    """The start model must load as the drones will load it (architecture, tensors, hash)."""
+    from firmware_update.model import Model, ModelError
+    try:
+        Model.load(model)
+    except (ModelError, OSError) as err:
+        raise sec.error("model", " ".join(str(err).split()), "`base` or a safetensors model of the "
+                        "perception architecture, relative to the mission file") from None
+
+
 def read_updates(top: Section) -> UpdatesSpec | None:
     if not top.has("updates"):
         return None
@@ -48,14 +70,16 @@ def read_updates(top: Section) -> UpdatesSpec | None:
         if not k.is_file():
             raise ConfigError(sec.file, "updates.keys", f"key file {k} not found",
                               "paths to PEM public keys, relative to the mission file")
+    _check_keys(sec, keys)
     model_text = sec.get("model", Text(), "base")
     model = PACKAGED_MODEL if model_text == "base" else _path(sec, model_text)
     if not model.is_file():
         raise ConfigError(sec.file, "updates.model", f"model file {model} not found",
                           "`base` or a path to a safetensors model, relative to the mission file")
+    _check_model(sec, model)
     server = sec.section("server", required=False)
     position = server.get("position", Vector(3), (0.0, 0.0, 1.0))
-    rng = server.get("range", Number(0, lo_open=True), 30.0)
+    rng = server.get("range", plausible("updates.server.range"), 30.0)
     # Like keys and model: relative to the mission file, so every process of a run and every later
     # run (launched from any directory) finds the same installed models and staged chunks.
     state = _path(sec, sec.get("state", Text(), "runs/updates"))

@@ -173,6 +173,29 @@ def test_analysis_of_the_bag_agrees_with_the_printed_summary(default_run):
     assert m["live_summary"] == {k: s[k] for k in ("collisions", "geofence_violations", "min_separation")}
 
 
+@pytest.mark.parametrize("fraction", [0.3, 0.75, 0.98])
+def test_a_truncated_bag_of_the_run_is_analysed_and_repaired(default_run, tmp_path, fraction):
+    """The run's bag as a killed recorder would leave it (cut, no metadata.yaml): analyze reads
+    the intact part and says what was lost; `bag repair` writes a bag every reader opens."""
+    from swarm_ros.analysis.metrics import analyze
+    from swarm_ros.cli import main
+    _, s, run = default_run
+    (mcap,) = (run / "bag").glob("*.mcap")
+    data = mcap.read_bytes()
+    cut = tmp_path / "bag"
+    cut.mkdir()
+    (cut / mcap.name).write_bytes(data[:int(len(data) * fraction)])
+    whole = read_bag(run / "bag")[0]
+    m = analyze(cut).metrics
+    assert m["notes"][0].startswith("bag truncated: read ") and "were lost" in m["notes"][0]
+    assert {d["name"] for d in m["drones"]} == {d["name"] for d in s["drones"]}
+    assert main(["bag", "repair", str(cut)]) == 0
+    repaired, _ = read_bag(tmp_path / "bag_repaired")    # the independent mcap reader, index and all
+    odom = "/cf1/odom"
+    kept = [t for t, _ in repaired[odom]]
+    assert 0 < len(kept) <= len(whole[odom]) and kept == [t for t, _ in whole[odom]][:len(kept)]
+
+
 def test_a_stalled_recorder_holds_the_lockstep_run_and_the_bag_misses_nothing(tmp_path, ros_env, rings_mission):
     """The recorder process is frozen (SIGSTOP) for 3 s mid-run. In lockstep the simulator would
     outrun it by far more than the reliable history holds; with the recorder's progress reports

@@ -122,7 +122,7 @@ def test_a_bad_value_is_reported_in_the_layer_that_gave_it(tmp_path):
                  "drones": {"a": {"type": "t", "start": [0, 0, 0]}}, **data}
         with pytest.raises(ConfigError) as info:
             load_fleet(write_fleet(tmp_path, fleet))
-        assert info.value.path == layer and "a number > 0" in info.value.allowed
+        assert info.value.path == layer and "a number from 0.05 to 50 m/s" in info.value.allowed
 
 
 def test_the_shipped_fleet_layers_as_documented():

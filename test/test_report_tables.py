@@ -98,7 +98,7 @@ def test_late_commands_over_one_percent_are_not_mission_ok():
     assert verdict(summary(2, late=30, ticks=1000)) == ("mission flew, but 1.5 % of commands were late "
                                                         "(more than 1 %)", False)
     assert verdict(summary(2, late=20, ticks=1000)) == ("mission OK", True)      # exactly 1 %: tolerated
-    assert verdict(summary(2, late=0, collisions=1)) == ("SAFETY VIOLATIONS", False)
+    assert verdict(summary(2, late=0, collisions=1)) == ("SAFETY VIOLATIONS: 1 collision", False)
     assert late_fraction(summary(4, late=10, ticks=50)) == pytest.approx(0.05)
     out = text(summary_table(late))
     assert "mission flew, but 12 % of commands were late" in out and "mission OK" not in out

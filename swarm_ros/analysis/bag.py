@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +68,7 @@ class Recording:
     summary: dict | None = None                      # our /swarm/summary, when recorded
     topics: dict = field(default_factory=dict)       # every topic in the bag -> type
     messages_read: int = 0
+    lost: str = ""                                   # what a damaged bag lost, one line; "" when whole
 
 
 def resolve(path: str | Path) -> Path:
@@ -205,8 +207,45 @@ class _Collector:
 
 
 def read_bag(path: str | Path, progress: Callable[[int, int], None] | None = None) -> Recording:
-    """Read the topics the analysis uses; `progress(done, total)` is called every few thousand messages."""
+    """Read the topics the analysis uses; `progress(done, total)` is called every few thousand messages.
+
+    An MCAP bag whose end is missing (a killed recorder) is read as far as it is intact: its
+    messages are rewritten to a temporary indexed bag first, and `Recording.lost` says what was lost."""
+    from .bag_repair import damaged_mcap, describe, rewrite
+    from .mcap_salvage import SalvageError
     bag = resolve(path)
+    cut = damaged_mcap(bag)
+    if cut is None:
+        return _read(bag, path, progress)
+    with tempfile.TemporaryDirectory(prefix="swarm_ros_salvage_") as tmp:
+        try:
+            scan = rewrite(cut, Path(tmp) / "bag", _folder_custom(bag))
+        except SalvageError as err:
+            raise BagError(str(err)) from None
+        except Exception as err:      # the rosbags writer refusing a salvaged record
+            raise BagError(f"{path}: cannot salvage the damaged bag: {' '.join(str(err).split())}") from None
+        if not scan.messages:
+            raise BagError(f"{path}: {describe(scan)}; no message survived")
+        rec = _read(Path(tmp) / "bag", path, progress)
+    stamps = [np.frombuffer(t.stamp, np.int64) for t in rec.tracks.values() if len(t.stamp)]
+    flown = (max(int(s.max()) for s in stamps) - min(int(s.min()) for s in stamps)) / 1e9
+    rec.lost = describe(scan, flown)
+    return rec
+
+
+def _folder_custom(bag: Path) -> dict:
+    """Custom metadata from a metadata.yaml beside a damaged MCAP file, if there is one."""
+    from ..core.configfile import load_bounded
+    meta = (bag if bag.is_dir() else bag.parent) / "metadata.yaml"
+    try:
+        info = load_bounded(meta.read_text()) if meta.is_file() and meta.stat().st_size < 1 << 20 else None
+        custom = info["rosbag2_bagfile_information"].get("custom_data") or {}
+        return {str(k): str(v) for k, v in custom.items()}
+    except Exception:                 # no usable metadata: the bag's own topics still name the drones
+        return {}
+
+
+def _read(bag: Path, path: str | Path, progress) -> Recording:
     try:
         with AnyReader([bag]) as reader:
             meta = getattr(reader.readers[0].storage, "metadata", None) if reader.is2 else None

@@ -69,14 +69,17 @@ def add_parser(sub) -> None:
     p.add_argument("--domain-id", type=int, help="ROS_DOMAIN_ID for this run (default: $ROS_DOMAIN_ID or 0)")
     p.add_argument("--json", help="also write the summary to this JSON file")
     p.add_argument("--strict", action="store_true", help="exit with code 3 unless the verdict is 'mission OK': on collisions, "
-                   "geofence violations, or more than 1 %% of commands late")
+                   "geofence violations, a drone not landed where the mission says, or more than 1 %% of commands "
+                   "late (docs/guide/verdicts.md)")
     add_view_options(p)
     p.set_defaults(func=cmd_launch)
 
 
 def cmd_launch(args, console) -> int:
+    from ..preflight import preflight
     from ..runner import RunError, run_mission
     mission = load(args.mission)
+    preflight(mission, args.run_dir)
     live = None
     if args.view:
         if mission.view_rate <= 0:

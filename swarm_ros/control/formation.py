@@ -56,6 +56,17 @@ class FormationParams:
 class FormationController(Controller):
     Params = FormationParams
 
+    @classmethod
+    def bind(cls, params: FormationParams, role) -> FormationParams:
+        """The formation's centre must lie inside the geofence: a shape around a point outside it
+        cannot be flown (the safety layer holds every drone at the fence)."""
+        world = role.world
+        if not world.inside_fence(np.array([params.center], float))[0]:
+            raise role.top.error(f"{role.params_field}.center", f"{list(params.center)} is outside the geofence of "
+                                 f"world {world.name!r}", f"a point within {world.bounds_min.tolist()} .. "
+                                 f"{world.bounds_max.tolist()}")
+        return params
+
     def __init__(self, params: FormationParams, vehicles, home, group: int = 0):
         super().__init__(params, vehicles, home, group)
         self.sdf = params.sdf()

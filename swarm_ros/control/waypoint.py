@@ -42,6 +42,20 @@ class WaypointParams:
 class WaypointController(Controller):
     Params = WaypointParams
 
+    @classmethod
+    def bind(cls, params: WaypointParams, role) -> WaypointParams:
+        """Every waypoint of every drone flying the role (relative ones from its start) inside the geofence."""
+        world = role.world
+        for d in role.drones:
+            points = np.array(params.waypoints, float) + (np.array(d.start, float) if params.relative else 0.0)
+            inside = world.inside_fence(points)
+            if not inside.all():
+                k = int(np.argmin(inside))
+                raise role.top.error(f"{role.params_field}.waypoints[{k}]", f"{points[k].tolist()} for drone "
+                                     f"{d.name!r} is outside the geofence of world {world.name!r}",
+                                     f"points within {world.bounds_min.tolist()} .. {world.bounds_max.tolist()}")
+        return params
+
     def __init__(self, params: WaypointParams, vehicles, home, group: int = 0):
         super().__init__(params, vehicles, home, group)
         wps = np.array(params.waypoints, float)                      # (W, 3)

@@ -270,6 +270,11 @@ class _BoundedLoader(_StrictLoader):
         return node
 
 
+def load_bounded(text: str):
+    """Parse YAML text from elsewhere (a bag's metadata) with the same bounds as config files."""
+    return yaml.load(text, Loader=_BoundedLoader)
+
+
 def check_path_length(path: str | Path, what: str = "file") -> None:
     """ConfigError for a path the file system would refuse as too long (one line, not OSError)."""
     text = str(path)

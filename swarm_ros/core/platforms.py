@@ -24,6 +24,7 @@ from pathlib import Path
 
 from .configfile import ConfigError, Invalid, Name, Number, Section, Text, Vector, load_yaml
 from .vehicle import Airframe, VehicleParams
+from .plausible import Plausible
 from .plugins import import_path, installed
 from .resources import share_dir
 
@@ -33,8 +34,8 @@ __all__ = ["Platform", "VehicleParams", "FIELD_CHECKS", "PLATFORMS", "GROUP", "r
 GROUP = "swarm_ros.platforms"
 FOLDER = "platforms"          # the folder name beside a fleet or mission file
 POSITIVE = Number(0, lo_open=True)
-# Checker per field, used by fleet files; all figures are positive.
-FIELD_CHECKS = {f.name: POSITIVE for f in fields(VehicleParams)}
+# Checker per field, used by platform and fleet files: each figure within its plausible range.
+FIELD_CHECKS = {f.name: Plausible(f.name) for f in fields(VehicleParams)}
 # platform file section.key -> VehicleParams field
 _FIGURES = {("body", "mass"): "mass", ("body", "radius"): "body_radius",
             **{("limits", k): k for k in ("max_speed", "max_climb", "max_descent", "max_accel", "response_time")},
@@ -105,7 +106,7 @@ def read_platform(path: str | Path) -> Platform:
         _known_keys_first(sec, [k for s, k in _FIGURES if s == section] + (["kind"] if section in ("radio", "sensors") else []))
         for (s, key), field in _FIGURES.items():
             if s == section:
-                figures[field] = sec.get(key, POSITIVE)
+                figures[field] = sec.get(key, FIELD_CHECKS[field])
         if section in ("radio", "sensors"):
             kinds[section] = sec.get("kind", Text(), "")
         sec.finish()
