@@ -10,31 +10,24 @@ def add_parser(sub) -> None:
     p = sub.add_parser("headless", help="fly a mission in one process without ROS (fast, batched)")
     p.add_argument("mission")
     p.add_argument("--json", help="write the summary to this JSON file")
-<<<<<<< HEAD
     add_view_options(p)
     p.add_argument("--speed", type=non_negative, help="with --view: real-time factor to fly at "
                    "(default 1; 0 = as fast as possible)")
     p.add_argument("--view-wait", type=non_negative, metavar="S", help="with --view: wait up to S "
                    "seconds for Foxglove to connect before taking off (default 0: take off at once)")
-=======
     p.add_argument("--strict", action="store_true", help="exit with code 3 unless the verdict is 'mission OK' "
                    "(docs/guide/verdicts.md)")
->>>>>>> inputs19
     p.set_defaults(func=cmd_headless)
 
 
 def cmd_headless(args, console) -> int:
     from ..headless import fly
-<<<<<<< HEAD
-    from ..report import summary_table
+    from ..report import summary_table, verdict
     unused = [flag for flag, value in (("--speed", args.speed), ("--view-wait", args.view_wait)) if value is not None]
     if unused and not args.view:
         print(f"error: {unused[0]} applies to a viewed flight only (a headless run without --view flies as fast "
               "as it can); add --view foxglove", file=sys.stderr)
         return 2
-=======
-    from ..report import summary_table, verdict
->>>>>>> inputs19
     mission = load(args.mission)
     view = observer = None
     if args.view:
