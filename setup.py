@@ -79,11 +79,14 @@ setup(
         # numba: the test suite checks the compiled FISC step against numpy
         # mavsdk-grpc: MAVSDK with its mavsdk_server binary, the independent MAVLink client of the tests
         # colcon-core, colcon-ros, colcon-bash: the colcon workspace build the install-route test does
-        "test": ["pytest>=7", "ruff>=0.5", "mcap>=1.1", "mcap-ros2-support>=0.5", "wheel", "numba>=0.59",
+        # ray: the sweep and distributed-training tests run on a local (loopback) Ray
+        "test": ["ray>=2.9", "pytest>=7", "ruff>=0.5", "mcap>=1.1", "mcap-ros2-support>=0.5", "wheel", "numba>=0.59",
                  "mavsdk-grpc>=4; sys_platform == 'linux' and platform_machine in 'x86_64 aarch64'",
                  "colcon-core>=0.15", "colcon-ros>=0.5", "colcon-bash>=0.4"],
         # the compiled FISC-like step (swarm_ros/control/fisc_jit.py); numpy runs it otherwise
         "fast": ["numba>=0.59"],
+        # `swarm-ros sweep` and `policy train --ray` on Ray (locally or a cluster); pyarrow: a Parquet table
+        "sweep": ["ray>=2.9", "pyarrow>=12"],
         # the comparison peer of bench/bench_plan.py (OMPL's FMT*)
         "bench": ["ompl>=2"],
     },

@@ -1,0 +1,127 @@
+"""Where sweep tasks run: Ray (a local one this command starts and stops, or an existing
+cluster), or a local process pool when Ray is not installed. Both run a module-level function
+of one plain argument and report a dead worker as an error, so the driver retries either way.
+
+A local Ray stays on loopback: RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 makes its node use 127.0.0.1
+(by default it binds the machine's network address), and it gets no dashboard.
+"""
+from __future__ import annotations
+
+import os
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+
+INSTALL_HINT = "pip install 'swarm_ros[sweep]' (or pip install ray)"
+LOOPBACK = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+
+
+class WorkerLost(Exception):
+    """The process running a task died (killed, out of memory, node lost)."""
+
+
+def have_ray() -> bool:
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+class RayEngine:
+    """Tasks as Ray remote calls, without Ray's own retries (the driver counts attempts)."""
+
+    name = "ray"
+
+    def __init__(self, address: str | None, workers: int):
+        import ray
+        self.ray = ray
+        self.local = address is None
+        os.environ.update(LOOPBACK)           # before init: the local node and its workers inherit it
+        if self.local:
+            ray.init(num_cpus=workers, include_dashboard=False, _node_ip_address="127.0.0.1",
+                     log_to_driver=False, configure_logging=False)
+        else:
+            ray.init(address=address, log_to_driver=False, configure_logging=False)
+        self.workers = workers if self.local else max(1, int(ray.cluster_resources().get("CPU", workers)))
+        self._remote = {}
+
+    def submit(self, fn, arg):
+        remote = self._remote.get(fn)
+        if remote is None:
+            remote = self._remote[fn] = self.ray.remote(max_retries=0, num_cpus=1)(fn)
+        return remote.remote(arg)
+
+    def wait(self, handles: list, timeout: float) -> list:
+        done, _ = self.ray.wait(list(handles), num_returns=1, timeout=timeout)
+        return done
+
+    def result(self, handle):
+        from ray.exceptions import RayTaskError, WorkerCrashedError
+        try:
+            return self.ray.get(handle)
+        except WorkerCrashedError as err:
+            raise WorkerLost(str(err).strip().splitlines()[0]) from None
+        except RayTaskError as err:
+            cause = err.cause if getattr(err, "cause", None) is not None else err
+            raise cause from None
+        except self.ray.exceptions.RayError as err:      # node died, object lost, ...
+            raise WorkerLost(f"{type(err).__name__}: {str(err).strip().splitlines()[0]}") from None
+
+    def map(self, fn, args: list) -> list:
+        remote = self.ray.remote(max_retries=3, num_cpus=1)(fn)
+        return self.ray.get([remote.remote(a) for a in args])
+
+    def close(self) -> None:
+        self.ray.shutdown()
+
+
+class PoolEngine:
+    """A local process pool: the fallback without Ray. A dead worker breaks the whole pool, so
+    every task then in flight is reported lost and the pool is started afresh."""
+
+    name = "process pool"
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self.pool = ProcessPoolExecutor(workers)
+        self._pool_of = {}
+
+    def submit(self, fn, arg):
+        future = self.pool.submit(fn, arg)
+        self._pool_of[future] = self.pool
+        return future
+
+    def wait(self, handles: list, timeout: float) -> list:
+        done, _ = wait(list(handles), timeout=timeout, return_when=FIRST_COMPLETED)
+        return list(done)
+
+    def result(self, handle):
+        pool = self._pool_of.pop(handle, None)
+        try:
+            return handle.result()
+        except BrokenProcessPool:
+            if pool is self.pool:            # the first of its lost tasks replaces the broken pool
+                self.pool.shutdown(wait=False, cancel_futures=True)
+                self.pool = ProcessPoolExecutor(self.workers)
+            raise WorkerLost("a worker process of the pool died") from None
+
+    def map(self, fn, args: list) -> list:
+        return list(self.pool.map(fn, args))
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def open_engine(address: str | None, workers: int | None, allow_pool: bool = True):
+    """Ray at `address` ("auto", "ray://host:port") or a local Ray; without Ray installed, a
+    process pool when no address is given (else ImportError with the install hint)."""
+    workers = workers or default_workers()
+    if have_ray():
+        return RayEngine(address, workers)
+    if address is not None or not allow_pool:
+        raise ImportError(f"Ray is not installed: {INSTALL_HINT}")
+    return PoolEngine(workers)
