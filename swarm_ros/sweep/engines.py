@@ -8,6 +8,7 @@ A local Ray stays on loopback: RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 makes its nod
 from __future__ import annotations
 
 import os
+import sys
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
@@ -17,6 +18,16 @@ LOOPBACK = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
 
 class WorkerLost(Exception):
     """The process running a task died (killed, out of memory, node lost)."""
+
+
+def _loopback_ray() -> None:
+    """Keep a local Ray on 127.0.0.1. Ray reads the variable when it is first imported (the
+    driver) and its node processes inherit it; where the driver imported Ray before, its copy of
+    the setting is changed too."""
+    os.environ.update(LOOPBACK)
+    constants = sys.modules.get("ray._private.ray_constants")
+    if constants is not None and getattr(constants, "ENABLE_RAY_CLUSTER", False):
+        constants.ENABLE_RAY_CLUSTER = False
 
 
 def have_ray() -> bool:
@@ -37,13 +48,17 @@ class RayEngine:
     name = "ray"
 
     def __init__(self, address: str | None, workers: int):
+        self.local = address is None
+        if self.local:
+            _loopback_ray()
         import ray
         self.ray = ray
-        self.local = address is None
-        os.environ.update(LOOPBACK)           # before init: the local node and its workers inherit it
         if self.local:
-            ray.init(num_cpus=workers, include_dashboard=False, _node_ip_address="127.0.0.1",
-                     log_to_driver=False, configure_logging=False)
+            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, configure_logging=False)
+            nodes = {n["NodeManagerAddress"] for n in ray.nodes()}
+            if nodes != {"127.0.0.1"}:
+                ray.shutdown()
+                raise RuntimeError(f"the local Ray came up on {', '.join(sorted(nodes))}, not 127.0.0.1 only")
         else:
             ray.init(address=address, log_to_driver=False, configure_logging=False)
         self.workers = workers if self.local else max(1, int(ray.cluster_resources().get("CPU", workers)))
