@@ -51,7 +51,7 @@ def cmd_sweep(args, console) -> int:
         raise ConfigError(WHERE, args.dir, "unexpected argument", "swarm-ros sweep FILE [options]")
     if args.pool and args.address:
         raise ConfigError(WHERE, "--pool", "given with --address", "one of them")
-    from ..sweep.runner import run_sweep, validate
+    from ..sweep.runner import validate
     from ..sweep.spec import load_sweep
     sweep = load_sweep(_find_sweep(args.file))
     out = args.out or Path("sweeps") / sweep.name
