@@ -229,3 +229,25 @@ def test_a_task_that_fails_every_attempt_is_reported_not_dropped(tmp_path, capsy
     assert "1 failed" in printed and "radio.nothing" in printed
     row = json.loads((out / "results.json").read_text())["rows"][0]
     assert row["status"] == "failed" and row["attempts"] == 1 and "radio.nothing" in row["error"]
+
+
+def test_a_ros_backend_sweep_flies_in_lockstep_and_reads_the_analysis(tmp_path, ros_domain, monkeypatch):
+    monkeypatch.setenv("ROS_DOMAIN_ID", str(ros_domain))
+    mission, data = _short_mission(tmp_path)
+    sweep_file = tmp_path / "ros.yaml"
+    sweep_file.write_text(yaml.safe_dump({"name": "ros", "mission": str(mission), "seeds": [1], "backend": "ros",
+                                          "metrics": ["collisions", "min_separation", "analysis.separation.min"]}))
+    out = tmp_path / "out"
+    engine = RayEngine(None, 1)
+    try:
+        outcome = run_sweep(load_sweep(sweep_file), out, engine, parquet=False)
+    finally:
+        engine.close()
+    assert not outcome.failed, outcome.rows
+    row = outcome.rows[0]
+    run = out / "runs" / row["id"]
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["mode"] == "lockstep" and (run / "ros" / "bag" / "metadata.yaml").is_file()
+    assert abs(row["analysis.separation.min"] - row["min_separation"]) < 1e-9
+    alone = fly(load_mission(run / "mission.yaml")).summary()
+    assert row["collisions"] == alone["collisions"] == 0
