@@ -251,3 +251,61 @@ def test_a_ros_backend_sweep_flies_in_lockstep_and_reads_the_analysis(tmp_path, 
     assert abs(row["analysis.separation.min"] - row["min_separation"]) < 1e-9
     alone = fly(load_mission(run / "mission.yaml")).summary()
     assert row["collisions"] == alone["collisions"] == 0
+
+
+def _free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_same_sweep_file_runs_on_an_existing_cluster_by_address(tmp_path):
+    """A one-node Ray cluster on loopback (`ray start --head`), reached as a user reaches a cluster:
+    `swarm-ros sweep FILE --address ray://HOST:PORT`, in another process."""
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+    mission, data = _short_mission(tmp_path)
+    sweep_file = tmp_path / "cluster.yaml"
+    sweep_file.write_text(yaml.safe_dump({"name": "cluster", "mission": str(mission), "seeds": [1, 2],
+                                          "metrics": ["collisions", "radio.delivered"]}))
+    env = dict(os.environ, RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0", RAY_AUTH_MODE="token")
+    gcs, client = _free_port(), _free_port()
+    temp = tempfile.mkdtemp(prefix="rsw")          # short: Ray's socket paths live under it
+    ray_cli = Path(sys.executable).with_name("ray")
+    head = subprocess.Popen([str(ray_cli), "start", "--head", "--block", "--port", str(gcs), "--ray-client-server-port",
+                             str(client), "--node-ip-address", "127.0.0.1", "--num-cpus", "2", "--include-dashboard",
+                             "false", "--disable-usage-stats", "--temp-dir", temp], env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while not _listening_addresses(head.pid) >= {ipaddress.ip_address("::ffff:127.0.0.1")} \
+                and time.time() < deadline:
+            time.sleep(1)
+        out = tmp_path / "out"
+        done = subprocess.run([sys.executable, "-m", "swarm_ros.cli", "sweep", str(sweep_file), "--out", str(out),
+                               "--address", f"ray://127.0.0.1:{client}"], env=env, capture_output=True, text=True,
+                              timeout=300)
+        listening = _listening_addresses(head.pid)
+    finally:
+        head.terminate()
+        try:
+            head.wait(30)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(head.pid, signal.SIGKILL)     # what the head left behind in its own session
+        except ProcessLookupError:
+            pass
+        head.wait()
+        shutil.rmtree(temp, ignore_errors=True)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert f"on ray://127.0.0.1:{client}" in done.stdout
+    assert listening and all(_loopback(a) for a in listening), listening
+    rows = json.loads((out / "results.json").read_text())["rows"]
+    assert [r["status"] for r in rows] == ["ok", "ok"]
+    for r in rows:
+        alone = fly(load_mission(out / "runs" / r["id"] / "mission.yaml")).summary()
+        assert (r["collisions"], r["radio.delivered"]) == (alone["collisions"], alone["radio"]["delivered"])

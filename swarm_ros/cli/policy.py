@@ -63,12 +63,14 @@ def cmd_train(args, console) -> int:
         mlp, history = train(cfg, log)
     else:
         from ..sweep.distributed import ChunkedScorer
-        from ..sweep.engines import INSTALL_HINT, open_engine
+        from ..sweep.engines import INSTALL_HINT, ClusterUnreachable, open_engine
         from sim.policy_es import score_candidates
         try:
             engine = open_engine(None if args.ray == "local" else args.ray, args.workers, allow_pool=False)
         except ImportError:
             raise ConfigError(WHERE, "--ray", "Ray is not installed", INSTALL_HINT) from None
+        except ClusterUnreachable as err:
+            raise ConfigError(WHERE, "--ray", str(err), "a running Ray cluster's address, or --ray alone") from None
         try:
             console.print(f"scoring candidates on Ray ({'local, 127.0.0.1' if engine.local else args.ray}), "
                           f"{engine.workers} tasks per iteration")

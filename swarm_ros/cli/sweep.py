@@ -57,11 +57,14 @@ def cmd_sweep(args, console) -> int:
     out = args.out or Path("sweeps") / sweep.name
     _check_out(out, sweep)
     validate(sweep)
-    from ..sweep.engines import INSTALL_HINT, PoolEngine, default_workers, open_engine
+    from ..sweep.engines import INSTALL_HINT, ClusterUnreachable, PoolEngine, default_workers, open_engine
     try:
         engine = PoolEngine(args.workers or default_workers()) if args.pool else open_engine(args.address, args.workers)
     except ImportError:
         print(f"error: --address needs Ray, which is not installed: {INSTALL_HINT}", file=sys.stderr)
+        return 2
+    except ClusterUnreachable as err:
+        print(f"error: {err}", file=sys.stderr)
         return 2
     n = len(sweep.seeds) * len(sweep.settings())
     where = args.address or f"a local {'Ray' if engine.name == 'ray' else 'process pool'} on 127.0.0.1"

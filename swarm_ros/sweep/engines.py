@@ -16,6 +16,10 @@ INSTALL_HINT = "pip install 'swarm_ros[sweep]' (or pip install ray)"
 LOOPBACK = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
 
 
+class ClusterUnreachable(Exception):
+    """ray.init could not connect to the given address (one line: why)."""
+
+
 class WorkerLost(Exception):
     """The process running a task died (killed, out of memory, node lost)."""
 
@@ -28,6 +32,11 @@ def _loopback_ray() -> None:
     constants = sys.modules.get("ray._private.ray_constants")
     if constants is not None and getattr(constants, "ENABLE_RAY_CLUSTER", False):
         constants.ENABLE_RAY_CLUSTER = False
+
+
+def _on_loopback(address: str) -> bool:
+    host = address.split("://", 1)[-1].rsplit(":", 1)[0].strip("[]")
+    return host in ("127.0.0.1", "localhost", "::1")
 
 
 def have_ray() -> bool:
@@ -49,7 +58,7 @@ class RayEngine:
 
     def __init__(self, address: str | None, workers: int):
         self.local = address is None
-        if self.local:
+        if self.local or _on_loopback(address):     # a cluster on this machine's loopback too
             _loopback_ray()
         import ray
         self.ray = ray
@@ -60,7 +69,11 @@ class RayEngine:
                 ray.shutdown()
                 raise RuntimeError(f"the local Ray came up on {', '.join(sorted(nodes))}, not 127.0.0.1 only")
         else:
-            ray.init(address=address, log_to_driver=False, configure_logging=False)
+            try:
+                ray.init(address=address, log_to_driver=False, configure_logging=False)
+            except (ConnectionError, RuntimeError) as err:
+                raise ClusterUnreachable(f"cannot reach the Ray cluster at {address}: "
+                                         + (str(err).strip().splitlines() or [type(err).__name__])[-1]) from None
         self.workers = workers if self.local else max(1, int(ray.cluster_resources().get("CPU", workers)))
         self._remote = {}
 
