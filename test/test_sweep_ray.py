@@ -4,6 +4,7 @@ gives the same policy with its candidates scored on Ray. Every test shuts its Ra
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 import ipaddress
 import json
 import os
@@ -159,6 +160,16 @@ def test_a_rerun_resumes_and_runs_only_what_is_missing(small_sweep):
     assert (third.ran, third.skipped) == (1, 7)
     assert json.loads((out / "runs" / victim / "summary.json").read_text()) == kept
     assert [r["id"] for r in third.rows] == [r["id"] for r in first.rows]
+    # a metric added to the sweep file is read from the finished runs' summaries, nothing flies again
+    grown = replace(sweep, metrics=sweep.metrics + ("radio.lost",))
+    engine = PoolEngine(1)
+    try:
+        fourth = run_sweep(grown, out, engine, parquet=False)
+    finally:
+        engine.close()
+    assert (fourth.ran, fourth.skipped) == (0, 8)
+    for r in fourth.rows:
+        assert r["radio.lost"] == json.loads((out / "runs" / r["id"] / "summary.json").read_text())["radio"]["lost"]
 
 
 def test_a_task_killed_mid_run_is_retried_and_reported(tmp_path):

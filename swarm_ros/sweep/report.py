@@ -102,9 +102,11 @@ def _safe(name: str) -> str:
 def _fmt(s: dict) -> str:
     if s["mean"] is None:
         return "n/a"
+    def g(x):       # rounding noise (1e-16 around a constant) is shown as 0
+        return "0" if abs(x) <= 1e-12 * max(1.0, abs(s["mean"])) else f"{x:.3g}"
     text = f"{s['mean']:.4g}"
     if s["std"] is not None:
-        text += f" ± {s['ci95']:.3g} (sd {s['std']:.3g})"
+        text += f" ± {g(s['ci95'])} (sd {g(s['std'])})"
     return text
 
 

@@ -22,7 +22,7 @@ from ..core.configfile import ConfigError
 from .engines import WorkerLost
 from .overrides import materialize
 from .table import write_table
-from .task import MetricError, run_task
+from .task import MetricError, collect, run_task
 
 POLL = 0.5      # s between checks for finished tasks
 
@@ -66,9 +66,14 @@ def prepare(sweep, out: Path) -> list[dict]:
         done = run_dir / "result.json"
         if done.is_file():
             try:
-                task["done"] = json.loads(done.read_text())
-            except ValueError:
-                pass
+                row = json.loads(done.read_text())
+                missing = [m for m in sweep.metrics if m not in row]
+                if missing:             # the sweep file names more metrics now: read them, do not fly again
+                    row.update(collect(run_dir, missing))
+                    done.write_text(json.dumps(row, indent=1))
+                task["done"] = row
+            except (ValueError, OSError, MetricError):
+                pass                    # unreadable, or the metric is not there: fly it again
         if "done" not in task:
             task["mission_file"] = str(materialize(sweep, t, t["seed"], run_dir))
         tasks.append(task)

@@ -37,6 +37,14 @@ def pick(data: dict, path: str, where: str):
     raise MetricError(f"metric {path!r} in {where} is {type(node).__name__}, not a number")
 
 
+def collect(run_dir: Path, metrics: list[str]) -> dict:
+    """The metrics from what a finished run wrote (also for a resumed sweep that names more)."""
+    summary = json.loads((run_dir / "summary.json").read_text())
+    analysis = json.loads((run_dir / "metrics.json").read_text()) if (run_dir / "metrics.json").is_file() else {}
+    return {m: pick(analysis, m[len(ANALYSIS):], "the analysis' metrics.json") if m.startswith(ANALYSIS)
+            else pick(summary, m, "summary.json") for m in metrics}
+
+
 def _fly(task: dict, run_dir: Path) -> dict:
     from ..mission import load_mission
     mission = load_mission(task["mission_file"])
@@ -70,15 +78,7 @@ def run_task(task: dict) -> dict:
     t0 = time.perf_counter()
     summary = _fly(task, run_dir)
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=1))
-    analysis = None
-    if (run_dir / "metrics.json").is_file():
-        analysis = json.loads((run_dir / "metrics.json").read_text())
-    values = {}
-    for m in task["metrics"]:
-        if m.startswith(ANALYSIS):
-            values[m] = pick(analysis or {}, m[len(ANALYSIS):], "the analysis' metrics.json")
-        else:
-            values[m] = pick(summary, m, "summary.json")
+    values = collect(run_dir, task["metrics"])
     row = {"id": task["id"], "setting": task["setting"], **task["params"], "seed": task["seed"], **values,
            "wall_s": time.perf_counter() - t0, "host": socket.gethostname(), "pid": os.getpid()}
     (run_dir / "result.json").write_text(json.dumps(row, indent=1))
