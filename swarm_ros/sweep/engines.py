@@ -12,7 +12,7 @@ import sys
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
-INSTALL_HINT = "pip install 'swarm_ros[sweep]' (or pip install ray)"
+INSTALL_HINT = "pip install ray (from a checkout: pip install '.[sweep]')"
 LOOPBACK = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
 
 
