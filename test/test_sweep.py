@@ -59,6 +59,8 @@ BAD = [
     ("name: s\nmission: first_flight\naxes: {seed: [1, 2]}\n", "axes.seed", "seeds"),
     ("name: s\nmission: first_flight\naxes: {fleet.size: [0, 3]}\n", "axes.fleet.size", "drone counts"),
     ("name: s\nmission: first_flight\nseeds: [1, 1]\n", "seeds", "no repeats"),
+    ("name: s\nmission: first_flight\naxes: {big: {huge: {fleet.size: lots}}}\n", "axes.big.huge.fleet.size",
+     "an integer >= 1"),
     ("name: s\nmission: first_flight\nbackend: gazebo\n", "backend", "headless, ros"),
     ("name: s\nmission: first_flight\nmetrics: [analysis.coverage.fraction]\n", "metrics[0]", "backend: ros"),
     ("name: s\nmission: first_flight\nretries: -1\n", "retries", ">= 0"),

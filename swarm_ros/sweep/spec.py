@@ -25,7 +25,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..core.configfile import Choice, ConfigError, ListOf, Name, Number, Section, Text, load_yaml, show
+from ..core.configfile import Choice, ConfigError, Invalid, ListOf, Name, Number, Section, Text, load_yaml, show
 from ..core.resources import share_dir
 
 BACKENDS = ("headless", "ros")
@@ -87,6 +87,13 @@ def _dotted(sec: Section, key: str) -> str:
     return key
 
 
+FLEET_SIZE = Number(1, 10_000, integer=True)
+
+
+def _any(value):
+    return value
+
+
 def _scalar_label(value) -> object:
     if isinstance(value, (bool, int, float, str)) or value is None:
         return value
@@ -111,7 +118,7 @@ def _read_axes(top: Section, missions: list[Path]) -> list[Axis]:
             if path == "fleet.size":
                 try:
                     ListOf(Number(1, 10_000, integer=True), min_len=1, unique=True)(value)
-                except Exception:
+                except Invalid:
                     raise sec.error(key, f"got {show(value)}", "a list of drone counts 1-10000, no repeats") from None
             labels = [_scalar_label(v) for v in value]
             if len(set(map(repr, labels))) != len(labels):
@@ -125,8 +132,8 @@ def _read_axes(top: Section, missions: list[Path]) -> list[Axis]:
             labels, overrides = [], []
             for label in asec.keys():
                 vsec = asec.section(label)
-                overrides.append({_dotted(vsec, p): vsec.data[p] for p in vsec.keys()})
-                vsec.used.update(vsec.keys())
+                overrides.append({_dotted(vsec, p): vsec.get(p, FLEET_SIZE if p == "fleet.size" else _any)
+                                  for p in vsec.keys()})
                 labels.append(label)
             if not labels:
                 raise asec.error(None, "no values", "a mapping of value labels to {dotted path: value}")
