@@ -8,7 +8,9 @@ A local Ray stays on loopback: RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 makes its nod
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
@@ -62,11 +64,16 @@ class RayEngine:
             _loopback_ray()
         import ray
         self.ray = ray
+        self.temp = None
         if self.local:
-            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, configure_logging=False)
+            # its session files (logs, sockets) in a folder of its own, removed when it stops;
+            # short, as Ray's socket paths must fit the 107-byte limit
+            self.temp = tempfile.mkdtemp(prefix="srray")
+            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, configure_logging=False,
+                     _temp_dir=self.temp)
             nodes = {n["NodeManagerAddress"] for n in ray.nodes()}
             if nodes != {"127.0.0.1"}:
-                ray.shutdown()
+                self.close()
                 raise RuntimeError(f"the local Ray came up on {', '.join(sorted(nodes))}, not 127.0.0.1 only")
         else:
             try:
@@ -105,6 +112,8 @@ class RayEngine:
 
     def close(self) -> None:
         self.ray.shutdown()
+        if self.temp:
+            shutil.rmtree(self.temp, ignore_errors=True)
 
 
 class PoolEngine:
