@@ -81,7 +81,8 @@ setup(
         # colcon-core, colcon-ros, colcon-bash: the colcon workspace build the install-route test does
         # foxglove-sdk, websockets, protobuf: the live view, and the WebSocket client that checks it
         # (protobuf decodes its scenes from the schema the server advertises)
-        "test": ["pytest>=7", "ruff>=0.5", "mcap>=1.1", "mcap-ros2-support>=0.5", "wheel", "numba>=0.59",
+        # ray: the sweep and distributed-training tests run on a local (loopback) Ray
+        "test": ["ray>=2.9", "pytest>=7", "ruff>=0.5", "mcap>=1.1", "mcap-ros2-support>=0.5", "wheel", "numba>=0.59",
                  "mavsdk-grpc>=4; sys_platform == 'linux' and platform_machine in 'x86_64 aarch64'",
                  "colcon-core>=0.15", "colcon-ros>=0.5", "colcon-bash>=0.4",
                  "foxglove-sdk>=0.30", "websockets>=12", "protobuf>=4"],
@@ -89,6 +90,8 @@ setup(
         "view": ["foxglove-sdk>=0.30"],
         # the compiled FISC-like step (swarm_ros/control/fisc_jit.py); numpy runs it otherwise
         "fast": ["numba>=0.59"],
+        # `swarm-ros sweep` and `policy train --ray` on Ray (locally or a cluster); pyarrow: a Parquet table
+        "sweep": ["ray>=2.9", "pyarrow>=12"],
         # the comparison peer of bench/bench_plan.py (OMPL's FMT*)
         "bench": ["ompl>=2"],
         # the documentation site (docs/): Sphinx with MyST Markdown; test/test_docs.py builds it

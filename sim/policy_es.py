@@ -99,6 +99,19 @@ def evaluate(policy, env: SwarmReachEnv, seeds) -> tuple[float, float]:
     return float(scores[:, 0].mean()), float(scores[:, 1].mean())
 
 
+def score_candidates(job: tuple) -> list[float]:
+    """Training scores of several weight vectors on the same episodes: `job` = (cfg, thetas,
+    seeds). A module-level function of one argument, so a process pool or Ray can run chunks of
+    a population in other processes; each chunk builds its own environment, and an episode
+    depends only on its seed, so the scores equal those of the serial loop."""
+    cfg, thetas, seeds = job
+    env = make_env(cfg)
+    try:
+        return [evaluate(to_mlp(t, cfg), env, seeds)[0] for t in thetas]
+    finally:
+        env.close()
+
+
 def _ranks(x: np.ndarray) -> np.ndarray:
     """Centered ranks in [-0.5, 0.5]: the update ignores the scale of the returns."""
     r = np.empty(len(x))
@@ -106,9 +119,12 @@ def _ranks(x: np.ndarray) -> np.ndarray:
     return r / max(len(x) - 1, 1) - 0.5
 
 
-def train(cfg: ESConfig, log=None) -> tuple[MLP, list[dict]]:
+def train(cfg: ESConfig, log=None, score_many=None) -> tuple[MLP, list[dict]]:
     """The trained policy and the history: per iteration the mean training score, and every
-    tenth (and the first and last) the evaluation return and final distance."""
+    tenth (and the first and last) the evaluation return and final distance.
+
+    `score_many(cfg, candidates, seeds) -> scores` evaluates the candidates elsewhere (e.g. as
+    `score_candidates` jobs on Ray); by default they are scored here, one by one."""
     rng = np.random.default_rng(cfg.seed)
     sizes = layer_sizes(cfg)
     theta = initial_weights(sizes, cfg.biases, rng)
@@ -128,8 +144,12 @@ def train(cfg: ESConfig, log=None) -> tuple[MLP, list[dict]]:
             break
         eps = rng.standard_normal((half, len(theta)))
         seeds = rng.integers(0, EVAL_SEED, cfg.episodes)
-        plus = np.array([evaluate(to_mlp(theta + cfg.sigma * e, cfg), env, seeds)[0] for e in eps])
-        minus = np.array([evaluate(to_mlp(theta - cfg.sigma * e, cfg), env, seeds)[0] for e in eps])
+        candidates = [theta + cfg.sigma * e for e in eps] + [theta - cfg.sigma * e for e in eps]
+        if score_many is None:
+            scores = [evaluate(to_mlp(c, cfg), env, seeds)[0] for c in candidates]
+        else:
+            scores = score_many(cfg, candidates, seeds)
+        plus, minus = np.array(scores[:half], float), np.array(scores[half:], float)
         ranks = _ranks(np.concatenate([plus, minus]))
         grad = (ranks[:half] - ranks[half:]) @ eps / (cfg.population * cfg.sigma)
         m = 0.9 * m + 0.1 * grad

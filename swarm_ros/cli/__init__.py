@@ -15,7 +15,7 @@ from .. import __version__
 
 # sub-command modules, in the order `swarm-ros --help` lists them
 COMMANDS = ("launch", "check", "headless", "cao", "fisc", "plan", "policy", "analyze", "patch", "swarmsync",
-            "deploy", "vehicles", "export_gazebo", "bag")
+            "deploy", "vehicles", "export_gazebo", "bag", "sweep")
 
 
 def build_parser() -> argparse.ArgumentParser:

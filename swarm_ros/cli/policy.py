@@ -25,6 +25,10 @@ def add_parser(sub) -> None:
     t.add_argument("--biases", action="store_true", help="train biases too (default: none, an odd network)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--json", help="write the training history to this JSON file")
+    t.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                   help="score each iteration's candidates as Ray tasks: on a local Ray (loopback, started and "
+                   "stopped here), or the cluster at ADDRESS (ray://HOST:PORT or auto); same result as without")
+    t.add_argument("--workers", type=int, help="with --ray and no ADDRESS: tasks at a time (default: the cores)")
     t.set_defaults(func=cmd_train)
     s = psub.add_parser("show", help="print a policy file's layout and metadata")
     s.add_argument("file", help="a policy file, or the name of an installed one (e.g. reach_k2)")
@@ -39,6 +43,8 @@ def _check(args) -> None:
         raise ConfigError(WHERE, "--population", f"got {args.population}", "an even number (antithetic pairs)")
     if min(args.hidden) < 1:
         raise ConfigError(WHERE, "--hidden", f"got {args.hidden}", "widths >= 1")
+    if args.workers is not None and (args.workers < 1 or args.ray != "local"):
+        raise ConfigError(WHERE, "--workers", f"got {args.workers}", "an integer >= 1, with --ray and no address")
     if not args.out.endswith(".safetensors"):
         raise ConfigError(WHERE, "--out", f"got {args.out!r}", "a file name ending in .safetensors")
 
@@ -53,7 +59,24 @@ def cmd_train(args, console) -> int:
         if "eval_return" in row:
             console.print(f"iteration {row['iteration']:4d}: eval return {row['eval_return']:8.2f}, "
                           f"final distance to goal {row['eval_distance']:.3f} m")
-    mlp, history = train(cfg, log)
+    if args.ray is None:
+        mlp, history = train(cfg, log)
+    else:
+        from ..sweep.distributed import ChunkedScorer
+        from ..sweep.engines import INSTALL_HINT, ClusterUnreachable, open_engine
+        from sim.policy_es import score_candidates
+        try:
+            engine = open_engine(None if args.ray == "local" else args.ray, args.workers, allow_pool=False)
+        except ImportError:
+            raise ConfigError(WHERE, "--ray", "Ray is not installed", INSTALL_HINT) from None
+        except ClusterUnreachable as err:
+            raise ConfigError(WHERE, "--ray", str(err), "a running Ray cluster's address, or --ray alone") from None
+        try:
+            console.print(f"scoring candidates on Ray ({'local, 127.0.0.1' if engine.local else args.ray}), "
+                          f"{engine.workers} tasks per iteration")
+            mlp, history = train(cfg, log, ChunkedScorer(engine, score_candidates))
+        finally:
+            engine.close()
     out = mlp.save(args.out)
     console.print(f"wrote {out} (layers {mlp.sizes}, k = {mlp.k}, neighbours within {mlp.sensing:g} m)")
     if args.json:
