@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.spatial import cKDTree
 
+from . import radio_jit
+
 
 @dataclass(frozen=True)
 class RadioSpec:
@@ -57,6 +59,10 @@ class Radio:
         """All (sender, receiver, distance) with the receiver in range of the sender."""
         if len(senders) == 0:
             return np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0)
+        if radio_jit.numba_available() and len(senders) >= radio_jit.MIN_SENDERS:
+            found = radio_jit.links(positions, senders, self.range)
+            if found is not None:
+                return found
         # all pairs within the largest range in one query, then each link's own range below;
         # ordered by sender slot, then receiver (the loss draws follow this order)
         pairs = cKDTree(positions[senders]).sparse_distance_matrix(
@@ -87,7 +93,7 @@ class Radio:
         ok = self.rng.random(len(rcv)) >= p_loss
         self.stats.lost += int((~ok).sum())
         slot, rcv = slot[ok], rcv[ok]
-        order = np.lexsort((senders[slot], rcv))
+        order = np.argsort(rcv, kind="stable")   # links come by slot (= sender order): now by receiver, sender
         slot, rcv = slot[order], rcv[order]
         delivery = Delivery(rcv, senders[slot], np.full(len(rcv), t), packets[slot] if rows else [packets[s] for s in slot])
         self._queue.append((t + self.spec.latency, delivery))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import beacons_jit
 from .contract import BEACON_SIZE, Neighbours
 
 _SHIFT = np.int64(1 << 32)   # key = receiver * 2^32 + sender (fleet indices are far below 2^32)
@@ -46,6 +47,15 @@ class BeaconTable:
             self._cache = None
 
     def _merge(self) -> None:
+        total = len(self._key) + sum(len(p[0]) for p in self._pending)
+        if beacons_jit.usable(total) and all(
+                p[2].shape[1] == self._rows.shape[1] and beacons_jit.strictly_increasing(p[0]) for p in self._pending):
+            for key, stamp, rows, width in self._pending:     # one linear merge per delivery
+                self._key, self._stamp, self._rows, self._width = beacons_jit.merge(
+                    self._key, self._stamp, self._rows, self._width.astype(np.int64), key, stamp,
+                    np.ascontiguousarray(rows), width.astype(np.int64))
+            self._pending = []
+            return
         parts = [(self._key, self._stamp, self._rows, self._width)] + self._pending
         self._pending = []
         cols = max(p[2].shape[1] for p in parts)
