@@ -205,13 +205,9 @@ def test_beacon_memory_in_bulk_equals_one_beacon_at_a_time(monkeypatch):
     assert merged >= 10 and len(bulk.neighbours(t).sender) > 1000
 
 
-def test_compiled_safety_layer_equals_numpy(monkeypatch):
-    """The compiled neighbour pass (whole swarms) gives the numpy safety layer's numbers."""
+def _dense_swarm(rng, n):
+    """A crowded swarm (contacts inside the margins, a coincident pair) and its observations."""
     pytest.importorskip("numba")
-    from swarm_ros.control import safety_jit
-    from swarm_ros.control.safety import safe_velocity
-    rng = np.random.default_rng(7)
-    n = 120
     p = rng.uniform([-3, -3, 0.3], [3, 3, 2], size=(n, 3))
     p[5] = p[6]                                         # coincident pair
     v = rng.normal(scale=0.3, size=(n, 3))
@@ -222,6 +218,16 @@ def test_compiled_safety_layer_equals_numpy(monkeypatch):
             if s != r:
                 table.add(r, int(s), 10.0 - rng.uniform(0, 0.6), make_beacon(p[s], v[s], radius[s], 0))
     obs = observations(10.0, p, v, table, [CF] * n)
+    return p, v, obs, radius
+
+
+def test_compiled_safety_layer_equals_numpy(monkeypatch):
+    """The compiled neighbour pass (whole swarms) gives the numpy safety layer's numbers."""
+    from swarm_ros.control import safety_jit
+    from swarm_ros.control.safety import safe_velocity
+    rng = np.random.default_rng(7)
+    p, v, obs, radius = _dense_swarm(rng, 120)
+    n = len(p)
     v_des = rng.normal(scale=0.5, size=(n, 3))
     params = SafetyParams()
     assert safety_jit.use_compiled(n)
@@ -229,4 +235,21 @@ def test_compiled_safety_layer_equals_numpy(monkeypatch):
     monkeypatch.setattr(safety_jit, "use_compiled", lambda n: False)
     reference = safe_velocity(obs, v_des, radius, np.full(n, 1.0), params)
     assert np.abs(compiled - v_des).max() > 0.1            # contacts were found and corrected
+    np.testing.assert_allclose(compiled, reference, rtol=0, atol=1e-12)
+
+
+def test_compiled_formation_equals_numpy(monkeypatch):
+    """The compiled spread term (whole swarms) gives the numpy formation's numbers."""
+    from swarm_ros.control import safety_jit
+    rng = np.random.default_rng(8)
+    p, v, obs, radius = _dense_swarm(rng, 150)
+    params = FormationParams(shape="sphere", center=(0, 0, 1.2), radius=2.0, spacing=1.5)
+    ctrl = FormationController(params, [CF] * len(p), p, group=0)
+    assert safety_jit.use_compiled(len(p))
+    compiled = ctrl.step_batch(obs)
+    monkeypatch.setattr(safety_jit, "use_compiled", lambda n: False)
+    reference = ctrl.step_batch(obs)
+    no_spread = FormationController(FormationParams(shape="sphere", center=(0, 0, 1.2), radius=2.0, spacing=1e-6),
+                                    [CF] * len(p), p, group=0).step_batch(obs)
+    assert np.abs(reference - no_spread).max() > 0.1      # the spread term mattered
     np.testing.assert_allclose(compiled, reference, rtol=0, atol=1e-12)

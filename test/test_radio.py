@@ -94,3 +94,31 @@ def test_packets_as_array_rows_are_delivered_as_rows():
     assert isinstance(d.packet, np.ndarray) and d.packet.shape == (6, 8)
     assert d.receiver.tolist() == [0, 0, 1, 1, 2, 2] and d.sender.tolist() == [1, 2, 0, 2, 0, 1]
     assert d.packet[:, 0].tolist() == d.sender.tolist()
+
+
+def test_compiled_metrics_equal_the_kd_tree_metrics(monkeypatch):
+    """Nearest-neighbour distances, contacts and collision counts from the compiled cell list
+    equal the KD-tree's, drones far from all others (no neighbour within a cell) included."""
+    pytest.importorskip("numba")
+    from sim import metrics_jit
+    from sim.metrics import SwarmMetrics
+    from sim.world import World
+    rng = np.random.default_rng(4)
+    world = World("open", (-50, -50, 0), (50, 50, 20))
+    p = rng.uniform([-8, -8, 0], [8, 8, 4], (200, 3))
+    p[:3] = [[14, 0, 2], [-14, 5, 2], [0, 14, 6]]                  # lone drones
+    p[10] = p[11] + [0.05, 0, 0]                                  # touching pair
+    radius = np.full(200, 0.07)
+    moves = np.cumsum(rng.normal(scale=0.05, size=(5, 200, 3)), axis=0)
+    runs = []
+    for compiled in (True, False):
+        monkeypatch.setattr(metrics_jit, "numba_available", lambda c=compiled: c)
+        m = SwarmMetrics(radius, world, p)
+        for k, step in enumerate(moves):
+            m.update(0.02 * (k + 1), p + step)
+        runs.append(m)
+    nearest, _ = metrics_jit.nearest_and_pairs(p, 2.0, 0.14)     # the cell list ran, lone drones left out
+    assert np.isnan(nearest[:3]).all() and (~np.isnan(nearest[3:])).sum() > 150
+    np.testing.assert_allclose(runs[0].min_separation, runs[1].min_separation, rtol=0, atol=1e-12)
+    assert runs[0].collisions.tolist() == runs[1].collisions.tolist() and runs[0].collisions.sum() >= 2
+    assert sorted(runs[0].collision_events) == sorted(runs[1].collision_events)
