@@ -3,6 +3,7 @@
     python bench/bench_mission.py                        # N = 100, 300, 1,000 + VMAS peer (~3 min)
     python bench/bench_mission.py --sizes 100,1000,3000,10000 --duration 8
     python bench/bench_mission.py --quick                # N = 100, 300, 5 s missions
+    python bench/bench_mission.py --ablate 1000          # each compiled path off in turn (~2 min)
 
 The generated sphere mission (bench/scenarios.py: take-off, a sphere formation, landing at the
 pads; 50 Hz control, radio on with 6 m range, 5 % loss, 10 Hz beacons) flown by `swarm_ros.headless.fly`,
@@ -93,6 +94,33 @@ def vmas_run(python: str, n: int, steps: int, timeout: float) -> dict:
     return r
 
 
+def ablate(n: int, duration: float) -> None:
+    """The mission at N with each compiled path switched off in turn (numpy reference instead):
+    what each one buys, in the same run."""
+    from sim import metrics_jit, radio_jit
+    from swarm_ros.control import beacons_jit, safety_jit
+    switches = [("all compiled paths on", None, None, None),
+                ("safety + formation in numpy", safety_jit, "use_compiled", lambda n: False),
+                ("radio links by KD-tree + sort", radio_jit, "MIN_SENDERS", 10 ** 12),
+                ("beacon memory by sort, not merge", beacons_jit, "MIN_ROWS", 10 ** 12),
+                ("metrics by KD-tree", metrics_jit, "MIN_DRONES", 10 ** 12)]
+    rows, base = [], None
+    for name, module, attr, value in switches:
+        old = getattr(module, attr) if module else None
+        if module:
+            setattr(module, attr, value)
+        try:
+            r = fly_once(n, duration)
+        finally:
+            if module:
+                setattr(module, attr, old)
+        rate = n * r["ticks"] / r["cpu_s"]
+        base = base or rate
+        rows.append([name, si(n * r["ticks"] / r["wall_s"]), si(rate), f"{base / rate:.2f}x"])
+    print(table(["variant", "drone-steps/s", "per CPU s", "all-on is faster by"], rows,
+                title=f"What each compiled path buys: N = {n}, {duration:g} s sphere mission"))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="100,300,1000", help="comma-separated swarm sizes")
@@ -103,6 +131,7 @@ def main() -> int:
     ap.add_argument("--vmas-steps", type=int, default=1000, help="VMAS agent-steps timed per size (>= 2 steps)")
     ap.add_argument("--vmas-max", type=int, default=300, help="largest N run on VMAS")
     ap.add_argument("--no-vmas", action="store_true", help="skip the VMAS peer")
+    ap.add_argument("--ablate", type=int, metavar="N", help="only: each compiled path off in turn at N drones")
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
     sizes = [100, 300] if args.quick else [int(x) for x in args.sizes.split(",")]
@@ -110,6 +139,9 @@ def main() -> int:
     repeats = 1 if args.quick else args.repeats
 
     fly_once(80, 4.0)    # imports, compiled kernels (64 drones and more)
+    if args.ablate:
+        ablate(args.ablate, duration)
+        return 0
     rows, runs, peers = [], [], {}
     for n in sizes:
         reps = [fly_once(n, duration) for _ in range(repeats if n < 1000 else 1)]
