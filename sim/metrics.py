@@ -10,6 +10,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
+from . import metrics_jit
+
+NEAR_CELL = 2.0   # m, cell side of the compiled pass: nearest neighbours within it are exact
 
 
 class SwarmMetrics:
@@ -32,7 +35,18 @@ class SwarmMetrics:
         if not first:
             self.distance += np.linalg.norm(p - self._last, axis=1)
             self._last = p.copy()
-        if len(p) < 2:
+        found = None
+        if len(p) >= metrics_jit.MIN_DRONES and metrics_jit.numba_available():
+            reach = 2 * self.radius.max()
+            found = metrics_jit.nearest_and_pairs(p, max(reach, NEAR_CELL), reach)
+        if found is not None:
+            nearest, pairs = found
+            far = np.isnan(nearest)
+            if far.any():      # no other drone within a cell: the KD-tree for those few
+                nearest[far] = cKDTree(p).query(p[far], k=2)[0][:, 1]
+            np.minimum(self.min_separation, nearest, out=self.min_separation)
+            i, j = pairs[:, 0], pairs[:, 1]
+        elif len(p) < 2:
             i = j = np.zeros(0, dtype=np.intp)
         else:
             tree = cKDTree(p)   # one tree for both queries

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.spatial import cKDTree
 
+from . import radio_jit
+
 
 @dataclass(frozen=True)
 class RadioSpec:
@@ -55,11 +57,19 @@ class Radio:
 
     def links(self, positions: np.ndarray, senders: np.ndarray):
         """All (sender, receiver, distance) with the receiver in range of the sender."""
-        tree = cKDTree(positions)
-        hits = tree.query_ball_point(positions[senders], self.range[senders], return_sorted=True)
-        counts = np.fromiter((len(h) for h in hits), dtype=np.intp, count=len(hits))
-        snd_slot = np.repeat(np.arange(len(senders)), counts)
-        rcv = np.fromiter((j for h in hits for j in h), dtype=np.intp, count=int(counts.sum()))
+        if len(senders) == 0:
+            return np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0)
+        if radio_jit.numba_available() and len(senders) >= radio_jit.MIN_SENDERS:
+            found = radio_jit.links(positions, senders, self.range)
+            if found is not None:
+                return found
+        # all pairs within the largest range in one query, then each link's own range below;
+        # ordered by sender slot, then receiver (the loss draws follow this order)
+        pairs = cKDTree(positions[senders]).sparse_distance_matrix(
+            cKDTree(positions), float(self.range[senders].max()), output_type="ndarray")
+        snd_slot, rcv = pairs["i"].astype(np.intp), pairs["j"].astype(np.intp)
+        order = np.argsort(snd_slot.astype(np.int64) * len(positions) + rcv)
+        snd_slot, rcv = snd_slot[order], rcv[order]
         snd = senders[snd_slot]
         keep = rcv != snd
         snd_slot, snd, rcv = snd_slot[keep], snd[keep], rcv[keep]
@@ -72,7 +82,8 @@ class Radio:
         """Send packets[k] from drone senders[k] at time t (positions at send time)."""
         senders = np.asarray(senders, dtype=np.intp)
         order = np.argsort(senders, kind="stable")   # loss draws must not depend on arrival order
-        senders, packets = senders[order], [packets[k] for k in order]
+        rows = isinstance(packets, np.ndarray)      # packets as rows of one array: kept an array
+        senders, packets = senders[order], (packets[order] if rows else [packets[k] for k in order])
         self.stats.sent += len(senders)
         if len(senders) == 0:
             return
@@ -82,9 +93,9 @@ class Radio:
         ok = self.rng.random(len(rcv)) >= p_loss
         self.stats.lost += int((~ok).sum())
         slot, rcv = slot[ok], rcv[ok]
-        order = np.lexsort((senders[slot], rcv))
+        order = np.argsort(rcv, kind="stable")   # links come by slot (= sender order): now by receiver, sender
         slot, rcv = slot[order], rcv[order]
-        delivery = Delivery(rcv, senders[slot], np.full(len(rcv), t), [packets[s] for s in slot])
+        delivery = Delivery(rcv, senders[slot], np.full(len(rcv), t), packets[slot] if rows else [packets[s] for s in slot])
         self._queue.append((t + self.spec.latency, delivery))
 
     def due(self, t: float, eps: float = 1e-9) -> list[Delivery]:

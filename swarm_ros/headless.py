@@ -46,14 +46,14 @@ def fly(mission, on_tick: Callable[[SwarmSim, np.ndarray], None] | None = None,
     services = services_for(mission)
     for service in services.values():
         service.prepare()                # e.g. roadmaps built up front, as the planner node does
+    everyone = np.arange(sim.n)
     route = {i: services[name] for name, use in mission.services.items() for i in use.drones}
     while not sim.done:
         for dlv in sim.deliveries():
-            for r, s, t0, pkt in zip(dlv.receiver, dlv.sender, dlv.sent_at, dlv.packet):
-                onboard.receive(int(r), int(s), float(t0), pkt)
+            onboard.receive_many(dlv.receiver, dlv.sender, dlv.sent_at, dlv.packet)
         cmd, beacons = onboard.step(sim.tick, sim.position.copy(), sim.velocity.copy())
         if beacons is not None:
-            sim.broadcast(list(range(sim.n)), list(beacons))
+            sim.broadcast(everyone, beacons)
         down = [k for k in range(sim.n) if absent(k, sim.t)] if absent else []
         cmd[down] = 0.0
         for k, data in onboard.reports():

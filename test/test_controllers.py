@@ -173,3 +173,83 @@ def test_coincident_drones_separate_in_opposite_directions_alone_or_batched():
     alone = np.array([WaypointController(params, [CF], p[k:k + 1]).step(obs.rows([k])) for k in range(3)])
     np.testing.assert_allclose(alone, batch, rtol=0, atol=1e-12)
     assert np.linalg.norm(batch[0]) > 0.5 and np.dot(batch[0], batch[1]) < 0   # apart, not together
+
+
+def _table_contents(nb):
+    return (nb.offsets.tolist(), nb.sender.tolist(), nb.stamp.tolist(),
+            np.hstack([nb.position, nb.velocity, nb.radius[:, None], nb.group[:, None], nb.payload]).tolist())
+
+
+def test_beacon_memory_in_bulk_equals_one_beacon_at_a_time(monkeypatch):
+    """Bulk adds (sorted deliveries, the compiled merge) and single adds (a drone node) keep the
+    same beacons: newest per sender, on equal stamps the one heard last, stale ones forgotten."""
+    rng = np.random.default_rng(11)
+    n, t = 60, 0.0
+    single, bulk = BeaconTable(n, 0.35), BeaconTable(n, 0.35)
+    from swarm_ros.control import beacons_jit
+    monkeypatch.setattr(beacons_jit, "MIN_ROWS", 8)
+    merged = 0
+    for step in range(12):
+        t += 0.1
+        m = 900
+        key = np.unique(rng.integers(0, n * n, m))
+        rcv, snd = key // n, key % n
+        stamp = t - rng.choice([0.0, 0.1, 0.2], len(key))    # late and early arrivals, equal stamps
+        rows = rng.normal(size=(len(key), 8))
+        rows[:, 7] = rng.integers(0, 3, len(key))
+        for k in range(len(key)):
+            single.add(int(rcv[k]), int(snd[k]), float(stamp[k]), rows[k])
+        bulk.add_many(rcv, snd, stamp, rows)
+        merged += len(bulk._pending) and beacons_jit.usable(len(bulk._key) + len(key))
+        assert _table_contents(single.neighbours(t)) == _table_contents(bulk.neighbours(t))
+    assert merged >= 10 and len(bulk.neighbours(t).sender) > 1000
+
+
+def _dense_swarm(rng, n):
+    """A crowded swarm (contacts inside the margins, a coincident pair) and its observations."""
+    pytest.importorskip("numba")
+    p = rng.uniform([-3, -3, 0.3], [3, 3, 2], size=(n, 3))
+    p[5] = p[6]                                         # coincident pair
+    v = rng.normal(scale=0.3, size=(n, 3))
+    table = BeaconTable(n, 1.0)
+    radius = np.full(n, CF.body_radius)
+    for r in range(n):
+        for s in rng.choice(n, 40, replace=False):
+            if s != r:
+                table.add(r, int(s), 10.0 - rng.uniform(0, 0.6), make_beacon(p[s], v[s], radius[s], 0))
+    obs = observations(10.0, p, v, table, [CF] * n)
+    return p, v, obs, radius
+
+
+def test_compiled_safety_layer_equals_numpy(monkeypatch):
+    """The compiled neighbour pass (whole swarms) gives the numpy safety layer's numbers."""
+    from swarm_ros.control import safety_jit
+    from swarm_ros.control.safety import safe_velocity
+    rng = np.random.default_rng(7)
+    p, v, obs, radius = _dense_swarm(rng, 120)
+    n = len(p)
+    v_des = rng.normal(scale=0.5, size=(n, 3))
+    params = SafetyParams()
+    assert safety_jit.use_compiled(n)
+    compiled = safe_velocity(obs, v_des, radius, np.full(n, 1.0), params)
+    monkeypatch.setattr(safety_jit, "use_compiled", lambda n: False)
+    reference = safe_velocity(obs, v_des, radius, np.full(n, 1.0), params)
+    assert np.abs(compiled - v_des).max() > 0.1            # contacts were found and corrected
+    np.testing.assert_allclose(compiled, reference, rtol=0, atol=1e-12)
+
+
+def test_compiled_formation_equals_numpy(monkeypatch):
+    """The compiled spread term (whole swarms) gives the numpy formation's numbers."""
+    from swarm_ros.control import safety_jit
+    rng = np.random.default_rng(8)
+    p, v, obs, radius = _dense_swarm(rng, 150)
+    params = FormationParams(shape="sphere", center=(0, 0, 1.2), radius=2.0, spacing=1.5)
+    ctrl = FormationController(params, [CF] * len(p), p, group=0)
+    assert safety_jit.use_compiled(len(p))
+    compiled = ctrl.step_batch(obs)
+    monkeypatch.setattr(safety_jit, "use_compiled", lambda n: False)
+    reference = ctrl.step_batch(obs)
+    no_spread = FormationController(FormationParams(shape="sphere", center=(0, 0, 1.2), radius=2.0, spacing=1e-6),
+                                    [CF] * len(p), p, group=0).step_batch(obs)
+    assert np.abs(reference - no_spread).max() > 0.1      # the spread term mattered
+    np.testing.assert_allclose(compiled, reference, rtol=0, atol=1e-12)

@@ -65,3 +65,60 @@ def test_loss_draws_do_not_depend_on_the_order_packets_arrive_in():
             radio.broadcast(float(k), pos, order, [np.full(8, s) for s in order])
         got.append([(r, s, p[0]) for d in radio.due(1e9) for r, s, p in zip(d.receiver, d.sender, d.packet)])
     assert got[0] == got[1] and 0 < len(got[0]) < 300
+
+
+def test_compiled_links_are_the_kd_tree_links_in_the_same_order(monkeypatch):
+    """The cell-list links (numba) and the KD-tree links agree link for link and in order, which
+    the loss draws follow; coincident drones and mixed radio ranges included."""
+    pytest.importorskip("numba")
+    from sim import radio_jit
+    rng = np.random.default_rng(3)
+    pos = rng.uniform(0, 25, (300, 3))
+    pos[7] = pos[8]
+    radio = Radio(rng.uniform(3, 7, 300), RadioSpec(range=6.5), rng)
+    senders = np.sort(rng.choice(300, 220, replace=False))
+    compiled = radio.links(pos, senders)
+    assert radio_jit.links(pos, senders, radio.range) is not None      # the cell list ran
+    monkeypatch.setattr(radio_jit, "numba_available", lambda: False)
+    tree = radio.links(pos, senders)
+    assert len(tree[0]) > 1000
+    for a, b in zip(compiled, tree):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_packets_as_array_rows_are_delivered_as_rows():
+    pos = np.array([[0, 0, 0], [1, 0, 0], [2, 0, 0.0]])
+    radio = Radio([10.0] * 3, RadioSpec(), np.random.default_rng(0))
+    radio.broadcast(0.0, pos, np.array([2, 0, 1]), np.array([[2.0] * 8, [0.0] * 8, [1.0] * 8]))
+    (d,) = radio.due(0.0)
+    assert isinstance(d.packet, np.ndarray) and d.packet.shape == (6, 8)
+    assert d.receiver.tolist() == [0, 0, 1, 1, 2, 2] and d.sender.tolist() == [1, 2, 0, 2, 0, 1]
+    assert d.packet[:, 0].tolist() == d.sender.tolist()
+
+
+def test_compiled_metrics_equal_the_kd_tree_metrics(monkeypatch):
+    """Nearest-neighbour distances, contacts and collision counts from the compiled cell list
+    equal the KD-tree's, drones far from all others (no neighbour within a cell) included."""
+    pytest.importorskip("numba")
+    from sim import metrics_jit
+    from sim.metrics import SwarmMetrics
+    from sim.world import World
+    rng = np.random.default_rng(4)
+    world = World("open", (-50, -50, 0), (50, 50, 20))
+    p = rng.uniform([-8, -8, 0], [8, 8, 4], (200, 3))
+    p[:3] = [[14, 0, 2], [-14, 5, 2], [0, 14, 6]]                  # lone drones
+    p[10] = p[11] + [0.05, 0, 0]                                  # touching pair
+    radius = np.full(200, 0.07)
+    moves = np.cumsum(rng.normal(scale=0.05, size=(5, 200, 3)), axis=0)
+    runs = []
+    for compiled in (True, False):
+        monkeypatch.setattr(metrics_jit, "numba_available", lambda c=compiled: c)
+        m = SwarmMetrics(radius, world, p)
+        for k, step in enumerate(moves):
+            m.update(0.02 * (k + 1), p + step)
+        runs.append(m)
+    nearest, _ = metrics_jit.nearest_and_pairs(p, 2.0, 0.14)     # the cell list ran, lone drones left out
+    assert np.isnan(nearest[:3]).all() and (~np.isnan(nearest[3:])).sum() > 150
+    np.testing.assert_allclose(runs[0].min_separation, runs[1].min_separation, rtol=0, atol=1e-12)
+    assert runs[0].collisions.tolist() == runs[1].collisions.tolist() and runs[0].collisions.sum() >= 2
+    assert sorted(runs[0].collision_events) == sorted(runs[1].collision_events)

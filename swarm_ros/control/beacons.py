@@ -1,37 +1,107 @@
-"""A drone's memory of its neighbours: the latest beacon heard from each, forgotten when stale."""
+"""A drone's memory of its neighbours: the latest beacon heard from each, forgotten when stale.
+
+Kept as flat arrays sorted by (receiver, sender), so a whole swarm's memory is updated and read
+with array operations: received beacons are merged in one sort of already-sorted runs, and the
+neighbour lists come out in CSR form without touching single beacons in Python.
+"""
 from __future__ import annotations
 
 import numpy as np
 
-from .contract import Neighbours
+from . import beacons_jit
+from .contract import BEACON_SIZE, Neighbours
+
+_SHIFT = np.int64(1 << 32)   # key = receiver * 2^32 + sender (fleet indices are far below 2^32)
 
 
 class BeaconTable:
-    """Latest beacon per sender for each of N receivers (N = 1 on a drone)."""
+    """Latest beacon per sender for each of N receivers (N = 1 on a drone).
+
+    A beacon replaces the one held from the same sender when its stamp is not older; beacons
+    older than `timeout` at a `neighbours(t)` call are forgotten.
+    """
 
     def __init__(self, n: int, timeout: float):
-        self.timeout = timeout
-        self._latest: list[dict[int, tuple[float, np.ndarray]]] = [{} for _ in range(n)]
+        self.n, self.timeout = n, timeout
+        self._key = np.zeros(0, np.int64)
+        self._stamp = np.zeros(0)
+        self._rows = np.zeros((0, BEACON_SIZE))
+        self._width = np.zeros(0, np.intp)
+        self._pending: list = []              # (receiver, sender, stamp, rows, width) in arrival order
+        self._cache: tuple[float, Neighbours] | None = None
 
     def add(self, receiver: int, sender: int, stamp: float, beacon: np.ndarray) -> None:
-        known = self._latest[receiver].get(sender)
-        if known is None or known[0] <= stamp:
-            self._latest[receiver][sender] = (stamp, beacon)
+        beacon = np.asarray(beacon, float)
+        self.add_many(np.array([receiver]), np.array([sender]), np.array([stamp], float), beacon[None, :])
+
+    def add_many(self, receiver: np.ndarray, sender: np.ndarray, stamp: np.ndarray, rows: np.ndarray,
+                 width: np.ndarray | None = None) -> None:
+        """Beacons rows[k] (NaN-padded beyond width[k]) heard by receiver[k] from sender[k], in
+        arrival order (a later beacon with the same stamp replaces an earlier one)."""
+        rows = np.asarray(rows, float).reshape(len(receiver), -1)
+        if width is None:
+            width = np.full(len(rows), rows.shape[1], np.intp)
+        if len(rows):
+            key = np.asarray(receiver, np.int64) * _SHIFT + np.asarray(sender, np.int64)
+            self._pending.append((key, np.asarray(stamp, float), rows, np.asarray(width, np.intp)))
+            self._cache = None
+
+    def _merge(self) -> None:
+        total = len(self._key) + sum(len(p[0]) for p in self._pending)
+        if beacons_jit.usable(total) and all(
+                p[2].shape[1] == self._rows.shape[1] and beacons_jit.strictly_increasing(p[0]) for p in self._pending):
+            for key, stamp, rows, width in self._pending:     # one linear merge per delivery
+                self._key, self._stamp, self._rows, self._width = beacons_jit.merge(
+                    self._key, self._stamp, self._rows, self._width.astype(np.int64), key, stamp,
+                    np.ascontiguousarray(rows), width.astype(np.int64))
+            self._pending = []
+            return
+        parts = [(self._key, self._stamp, self._rows, self._width)] + self._pending
+        self._pending = []
+        cols = max(p[2].shape[1] for p in parts)
+        key = np.concatenate([p[0] for p in parts])
+        stamp = np.concatenate([p[1] for p in parts])
+        rows = np.concatenate([p[2] if p[2].shape[1] == cols else
+                               np.pad(p[2], ((0, 0), (0, cols - p[2].shape[1])), constant_values=np.nan)
+                               for p in parts])
+        width = np.concatenate([p[3] for p in parts])
+        order = np.argsort(key, kind="stable")     # sorted runs: a merge; ties keep arrival order
+        key, stamp = key[order], stamp[order]
+        start = np.ones(len(key), bool)
+        start[1:] = key[1:] != key[:-1]
+        if start.all():
+            keep = order
+        else:
+            # per key: the newest stamp, and of equal stamps the one that arrived last
+            group = np.cumsum(start) - 1
+            newest = np.maximum.reduceat(stamp, np.flatnonzero(start))
+            cand = np.flatnonzero(stamp == newest[group])
+            last = np.ones(len(cand), bool)
+            last[:-1] = group[cand[1:]] != group[cand[:-1]]
+            keep = order[cand[last]]
+            key, stamp = key[cand[last]], stamp[cand[last]]
+        self._key, self._stamp, self._rows, self._width = key, stamp, rows[keep], width[keep]
 
     def neighbours(self, t: float) -> Neighbours:
         """Fresh beacons (age <= timeout), per receiver sorted by sender."""
-        counts, senders, stamps, beacons = [], [], [], []
-        for table in self._latest:
-            for s in [s for s, (stamp, _) in table.items() if t - stamp > self.timeout]:
-                del table[s]
-            order = sorted(table)
-            counts.append(len(order))
-            for s in order:
-                stamp, beacon = table[s]
-                senders.append(s)
-                stamps.append(stamp)
-                beacons.append(beacon)
-        return Neighbours.from_beacons(counts, senders, stamps, beacons)
+        if self._pending:
+            self._merge()
+        if self._cache is not None and self._cache[0] == t:
+            return self._cache[1]
+        stale = t - self._stamp > self.timeout
+        if stale.any():
+            fresh = ~stale
+            self._key, self._stamp = self._key[fresh], self._stamp[fresh]
+            self._rows, self._width = self._rows[fresh], self._width[fresh]
+            self._cache = None
+        elif self._cache is not None:
+            return self._cache[1]          # nothing arrived or expired since the last call
+        receiver = (self._key // _SHIFT).astype(np.intp)
+        counts = np.bincount(receiver, minlength=self.n)
+        cols = max(BEACON_SIZE, int(self._width.max())) if len(self._width) else BEACON_SIZE
+        nb = Neighbours.from_rows(counts, (self._key % _SHIFT).astype(np.intp), self._stamp, self._rows[:, :cols])
+        self._cache = (t, nb)
+        return nb
 
 
 def beacon_interval(control_rate: float, beacon_rate: float) -> int:

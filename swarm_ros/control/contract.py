@@ -28,6 +28,13 @@ def make_beacon(position, velocity, radius: float, group: int, payload=()) -> np
                            [float(radius), float(group)], np.asarray(payload, float)])
 
 
+def make_beacons(position: np.ndarray, velocity: np.ndarray, radius: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """The beacons (N, BEACON_SIZE) of N drones at once: row k equals make_beacon(... k ...)."""
+    out = np.empty((len(position), BEACON_SIZE))
+    out[:, 0:3], out[:, 3:6], out[:, 6], out[:, 7] = position, velocity, radius, group
+    return out
+
+
 @dataclass
 class Neighbours:
     """Received beacons for N drones in CSR form: drone i's are rows offsets[i]:offsets[i+1].
@@ -60,6 +67,14 @@ class Neighbours:
         return cls(offsets, np.asarray(senders, dtype=np.intp).reshape(e), np.asarray(stamps, float).reshape(e),
                    rows[:, 0:3], rows[:, 3:6], rows[:, 6], rows[:, 7].astype(np.intp) if e else np.zeros(0, np.intp),
                    rows[:, BEACON_SIZE:])
+
+    @classmethod
+    def from_rows(cls, counts: np.ndarray, sender: np.ndarray, stamp: np.ndarray, rows: np.ndarray) -> "Neighbours":
+        """From beacon rows (E, >= BEACON_SIZE) already in CSR order (`counts` per receiver)."""
+        offsets = np.zeros(len(counts) + 1, dtype=np.intp)
+        np.cumsum(counts, out=offsets[1:])
+        return cls(offsets, np.asarray(sender, np.intp), np.asarray(stamp, float), rows[:, 0:3], rows[:, 3:6],
+                   rows[:, 6], rows[:, 7].astype(np.intp), rows[:, BEACON_SIZE:])
 
     @classmethod
     def empty(cls, n: int) -> "Neighbours":

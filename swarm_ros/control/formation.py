@@ -15,6 +15,7 @@ import numpy as np
 from swarm_ros.core.configfile import Choice, Number, Section, Vector
 from swarm_ros.core import geometry
 from .contract import Controller, Observations, clip_norm
+from . import formation_jit, safety_jit
 from .safety import SafetyParams, safe_velocity
 
 SHAPES = ("sphere", "ring", "box")
@@ -77,6 +78,9 @@ class FormationController(Controller):
         dist, normal = geometry.sdf_and_gradient(self.sdf, obs.position)
         v = -p.attract_gain * np.clip(dist, -2.0, 2.0)[:, None] * normal
         # spread along the surface, away from same-group neighbours within `spacing`
+        if safety_jit.use_compiled(obs.n):
+            v += formation_jit.spread(obs, normal, self.group, p.spacing, p.spread_speed)
+            return safe_velocity(obs, clip_norm(v, self.speed), self.radius, self.speed, p.safety)
         nb = obs.neighbours
         rcv = nb.receiver
         diff = obs.position[rcv] - nb.position

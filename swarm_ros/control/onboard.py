@@ -11,7 +11,7 @@ from typing import Sequence
 import numpy as np
 
 from .beacons import BeaconTable, beacon_due, beacon_interval
-from .contract import Observations, make_beacon
+from .contract import Observations, make_beacons
 from .mission_controller import MissionController
 
 
@@ -29,6 +29,10 @@ class Onboard:
         """Drone k's radio heard `beacon`, sent by fleet drone `sender` at mission time `stamp`."""
         self.table.add(k, sender, stamp, beacon)
 
+    def receive_many(self, k: np.ndarray, sender: np.ndarray, stamp: np.ndarray, beacons: np.ndarray) -> None:
+        """Many beacons at once, in arrival order: beacons[i] heard by drone k[i] from sender[i]."""
+        self.table.add_many(k, sender, stamp, beacons)
+
     def feedback(self, k: int, data: np.ndarray) -> None:
         """A mission service (control/plugin.py) answered drone k."""
         self.controller.deliver(k, data)
@@ -45,6 +49,5 @@ class Onboard:
         cmd = self.controller.step_batch(obs)
         beacons = None
         if beacon_due(tick, self.interval):
-            beacons = np.array([make_beacon(position[k], velocity[k], self.radius[k], self.controller.groups[k])
-                                for k in range(len(self.drones))])
+            beacons = make_beacons(position, velocity, self.radius, self.controller.groups)
         return cmd, beacons

@@ -16,6 +16,7 @@ import numpy as np
 from swarm_ros.core.configfile import Number, Section
 from swarm_ros.core.geometry import norm_rows
 from swarm_ros.core.sensing import Sensing
+from . import safety_jit
 from .contract import Observations, clip_norm
 
 @dataclass(frozen=True)
@@ -99,10 +100,15 @@ def safe_velocity(obs: Observations, v_des: np.ndarray, radius: np.ndarray, max_
         receivers.append(receiver), aways.append(away), depths.append(depth)
         sides.append(np.full(len(depth), sidestep))
 
-    rcv, away, clear = neighbour_contacts(obs, radius, p.max_extrapolation)
-    near = clear < p.separation_margin
-    if near.any():
-        contact(rcv[near], away[near], clear[near], p.separation_margin, p.sidestep)
+    if safety_jit.use_compiled(obs.n):
+        rcv, away, clear = safety_jit.near_contacts(obs, radius, p.max_extrapolation, p.separation_margin)
+        if len(rcv):
+            contact(rcv, away, clear, p.separation_margin, p.sidestep)
+    else:
+        rcv, away, clear = neighbour_contacts(obs, radius, p.max_extrapolation)
+        near = clear < p.separation_margin
+        if near.any():
+            contact(rcv[near], away[near], clear[near], p.separation_margin, p.sidestep)
     s: Sensing = obs.sensing
     if s.obstacle_clearance.size:
         oc = s.obstacle_clearance - radius[:, None]
