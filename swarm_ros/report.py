@@ -31,12 +31,33 @@ def percent(fraction: float) -> str:
     return f"{100 * fraction:.1f} %" if 100 * fraction < 10 else f"{100 * fraction:.0f} %"
 
 
+def lost_drones(summary: dict) -> str | None:
+    """What the run lost of its drones (summary["lost"]: each declared lost by the simulator), or None."""
+    lost = summary.get("lost") or []
+    if not lost:
+        return None
+    return ", ".join(f"drone {e['name']} lost at t={e['t']:.1f} s"
+                     + (f" (back at t={e['rejoined']:.1f} s)" if e.get("rejoined") is not None else "")
+                     for e in lost)
+
+
+def lost_data(summary: dict) -> str | None:
+    """What the bag misses (summary["data_lost"]: topic -> messages), or None."""
+    lost = {t: n for t, n in (summary.get("data_lost") or {}).items() if n}
+    if not lost:
+        return None
+    return "data lost: " + ", ".join(f"{n} {t} messages" for t, n in sorted(lost.items()))
+
+
 def verdict(summary: dict) -> tuple[str, bool]:
     """(the verdict line, whether the run is OK). `launch --strict` exits 3 exactly when it is not:
-    on a collision or geofence violation, or when more than LATE_LIMIT of the commands were late
-    (the controllers were not flown as the mission says)."""
+    on a collision or geofence violation, a drone lost, data missing from the bag, or when more
+    than LATE_LIMIT of the commands were late (the controllers were not flown as the mission says)."""
     if summary["collisions"] or summary["geofence_violations"]:
         return "SAFETY VIOLATIONS", False
+    faults = [f for f in (lost_drones(summary), lost_data(summary)) if f]
+    if faults:
+        return "; ".join(faults), False
     late = late_fraction(summary)
     if late > LATE_LIMIT:
         return f"mission flew, but {percent(late)} of commands were late (more than {100 * LATE_LIMIT:g} %)", False
