@@ -53,9 +53,9 @@ def verdict(summary: dict) -> tuple[str, bool]:
     """(the verdict line, whether the run is OK). `launch --strict` exits 3 exactly when it is not:
     on a collision or geofence violation, a drone lost, data missing from the bag, or when more
     than LATE_LIMIT of the commands were late (the controllers were not flown as the mission says)."""
-    if summary["collisions"] or summary["geofence_violations"]:
-        return "SAFETY VIOLATIONS", False
     faults = [f for f in (lost_drones(summary), lost_data(summary)) if f]
+    if summary["collisions"] or summary["geofence_violations"]:
+        return "; ".join(["SAFETY VIOLATIONS", *faults]), False
     if faults:
         return "; ".join(faults), False
     late = late_fraction(summary)

@@ -72,7 +72,7 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
     from std_msgs.msg import String
     from swarm_ros_interfaces.msg import SwarmStatus, SwarmSummary
     from . import topics
-    from .run_guard import ANNOUNCE_WAIT, Conflict, RunGuard
+    from .run_guard import Conflict, RunGuard
     from .nodes.reports import status_dict, summary_dict
     from .nodes.runtime import qos
     from .nodes.service_link import link_of
@@ -110,9 +110,7 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
     lost: list[str] = []             # drone processes that ended during the mission
     shm_files: set[str] = set()      # Fast DDS shared-memory files the run's processes used
     try:
-        deadline = time.monotonic() + ANNOUNCE_WAIT
-        while time.monotonic() < deadline and not guard.others:
-            executor.spin_until_future_complete(rclpy.task.Future(), timeout_sec=0.1)
+        guard.listen(lambda s: executor.spin_until_future_complete(rclpy.task.Future(), timeout_sec=s))
         guard.check(started=False)
         guard.announce()
         shm_noted = time.monotonic()
@@ -124,7 +122,9 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
         with progress:
             while "summary" not in latest or sim_proc.poll() is None:
                 executor.spin_until_future_complete(rclpy.task.Future(), timeout_sec=0.1)
-                guard.check(started=True)
+                warning = guard.check(started=True)
+                if warning:
+                    console.print(f"[yellow]warning:[/] {warning}")
                 while events:
                     console.print(f"[yellow]{events.pop(0).get('text', '')}[/]")
                 if time.monotonic() - shm_noted > SHM_NOTE_EVERY:

@@ -135,13 +135,13 @@ def test_real_time_counts_what_a_stalled_recorder_lost_and_strict_fails(tmp_path
     """In real time the simulator cannot wait: a recorder stalled past its history loses
     messages, and the run says how many per topic and is not OK (--strict: exit 3)."""
     run = tmp_path / "run"
-    proc = launch(tmp_path, next(_domains), "rings", "--speed", "2", "--strict")
-    wait_for(lambda: says(run, "simulator", "starts at x2"), "mission start", proc)
+    proc = launch(tmp_path, next(_domains), "rings", "--speed", "1", "--strict")
+    wait_for(lambda: says(run, "simulator", "starts at x1"), "mission start", proc)
     recorder = pid_of(run, "recorder")
     time.sleep(2)
     os.kill(recorder, signal.SIGSTOP)
     try:
-        time.sleep(8)        # 800 ticks at x2, four times the reliable history
+        time.sleep(8)        # 400 ticks, twice the reliable history
     finally:
         os.kill(recorder, signal.SIGCONT)
     out = finish(proc)
@@ -149,6 +149,9 @@ def test_real_time_counts_what_a_stalled_recorder_lost_and_strict_fails(tmp_path
     s = json.loads((tmp_path / "summary.json").read_text())
     assert s["data_lost"] and all(n > 0 for n in s["data_lost"].values())
     assert "data lost:" in out and "/odom messages" in out and "mission OK" not in out
+    messages, _ = read_bag(run / "bag")
+    for topic, n in s["data_lost"].items():     # what the summary says is what the bag misses
+        assert len({m.header.stamp.sec * 10**9 + m.header.stamp.nanosec for _, m in messages[topic]}) == s["ticks"] - n
 
 
 def test_a_second_mission_on_a_live_domain_is_refused_and_auto_picks_another(tmp_path):

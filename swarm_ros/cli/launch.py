@@ -59,8 +59,8 @@ def add_parser(sub) -> None:
     p.add_argument("--no-record", action="store_true", help="do not record a bag")
     p.add_argument("--domain-id", type=domain_id, help="ROS_DOMAIN_ID for this run (default: $ROS_DOMAIN_ID or 0); "
                    "'auto': the first domain from there with no ROS node on it")
-    p.add_argument("--lost-after", type=positive_int, help="ticks a silent drone is waited for (each after the "
-                   "1 s command timeout) before it is declared lost and its failsafe lands it (default 5)")
+    p.add_argument("--lost-after", type=positive_int, help="command timeouts (1 s each) a silent drone is waited "
+                   "for before it is declared lost and its failsafe lands it (default 5)")
     p.add_argument("--json", help="also write the summary to this JSON file")
     p.add_argument("--strict", action="store_true", help="exit with code 3 unless the verdict is 'mission OK': on collisions, "
                    "geofence violations, a drone lost, data lost, or more than 1 %% of commands late")

@@ -1,8 +1,7 @@
 """Which drones the simulator has given up waiting for, and what their failsafe flies.
 
-A drone that stays silent for `lost_after` ticks (each one a tick stepped without its answer
-after the command timeout), or whose command publisher disappears from the graph (its process
-ended), is LOST: the lockstep barrier stops waiting for it, so one dead process cannot slow the
+A drone that stays silent for `lost_after` ticks stepped without its answer after the command
+timeout, or whose command publisher disappears from the graph (its process ended), is LOST: the lockstep barrier stops waiting for it, so one dead process cannot slow the
 swarm down, and the simulator flies its failsafe instead: hover for FAILSAFE_HOVER s of mission
 time, then descend until it is on the ground, as a vehicle's firmware does when its companion
 computer goes quiet. A lost drone that answers a tick again (a restarted process) rejoins.
@@ -14,7 +13,7 @@ import numpy as np
 
 FAILSAFE_HOVER = 2.0   # s (mission time) a lost drone hovers before its failsafe lands it
 LAND_SPEED = 0.4       # m/s the failsafe descends at, slowing down over the last metre
-LOST_AFTER = 5         # default: silent ticks (each after the command timeout) before a drone is lost
+LOST_AFTER = 5         # default: command timeouts of silence before a drone is lost (5 s)
 
 
 class LostDrones:

@@ -13,7 +13,7 @@ with each drone's latest command. Two ways to pace it:
   an answer that misses its tick still becomes the drone's setpoint, and is counted late.
 
 A drone silent for `cmd_timeout` wall seconds is commanded to hover (zero velocity); one silent
-for `lost_after` such ticks, or whose process ended, is lost (nodes/lost_drones.py): the barrier
+for `lost_after` such timeouts, or whose process ended, is lost (nodes/lost_drones.py): the barrier
 stops waiting for it and its failsafe lands it; it rejoins when it answers again. Losses, and
 the simulator waiting for a stalled recorder, are announced on /swarm/events. Beacons
 on /<drone>/radio/tx are relayed only to drones in radio range, with the mission's loss and
@@ -74,7 +74,11 @@ class SimulatorNode:
         self.poses_every = max(1, round(mission.control_rate / mission.view_rate)) if mission.view_rate > 0 else 0
         self.summary_pub = node.create_publisher(SwarmSummary, topics.SUMMARY, qos(topics.SUMMARY))
         self.events_pub = node.create_publisher(String, topics.EVENTS, qos(topics.EVENTS))
-        self.lost = LostDrones(names, lost_after)
+        # lost after `lost_after` command timeouts of silence: in lockstep each is one tick
+        # stepped without the drone, in real time the ticks the wall clock runs meanwhile
+        silent_ticks = lost_after if self.lockstep else \
+            max(1, round((lost_after - 1) * cmd_timeout * mission.control_rate * speed))
+        self.lost = LostDrones(names, silent_ticks)
         self.recorder_wait_said = False
         self.updates = UpdateRelay(node, self.sim, mission) if mission.updates else None
         # A mission starts once its services are up (their drones' first requests must not be lost).
@@ -167,7 +171,7 @@ class SimulatorNode:
                 return
             self.cmd[k], self.cmd_stamp[k], self.cmd_wall[k] = v, stamp, time.monotonic()
             # a lost drone answering a recent tick (a restarted process) is waited for again
-            recent = self._tick_ns() - stamp <= self.lost.lost_after * 1e9 / self.mission.control_rate
+            recent = self._tick_ns() - stamp <= LOST_AFTER * 1e9 / self.mission.control_rate
             if self.lost.lost[k] and (recent or not self.lockstep):
                 self._event("back", self.lost.rejoin(k, self.sim.t))
             if self.lockstep and self.held_since is None and not self._waiting().any():
