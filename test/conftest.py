@@ -16,14 +16,14 @@ os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"   # nothing in the sui
 
 
 ROS_FIXTURES = {"ros_domain", "ros_context", "ros_env"}
-E2E_MODULES = {"test_end_to_end", "test_launch_file"}
+E2E_MODULES = {"test_end_to_end", "test_launch_file", "test_fault_runs"}
 # Whole missions, trainings and subprocess-per-case CLI tests: left out of the fast subset
 # (`scripts/run-tests --fast`). A module name marks all its tests; module::test marks one test
 # with all its parameters. Measured with --durations; keep the fast subset under a minute.
 SLOW = {
     "test_pybullet_sim", "test_fisc_missions", "test_cao_missions", "test_planned_missions", "test_headless_mission",
     "test_gmt_kinodynamic", "test_policy_missions", "test_rl_envs", "test_train", "test_packaging",
-    "test_example_plugin", "test_example_plugins", "test_analyze_hostile",
+    "test_example_plugin", "test_example_plugins", "test_analyze_hostile", "test_fault_runs",
     "test_config_bounds::test_a_world_with_absurdly_many_obstacles_is_refused",
     "test_gazebo_export::test_exported_world_and_models_validate",
     "test_analyze_cli", "test_analyze_metrics::test_analysis_runs_without_loading_ros",
