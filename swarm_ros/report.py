@@ -41,6 +41,14 @@ def lost_drones(summary: dict) -> str | None:
                      for e in lost)
 
 
+def lost_services(summary: dict) -> str | None:
+    """Mission services whose process ended during the run (summary["lost_services"]), or None."""
+    lost = summary.get("lost_services") or []
+    if not lost:
+        return None
+    return ", ".join(f"service {e['name']} lost at t={e['t']:.1f} s" for e in lost)
+
+
 def lost_data(summary: dict) -> str | None:
     """What the bag misses (summary["data_lost"]: topic -> messages), or None."""
     lost = {t: n for t, n in (summary.get("data_lost") or {}).items() if n}
@@ -53,7 +61,7 @@ def verdict(summary: dict) -> tuple[str, bool]:
     """(the verdict line, whether the run is OK). `launch --strict` exits 3 exactly when it is not:
     on a collision or geofence violation, a drone lost, data missing from the bag, or when more
     than LATE_LIMIT of the commands were late (the controllers were not flown as the mission says)."""
-    faults = [f for f in (lost_drones(summary), lost_data(summary)) if f]
+    faults = [f for f in (lost_drones(summary), lost_services(summary), lost_data(summary)) if f]
     if summary["collisions"] or summary["geofence_violations"]:
         return "; ".join(["SAFETY VIOLATIONS", *faults]), False
     if faults:

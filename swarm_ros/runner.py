@@ -108,6 +108,7 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
     task = progress.add_task("starting nodes", total=mission.duration, phase="start")
     interrupted = False
     lost: list[str] = []             # drone processes that ended during the mission
+    lost_services: list[dict] = []   # mission services whose process ended during the mission
     shm_files: set[str] = set()      # Fast DDS shared-memory files the run's processes used
     try:
         guard.listen(lambda s: executor.spin_until_future_complete(rclpy.task.Future(), timeout_sec=s))
@@ -132,6 +133,13 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
                     shm_files |= _shm_files(group)
                 for spec, code, log in group.failed():
                     where = f"{spec.executable} ({spec.namespace or ''}{'/' + spec.name if spec.name else ''})"
+                    if _service_lost(spec, mission, latest, lost_services, code):
+                        # Services are not in the tick barrier: the drones fly on with their last answers.
+                        console.print(f"[yellow]warning:[/] the {spec.name} service exited with code {code} at "
+                                      f"t={lost_services[-1]['t']:.1f} s; the mission goes on without it (log {log})")
+                        continue
+                    if any(e["name"] == spec.name for e in lost_services):
+                        continue
                     if spec.executable != "drone" or not per_drone_processes:
                         raise RunError(f"{where} exited with code {code}; its log {log} ends:\n{log_tail(log)}")
                     if where not in lost:
@@ -180,6 +188,7 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
     summary["processes"] = len(specs)
     summary["lost_processes"] = lost
     summary.setdefault("lost", [])
+    summary["lost_services"] = lost_services
     for name, seen in monitored.items():
         use = mission.services[name]
         summary.update(use.kind.summarize(use, seen))
@@ -190,6 +199,17 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     console.print(summary_table(summary))
     return summary
+
+
+def _service_lost(spec, mission, latest: dict, lost_services: list, code: int) -> bool:
+    """Note a mission service whose process ended once the mission flies (before, the simulator
+    waits for it and the run stops); True the first time."""
+    if spec.namespace != "/swarm" or spec.name not in mission.services or "status" not in latest:
+        return False
+    if any(e["name"] == spec.name for e in lost_services):
+        return False
+    lost_services.append({"name": spec.name, "t": round(float(latest["status"]["t"]), 3), "code": code})
+    return True
 
 
 def _event(text: str) -> dict:

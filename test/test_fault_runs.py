@@ -178,3 +178,30 @@ def test_a_second_mission_on_a_live_domain_is_refused_and_auto_picks_another(tmp
         if first.poll() is None:
             first.kill()
             first.wait()
+
+
+def test_a_killed_planner_does_not_stop_or_freeze_the_lockstep_run(tmp_path):
+    """The planner service is not in the tick barrier: killed mid-mission, the run flies to its
+    end with the drones' last plans, and the summary and verdict name the lost service."""
+    run = tmp_path / "run"
+    proc = launch(tmp_path, next(_domains), "crossing", "--speed", "0", "--no-record")
+    wait_for(lambda: says(run, "simulator", "starts in lockstep"), "mission start", proc)
+    time.sleep(3)
+    os.kill(pid_of(run, "planner"), signal.SIGKILL)
+    out = finish(proc)
+    assert proc.returncode == 0, out[-3000:]
+    s = json.loads((tmp_path / "summary.json").read_text())
+    assert s["sim_time"] == pytest.approx(44) and [e["name"] for e in s["lost_services"]] == ["planner"]
+    assert "service planner lost at t=" in out and "mission OK" not in out
+
+
+def test_start_up_names_the_peers_that_never_connected(tmp_path, ros_env):
+    """A simulator whose drones never come gives up after `startup_timeout` s without a new
+    peer, and says which ones are missing."""
+    from conftest import REPO
+    out = subprocess.run([sys.executable, "-m", "swarm_ros.nodes.simulator", "--ros-args",
+                          "-p", f"mission_file:={REPO / 'config' / 'missions' / 'rings.yaml'}",
+                          "-p", "startup_timeout:=2.0"], env=ros_env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 3, out.stderr[-2000:]
+    line = next(x for x in (out.stdout + out.stderr).splitlines() if "peers did not connect" in x)
+    assert "none new for 2 s" in line and "/cf1/cmd publisher" in line
