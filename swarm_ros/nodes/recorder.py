@@ -118,7 +118,9 @@ class RecorderNode:
             self.progress_pub.publish(Int64(data=low))
 
     def _check_ready(self, *_ignored) -> None:
-        waiting = [s.topic_name for s in self.subs if s.get_publisher_count() == 0 and s.topic_name != topics.SUMMARY]
+        # the summary comes at the end, events only when something goes wrong (and never on hardware)
+        waiting = [s.topic_name for s in self.subs if s.get_publisher_count() == 0
+                   and s.topic_name not in (topics.SUMMARY, topics.EVENTS)]
         late = time.monotonic() - self.t0 > READY_TIMEOUT
         if waiting and not late:
             return
