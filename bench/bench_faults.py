@@ -44,7 +44,7 @@ def _pid(run: Path, label: str) -> int:
 
 
 def one_run(mission: str, fault: str, domain: int, tmp: Path) -> dict:
-    run = tmp / f"{fault}_{domain}"
+    run = tmp / f"{fault.split()[0]}_{domain}"
     args = [sys.executable, "-m", "swarm_ros.cli", "launch", mission, "--speed", "0", "--per-drone-processes",
             "--run-dir", str(run), "--json", str(run) + ".json"]
     env = dict(os.environ, ROS_DOMAIN_ID=str(domain), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST")
