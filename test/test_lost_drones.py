@@ -78,3 +78,17 @@ def test_shared_memory_files_in_use_are_never_removed(tmp_path):
         holder.kill()
         holder.wait()
     assert shm.remove_unused({name}) == [name] and not path.exists()
+
+
+def test_launch_takes_a_domain_id_or_auto_and_a_positive_lost_after(capsys):
+    import pytest
+    from swarm_ros.cli import build_parser
+    parser = build_parser()
+    args = parser.parse_args(["launch", "rings", "--domain-id", "auto", "--lost-after", "3"])
+    assert args.domain_id == "auto" and args.lost_after == 3
+    assert parser.parse_args(["launch", "rings", "--domain-id", "7"]).domain_id == 7
+    for bad in (["--domain-id", "300"], ["--domain-id", "any"], ["--lost-after", "0"]):
+        with pytest.raises(SystemExit) as exit_:
+            parser.parse_args(["launch", "rings", *bad])
+        assert exit_.value.code == 2
+    assert "is not" in capsys.readouterr().err
