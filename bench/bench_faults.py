@@ -3,6 +3,7 @@ against the same mission without one in the same run.
 
     python bench/bench_faults.py                  # rings, lockstep, one process per drone: about 2 min
     python bench/bench_faults.py --repeats 3 --json /tmp/faults.json
+    python bench/bench_faults.py --limit 60      # stop each run 60 s after its start (code that never ends)
 
 Contenders (each a whole launch, in its own domain from $ROS_DOMAIN_ID, default 90):
 - peer (no fault): the mission as is;
@@ -11,8 +12,8 @@ Contenders (each a whole launch, in its own domain from $ROS_DOMAIN_ID, default 
 - recorder stalled: the recorder SIGSTOPped for STALL s after the mission starts (lockstep waits).
 
 Reported: wall time from the mission start to the summary, the mission's real-time factor
-(`rtf` of the summary, over the whole run), what the summary says was lost, and whether the bag
-holds every tick's odometry.
+(`rtf` of the summary, over the whole run), what the summary says was lost, how many odometry
+messages the bag misses, and the verdict (or how the launch failed).
 """
 from __future__ import annotations
 
@@ -43,7 +44,29 @@ def _pid(run: Path, label: str) -> int:
                 if line.split()[1].endswith(f"_{label}.log"))
 
 
-def one_run(mission: str, fault: str, domain: int, tmp: Path) -> dict:
+def mission_time(domain: int) -> float | None:
+    """The mission time /swarm/status reports now on `domain` (None if none comes within 10 s)."""
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+    from swarm_ros_interfaces.msg import SwarmStatus
+    from swarm_ros.nodes.runtime import qos
+    context = rclpy.Context()
+    rclpy.init(context=context, domain_id=domain)
+    node = rclpy.create_node("bench_faults", context=context, enable_rosout=False, start_parameter_services=False)
+    got: list[float] = []
+    node.create_subscription(SwarmStatus, "/swarm/status", lambda m: got.append(m.t), qos("/swarm/status"))
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    deadline = time.monotonic() + 10
+    while not got and time.monotonic() < deadline:
+        executor.spin_once(timeout_sec=0.2)
+    executor.shutdown()
+    node.destroy_node()
+    rclpy.try_shutdown(context=context)
+    return got[-1] if got else None
+
+
+def one_run(mission: str, fault: str, domain: int, tmp: Path, limit: float | None = None) -> dict:
     run = tmp / f"{fault.split()[0]}_{domain}"
     args = [sys.executable, "-m", "swarm_ros.cli", "launch", mission, "--speed", "0", "--per-drone-processes",
             "--run-dir", str(run), "--json", str(run) + ".json"]
@@ -59,10 +82,20 @@ def one_run(mission: str, fault: str, domain: int, tmp: Path) -> dict:
         os.kill(recorder, signal.SIGSTOP)
         time.sleep(STALL)
         os.kill(recorder, signal.SIGCONT)
-    out, _ = proc.communicate()
+    try:
+        out, _ = proc.communicate(timeout=None if limit is None else max(1.0, t0 + limit - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        wall = time.monotonic() - t0
+        t = mission_time(domain)
+        proc.send_signal(signal.SIGINT)
+        proc.communicate()
+        return {"wall_s": wall, "rtf": (t or 0.0) / wall, "sim_time": t, "lost": None, "data_lost": None,
+                "verdict": f"stopped after {wall:.0f} s at mission t={t} s"}
     wall = time.monotonic() - t0
     if proc.returncode != 0:
-        raise SystemExit(f"{fault}: launch exited with {proc.returncode}:\n{out[-2000:]}")
+        error = next((x for x in out.splitlines() if x.startswith("error:")), "")
+        return {"wall_s": wall, "rtf": None, "sim_time": None, "lost": None, "data_lost": None,
+                "verdict": f"launch exit {proc.returncode}: {error[:80]}"}
     s = json.loads(Path(str(run) + ".json").read_text())
     return {"wall_s": wall, "rtf": s["rtf"], "sim_time": s["sim_time"], "lost": s.get("lost"),
             "data_lost": s.get("data_lost"), "verdict": out.strip().splitlines()[-1]}
@@ -72,6 +105,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mission", default="rings")
     ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--limit", type=float, help="stop a run this many s after its mission starts; its figure "
+                    "is then the mission time reached over the wall time since the start")
     ap.add_argument("--json")
     args = ap.parse_args()
     domain = int(os.environ.get("ROS_DOMAIN_ID", "90"))
@@ -80,14 +115,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench_faults_") as tmp:
         for r in range(args.repeats):
             for i, fault in enumerate(faults):
-                results[fault].append(one_run(args.mission, fault, domain + i, Path(tmp)))
-    peer = median([x["rtf"] for x in results[faults[0]]])
+                results[fault].append(one_run(args.mission, fault, domain + i, Path(tmp), args.limit))
+    def rtf_of(runs):
+        values = [x["rtf"] for x in runs if x["rtf"] is not None]
+        return median(values) if values else None
+
+    peer = rtf_of(results[faults[0]])
     rows = []
     for fault in faults:
         runs = results[fault]
-        rtf = median([x["rtf"] for x in runs])
+        rtf = rtf_of(runs)
         lost = "; ".join(f"{e['name']}@{e['t']:g}s" for e in runs[-1]["lost"] or []) or "-"
-        rows.append([fault, f"{median([x['wall_s'] for x in runs]):.1f}", f"{rtf:.2f}", ratio(rtf, peer), lost,
+        rows.append([fault, f"{median([x['wall_s'] for x in runs]):.1f}", "-" if rtf is None else f"{rtf:.2f}", ratio(rtf, peer), lost,
                      sum((runs[-1]["data_lost"] or {}).values()), runs[-1]["verdict"]])
     print(table(["run", "wall s", "x real time", "vs peer", "lost", "odom lost", "verdict"], rows,
                 title=f"{args.mission}, lockstep, one process per drone ({args.repeats} repeats)"))
