@@ -66,6 +66,24 @@ def mission_time(domain: int) -> float | None:
     return got[-1] if got else None
 
 
+def odometry_missing(bag: Path, ticks: int) -> int | None:
+    """Odometry messages the bag misses, read from the bag itself (one per drone and tick flown)."""
+    from mcap.reader import make_reader
+    from swarm_ros.nodes.cdr import header_stamp
+    files = sorted(bag.glob("*.mcap"))
+    if not files:
+        return None
+    stamps: dict[str, set] = {}
+    try:
+        with open(files[0], "rb") as f:
+            for _schema, channel, message in make_reader(f).iter_messages():
+                if channel.topic.endswith("/odom"):
+                    stamps.setdefault(channel.topic, set()).add(header_stamp(message.data))
+    except Exception:          # a bag the recorder never closed
+        return None
+    return sum(ticks - len(s) for s in stamps.values())
+
+
 def one_run(mission: str, fault: str, domain: int, tmp: Path, limit: float | None = None) -> dict:
     run = tmp / f"{fault.split()[0]}_{domain}"
     args = [sys.executable, "-m", "swarm_ros.cli", "launch", mission, "--speed", "0", "--per-drone-processes",
@@ -98,7 +116,11 @@ def one_run(mission: str, fault: str, domain: int, tmp: Path, limit: float | Non
                 "verdict": f"launch exit {proc.returncode}: {error[:80]}"}
     s = json.loads(Path(str(run) + ".json").read_text())
     return {"wall_s": wall, "rtf": s["rtf"], "sim_time": s["sim_time"], "lost": s.get("lost"),
-            "data_lost": s.get("data_lost"), "verdict": out.strip().splitlines()[-1]}
+            "data_lost": s.get("data_lost"), "bag_odom_missing": odometry_missing(run / "bag", s["ticks"]), "verdict": out.strip().splitlines()[-1]}
+
+
+def cell(value) -> str:
+    return "-" if value is None else str(value)
 
 
 def main() -> None:
@@ -127,8 +149,10 @@ def main() -> None:
         rtf = rtf_of(runs)
         lost = "; ".join(f"{e['name']}@{e['t']:g}s" for e in runs[-1]["lost"] or []) or "-"
         rows.append([fault, f"{median([x['wall_s'] for x in runs]):.1f}", "-" if rtf is None else f"{rtf:.2f}", ratio(rtf, peer), lost,
-                     sum((runs[-1]["data_lost"] or {}).values()), runs[-1]["verdict"]])
-    print(table(["run", "wall s", "x real time", "vs peer", "lost", "odom lost", "verdict"], rows,
+                     sum((runs[-1]["data_lost"] or {}).values()), cell(runs[-1].get("bag_odom_missing")),
+                     runs[-1]["verdict"]])
+    print(table(["run", "wall s", "x real time", "vs peer", "lost", "odom lost (summary)", "odom missing (bag)",
+                 "verdict"], rows,
                 title=f"{args.mission}, lockstep, one process per drone ({args.repeats} repeats)"))
     write_json(NAME, {"machine": machine_info(), "mission": args.mission, "results": results}, args.json)
 
