@@ -90,7 +90,7 @@ def drone_specs(mission, per_drone_processes: bool) -> list[NodeSpec]:
 
 def node_specs(mission, *, per_drone_processes: bool = False, speed: float | None = None,
                bag_path: str | Path | None = None, record: bool | None = None,
-               live: tuple[str, int] | None = None) -> list[NodeSpec]:
+               live: tuple[str, int] | None = None, lost_after: int | None = None) -> list[NodeSpec]:
     """The processes that fly `mission` in simulation: simulator, drones, recorder, swarm view,
     and the node of each mission service its controllers need (control/plugin.py).
     `live`: (host, port) where the swarm view also serves the Foxglove live view."""
@@ -102,6 +102,8 @@ def node_specs(mission, *, per_drone_processes: bool = False, speed: float | Non
                   "odom_readers": 1 + int(record and "odom" in kinds)}   # the drone, the recorder
     if speed is not None:
         sim_params["speed"] = float(speed)
+    if lost_after is not None:
+        sim_params["lost_after"] = int(lost_after)
     specs = [NodeSpec("simulator", "simulator", "/swarm", sim_params, required=True)]
     specs += drone_specs(mission, per_drone_processes)
     if record:

@@ -60,17 +60,45 @@ def safety_failures(summary: dict) -> list[str]:
     return out
 
 
+def lost_drones(summary: dict) -> str | None:
+    """What the run lost of its drones (summary["lost"]: each declared lost by the simulator), or None."""
+    lost = summary.get("lost") or []
+    if not lost:
+        return None
+    return ", ".join(f"drone {e['name']} lost at t={e['t']:.1f} s"
+                     + (f" (back at t={e['rejoined']:.1f} s)" if e.get("rejoined") is not None else "")
+                     for e in lost)
+
+
+def lost_services(summary: dict) -> str | None:
+    """Mission services whose process ended during the run (summary["lost_services"]), or None."""
+    lost = summary.get("lost_services") or []
+    if not lost:
+        return None
+    return ", ".join(f"service {e['name']} lost at t={e['t']:.1f} s" for e in lost)
+
+
+def lost_data(summary: dict) -> str | None:
+    """What the bag misses (summary["data_lost"]: topic -> messages), or None."""
+    lost = {t: n for t, n in (summary.get("data_lost") or {}).items() if n}
+    if not lost:
+        return None
+    return "data lost: " + ", ".join(f"{n} {t} messages" for t, n in sorted(lost.items()))
+
+
 def verdict(summary: dict) -> tuple[str, bool]:
     """(the verdict line, whether the run is OK). `launch --strict` exits 3 exactly when it is not:
-    on a collision or geofence violation, a drone that did not land where the mission says, or
-    when more than LATE_LIMIT of the commands were late (the controllers were not flown as the
-    mission says). docs/guide/verdicts.md lists the verdicts and exit codes."""
+    on a collision or geofence violation, a drone that did not land where the mission says, a
+    drone or mission service lost, data missing from the bag, or when more than LATE_LIMIT of the
+    commands were late (the controllers were not flown as the mission says).
+    docs/guide/verdicts.md lists the verdicts and exit codes."""
+    faults = [f for f in (lost_drones(summary), lost_services(summary), lost_data(summary)) if f]
+    landing = landing_failures(summary)
     failed = safety_failures(summary)
     if failed:
-        return "SAFETY VIOLATIONS: " + ", ".join(failed + landing_failures(summary)), False
-    landing = landing_failures(summary)
-    if landing:
-        return "MISSION FAILED: " + "; ".join(landing), False
+        return "; ".join(["SAFETY VIOLATIONS: " + ", ".join(failed + landing), *faults]), False
+    if faults or landing:
+        return "MISSION FAILED: " + "; ".join(faults + landing), False
     late = late_fraction(summary)
     if late > LATE_LIMIT:
         return f"mission flew, but {percent(late)} of commands were late (more than {100 * LATE_LIMIT:g} %)", False

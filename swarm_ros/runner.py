@@ -4,11 +4,16 @@ The runner is a launcher plus a small monitor node: it starts every NodeSpec as 
 process (isolated to loopback and one ROS domain), follows /swarm/status for the progress
 display, and ends when the simulator publishes /swarm/summary and exits. Each run gets a
 folder: runs/<mission>_<time>/ with bag/ (rosbag2), logs/ (one per process), summary.json.
+It also keeps the run honest: it announces the run on its domain and refuses to fly beside
+another (run_guard.py), prints the faults the simulator announces on /swarm/events, adds the
+losses of drones and of recorded data to the summary, and at the end removes the Fast DDS
+shared-memory files its own processes left (shm.py).
 """
 from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 from rich.console import Console
@@ -16,17 +21,36 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .launching import ISOLATION, ProcessGroup, default_run_dir, log_tail, node_specs, ros_environment
 from .report import cell, summary_table
+from . import shm
 
 RECORDER_CLOSE_TIMEOUT = 20.0   # s to wait for the recorder to close the bag after the summary
+SHM_NOTE_EVERY = 2.0            # s between notes of the shared-memory files the run's processes use
 
 
 class RunError(RuntimeError):
-    pass
+    exit_code = 1
+
+
+class RunConflict(RunError):
+    """Another mission is live on the run's domain (a usage error: exit code 2)."""
+    exit_code = 2
+
+
+def bag_losses(bag_path: Path) -> dict[str, int]:
+    """{topic: messages missing} as the recorder wrote it into the bag's metadata."""
+    import yaml
+    try:
+        meta = yaml.safe_load((bag_path / "metadata.yaml").read_text())
+        lost = json.loads(meta["rosbag2_bagfile_information"]["custom_data"]["swarm_ros.lost"])
+    except (OSError, KeyError, TypeError, ValueError, yaml.YAMLError):
+        return {}
+    return {str(t): int(n) for t, n in lost.items() if int(n) > 0} if isinstance(lost, dict) else {}
 
 
 def run_mission(mission, *, speed: float | None = None, per_drone_processes: bool = False,
                 run_dir: Path | None = None, record: bool | None = None, domain_id: int | None = None,
-                console: Console | None = None, live: tuple[str, int] | None = None) -> dict:
+                console: Console | None = None, live: tuple[str, int] | None = None,
+                lost_after: int | None = None) -> dict:
     """Fly `mission` through ROS 2 and return its summary (with bag and log paths).
     `live`: (host, port) where the swarm view node serves the Foxglove live view."""
     console = console or Console()
@@ -36,7 +60,7 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
         raise RunError(f"run folder {run_dir} exists and is not empty; choose another with --run-dir")
     bag_path = run_dir / "bag"
     specs = node_specs(mission, per_drone_processes=per_drone_processes, speed=speed, bag_path=bag_path,
-                       record=record, live=live)
+                       record=record, live=live, lost_after=lost_after)
     if domain_id is None:
         domain_id = int(os.environ.get("ROS_DOMAIN_ID", "0"))
     env = ros_environment(domain_id)
@@ -47,8 +71,10 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
     import rclpy.task
     from rclpy.experimental import EventsExecutor
     from rclpy.signals import SignalHandlerOptions
+    from std_msgs.msg import String
     from swarm_ros_interfaces.msg import SwarmStatus, SwarmSummary
     from . import topics
+    from .run_guard import Conflict, RunGuard
     from .nodes.reports import status_dict, summary_dict
     from .nodes.runtime import qos
     from .nodes.service_link import link_of
@@ -70,8 +96,11 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
                                      qos(use.kind.monitor))
     node.create_subscription(SwarmSummary, topics.SUMMARY, lambda m: latest.update(summary=summary_dict(m)),
                              qos(topics.SUMMARY))
+    events: list[dict] = []
+    node.create_subscription(String, topics.EVENTS, lambda m: events.append(_event(m.data)), qos(topics.EVENTS))
     executor = EventsExecutor(context=context)
     executor.add_node(node)
+    guard = RunGuard(node, mission.name, run_dir, domain_id)
 
     console.print(f"[bold]swarm_ros[/] mission [cyan]{mission.name}[/]: {len(mission.fleet.drones)} drones, "
                   f"{mission.duration:g} s, ROS_DOMAIN_ID={domain_id}, run folder {run_dir}")
@@ -85,7 +114,13 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
     task = progress.add_task("starting nodes", total=mission.duration, phase="start")
     interrupted = False
     lost: list[str] = []             # drone processes that ended during the mission
+    lost_services: list[dict] = []   # mission services whose process ended during the mission
+    shm_files: set[str] = set()      # Fast DDS shared-memory files the run's processes used
     try:
+        guard.listen(lambda s: executor.spin_until_future_complete(rclpy.task.Future(), timeout_sec=s))
+        guard.check(started=False)
+        guard.announce()
+        shm_noted = time.monotonic()
         for k, spec in enumerate(specs):
             proc = group.start(spec, k)
             if spec.required:
@@ -94,8 +129,23 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
         with progress:
             while "summary" not in latest or sim_proc.poll() is None:
                 executor.spin_until_future_complete(rclpy.task.Future(), timeout_sec=0.1)
+                warning = guard.check(started=True)
+                if warning:
+                    console.print(f"[yellow]warning:[/] {warning}")
+                while events:
+                    console.print(f"[yellow]{events.pop(0).get('text', '')}[/]")
+                if time.monotonic() - shm_noted > SHM_NOTE_EVERY:
+                    shm_noted = time.monotonic()
+                    shm_files |= _shm_files(group)
                 for spec, code, log in group.failed():
                     where = f"{spec.executable} ({spec.namespace or ''}{'/' + spec.name if spec.name else ''})"
+                    if _service_lost(spec, mission, latest, lost_services, code):
+                        # Services are not in the tick barrier: the drones fly on with their last answers.
+                        console.print(f"[yellow]warning:[/] the {spec.name} service exited with code {code} at "
+                                      f"t={lost_services[-1]['t']:.1f} s; the mission goes on without it (log {log})")
+                        continue
+                    if any(e["name"] == spec.name for e in lost_services):
+                        continue
                     if spec.executable != "drone" or not per_drone_processes:
                         raise RunError(f"{where} exited with code {code}; its log {log} ends:\n{log_tail(log)}")
                     if where not in lost:
@@ -120,16 +170,22 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
                         console.print(f"  {s['phase']:>7} t={s['t']:.1f}/{s['duration']:g} s "
                                       f"collisions={s['collisions']} min_sep={cell(s['min_separation'], '{:.2f} m')}")
             progress.update(task, completed=mission.duration, phase="done")
+        shm_files |= _shm_files(group)
         for spec, proc, _log in group.procs:
             if spec.executable == "recorder":
                 group.wait(proc, RECORDER_CLOSE_TIMEOUT)
     except KeyboardInterrupt:
         interrupted = True
+    except Conflict as err:
+        raise RunConflict(str(err)) from None
     finally:
+        shm_files |= _shm_files(group)
         group.stop()
         executor.shutdown()
         node.destroy_node()
         rclpy.try_shutdown(context=context)
+        if group.procs:
+            _write_lines(run_dir / "logs" / "shm_removed.txt", shm.remove_unused(shm_files))
     if interrupted:
         raise RunError("interrupted; all processes stopped")
     summary = latest["summary"]
@@ -137,12 +193,48 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
     summary["bag"] = str(bag_path) if record else None
     summary["processes"] = len(specs)
     summary["lost_processes"] = lost
+    summary.setdefault("lost", [])
+    summary["lost_services"] = lost_services
     for name, seen in monitored.items():
         use = mission.services[name]
         summary.update(use.kind.summarize(use, seen))
     recorder_failed = [s for s, code, _ in group.failed() if s.executable == "recorder"]
     if record and (recorder_failed or not (bag_path / "metadata.yaml").is_file()):
         raise RunError(f"the recorder did not close the bag {bag_path}; see {run_dir / 'logs'}")
+    summary["data_lost"] = bag_losses(bag_path) if record else {}
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     console.print(summary_table(summary))
     return summary
+
+
+def _service_lost(spec, mission, latest: dict, lost_services: list, code: int) -> bool:
+    """Note a mission service whose process ended once the mission flies (before, the simulator
+    waits for it and the run stops); True the first time."""
+    if spec.namespace != "/swarm" or spec.name not in mission.services or "status" not in latest:
+        return False
+    if any(e["name"] == spec.name for e in lost_services):
+        return False
+    lost_services.append({"name": spec.name, "t": round(float(latest["status"]["t"]), 3), "code": code})
+    return True
+
+
+def _event(text: str) -> dict:
+    try:
+        event = json.loads(text)
+    except ValueError:
+        return {"text": text}
+    return event if isinstance(event, dict) else {"text": text}
+
+
+def _shm_files(group: ProcessGroup) -> set[str]:
+    """The Fast DDS shared-memory files the run's live processes (and this one) use now."""
+    pids = [p.pid for _, p, _ in group.procs if p.poll() is None] + [os.getpid()]
+    return set().union(*(shm.files_of(pid) for pid in pids))
+
+
+def _write_lines(path: Path, lines: list[str]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(line + "\n" for line in lines))
+    except OSError:
+        pass

@@ -27,6 +27,10 @@ Swarm-wide:
   /swarm/recorder_ready  std_msgs/String  the recorder is subscribed to everything (latched)
   /swarm/recorder_progress  std_msgs/Int64  mission ns up to which every drone's odometry is in
                                             the bag (latched); lockstep waits for it
+  /swarm/events   std_msgs/String  what went wrong during a run, one JSON object each: a drone lost
+                                   or back, the simulator waiting for the recorder (kept, always recorded)
+  /swarm/run      std_msgs/String  the run live on this domain: JSON with its run id, mission and pid
+                                   (latched; `swarm-ros launch` refuses to start beside another)
   /swarm/update/tx     std_msgs/UInt8MultiArray  a SwarmSync message from the update server
   /swarm/update/rx     std_msgs/UInt8MultiArray  a SwarmSync message the radio delivered to it
   /swarm/update/push   std_msgs/UInt8MultiArray  a signed patch for the server (`swarm-ros patch push`)
@@ -48,6 +52,7 @@ PATCH_PUSH, SERVER_STATE = "/swarm/update/push", "/swarm/update/server"
 STATUS, SUMMARY = "/swarm/status", "/swarm/summary"
 POSES, MARKERS, WORLD = "/swarm/poses", "/swarm/markers", "/swarm/world"
 RECORDER_READY, RECORDER_PROGRESS = "/swarm/recorder_ready", "/swarm/recorder_progress"
+EVENTS, RUN = "/swarm/events", "/swarm/run"
 
 TYPES = {
     ODOM: "nav_msgs/msg/Odometry",
@@ -69,16 +74,18 @@ TYPES = {
     WORLD: "visualization_msgs/msg/MarkerArray",
     RECORDER_READY: "std_msgs/msg/String",
     RECORDER_PROGRESS: "std_msgs/msg/Int64",
+    EVENTS: "std_msgs/msg/String",
+    RUN: "std_msgs/msg/String",
 }
 
 # Latched topics: late subscribers (recorder, viewers) still get the last message.
-LATCHED = {SUMMARY, WORLD, RECORDER_READY, RECORDER_PROGRESS, UPDATE_STATUS, PATCH_PUSH, SERVER_STATE}
+LATCHED = {SUMMARY, WORLD, RECORDER_READY, RECORDER_PROGRESS, UPDATE_STATUS, PATCH_PUSH, SERVER_STATE, RUN}
 
 DEPTH = 200  # reliable history (4 s at 50 Hz): a recorder stalled that long still loses nothing
 
 # Kept topics: a subscriber matched late (discovery between many processes can take seconds,
 # longer than a fast lockstep mission) still gets this many of the latest messages.
-KEPT: dict[str, int] = {}
+KEPT: dict[str, int] = {EVENTS: 100}
 
 
 def declare(types: dict, kept: dict | None = None, latched=()) -> None:
@@ -104,7 +111,7 @@ def kind(topic: str) -> str:
 
 
 def recorded(kinds, drones, services=()) -> list[tuple[str, str]]:
-    """(topic, type) for the mission's `record.topics` kinds; the summary is always recorded.
+    """(topic, type) for the mission's `record.topics` kinds; the events and the summary are always recorded.
     `services`: (kind, drone names, per-drone topics, swarm-wide topics) of each mission
     service; its topics are recorded when its kind is."""
     per_drone = {"odom": [ODOM], "cmd": [CMD], "radio": [RADIO_TX, RADIO_RX], "updates": [UPDATE_STATUS]}
@@ -115,4 +122,4 @@ def recorded(kinds, drones, services=()) -> list[tuple[str, str]]:
             out += [(of(d, name), TYPES[name]) for name in drone_topics for d in names]
     out += [(name, TYPES[name]) for kind in kinds for name in swarm.get(kind, [])]
     out += [(name, TYPES[name]) for kind, _, _, swarm_topics in services if kind in kinds for name in swarm_topics]
-    return out + [(SUMMARY, TYPES[SUMMARY])]
+    return out + [(EVENTS, TYPES[EVENTS]), (SUMMARY, TYPES[SUMMARY])]

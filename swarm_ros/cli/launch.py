@@ -44,6 +44,28 @@ def free_port(host: str, port: int) -> int:
         return s.getsockname()[1]
 
 
+def domain_id(text: str):
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 232:
+        raise argparse.ArgumentTypeError(f"{text} is not a ROS domain id (0-232) or 'auto'")
+    return value
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a whole number >= 1")
+    return value
+
+
 def write_json(path: str, summary: dict) -> None:
     try:
         Path(path).write_text(json.dumps(summary, indent=2))
@@ -66,20 +88,26 @@ def add_parser(sub) -> None:
     p.add_argument("--per-drone-processes", action="store_true", help="one process per drone (default: one for all)")
     p.add_argument("--run-dir", type=Path, help="folder for bag, logs and summary (default runs/<mission>_<time>)")
     p.add_argument("--no-record", action="store_true", help="do not record a bag")
-    p.add_argument("--domain-id", type=int, help="ROS_DOMAIN_ID for this run (default: $ROS_DOMAIN_ID or 0)")
+    p.add_argument("--domain-id", type=domain_id, help="ROS_DOMAIN_ID for this run (default: $ROS_DOMAIN_ID or 0); "
+                   "'auto': the first domain from there with no ROS node on it")
+    p.add_argument("--lost-after", type=positive_int, help="command timeouts (1 s each) a silent drone is waited "
+                   "for before it is declared lost and its failsafe lands it (default 5)")
     p.add_argument("--json", help="also write the summary to this JSON file")
     p.add_argument("--strict", action="store_true", help="exit with code 3 unless the verdict is 'mission OK': on collisions, "
-                   "geofence violations, a drone not landed where the mission says, or more than 1 %% of commands "
-                   "late (docs/guide/verdicts.md)")
+                   "geofence violations, a drone not landed where the mission says, a drone or service lost, data "
+                   "lost, or more than 1 %% of commands late (docs/guide/verdicts.md)")
     add_view_options(p)
     p.set_defaults(func=cmd_launch)
 
 
 def cmd_launch(args, console) -> int:
+    import os
     from ..preflight import preflight
+    from ..run_guard import Conflict
     from ..runner import RunError, run_mission
     mission = load(args.mission)
     preflight(mission, args.run_dir)
+    domain = args.domain_id
     live = None
     if args.view:
         if mission.view_rate <= 0:
@@ -88,12 +116,18 @@ def cmd_launch(args, console) -> int:
             return 2
         live = (args.view_host, free_port(args.view_host, args.view_port))
     try:
+        if domain == "auto":
+            from ..run_guard import free_domain
+            domain = free_domain(int(os.environ.get("ROS_DOMAIN_ID", "0") or 0))
         summary = run_mission(mission, speed=args.speed, per_drone_processes=args.per_drone_processes,
                               run_dir=args.run_dir, record=False if args.no_record else None,
-                              domain_id=args.domain_id, console=console, live=live)
+                              domain_id=domain, console=console, live=live, lost_after=args.lost_after)
     except RunError as err:
         console.print(f"[red]error:[/] {err}")
-        return 1
+        return err.exit_code
+    except Conflict as err:            # --domain-id auto found no free domain
+        console.print(f"[red]error:[/] {err}")
+        return 2
     if args.json:
         write_json(args.json, summary)
     from ..report import verdict

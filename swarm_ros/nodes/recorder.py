@@ -9,6 +9,9 @@ waits for that), and it closes the bag when the mission summary arrives. When it
 odometry it reports on /swarm/recorder_progress the mission time up to which it has written
 every drone's odometry: a lockstep simulator runs only so far ahead of that (back-pressure), as
 a lockstep run can outpace the recorder and a reader's history overflows, losing messages.
+What it could not take is counted: when it closes the bag it compares the odometry stamps it
+wrote with the ticks the summary says were flown, and writes each topic's missing count into
+the bag's metadata (`swarm_ros.lost`, JSON), where the runner reads it for the summary.
 """
 from __future__ import annotations
 
@@ -71,6 +74,8 @@ class RecorderNode:
         recorded = topics.recorded(kinds, mission.fleet.names, service_topics(mission))
         odom = {topics.of(d, topics.ODOM) for d in mission.fleet.names} & {t for t, _ in recorded}
         self.written = dict.fromkeys(odom, -1)            # odometry topic -> newest stamp written (ns)
+        self.stamps = {t: set() for t in odom}            # odometry topic -> every stamp written
+        self.ticks = None                                 # ticks flown, from the summary
         self.reported, self.report_step = -1, int(PROGRESS_EVERY * 1e9 / mission.control_rate)
         for topic, type_name in recorded:
             conn = self.writer.add_connection(topic, type_name, typestore=store)
@@ -93,6 +98,8 @@ class RecorderNode:
                     self._progress(odom_topic, cdr.header_stamp(data))
                 except ValueError:
                     pass                   # written as received; a malformed message just does not count
+            if is_summary:
+                self.ticks = summary_ticks(data)
             if is_summary and self.closing is None:
                 # Other topics' messages may still be in flight or queued (no order across
                 # topics): close once the stream has gone quiet.
@@ -103,6 +110,7 @@ class RecorderNode:
     def _progress(self, topic: str, stamp: int) -> None:
         """Report the mission time up to which every drone's odometry is in the bag, every few ticks."""
         self.written[topic] = max(self.written[topic], stamp)
+        self.stamps[topic].add(stamp)
         if stamp - self.reported < self.report_step:
             return
         low = min(self.written.values())
@@ -111,7 +119,9 @@ class RecorderNode:
             self.progress_pub.publish(Int64(data=low))
 
     def _check_ready(self, *_ignored) -> None:
-        waiting = [s.topic_name for s in self.subs if s.get_publisher_count() == 0 and s.topic_name != topics.SUMMARY]
+        # the summary comes at the end, events only when something goes wrong (and never on hardware)
+        waiting = [s.topic_name for s in self.subs if s.get_publisher_count() == 0
+                   and s.topic_name not in (topics.SUMMARY, topics.EVENTS)]
         late = time.monotonic() - self.t0 > READY_TIMEOUT
         if waiting and not late:
             return
@@ -130,11 +140,31 @@ class RecorderNode:
         self.close()
         self.proc.finish(0)
 
+    def lost(self) -> dict[str, int]:
+        """Odometry messages of each topic the bag misses: one per tick flown was published."""
+        if self.ticks is None:
+            return {}
+        return {t: self.ticks - len(s) for t, s in sorted(self.stamps.items()) if len(s) < self.ticks}
+
     def close(self) -> None:
         if self.writer is not None:
+            lost = self.lost()
+            self.writer.set_custom_data("swarm_ros.lost", json.dumps(lost, separators=(",", ":")))
+            if lost:
+                self.node.get_logger().warning(f"the bag misses {sum(lost.values())} odometry messages: {lost}")
             self.writer.close()
             self.writer = None
             self.node.get_logger().info(f"bag closed: {self.path} ({self.count} messages)")
+
+
+def summary_ticks(data: bytes) -> int | None:
+    """The ticks flown, from a serialized /swarm/summary (None if it cannot be read)."""
+    from rclpy.serialization import deserialize_message
+    from swarm_ros_interfaces.msg import SwarmSummary
+    try:
+        return int(deserialize_message(data, SwarmSummary).ticks)
+    except Exception:          # a malformed summary: no count rather than a dead recorder
+        return None
 
 
 def main(argv=None) -> int:

@@ -7,11 +7,15 @@ with each drone's latest command. Two ways to pace it:
 - lockstep (`speed` 0): a tick advances as soon as every drone has answered it, so runs are
   as fast as the nodes allow and repeatable (the headless runner gives the same numbers). When
   the recorder reports its progress, the simulator stays at most RECORDER_LAG ticks ahead of
-  the odometry it has written, so a run never outpaces the bag.
+  the odometry it has written, so a run never outpaces the bag: it waits for a stalled
+  recorder as long as the recorder lives, saying so on /swarm/events.
 - real time (`speed` > 0, 1 = wall clock): ticks advance on the wall clock as vehicles would;
   an answer that misses its tick still becomes the drone's setpoint, and is counted late.
 
-A drone silent for `cmd_timeout` wall seconds is commanded to hover (zero velocity). Beacons
+A drone silent for `cmd_timeout` wall seconds is commanded to hover (zero velocity); one silent
+for `lost_after` such timeouts, or whose process ended, is lost (nodes/lost_drones.py): the barrier
+stops waiting for it and its failsafe lands it; it rejoins when it answers again. Losses, and
+the simulator waiting for a stalled recorder, are announced on /swarm/events. Beacons
 on /<drone>/radio/tx are relayed only to drones in radio range, with the mission's loss and
 latency.
 """
@@ -29,6 +33,7 @@ from swarm_ros_interfaces.msg import RadioBeacon, RadioPackets, SwarmStatus, Swa
 from sim.engine import SwarmSim
 from swarm_ros import topics
 from swarm_ros.nodes import cdr, messages as msgs, reports
+from swarm_ros.nodes.lost_drones import LOST_AFTER, LostDrones
 from swarm_ros.nodes.runtime import Process, mission_from, qos, qos_latest
 from swarm_ros.nodes.service_link import link_of
 from swarm_ros.nodes.update_relay import UpdateRelay
@@ -40,13 +45,14 @@ RESEND = 0.25         # s without an answer (lockstep) before a tick's odometry 
 LINGER = 1.0          # s the node stays up after the summary so every subscriber gets it
 RECORDER_LAG = 50     # ticks (lockstep) the simulator may run ahead of the odometry in the bag;
                       # well inside the reliable history (topics.DEPTH), so nothing is dropped
-RECORDER_SILENT = 10.0  # s held back without recorder progress: warn and stop waiting for it
+RECORDER_SILENT = 2.0  # s held back without recorder progress before the wait is announced
+STARTUP_REPORT = 10.0  # s between "waiting for peers" lines while the graph connects
 EXIT_STRICT = 4        # exit code with `strict`: the mission had collisions or geofence violations
 
 
 class SimulatorNode:
     def __init__(self, node, mission, proc: Process, speed: float, wait_recorder: bool, cmd_timeout: float,
-                 startup_timeout: float, odom_readers: int = 1, strict: bool = False):
+                 startup_timeout: float, odom_readers: int = 1, strict: bool = False, lost_after: int = LOST_AFTER):
         self.node, self.mission, self.proc = node, mission, proc
         self.strict = strict
         self.speed, self.cmd_timeout, self.startup_timeout = speed, cmd_timeout, startup_timeout
@@ -67,6 +73,13 @@ class SimulatorNode:
         self.poses_pub = node.create_publisher(PoseArray, topics.POSES, qos(topics.POSES))
         self.poses_every = max(1, round(mission.control_rate / mission.view_rate)) if mission.view_rate > 0 else 0
         self.summary_pub = node.create_publisher(SwarmSummary, topics.SUMMARY, qos(topics.SUMMARY))
+        self.events_pub = node.create_publisher(String, topics.EVENTS, qos(topics.EVENTS))
+        # lost after `lost_after` command timeouts of silence: in lockstep each is one tick
+        # stepped without the drone, in real time the ticks the wall clock runs meanwhile
+        silent_ticks = lost_after if self.lockstep else \
+            max(1, round((lost_after - 1) * cmd_timeout * mission.control_rate * speed))
+        self.lost = LostDrones(names, silent_ticks)
+        self.recorder_wait_said = False
         self.updates = UpdateRelay(node, self.sim, mission) if mission.updates else None
         # A mission starts once its services are up (their drones' first requests must not be lost).
         monitors = [(use.kind.monitor, link_of(use.kind).monitor_type) for use in mission.services.values()
@@ -89,7 +102,8 @@ class SimulatorNode:
         self.late = np.zeros(n, dtype=int)                # ticks stepped without a fresh answer
         self.outbox: list[tuple[int, np.ndarray]] = []
         self.state = "waiting"
-        self.t_created = time.monotonic()
+        self.t_created = self.progress_at = self.reported_at = time.monotonic()
+        self.connected = -1          # peers matched so far (start-up waits while this grows)
         self.wall0 = self.tick_sent_at = 0.0
         self.resent = 0
         self.watchdog = node.create_timer(STATUS_PERIOD, self._watchdog)
@@ -99,12 +113,36 @@ class SimulatorNode:
     def _on_recorder_ready(self, _msg) -> None:
         self.recorder_ready = True
 
-    def _peers_ready(self) -> bool:
-        """Drones (and the recorder) subscribed to odometry, drones publishing commands, the
-        mission services that publish a monitor topic up."""
-        services = all(s.get_publisher_count() > 0 for s in self._service_subs)
-        return (self.recorder_ready and services and all(s.get_publisher_count() > 0 for s in self.cmd_sub)
-                and all(p.get_subscription_count() >= self.odom_readers for p in self.odom_pub))
+    def _missing_peers(self) -> list[str]:
+        """What has not connected yet: drones (and the recorder) subscribed to odometry, drones
+        publishing commands, the mission services that publish a monitor topic."""
+        missing = [] if self.recorder_ready else ["the recorder"]
+        missing += [s.topic_name + " publisher" for s in self._service_subs + self.cmd_sub
+                    if s.get_publisher_count() == 0]
+        missing += [p.topic_name + " subscribers" for p in self.odom_pub
+                    if p.get_subscription_count() < self.odom_readers]
+        return missing
+
+    def _startup(self, now: float) -> None:
+        """Start once every peer is there. Under load processes connect slowly: give up only
+        after `startup_timeout` s in which no new peer connected."""
+        missing = self._missing_peers()
+        if not missing:
+            self.state = "settling"
+            self._timers = [self.node.create_timer(SETTLE, self._start)]
+            return
+        total = 1 + len(self._service_subs) + 2 * self.sim.n
+        connected = total - len(missing)
+        if connected > self.connected:
+            self.connected, self.progress_at = connected, now
+        if now - self.progress_at > self.startup_timeout:
+            self.node.get_logger().error(f"peers did not connect: none new for {self.startup_timeout:g} s; "
+                                         f"missing {', '.join(missing[:6])}")
+            self.proc.finish(3)
+        elif now - self.reported_at > STARTUP_REPORT:
+            self.reported_at = now
+            self.node.get_logger().info(f"waiting for peers: {connected} of {total} connected; "
+                                        f"missing {', '.join(missing[:6])}")
 
     def _start(self, *_ignored) -> None:
         for timer in self._timers:
@@ -132,9 +170,31 @@ class SimulatorNode:
             if self.state != "running" or not self.cmd_stamp[k] <= stamp <= self._tick_ns():
                 return
             self.cmd[k], self.cmd_stamp[k], self.cmd_wall[k] = v, stamp, time.monotonic()
-            if self.lockstep and (self.cmd_stamp == self._tick_ns()).all():
+            # a lost drone answering a recent tick (a restarted process) is waited for again
+            recent = self._tick_ns() - stamp <= LOST_AFTER * 1e9 / self.mission.control_rate
+            if self.lost.lost[k] and (recent or not self.lockstep):
+                self._event("back", self.lost.rejoin(k, self.sim.t))
+            if self.lockstep and self.held_since is None and not self._waiting().any():
                 self._advance_unless_recorder_behind()
         return on_cmd
+
+    def _waiting(self) -> np.ndarray:
+        """The drones the lockstep barrier still waits for this tick (lost ones are not waited for)."""
+        return (self.cmd_stamp != self._tick_ns()) & ~self.lost.lost
+
+    def _event(self, kind: str, details: dict) -> None:
+        """Announce a fault (or its end) on the log and on /swarm/events, where the runner and the bag get it."""
+        event = {"event": kind, **details}
+        text = {"lost": "drone {name} lost at t={t:.1f} s ({reason}); its failsafe hovers, then lands it",
+                "back": "drone {name} is back at t={rejoined:.1f} s; it rejoins the swarm",
+                "waiting": "waiting for the recorder: it wrote nothing for {silent:g} s (at t={t:.1f} s)",
+                "resumed": "the recorder caught up; running on at t={t:.1f} s"}[kind].format(**event)
+        event["text"] = text
+        if kind in ("lost", "waiting"):
+            self.node.get_logger().warning(text)
+        else:
+            self.node.get_logger().info(text)
+        self.events_pub.publish(String(data=json.dumps(event)))
 
     def _recorder_behind(self) -> bool:
         return self.recorded is not None and self._tick_ns() - self.recorded > self.lag_ns
@@ -158,6 +218,9 @@ class SimulatorNode:
         """Advance a tick held for the recorder: every drone had answered it, none is silent."""
         self.held_since = None
         self.cmd_wall[:] = time.monotonic()
+        if self.recorder_wait_said:
+            self.recorder_wait_said = False
+            self._event("resumed", {"t": self.sim.t})
         self._advance()
 
     def _on_tx_for(self, k: int):
@@ -180,16 +243,21 @@ class SimulatorNode:
             self._advance()
 
     def _advance(self) -> None:
-        self.late += self.cmd_stamp != self._tick_ns()
-        silent = time.monotonic() - self.cmd_wall > self.cmd_timeout
+        lost = self.lost.lost
+        unanswered = self.cmd_stamp != self._tick_ns()
+        self.late += unanswered & ~lost
+        # lockstep steps without a drone only after waiting cmd_timeout for it; real time by the wall clock
+        silent = (unanswered if self.lockstep else time.monotonic() - self.cmd_wall > self.cmd_timeout) & ~lost
         if silent.any():
             self.node.get_logger().warning(
                 "no command for %.1f s from %s; hovering" % (self.cmd_timeout, ", ".join(np.array(self.sim.names)[silent])),
                 throttle_duration_sec=2.0)
+        for entry in self.lost.stepped(silent, self.sim.t):
+            self._event("lost", entry)
         if self.outbox:
             self.sim.broadcast([k for k, _ in self.outbox], [b for _, b in self.outbox])
             self.outbox.clear()
-        self.sim.step(np.where(silent[:, None], 0.0, self.cmd))
+        self.sim.step(self.lost.commands(self.cmd, silent, self.sim.position, self.sim.t))
         if self.sim.done:
             self._finish()
         else:
@@ -231,26 +299,29 @@ class SimulatorNode:
     def _watchdog(self, *_ignored) -> None:
         now = time.monotonic()
         if self.state == "waiting":
-            if self._peers_ready():
-                self.state = "settling"
-                self._timers = [self.node.create_timer(SETTLE, self._start)]
-            elif now - self.t_created > self.startup_timeout:
-                self.node.get_logger().error(f"peers did not connect within {self.startup_timeout:g} s")
-                self.proc.finish(3)
+            self._startup(now)
             return
         if self.state != "running":
             return
-        if self.lockstep and self.held_since is not None and now - self.held_since > RECORDER_SILENT:
-            self.node.get_logger().warning(f"the recorder wrote nothing for {RECORDER_SILENT:g} s; "
-                                           "running on without waiting for it (the bag may miss messages)")
-            self.recorded = None
-            self._release()
+        for k, sub in enumerate(self.cmd_sub):
+            if not self.lost.lost[k] and sub.get_publisher_count() == 0:
+                self._event("lost", self.lost.declare(k, self.sim.t, "its command publisher is gone"))
+        if self.lockstep and self.held_since is not None:
+            # Never run ahead of a live recorder: a stalled one would lose what it cannot take.
+            if now - self.held_since > RECORDER_SILENT and not self.recorder_wait_said:
+                self.recorder_wait_said = True
+                self._event("waiting", {"t": self.sim.t, "silent": RECORDER_SILENT})
         elif self.lockstep:
-            waiting = np.nonzero(self.cmd_stamp != self._tick_ns())[0]
+            waiting = np.nonzero(self._waiting())[0]
             silent = now - self.tick_sent_at
-            if len(waiting) and silent > self.cmd_timeout:
-                self._advance()              # the silent drones hover this tick
-            elif len(waiting) and silent > RESEND * (1 + self.resent):
+            if not len(waiting):
+                for _ in range(50):
+                    if self.state != "running" or self.held_since is not None or self._waiting().any():
+                        break
+                    self._advance_unless_recorder_behind()   # nobody left to wait for (every drone lost)
+            elif silent > self.cmd_timeout:
+                self._advance_unless_recorder_behind()        # the silent drones hover this tick
+            elif silent > RESEND * (1 + self.resent):
                 self.resent += 1             # a first sample can be lost while discovery completes
                 self._publish_odometry(waiting)
         self.status_pub.publish(reports.status_message(self._status()))
@@ -271,6 +342,7 @@ class SimulatorNode:
         summary.update(self._status())
         for k, d in enumerate(summary["drones"]):
             d["late_ticks"] = int(self.late[k])
+        summary["lost"] = self.lost.record
         if self.updates is not None:
             summary["update_radio"] = self.updates.stats()
         self.summary_pub.publish(reports.summary_message(summary))
@@ -288,12 +360,13 @@ class SimulatorNode:
 def main(argv=None) -> int:
     with Process(argv) as proc:
         p = proc.parameters({"mission_file": "", "speed": -1.0, "wait_recorder": False,
-                             "cmd_timeout": 1.0, "startup_timeout": 60.0, "odom_readers": 1, "strict": False})
+                             "cmd_timeout": 1.0, "startup_timeout": 60.0, "odom_readers": 1, "strict": False,
+                             "lost_after": LOST_AFTER})
         mission = mission_from(p["mission_file"])
         speed = mission.speed if p["speed"] < 0 else p["speed"]
         node = proc.node("simulator")
         SimulatorNode(node, mission, proc, speed, p["wait_recorder"], p["cmd_timeout"], p["startup_timeout"],
-                      p["odom_readers"], p["strict"])
+                      p["odom_readers"], p["strict"], p["lost_after"])
         return proc.spin([node])
 
 

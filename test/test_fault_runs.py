@@ -1,0 +1,207 @@
+"""Faults during whole runs through `swarm-ros launch`: a drone process killed (and restarted),
+the recorder stalled in lockstep and in real time, two missions on one domain, and the
+shared-memory files a run leaves behind."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import _domains
+from test_end_to_end import odometry_stamps_are_every_tick, read_bag
+
+RUN_LIMIT = 400   # s: a whole run here; a lockstep run that waits 1 s per tick for a dead drone takes ~40 min
+
+
+def launch(tmp: Path, domain: int, *args: str) -> subprocess.Popen:
+    env = dict(os.environ, ROS_DOMAIN_ID=str(domain), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST", COLUMNS="200")
+    return subprocess.Popen([sys.executable, "-m", "swarm_ros.cli", "launch", *args, "--run-dir", str(tmp / "run"),
+                             "--json", str(tmp / "summary.json")], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env, cwd=tmp)
+
+
+def wait_for(predicate, what: str, proc: subprocess.Popen, limit: float = RUN_LIMIT):
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        if proc.poll() is not None:
+            pytest.fail(f"the run ended before {what}: {proc.stdout.read()[-3000:]}")
+        time.sleep(0.2)
+    proc.kill()
+    pytest.fail(f"no {what} within {limit:g} s: {proc.communicate()[0][-3000:]}")
+
+
+def log_of(run: Path, label: str) -> Path | None:
+    found = sorted((run / "logs").glob(f"*_{label}.log")) if (run / "logs").is_dir() else []
+    return found[0] if found else None
+
+
+def says(run: Path, label: str, text: str) -> bool:
+    log = log_of(run, label)
+    return log is not None and text in log.read_text(errors="replace")
+
+
+def pid_of(run: Path, label: str) -> int:
+    for line in (run / "logs" / "pids.txt").read_text().splitlines():
+        pid, name = line.split()
+        if name.endswith(f"_{label}.log"):
+            return int(pid)
+    raise LookupError(label)
+
+
+def finish(proc: subprocess.Popen) -> str:
+    try:
+        out, _ = proc.communicate(timeout=RUN_LIMIT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail("the run did not end: " + proc.communicate()[0][-3000:])
+    return out
+
+
+def test_a_killed_drone_is_lost_the_swarm_flies_on_and_a_restarted_one_rejoins(tmp_path, rings_mission):
+    """SIGKILL one drone process in a lockstep run: it is declared lost (summary, bag, verdict),
+    the others fly the whole mission; the same drone started again rejoins. Afterwards no Fast
+    DDS shared-memory file the run's processes used is left in /dev/shm."""
+    from swarm_ros import shm
+    run = tmp_path / "run"
+    domain = next(_domains)
+    proc = launch(tmp_path, domain, "rings", "--speed", "0", "--per-drone-processes")
+    wait_for(lambda: says(run, "simulator", "starts in lockstep"), "mission start", proc)
+    used: set[str] = set()
+    pids = [int(line.split()[0]) for line in (run / "logs" / "pids.txt").read_text().splitlines()]
+    for pid in pids:
+        used |= shm.files_of(pid)
+    victim = pid_of(run, "cf2_drone")
+    cmdline = Path(f"/proc/{victim}/cmdline").read_bytes().split(b"\0")[:-1]
+    os.kill(victim, signal.SIGKILL)
+    wait_for(lambda: says(run, "simulator", "drone cf2 lost"), "loss of cf2", proc)
+    env = dict(os.environ, ROS_DOMAIN_ID=str(domain), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST")
+    with open(tmp_path / "restarted.log", "wb") as log:
+        again = subprocess.Popen([c.decode() for c in cmdline], env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: says(run, "simulator", "drone cf2 is back"), "cf2 rejoining", proc)
+    finally:
+        # it ends again before the run does, so that the run's clean-up finds its files unused
+        again.send_signal(signal.SIGINT)
+        again.wait(20)
+    out = finish(proc)
+    assert proc.returncode == 0, out[-3000:]
+    s = json.loads((tmp_path / "summary.json").read_text())
+    assert s["sim_time"] == pytest.approx(rings_mission.duration)
+    assert {e["name"] for e in s["lost"]} == {"cf2"}
+    loss = s["lost"][0]
+    assert 0 < loss["t"] < rings_mission.duration
+    assert loss["rejoined"] is not None and loss["rejoined"] >= loss["t"]
+    assert "drone cf2 lost at" in out and "mission OK" not in out
+    messages, _ = read_bag(run / "bag")
+    events = [json.loads(m.data) for _, m in messages["/swarm/events"]]
+    assert [e["event"] for e in events if e.get("name") == "cf2"][:2] == ["lost", "back"]
+    left = {n for n in shm.with_companions(used) if (shm.SHM / n).exists()} - shm.in_use()
+    assert not left, sorted(left)[:10]
+
+
+def test_lockstep_waits_for_a_stalled_recorder_and_the_bag_misses_nothing(tmp_path, rings_mission):
+    """SIGSTOP the recorder for longer than the old 10 s patience: the simulator waits (and says
+    so), and the bag holds every tick's odometry of every drone."""
+    run = tmp_path / "run"
+    proc = launch(tmp_path, next(_domains), "rings", "--speed", "0")
+    wait_for(lambda: says(run, "simulator", "starts in lockstep"), "mission start", proc)
+    recorder = pid_of(run, "recorder")
+    os.kill(recorder, signal.SIGSTOP)
+    try:
+        wait_for(lambda: says(run, "simulator", "waiting for the recorder"), "wait for the recorder", proc)
+        time.sleep(12)
+    finally:
+        os.kill(recorder, signal.SIGCONT)
+    out = finish(proc)
+    assert proc.returncode == 0, out[-3000:]
+    assert "waiting for the recorder" in out
+    s = json.loads((tmp_path / "summary.json").read_text())
+    assert s["data_lost"] == {} and s["lost"] == []
+    messages, _ = read_bag(run / "bag")
+    for name in rings_mission.fleet.names:
+        assert odometry_stamps_are_every_tick(messages[f"/{name}/odom"], rings_mission), name
+
+
+def test_real_time_counts_what_a_stalled_recorder_lost_and_strict_fails(tmp_path):
+    """In real time the simulator cannot wait: a recorder stalled past its history loses
+    messages, and the run says how many per topic and is not OK (--strict: exit 3)."""
+    run = tmp_path / "run"
+    proc = launch(tmp_path, next(_domains), "rings", "--speed", "1", "--strict")
+    wait_for(lambda: says(run, "simulator", "starts at x1"), "mission start", proc)
+    recorder = pid_of(run, "recorder")
+    time.sleep(2)
+    os.kill(recorder, signal.SIGSTOP)
+    try:
+        time.sleep(8)        # 400 ticks, twice the reliable history
+    finally:
+        os.kill(recorder, signal.SIGCONT)
+    out = finish(proc)
+    assert proc.returncode == 3, out[-3000:]
+    s = json.loads((tmp_path / "summary.json").read_text())
+    assert s["data_lost"] and all(n > 0 for n in s["data_lost"].values())
+    assert "data lost:" in out and "/odom messages" in out and "mission OK" not in out
+    messages, _ = read_bag(run / "bag")
+    for topic, n in s["data_lost"].items():     # what the summary says is what the bag misses
+        assert len({m.header.stamp.sec * 10**9 + m.header.stamp.nanosec for _, m in messages[topic]}) == s["ticks"] - n
+
+
+def test_a_second_mission_on_a_live_domain_is_refused_and_auto_picks_another(tmp_path):
+    """While one run flies on a domain, a second launch there stops with one line and exit 2;
+    `--domain-id auto` (its probe) passes over the busy domain."""
+    from swarm_ros.run_guard import free_domain
+    domain = next(_domains)
+    first_dir, second_dir = tmp_path / "first", tmp_path / "second"
+    first_dir.mkdir()
+    second_dir.mkdir()
+    first = launch(first_dir, domain, "rings", "--speed", "1", "--no-record")   # 38 s: the second starts meanwhile
+    try:
+        wait_for(lambda: says(first_dir / "run", "simulator", "starts at x1"), "mission start", first)
+        second = launch(second_dir, domain, "first_flight", "--speed", "0", "--no-record")
+        out = finish(second)
+        assert second.returncode == 2, out[-3000:]
+        errors = [line for line in out.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and f"another mission is live on ROS domain {domain}" in errors[0]
+        assert not (second_dir / "run" / "logs").exists()       # none of its nodes started
+        assert free_domain(domain, tries=5) != domain
+        out = finish(first)
+        assert first.returncode == 0, out[-3000:]
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+
+
+def test_a_killed_planner_does_not_stop_or_freeze_the_lockstep_run(tmp_path):
+    """The planner service is not in the tick barrier: killed mid-mission, the run flies to its
+    end with the drones' last plans, and the summary and verdict name the lost service."""
+    run = tmp_path / "run"
+    proc = launch(tmp_path, next(_domains), "crossing", "--speed", "0", "--no-record")
+    wait_for(lambda: says(run, "simulator", "starts in lockstep"), "mission start", proc)
+    time.sleep(3)
+    os.kill(pid_of(run, "planner"), signal.SIGKILL)
+    out = finish(proc)
+    assert proc.returncode == 0, out[-3000:]
+    s = json.loads((tmp_path / "summary.json").read_text())
+    assert s["sim_time"] == pytest.approx(44) and [e["name"] for e in s["lost_services"]] == ["planner"]
+    assert "service planner lost at t=" in out and "mission OK" not in out
+
+
+def test_start_up_names_the_peers_that_never_connected(tmp_path, ros_env):
+    """A simulator whose drones never come gives up after `startup_timeout` s without a new
+    peer, and says which ones are missing."""
+    from conftest import REPO
+    out = subprocess.run([sys.executable, "-m", "swarm_ros.nodes.simulator", "--ros-args",
+                          "-p", f"mission_file:={REPO / 'config' / 'missions' / 'rings.yaml'}",
+                          "-p", "startup_timeout:=2.0"], env=ros_env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 3, out.stderr[-2000:]
+    line = next(x for x in (out.stdout + out.stderr).splitlines() if "peers did not connect" in x)
+    assert "none new for 2 s" in line and "/cf1/cmd publisher" in line
