@@ -21,7 +21,8 @@ class SwarmSim:
         self.physics = mission.physics.create(mission)
         self.rng = np.random.default_rng(mission.seed)
         self.radio = Radio([v.radio_range for v in vehicles], mission.radio, self.rng)
-        self.metrics = SwarmMetrics([v.body_radius for v in vehicles], mission.world, self.physics.position)
+        self.metrics = SwarmMetrics([v.body_radius for v in vehicles], mission.world, self.physics.position,
+                                    mission.phases)
         self.tick = 0
         self.extra: dict = {}      # figures of mission services (e.g. the CAO objective) for the summary
         self.services: dict = {}   # mission services a headless run hosted, kept for inspection
@@ -78,13 +79,14 @@ class SwarmSim:
         return (self.position[:, 2] < height) & (np.linalg.norm(self.velocity, axis=1) < speed)
 
     def summary(self) -> dict:
-        """Per-drone and whole-run figures, as printed at the end of a mission."""
+        """Per-drone and whole-run figures, as printed at the end of a mission (headless and over ROS:
+        the simulator node sends this dict). Separation by phase: sim/metrics.py."""
         m, fleet = self.metrics, self.mission.fleet
         landed = self.landed()
         drones = [{"name": d.name, "type": d.type, "role": d.role, "distance": float(m.distance[k]),
-                   "min_separation": float(m.min_separation[k]), "collisions": int(m.collisions[k]),
+                   **m.drone_separations(k), "collisions": int(m.collisions[k]),
                    "geofence_violations": int(m.fence_violations[k]), "landed": bool(landed[k])}
                   for k, d in enumerate(fleet.drones)]
         return {"mission": self.mission.name, "sim_time": self.t, "ticks": self.tick, "drones": drones,
                 "collisions": len(m.collision_events), "geofence_violations": int(m.fence_violations.sum()),
-                "min_separation": m.overall_min_separation, "radio": self.radio.stats.as_dict(), **self.extra}
+                **m.separations(), "radio": self.radio.stats.as_dict(), **self.extra}

@@ -42,6 +42,7 @@ def bag_metadata(mission) -> dict[str, str]:
     drones = [{"name": d.name, "type": d.type, "platform": d.platform, "role": d.role} for d in mission.fleet.drones]
     return {"mission": mission.name, "mission_file": mission.file, "fleet": mission.fleet.name,
             "world": mission.world.name, "control_rate": repr(mission.control_rate),
+            "takeoff_end": repr(mission.phases.takeoff_end), "task_end": repr(mission.phases.task_end),
             "drones": json.dumps(drones, separators=(",", ":"))}
 
 
