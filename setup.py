@@ -86,6 +86,10 @@ setup(
         "fast": ["numba>=0.59"],
         # the comparison peer of bench/bench_plan.py (OMPL's FMT*)
         "bench": ["ompl>=2"],
+        # examples/rl_sb3_ppo.py: Stable-Baselines3 PPO on the Gymnasium environment. Install torch's
+        # CPU build first (pip install torch==2.13.0, as scripts/_venv.sh does): with no torch
+        # installed, this range would pull the CUDA build of several GB
+        "rl": ["torch>=2.3", "stable-baselines3>=2.3"],
     },
     cmdclass={"install_data": install_data_and_node_launchers},
     zip_safe=True,

@@ -23,7 +23,7 @@ E2E_MODULES = {"test_end_to_end", "test_launch_file"}
 SLOW = {
     "test_pybullet_sim", "test_fisc_missions", "test_cao_missions", "test_planned_missions", "test_headless_mission",
     "test_gmt_kinodynamic", "test_policy_missions", "test_rl_envs", "test_train", "test_packaging",
-    "test_example_plugin", "test_example_plugins", "test_analyze_hostile",
+    "test_example_plugin", "test_example_plugins", "test_analyze_hostile", "test_rl_sb3_example",
     "test_config_bounds::test_a_world_with_absurdly_many_obstacles_is_refused",
     "test_gazebo_export::test_exported_world_and_models_validate",
     "test_analyze_cli", "test_analyze_metrics::test_analysis_runs_without_loading_ros",
