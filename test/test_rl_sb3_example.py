@@ -10,8 +10,8 @@ import pytest
 
 from conftest import REPO
 
-pytest.importorskip("torch", reason="torch is not installed (scripts/_venv.sh installs the CPU build "
-                    "torch==2.13.0 where pip finds it on this machine; or: pip install torch==2.13.0)")
+pytest.importorskip("torch", reason="torch is not installed (scripts/run-tests installs the CPU build "
+                    "torch==2.13.0 where pip finds its wheel locally; or: pip install torch==2.13.0)")
 pytest.importorskip("stable_baselines3", reason="stable-baselines3 is not installed (pip install -e '.[rl]')")
 
 
