@@ -96,6 +96,10 @@ setup(
         "bench": ["ompl>=2"],
         # the documentation site (docs/): Sphinx with MyST Markdown; test/test_docs.py builds it
         "docs": ["sphinx>=7", "myst-parser>=2"],
+        # examples/rl_sb3_ppo.py: Stable-Baselines3 PPO on the Gymnasium environment. Install torch's
+        # CPU build first (pip install torch==2.13.0, as scripts/_venv.sh does): with no torch
+        # installed, this range would pull the CUDA build of several GB
+        "rl": ["torch>=2.3", "stable-baselines3>=2.3"],
     },
     cmdclass={"install_data": install_data_and_node_launchers},
     zip_safe=True,

@@ -21,7 +21,8 @@ class SwarmSim:
         self.physics = mission.physics.create(mission)
         self.rng = np.random.default_rng(mission.seed)
         self.radio = Radio([v.radio_range for v in vehicles], mission.radio, self.rng)
-        self.metrics = SwarmMetrics([v.body_radius for v in vehicles], mission.world, self.physics.position)
+        self.metrics = SwarmMetrics([v.body_radius for v in vehicles], mission.world, self.physics.position,
+                                    mission.phases)
         self.tick = 0
         self.land_from: np.ndarray | None = None   # positions when the landing phase began
         self.extra: dict = {}      # figures of mission services (e.g. the CAO objective) for the summary
@@ -90,17 +91,18 @@ class SwarmSim:
         return self.land_from[:, :2].copy()
 
     def summary(self) -> dict:
-        """Per-drone and whole-run figures, as printed at the end of a mission. `landed`: on the
+        """Per-drone and whole-run figures, as printed at the end of a mission (headless and over ROS:
+        the simulator node sends this dict). Separation by phase: sim/metrics.py. `landed`: on the
         ground and still; `land_error`: metres between where it stands and where it should have
         landed (None when the run ended before the landing phase)."""
         m, fleet = self.metrics, self.mission.fleet
         landed, pos, targets = self.landed(), self.position, self.land_targets()
         drones = [{"name": d.name, "type": d.type, "role": d.role, "distance": float(m.distance[k]),
-                   "min_separation": float(m.min_separation[k]), "collisions": int(m.collisions[k]),
+                   **m.drone_separations(k), "collisions": int(m.collisions[k]),
                    "geofence_violations": int(m.fence_violations[k]), "landed": bool(landed[k]),
                    "position": [round(float(x), 3) for x in pos[k]],
                    "land_error": None if targets is None else round(float(np.linalg.norm(pos[k, :2] - targets[k])), 3)}
                   for k, d in enumerate(fleet.drones)]
         return {"mission": self.mission.name, "sim_time": self.t, "ticks": self.tick, "drones": drones,
                 "collisions": len(m.collision_events), "geofence_violations": int(m.fence_violations.sum()),
-                "min_separation": m.overall_min_separation, "radio": self.radio.stats.as_dict(), **self.extra}
+                **m.separations(), "radio": self.radio.stats.as_dict(), **self.extra}

@@ -4,6 +4,13 @@ Per drone: distance flown, minimum centre distance to any other drone, collision
 (drone-drone contact when centres are closer than the sum of body radii; drone-obstacle
 contact when the obstacle is closer than the body radius) and geofence-violation onsets.
 Contacts use a KD-tree over pairs closer than twice the largest radius.
+
+Separation is kept apart per mission phase, because one figure over the whole run reports the
+launch pad layout (drones start closer on the ground than they keep in flight): the task phase
+(`min_separation`, what a mission's flying is judged by), take-off and landing
+(`min_separation_takeoff_landing`) and the pads (`min_separation_pads`, the first sample).
+Without phases every sample after the first counts as task. Collisions and geofence
+violations count over the whole run.
 """
 from __future__ import annotations
 
@@ -15,13 +22,20 @@ from . import metrics_jit
 NEAR_CELL = 2.0   # m, cell side of the compiled pass: nearest neighbours within it are exact
 
 
+SEPARATIONS = ("min_separation", "min_separation_takeoff_landing", "min_separation_pads")
+
+
 class SwarmMetrics:
-    def __init__(self, radius: np.ndarray, world, positions: np.ndarray):
+    def __init__(self, radius: np.ndarray, world, positions: np.ndarray, phases=None):
+        """`phases`: the mission's phases (an object with `at(t)` -> "takeoff", "task" or "land")."""
         self.radius = np.asarray(radius, float)
         self.world = world
+        self.phases = phases
         n = len(self.radius)
         self.distance = np.zeros(n)
-        self.min_separation = np.full(n, np.inf)
+        self.min_separation = np.full(n, np.inf)                  # task phase
+        self.min_separation_takeoff_landing = np.full(n, np.inf)
+        self.min_separation_pads = np.full(n, np.inf)             # the first sample: on the pads
         self.collisions = np.zeros(n, dtype=int)           # onsets, drone-drone and drone-obstacle
         self.fence_violations = np.zeros(n, dtype=int)     # onsets
         self.collision_events: list[tuple[float, str, int, int]] = []   # (t, kind, i, j or obstacle)
@@ -51,7 +65,12 @@ class SwarmMetrics:
         else:
             tree = cKDTree(p)   # one tree for both queries
             d, _ = tree.query(p, k=2)
-            np.minimum(self.min_separation, d[:, 1], out=self.min_separation)
+            if first:
+                self.min_separation_pads = d[:, 1].copy()
+            else:
+                task = self.phases is None or self.phases.at(t) == "task"
+                kept = self.min_separation if task else self.min_separation_takeoff_landing
+                np.minimum(kept, d[:, 1], out=kept)
             pairs = tree.query_pairs(2 * self.radius.max(), output_type="ndarray")
             i, j = pairs[:, 0], pairs[:, 1]
         touching = np.linalg.norm(p[i] - p[j], axis=1) < self.radius[i] + self.radius[j]
@@ -72,4 +91,13 @@ class SwarmMetrics:
 
     @property
     def overall_min_separation(self) -> float:
+        """Smallest separation of the task phase (inf: one drone, or no task sample yet)."""
         return float(self.min_separation.min()) if len(self.min_separation) > 1 else float("inf")
+
+    def separations(self) -> dict:
+        """The whole run's separation figures by phase (SEPARATIONS), as the summaries report them."""
+        return {key: float(getattr(self, key).min()) if len(self.radius) > 1 else float("inf") for key in SEPARATIONS}
+
+    def drone_separations(self, k: int) -> dict:
+        """Drone `k`'s separation figures by phase."""
+        return {key: float(getattr(self, key)[k]) for key in SEPARATIONS}

@@ -185,7 +185,7 @@ def fly(mission, backends: dict, *, console: Console, domain_id: int | None = No
     executor = EventsExecutor(context=context)
     executor.add_node(node)
     metrics = SwarmMetrics([mission.fleet.by_name(n).vehicle.body_radius for n in backends], mission.world,
-                           np.array([b.state().position for b in backends.values()]))
+                           np.array([b.state().position for b in backends.values()]), mission.phases)
     spin = lambda s: executor.spin_until_future_complete(rclpy.task.Future(), timeout_sec=s)   # noqa: E731
     outcome, armed = "completed", []
     try:
@@ -249,7 +249,7 @@ def _summary(mission, backends, bridge, metrics, outcome, run_dir, recorded) -> 
     landed = _landed(backends)
     return {"mission": mission.name, "outcome": outcome, "mission_time": bridge.t,
             "collisions": len(metrics.collision_events), "geofence_violations": int(metrics.fence_violations.sum()),
-            "min_separation": float(metrics.overall_min_separation),
+            **metrics.separations(),
             "drones": [{"name": n, "backend": b.kind, "link": b.uri, "landed": n in landed,
                         "late_ticks": int(bridge.late[k]), "battery": b.state().battery}
                        for k, (n, b) in enumerate(backends.items())],

@@ -105,6 +105,19 @@ def verdict(summary: dict) -> tuple[str, bool]:
     return "mission OK", True
 
 
+def separation_line(summary: dict) -> str:
+    """The task phase's minimum separation, with take-off/landing and the pads beside it: pads are
+    laid out closer than drones keep in flight, so they are never the headline figure."""
+    if len(summary["drones"]) < 2:
+        return "n/a (one drone)"
+    line = cell(summary["min_separation"], "{:.3f} m", "n/a")
+    if "min_separation_pads" in summary:      # summaries written before the phases were kept apart lack it
+        line += (f" in the task phase (take-off and landing "
+                 f"{cell(summary.get('min_separation_takeoff_landing'), '{:.3f} m', 'n/a')}, "
+                 f"on the pads {cell(summary['min_separation_pads'], '{:.3f} m', 'n/a')})")
+    return line
+
+
 def summary_table(summary: dict) -> Group:
     """The per-drone table, the run's figures and the verdict. The late column (and its caption)
     is there for runs over ROS, where commands travel between processes; headless runs have none."""
@@ -112,7 +125,7 @@ def summary_table(summary: dict) -> Group:
     table = Table(title=f"mission {summary['mission']}: summary", title_justify="left",
                   caption=LATE_CAPTION if timed else None, caption_justify="left")
     for col, justify in (("drone", "left"), ("type", "left"), ("role", "left"), ("dist (m)", "right"),
-                         ("min sep (m)", "right"), ("collisions", "right"), ("geofence", "right"),
+                         ("min sep task (m)", "right"), ("collisions", "right"), ("geofence", "right"),
                          ("late", "right"), ("landed", "center")):
         if col != "late" or timed:
             table.add_column(col, justify=justify)
@@ -125,7 +138,7 @@ def summary_table(summary: dict) -> Group:
     lines = [
         f"sim time {summary['sim_time']:.1f} s in {summary['ticks']} ticks{pace}",
         f"collisions {summary['collisions']}, geofence violations {summary['geofence_violations']}, "
-        f"minimum separation {cell(summary['min_separation'], '{:.3f} m', 'n/a (one drone)')}",
+        f"minimum separation {separation_line(summary)}",
     ]
     if timed:
         lines.append(f"late commands: {summary['late_ticks']} of {summary['ticks'] * len(summary['drones'])} "

@@ -23,7 +23,7 @@ E2E_MODULES = {"test_end_to_end", "test_launch_file", "test_fault_runs"}
 SLOW = {
     "test_pybullet_sim", "test_fisc_missions", "test_cao_missions", "test_planned_missions", "test_headless_mission",
     "test_gmt_kinodynamic", "test_policy_missions", "test_gpu_check::test_cpu_dry_run_compares_and_reports_agreement", "test_rl_envs", "test_train", "test_packaging",
-    "test_example_plugin", "test_example_plugins", "test_analyze_hostile", "test_sweep_ray", "test_fault_runs",
+    "test_example_plugin", "test_example_plugins", "test_analyze_hostile", "test_sweep_ray", "test_fault_runs", "test_rl_sb3_example",
     "test_docs::test_the_site_builds_without_warnings_and_every_internal_link_resolves",
     "test_docs::test_reference_pages_are_generated_from_the_code",
     "test_docs::test_guide_pages_are_picked_up_without_listing_them",

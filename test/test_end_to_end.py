@@ -14,6 +14,7 @@ from mcap.reader import make_reader
 from mcap_ros2.decoder import DecoderFactory
 
 from conftest import REPO, _domains
+from ringshape import assert_real_rings
 
 
 @pytest.fixture(scope="module")
@@ -96,12 +97,32 @@ def test_printed_summary_matches_the_bag(default_run, rings_mission):
     dist = np.linalg.norm(np.diff(pos, axis=0), axis=2).sum(axis=0)
     gaps = np.linalg.norm(pos[:, :, None] - pos[:, None], axis=3)
     gaps[:, np.arange(len(names)), np.arange(len(names))] = np.inf
+    t = np.arange(len(pos)) / rings_mission.control_rate           # one odometry sample per tick
+    task = (t >= rings_mission.phases.takeoff_end) & (t < rings_mission.phases.task_end)
     for k, d in enumerate(s["drones"]):
         assert d["name"] == names[k]
         assert d["distance"] >= dist[k] and d["distance"] - dist[k] < 0.05       # + the unpublished last step
-        assert d["min_separation"] == pytest.approx(gaps[:, k].min(), abs=1e-9)
+        # separation by phase: the task phase, the pads (first sample) and take-off and landing apart
+        assert d["min_separation"] == pytest.approx(gaps[task, k].min(), abs=1e-9)
+        assert d["min_separation_pads"] == pytest.approx(gaps[0, k].min(), abs=1e-9)
+        assert d["min_separation_takeoff_landing"] == pytest.approx(gaps[1:][~task[1:], k].min(), abs=1e-9)
         assert f"{d['distance']:.2f}" in stdout and f"{d['min_separation']:.3f}" in stdout
     assert s["bag"] in stdout.replace("\n", "")
+
+
+def test_rings_are_formed_over_ros_as_headless(default_run, rings_mission):
+    """Over the node graph in lockstep the same controllers form the same two real rings: each
+    spread evenly round the tower and settled when the task phase ends (from the bag's odometry)."""
+    _, _, run = default_run
+    messages, _ = read_bag(run / "bag")
+    m = rings_mission
+    last = round((m.phases.task_end - m.dt) * 1e9)           # the task phase's last tick
+    p, v = np.zeros((len(m.fleet.drones), 3)), np.zeros((len(m.fleet.drones), 3))
+    for k, name in enumerate(m.fleet.names):
+        (msg,) = [o for _, o in messages[f"/{name}/odom"] if o.header.stamp.sec * 10**9 + o.header.stamp.nanosec == last]
+        p[k] = [msg.pose.pose.position.x, msg.pose.pose.position.y, msg.pose.pose.position.z]
+        v[k] = [msg.twist.twist.linear.x, msg.twist.twist.linear.y, msg.twist.twist.linear.z]
+    assert_real_rings(m, p, v)
 
 
 def test_bag_metadata_names_mission_fleet_and_drones(default_run):
@@ -170,7 +191,11 @@ def test_analysis_of_the_bag_agrees_with_the_printed_summary(default_run):
     radio = s["radio"]   # links = packet copies with a receiver in range; the bag's rx may miss the last tick's
     assert abs(m["radio"]["delivered"] - radio["delivered"]) <= 0.01 * radio["delivered"]
     assert abs(m["radio"]["links"] - radio["links"]) <= 0.01 * radio["links"]
-    assert m["live_summary"] == {k: s[k] for k in ("collisions", "geofence_violations", "min_separation")}
+    assert m["live_summary"] == {k: s[k] for k in ("collisions", "geofence_violations", "min_separation",
+                                                   "min_separation_takeoff_landing", "min_separation_pads")}
+    assert m["separation"]["phase"] == "task" and m["phases"]["source"] == "bag metadata"
+    assert m["separation"]["pads_min"] == pytest.approx(s["min_separation_pads"], abs=1e-9)
+    assert m["separation"]["takeoff_landing_min"] == pytest.approx(s["min_separation_takeoff_landing"], abs=1e-9)
 
 
 @pytest.mark.parametrize("fraction", [0.3, 0.75, 0.98])

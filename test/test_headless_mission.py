@@ -2,6 +2,8 @@
 from pathlib import Path
 
 import numpy as np
+import pytest
+from ringshape import assert_real_rings
 
 from swarm_ros.headless import fly
 from swarm_ros.mission import load_mission
@@ -13,9 +15,15 @@ def test_default_mission_is_safe_forms_both_rings_and_lands(rings_mission):
 
     def watch(sim, _cmd):
         if abs(sim.t - (m.phases.task_end - m.dt)) < 1e-9:
-            at_task_end["p"] = sim.position.copy()
+            at_task_end["p"], at_task_end["v"] = sim.position.copy(), sim.velocity.copy()
     sim = fly(m, on_tick=watch)
     s = sim.summary()
+    # two real rings: each spread evenly round the tower, every drone settled when the task ends
+    assert_real_rings(m, at_task_end["p"], at_task_end["v"])
+    # separation by phase: the Crazyflies' pads are 1 m apart; in flight they never come closer
+    assert s["min_separation_pads"] == pytest.approx(1.0) and s["min_separation_takeoff_landing"] >= 1.0 - 1e-6
+    assert 0.9 < s["min_separation"] <= s["min_separation_takeoff_landing"] + 1e-6
+    assert all(d["min_separation"] >= s["min_separation"] for d in s["drones"])
     assert s["collisions"] == 0 and s["geofence_violations"] == 0
     assert all(d["landed"] for d in s["drones"])
     assert min(d["distance"] for d in s["drones"]) > 5.0          # everyone actually flew

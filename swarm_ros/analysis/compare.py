@@ -26,7 +26,10 @@ ROWS = [
     ("drones", "", lambda m: len(m["drones"]), "{:d}"),
     ("duration", "s", lambda m: m["grid"]["duration"], "{:.1f}"),
     ("distance flown, all drones", "m", _sum_distance, "{:.2f}"),
-    ("minimum separation", "m", lambda m: _get(m, "separation", "min"), "{:.3f}"),
+    ("minimum separation", "m", lambda m: _get(m, "separation", "min"), "{:.3f}"),   # the task phase
+    ("minimum separation, take-off and landing", "m", lambda m: _get(m, "separation", "takeoff_landing_min"),
+     "{:.3f}"),
+    ("minimum separation, on the pads", "m", lambda m: _get(m, "separation", "pads_min"), "{:.3f}"),
     ("near misses", "", lambda m: _get(m, "near_misses", "count"), "{:d}"),
     ("collisions", "", lambda m: _get(m, "collisions", "total"), "{:d}"),
     ("geofence violations", "", lambda m: _get(m, "geofence", "violations"), "{:d}"),

@@ -14,7 +14,7 @@ from .coverage import coverage
 from .defaults import FOOTPRINT, MIN_SPEED, NEAR_MISS_MARGIN
 from .grid import build_trajectories, event_times
 from .order import milling, nan_stats, polarization, speeds
-from .phases import phase_times
+from .phases import phase_steps, phase_times
 from .radiostats import radio_stats
 from .safety import pair_events, separation, world_events
 
@@ -55,6 +55,13 @@ def _versions(rec, traj) -> dict:
     return {"available": True, "per_drone": out}
 
 
+def _step_min(values: np.ndarray, steps: np.ndarray):
+    """Smallest finite value over the selected steps, or None."""
+    v = values[steps]
+    v = v[np.isfinite(v)]
+    return float(v.min()) if len(v) else None
+
+
 def analyze(path, world_file: str | None = None, near_miss: float | None = None,
             footprint: float = FOOTPRINT, min_speed: float = MIN_SPEED,
             progress: Callable[[int, int], None] | None = None, mission_file: str | None = None) -> Analysis:
@@ -73,8 +80,9 @@ def analyze(path, world_file: str | None = None, near_miss: float | None = None,
     pol, mill = polarization(traj.vel, min_speed), milling(traj.pos, traj.vel, min_speed)
     cov = coverage(traj.pos, t, ctx.world, footprint) if ctx.world is not None else None
 
+    phases = phase_steps(rec, ctx.mission, traj)
     per_step = sep.per_step
-    finite = np.isfinite(per_step)
+    finite = np.isfinite(per_step) & phases.task
     k_min = int(np.nanargmin(np.where(finite, per_step, np.nan))) if finite.any() else None
     closest = None
     if k_min is not None:
@@ -89,7 +97,9 @@ def analyze(path, world_file: str | None = None, near_miss: float | None = None,
         row = {"name": n, "type": info.get("type"), "role": info.get("role"), "platform": info.get("platform"),
                "body_radius": num(radius[k]) if radius is not None else None,
                "samples": int(traj.samples[k]), "distance": float(traj.distance[k]),
-               "min_separation": num(sep.nearest[:, k].min()) if len(t) else None,
+               "min_separation": _step_min(sep.nearest[:, k], phases.task),
+               "min_separation_takeoff_landing": _step_min(sep.nearest[:, k], phases.takeoff_landing),
+               "min_separation_pads": num(sep.nearest[phases.pads, k]) if phases.pads is not None else None,
                "max_speed": num(sp.max()) if len(sp) else None, "mean_speed": num(sp.mean()) if len(sp) else None,
                "near_misses": sum(n in e["drones"] for e in pairs["near_miss_events"]),
                "odom_gaps": {"count": traj.gaps[k][0], "longest": traj.gaps[k][1]}}
@@ -119,7 +129,12 @@ def analyze(path, world_file: str | None = None, near_miss: float | None = None,
         "drones": drones,
         "separation": {"min": num(per_step[k_min]) if k_min is not None else None,
                        "t": float(t[k_min]) if k_min is not None else None, "pair": closest,
-                       "mean_of_step_minima": num(np.nanmean(per_step)) if finite.any() else None},
+                       "mean_of_step_minima": num(np.mean(per_step[finite])) if finite.any() else None,
+                       "phase": "task" if phases.bounds is not None else "whole run",
+                       "takeoff_landing_min": _step_min(per_step, phases.takeoff_landing),
+                       "pads_min": num(per_step[phases.pads]) if phases.pads is not None else None},
+        "phases": {"task": list(phases.bounds), "source": phases.source} if phases.bounds is not None
+        else unavailable(phases.source),
         "near_misses": {"threshold": f"centre distance < r_i + r_j + {margin:g} m" if radius is not None
                         else f"centre distance < {margin:g} m (body radii unknown)",
                         "margin": margin, "count": len(pairs["near_miss_events"]),
@@ -128,8 +143,8 @@ def analyze(path, world_file: str | None = None, near_miss: float | None = None,
         "geofence": {"available": True, "violations": len(world["fence_events"]), "events": world["fence_events"],
                      "definition": "onsets of a drone centre outside the geofence box"}
         if world else unavailable("world unknown"),
-        "polarization": {**nan_stats(pol), "min_speed": min_speed},
-        "milling": {**nan_stats(mill), "min_speed": min_speed},
+        "polarization": {**nan_stats(pol[phases.task]), "min_speed": min_speed},
+        "milling": {**nan_stats(mill[phases.task]), "min_speed": min_speed},
         "coverage": ({k: v for k, v in cov.items() if k not in ("over_time", "seen_map")}
                      | {"coverage_mission": ctx.coverage_mission}) if cov else unavailable("world unknown"),
         "model_versions": _versions(rec, traj),
@@ -137,7 +152,9 @@ def analyze(path, world_file: str | None = None, near_miss: float | None = None,
         else unavailable("not recorded (no /<drone>/radio/tx or radio/rx topics)"),
     }
     if rec.summary:
-        metrics["live_summary"] = {k: rec.summary.get(k) for k in ("collisions", "geofence_violations", "min_separation")}
+        metrics["live_summary"] = {k: rec.summary.get(k) for k in ("collisions", "geofence_violations", "min_separation",
+                                                                    "min_separation_takeoff_landing", "min_separation_pads")
+                                   if k in rec.summary}
     series = {"min_separation": per_step, "polarization": pol, "milling": mill, "speed": speed}
     if cov:
         series["coverage"] = cov["over_time"]

@@ -79,7 +79,7 @@ def run_tables(m: dict) -> Group:
     for label, value in summary_rows(m):
         summary.add_row(label, value)
     drones = Table(show_header=True)
-    for col in ("drone", "dist (m)", "min sep (m)", "max v (m/s)", "near", "coll", "fence", "gaps"):
+    for col in ("drone", "dist (m)", "min sep task (m)", "max v (m/s)", "near", "coll", "fence", "gaps"):
         drones.add_column(col, justify="left" if col == "drone" else "right")
     for d in m["drones"]:
         drones.add_row(d["name"], f"{d['distance']:.2f}",
