@@ -15,7 +15,12 @@ can enter it by at most h / 2). Ratios use the matched column.
 
 Times: ours is split into offline (roadmap: samples, neighbours, costs; cached per process and
 reused by every query) and online (masking, wavefront, path). OMPL FMT* does all of it per
-query. "speed-up" compares online times; "incl. offline" adds our roadmap build.
+query. "speed-up" compares online times; "incl. offline" adds our roadmap build (target: >= 10x).
+
+Path quality (second table): cluttered 3-D fields of 40 boxes (seeds not used elsewhere), our
+n = 4000 path raw and after `smooth` (the CLI's post-processing) against a reference optimum,
+the smoothed path of a dense run (n = 40,000, another sample seed). Target: smoothed <= 5 %
+above the reference.
 
     python bench/bench_plan.py                 # about 2-3 minutes
     python bench/bench_plan.py --quick         # n <= 5000, fewer obstacle counts
@@ -44,8 +49,13 @@ from sim.world import Box, World  # noqa: E402
 from swarm_ros.planning.gmt import plan  # noqa: E402
 from swarm_ros.planning.obstacles import ObstacleSet  # noqa: E402
 from swarm_ros.planning.roadmap import _geometric, geometric_roadmap, with_endpoints  # noqa: E402
+from swarm_ros.planning.smoothing import path_length, smooth  # noqa: E402
 
 MATCHED_STEP = 0.002
+TARGET_SPEEDUP = 10.0          # OMPL FMT* time / (our online + roadmap build)
+TARGET_EXCESS = 0.05           # smoothed n = 4000 path above the dense reference
+QUALITY_SEEDS = (101, 102, 103, 104, 105)
+QUALITY_N, REFERENCE_N = 4000, 40000
 T1_BOXES = ([[0.05, 0.20], [0.70, 0.30], [0.30, 0.60]], [[0.45, 0.35], [0.90, 0.50], [0.80, 0.75]])
 
 
@@ -157,9 +167,12 @@ def _capture_output(fn) -> str:
 def bench_one(pb, n: int, lam: float, repeats: int) -> dict:
     obs = ObstacleSet(pb["lo"], pb["hi"], pb["box_lo"], pb["box_hi"])
     lo, hi = tuple(map(float, pb["lo"])), tuple(map(float, pb["hi"]))
-    t0 = time.perf_counter()
-    _geometric.__wrapped__(lo, hi, n, 0, "halton", None)            # offline, uncached
-    offline = time.perf_counter() - t0
+    builds = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        _geometric.__wrapped__(lo, hi, n, 0, "halton", None)        # offline, uncached
+        builds.append(time.perf_counter() - t0)
+    offline = median(builds)
     rm = geometric_roadmap(pb["lo"], pb["hi"], n)
     runs = [plan(rm, obs, pb["start"], pb["goal"], lam=lam) for _ in range(repeats + 1)][1:]
     ours = runs[-1]
@@ -167,7 +180,8 @@ def bench_one(pb, n: int, lam: float, repeats: int) -> dict:
     n_free = int((~obs.points_in(g.points[:-2])).sum())
     world = raw_world(pb)
     row = dict(problem=pb["name"], n=n, obstacles=len(pb["box_lo"]), n_free=n_free, radius=rm.radius, lam=lam,
-               ours_online_s=[r.timing["online"] for r in runs], ours_offline_s=offline, ours_cost=ours.cost,
+               ours_online_s=[r.timing["online"] for r in runs], ours_offline_s=offline, ours_builds_s=builds,
+               ours_cost=ours.cost,
                ours_found=ours.found,
                ours_clearance=world.path_clearance(ours.path, 2e-4) if ours.found else None,
                ours_breakdown_s={k: median([r.timing[k] for r in runs]) for k in ours.timing})
@@ -183,6 +197,23 @@ def bench_one(pb, n: int, lam: float, repeats: int) -> dict:
                                     colliding_paths=sum(world.path_clearance(p, 2e-4) < -1e-9 for p in paths),
                                     paths=len(paths))
     return row
+
+
+def path_quality(lam: float, seeds=QUALITY_SEEDS) -> list[dict]:
+    """Raw and smoothed n = 4000 path lengths against a dense reference on 40-box fields."""
+    rows = []
+    for seed in seeds:
+        pb = box_field(40, seed)
+        obs = ObstacleSet(pb["lo"], pb["hi"], pb["box_lo"], pb["box_hi"])
+        res = plan(geometric_roadmap(pb["lo"], pb["hi"], QUALITY_N), obs, pb["start"], pb["goal"], lam=lam)
+        t0 = time.perf_counter()
+        sm = smooth(res.path, obs)
+        t_smooth = time.perf_counter() - t0
+        dense = plan(geometric_roadmap(pb["lo"], pb["hi"], REFERENCE_N, seed=1), obs, pb["start"], pb["goal"], lam=lam)
+        ref = path_length(smooth(dense.path, obs))
+        rows.append(dict(seed=seed, raw=res.cost, smoothed=path_length(sm), reference=ref, dense_raw=dense.cost,
+                         smooth_s=t_smooth, clearance=raw_world(pb).path_clearance(sm, 2e-4)))
+    return rows
 
 
 def profile_ours(n: int = 5000, lam: float = 0.5) -> str:
@@ -226,20 +257,32 @@ def main() -> int:
         print(f"  {r['problem']:>14} n={n:>5}: ours {1e3 * median(r['ours_online_s']):.1f} ms, "
               f"OMPL {1e3 * median(r['ompl_matched']['times_s']):.1f} ms", flush=True)
     headers = ["problem", "n", "free", "ours ms", "offline ms", "OMPL ms", "OMPL 1% ms", "speed-up",
-               "incl. offline", "cost ratio", "OMPL 1% cuts"]
+               "incl. offline", f"target >= {TARGET_SPEEDUP:g}x", "cost ratio", "OMPL 1% cuts"]
     body = []
     for r in rows:
         on, off = median(r["ours_online_s"]), r["ours_offline_s"]
         om, od = median(r["ompl_matched"]["times_s"]), median(r["ompl_default"]["times_s"])
         body.append([r["problem"], r["n"], r["n_free"], f"{1e3 * on:.1f}", f"{1e3 * off:.0f}", f"{1e3 * om:.1f}",
                      f"{1e3 * od:.1f}", ratio(om, on), ratio(om, on + off),
+                     "met" if om / (on + off) >= TARGET_SPEEDUP else "MISSED",
                      f"{r['ours_cost'] / median(r['ompl_matched']['costs']):.4f}",
                      f"{r['ompl_default']['colliding_paths']}/{r['ompl_default']['paths']}"])
     print()
     print(table(headers, body, title=f"GMT* (lambda = {args.lam:g}, numpy, online) vs OMPL FMT* "
                                      f"(matched resolution {MATCHED_STEP:g}); medians of {args.repeats}"))
+    quality = path_quality(args.lam, QUALITY_SEEDS[:3] if args.quick else QUALITY_SEEDS)
+    print()
+    print(table(["field", "raw", "smoothed", "reference", "raw excess", "smoothed excess",
+                 f"target <= {100 * TARGET_EXCESS:g} %", "smooth ms", "clearance"],
+                [[f"40 boxes, seed {q['seed']}", f"{q['raw']:.4f}", f"{q['smoothed']:.4f}", f"{q['reference']:.4f}",
+                  f"{100 * (q['raw'] / q['reference'] - 1):+.2f} %", f"{100 * (q['smoothed'] / q['reference'] - 1):+.2f} %",
+                  "met" if q["smoothed"] <= (1 + TARGET_EXCESS) * q["reference"] else "MISSED",
+                  f"{1e3 * q['smooth_s']:.1f}", f"{q['clearance']:.4f}"] for q in quality],
+                title=f"path length at n = {QUALITY_N} (lambda = {args.lam:g}) vs the smoothed n = {REFERENCE_N} "
+                      "reference"))
     write_json("bench_plan", {"machine": machine_info(), "lambda": args.lam, "matched_step": MATCHED_STEP,
-                              "rows": rows}, args.json)
+                              "target_speedup_incl_offline": TARGET_SPEEDUP, "target_excess": TARGET_EXCESS,
+                              "rows": rows, "path_quality": quality}, args.json)
     return 0
 
 

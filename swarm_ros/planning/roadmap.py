@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
+from scipy.sparse import csr_matrix
 from scipy.spatial import cKDTree
 from scipy.stats import qmc
 
@@ -82,11 +83,18 @@ def draw_samples(n: int, lo, hi, seed: int, sampler: str = "halton") -> np.ndarr
 
 
 def csr_from_pairs(n: int, src: np.ndarray, dst: np.ndarray, *data: np.ndarray):
-    """CSR (ptr, cols, *data) of directed edges src -> dst, rows sorted by src then dst."""
-    order = np.lexsort((dst, src))
-    ptr = np.zeros(n + 1, np.intp)
-    np.cumsum(np.bincount(src, minlength=n), out=ptr[1:])
-    return (ptr, dst[order].astype(np.intp), *(x[order] for x in data))
+    """CSR (ptr, cols, *data) of distinct directed edges src -> dst, rows sorted by src then dst.
+
+    The order comes from scipy.sparse (a counting sort by row, then short per-row sorts), which
+    is several times faster than a global lexsort at roadmap sizes; it carries each edge's
+    position as its value, so the data arrays are permuted, never recomputed.
+    """
+    m = csr_matrix((np.arange(len(src), dtype=np.int64), (src, dst)), shape=(n, n))
+    m.sort_indices()
+    if m.nnz != len(src):
+        raise ValueError("csr_from_pairs needs distinct (src, dst) pairs")
+    order = m.data
+    return (m.indptr.astype(np.intp), m.indices.astype(np.intp), *(x[order] for x in data))
 
 
 def csr_append(ptr, cols, data: dict, n_new: int, src, dst, extra: dict):
