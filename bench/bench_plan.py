@@ -25,6 +25,7 @@ above the reference.
     python bench/bench_plan.py                 # about 2-3 minutes
     python bench/bench_plan.py --quick         # n <= 5000, fewer obstacle counts
     python bench/bench_plan.py --profile       # where our online time goes (cProfile)
+    python bench/bench_plan.py --profile-build # roadmap build by stage, lexsort vs sparse CSR
 """
 from __future__ import annotations
 
@@ -231,14 +232,62 @@ def profile_ours(n: int = 5000, lam: float = 0.5) -> str:
     return out.getvalue()
 
 
+def lexsort_csr(n: int, src, dst, *data):
+    """The roadmap's former CSR construction (one global lexsort), kept as the build's peer."""
+    order = np.lexsort((dst, src))
+    ptr = np.zeros(n + 1, np.intp)
+    np.cumsum(np.bincount(src, minlength=n), out=ptr[1:])
+    return (ptr, dst[order].astype(np.intp), *(x[order] for x in data))
+
+
+def profile_build(repeats: int = 7) -> str:
+    """Roadmap build stages (best of `repeats`, ms), and both CSR constructions on the same pairs."""
+    from scipy.spatial import cKDTree
+    from swarm_ros.planning.roadmap import code_radius, csr_from_pairs, draw_samples, edge_lengths
+
+    def best(fn):
+        times, out = [], None
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            out = fn()
+            times.append(time.perf_counter() - t0)
+        return 1e3 * min(times), out
+
+    body = []
+    for d, n in ((2, 1000), (2, 5000), (2, 10000), (3, 5000)):
+        lo, hi = (0.0,) * d, (1.0,) * d
+        t_s, pts = best(lambda: draw_samples(n, lo, hi, 0))
+        r = code_radius(n, lo, hi)
+        t_t, tree = best(lambda: cKDTree(pts))
+        t_p, pairs = best(lambda: tree.query_pairs(r, output_type="ndarray"))
+        i, j = pairs[:, 0], pairs[:, 1]
+        t_rows, w_rows = best(lambda: np.sqrt(((pts[i] - pts[j]) ** 2).sum(axis=1)))
+        t_c, w = best(lambda: edge_lengths(pts, i, j))
+        args = (n, np.r_[i, j], np.r_[j, i], np.r_[w, w])
+        t_old, a = best(lambda: lexsort_csr(*args))
+        t_new, b = best(lambda: csr_from_pairs(*args))
+        same = all(np.array_equal(x, y) for x, y in zip(a, b)) and np.array_equal(w, w_rows)
+        before, after = t_s + t_t + t_p + t_rows + t_old, t_s + t_t + t_p + t_c + t_new
+        body.append([f"{d}-D", n, len(i), f"{t_s:.2f}", f"{t_t:.2f}", f"{t_p:.2f}", f"{t_rows:.2f}", f"{t_c:.2f}",
+                     f"{t_old:.2f}", f"{t_new:.2f}", f"{before:.1f}", f"{after:.1f}", ratio(before, after),
+                     "yes" if same else "NO"])
+    return table(["space", "n", "pairs", "samples", "KD-tree", "pairs", "costs rows", "costs columns",
+                  "CSR lexsort", "CSR sparse", "before", "after", "gain", "identical"], body,
+                 title=f"roadmap build stages, ms (best of {repeats}); before: row costs + lexsort CSR")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--lam", type=float, default=0.5)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--profile", action="store_true", help="profile our online query (T1, n = 5000) and exit")
+    ap.add_argument("--profile-build", action="store_true", help="time the roadmap build by stage and exit")
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
+    if args.profile_build:
+        print(profile_build())
+        return 0
     if args.profile:
         print(profile_ours(lam=args.lam))
         return 0

@@ -82,6 +82,22 @@ def draw_samples(n: int, lo, hi, seed: int, sampler: str = "halton") -> np.ndarr
     return lo + u * (hi - lo)
 
 
+def edge_lengths(pts: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """|pts[i] - pts[j]| per pair, summed coordinate by coordinate.
+
+    Bit for bit `sqrt(((pts[i] - pts[j]) ** 2).sum(axis=1))` (the same IEEE operations in the
+    same order), but gathering from one contiguous coordinate column at a time instead of rows
+    of the (n, d) array is an order of magnitude faster at roadmap sizes.
+    """
+    acc = np.zeros(len(i))
+    for k in range(pts.shape[1]):
+        col = np.ascontiguousarray(pts[:, k])
+        x = col.take(i) - col.take(j)
+        x *= x
+        acc += x
+    return np.sqrt(acc, out=acc)
+
+
 def csr_from_pairs(n: int, src: np.ndarray, dst: np.ndarray, *data: np.ndarray):
     """CSR (ptr, cols, *data) of distinct directed edges src -> dst, rows sorted by src then dst.
 
@@ -117,7 +133,7 @@ def _geometric(lo: tuple, hi: tuple, n: int, seed: int, sampler: str, radius: fl
     tree = cKDTree(pts)
     pairs = tree.query_pairs(r, output_type="ndarray")
     i, j = pairs[:, 0], pairs[:, 1]
-    cost = np.sqrt(((pts[i] - pts[j]) ** 2).sum(axis=1))
+    cost = edge_lengths(pts, i, j)
     ptr, cols, c = csr_from_pairs(n, np.r_[i, j], np.r_[j, i], np.r_[cost, cost])
     g = Graph(pts, ptr, cols, ptr, cols, {"cost": c})
     return Roadmap(g, np.asarray(lo, float), np.asarray(hi, float), float(r), rule, seed, sampler, tree)
@@ -145,6 +161,6 @@ def with_endpoints(rm: Roadmap, start, goal) -> Graph:
         b.append(np.array([n + 1, n]))
     a, b = np.concatenate(a).astype(np.intp), np.concatenate(b).astype(np.intp)
     pts = np.r_[g.points, ends]
-    cost = np.sqrt(((pts[a] - pts[b]) ** 2).sum(axis=1))
+    cost = edge_lengths(pts, a, b)
     ptr, cols, data = csr_append(g.in_ptr, g.in_idx, g.in_data, n + 2, a, b, {"cost": cost})
     return Graph(pts, ptr, cols, ptr, cols, data)
