@@ -46,6 +46,7 @@ SLOW = {
     "test_cao::test_cli_reproduces_a_reference_run_and_writes_the_history",
     "test_cao::test_hold_the_line_final_cost_matches_the_authors",
     "test_cli_plan::test_kinodynamic_plan_reports_limits",
+    "test_cli_plan::test_smoothed_path_is_shorter_safe_and_near_a_dense_reference",
     "test_config_errors::test_cli_check_prints_one_error_line",
     "test_fisc::test_a_3d_extruded_channel_flows_and_keeps_agents_inside",
     "test_fisc::test_a_lone_agent_without_boundary_forcing_holds", "test_fisc::test_fields_and_plots",

@@ -83,3 +83,48 @@ def test_unknown_world_is_one_line_without_traceback():
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert out.stderr.count("\n") == 1 and "no_such_world.yaml" in out.stderr and "not found" in out.stderr
+
+
+def cluttered_world(path, boxes: int = 40, seed: int = 3):
+    """A 10 x 10 x 3 m room with `boxes` random boxes, the two corners used as start and goal kept clear."""
+    rng = np.random.default_rng(seed)
+    ends = np.array([[0.6, 0.6, 1.5], [9.4, 9.4, 1.5]])
+    lines = ["name: clutter", "bounds: {min: [0, 0, 0], max: [10, 10, 3]}", "obstacles:"]
+    while len(lines) < 3 + boxes:
+        c = rng.uniform([0.5, 0.5, 0.4], [9.5, 9.5, 2.6])
+        s = rng.uniform([0.5, 0.5, 0.8], [1.5, 1.5, 2.5])
+        if all(np.any(np.abs(e - c) > s / 2 + 0.5) for e in ends):
+            lines.append(f"  - {{name: b{len(lines) - 3}, type: box, center: {c.round(3).tolist()}, "
+                         f"size: {s.round(3).tolist()}}}")
+    path.write_text("\n".join(lines) + "\n")
+    return ["--start", *map(str, ends[0]), "--goal", *map(str, ends[1])]
+
+
+def test_smoothed_path_is_shorter_safe_and_near_a_dense_reference(capsys, tmp_path):
+    world = tmp_path / "clutter.yaml"
+    route = cluttered_world(world)
+    code, out, err = run(capsys, str(world), *route, "--samples", "4000", "--json", str(tmp_path / "p.json"))
+    assert code == 0, err
+    assert "smoothed" in out and "collision-free: yes" in out
+    data = json.loads((tmp_path / "p.json").read_text())
+    path, raw = np.array(data["path"]), np.array(data["raw_path"])
+    assert data["cost"] == pytest.approx(np.linalg.norm(np.diff(path, axis=0), axis=1).sum())
+    assert data["raw_cost"] == pytest.approx(np.linalg.norm(np.diff(raw, axis=0), axis=1).sum())
+    assert data["cost"] <= data["raw_cost"] and data["collision_free"]
+    assert np.allclose(path[[0, -1]], raw[[0, -1]])
+    # Reference optimum: the smoothed path of a dense roadmap (another sample seed).
+    code, _, err = run(capsys, str(world), *route, "--samples", "30000", "--seed", "1",
+                       "--json", str(tmp_path / "ref.json"))
+    assert code == 0, err
+    ref = json.loads((tmp_path / "ref.json").read_text())
+    reference = ref["cost"]
+    assert data["raw_cost"] > 1.01 * reference      # the raw path has something to gain here
+    assert data["cost"] <= 1.05 * reference
+
+
+def test_no_smooth_keeps_the_raw_path(capsys, tmp_path):
+    code, out, err = run(capsys, "pillar_field", *ROUTE, "--samples", "1500", "--no-smooth",
+                         "--json", str(tmp_path / "p.json"))
+    assert code == 0, err
+    data = json.loads((tmp_path / "p.json").read_text())
+    assert data["cost"] == data["raw_cost"] and data["path"] == data["raw_path"] and "smoothed" not in out

@@ -1,6 +1,7 @@
 """`swarm-ros plan`: one GMT* query in a world file, with a vehicle's inflation (and limits).
 
-Prints the path cost, the planning time (online query, and the offline roadmap build apart),
+Prints the path cost (geometric: the raw roadmap path's and the smoothed path's, which is the
+one printed and written), the planning time (online query, and the offline roadmap build apart),
 and whether the path keeps the vehicle's clearance under an independent dense check against the
 raw world geometry (signed distances every centimetre, not the planner's exact tests).
 """
@@ -31,6 +32,8 @@ def add_parser(sub) -> None:
                    help="plan a double-integrator trajectory within the vehicle's speed and acceleration limits")
     p.add_argument("--margin", type=float, default=None, help="clearance beyond the body radius, m (default 0.1)")
     p.add_argument("--seed", type=int, default=0, help="roadmap sample seed")
+    p.add_argument("--no-smooth", dest="smooth", action="store_false",
+                   help="geometric: keep the raw roadmap path (default: shortcut and smooth it)")
     p.add_argument("--json", help="write the result and the path to this JSON file")
     p.set_defaults(func=cmd_plan)
 
@@ -84,18 +87,24 @@ def cmd_plan(args, console) -> int:
     _check_point(world, host_obstacles, "--start", args.start, inflate, args.vehicle)
     _check_point(world, host_obstacles, "--goal", args.goal, inflate, args.vehicle)
 
-    t0 = time.perf_counter()
     if kind == "geometric":
         from ..planning.gmt import plan
         from ..planning.roadmap import geometric_roadmap
+        t0 = time.perf_counter()
         rm = geometric_roadmap(world.bounds_min, world.bounds_max, n, seed=args.seed)
         offline = time.perf_counter() - t0
         res = plan(rm, obstacles, args.start, args.goal, lam=args.lam, backend=be)
         positions = res.path
+        if res.found and args.smooth:
+            from ..planning.smoothing import smooth
+            t1 = time.perf_counter()
+            positions = smooth(res.path, host_obstacles)
+            res.timing["smooth"] = time.perf_counter() - t1
     else:
         from ..planning.double_integrator import Limits
         from ..planning.kinodynamic import kinodynamic_roadmap, limit_report, plan_kinodynamic
         lim = Limits.of(vehicle)
+        t0 = time.perf_counter()
         rm = kinodynamic_roadmap(world.bounds_min, world.bounds_max, lim, n, seed=args.seed)
         offline = time.perf_counter() - t0
         res = plan_kinodynamic(rm, obstacles, [*args.start, 0, 0, 0], [*args.goal, 0, 0, 0], lam=args.lam,
@@ -105,6 +114,7 @@ def cmd_plan(args, console) -> int:
            "samples": n, "lambda": args.lam, "backend": be.name, "radius": rm.radius, "inflation": inflate,
            "found": res.found, "cost": res.cost if res.found else None, "reason": res.reason,
            "offline_ms": 1e3 * offline, "online_ms": 1e3 * res.timing["online"],
+           "smooth_ms": 1e3 * res.timing.get("smooth", 0.0),
            "iterations": res.iterations, "collision_checks": res.checks}
     console.print(f"GMT* {kind} in {world.name!r} for {args.vehicle} (inflation {inflate:g} m): n = {n}, "
                   f"r = {rm.radius:.4g}, lambda = {args.lam:g}, backend {be.name}")
@@ -115,8 +125,17 @@ def cmd_plan(args, console) -> int:
         return 1
     clearance = world.path_clearance(positions, CHECK_STEP) if len(positions) else math.inf
     out.update(path=res.path[:, :3], min_clearance=clearance, collision_free=bool(clearance >= inflate - 1e-9))
-    console.print(f"  cost: {res.cost:.4g}{' (time + effort)' if kind == 'kinodynamic' else ' m'}, "
-                  f"{len(res.path)} waypoints")
+    if kind == "kinodynamic":
+        console.print(f"  cost: {res.cost:.4g} (time + effort), {len(res.path)} waypoints")
+    else:
+        from ..planning.smoothing import path_length
+        smoothed = path_length(positions)
+        out.update(path=positions, raw_path=res.path, raw_cost=res.cost, cost=smoothed, smoothed=args.smooth)
+        line = f"  cost: raw {res.cost:.4g} m ({len(res.path)} waypoints)"
+        if args.smooth:
+            line += (f", smoothed {smoothed:.4g} m ({len(positions)} waypoints, "
+                     f"{100 * (smoothed / res.cost - 1):+.1f} %, {out['smooth_ms']:.1f} ms)")
+        console.print(line)
     if kind == "kinodynamic":
         report = limit_report(res.trajectory, lim)
         out.update(trajectory=res.trajectory, limits=report, duration=float(res.trajectory["t"][-1]))

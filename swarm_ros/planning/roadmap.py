@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
+from scipy.sparse import csr_matrix
 from scipy.spatial import cKDTree
 from scipy.stats import qmc
 
@@ -81,12 +82,35 @@ def draw_samples(n: int, lo, hi, seed: int, sampler: str = "halton") -> np.ndarr
     return lo + u * (hi - lo)
 
 
+def edge_lengths(pts: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """|pts[i] - pts[j]| per pair, summed coordinate by coordinate.
+
+    Bit for bit `sqrt(((pts[i] - pts[j]) ** 2).sum(axis=1))` (the same IEEE operations in the
+    same order), but gathering from one contiguous coordinate column at a time instead of rows
+    of the (n, d) array is an order of magnitude faster at roadmap sizes.
+    """
+    acc = np.zeros(len(i))
+    for k in range(pts.shape[1]):
+        col = np.ascontiguousarray(pts[:, k])
+        x = col.take(i) - col.take(j)
+        x *= x
+        acc += x
+    return np.sqrt(acc, out=acc)
+
+
 def csr_from_pairs(n: int, src: np.ndarray, dst: np.ndarray, *data: np.ndarray):
-    """CSR (ptr, cols, *data) of directed edges src -> dst, rows sorted by src then dst."""
-    order = np.lexsort((dst, src))
-    ptr = np.zeros(n + 1, np.intp)
-    np.cumsum(np.bincount(src, minlength=n), out=ptr[1:])
-    return (ptr, dst[order].astype(np.intp), *(x[order] for x in data))
+    """CSR (ptr, cols, *data) of distinct directed edges src -> dst, rows sorted by src then dst.
+
+    The order comes from scipy.sparse (a counting sort by row, then short per-row sorts), which
+    is several times faster than a global lexsort at roadmap sizes; it carries each edge's
+    position as its value, so the data arrays are permuted, never recomputed.
+    """
+    m = csr_matrix((np.arange(len(src), dtype=np.int64), (src, dst)), shape=(n, n))
+    m.sort_indices()
+    if m.nnz != len(src):
+        raise ValueError("csr_from_pairs needs distinct (src, dst) pairs")
+    order = m.data
+    return (m.indptr.astype(np.intp), m.indices.astype(np.intp), *(x[order] for x in data))
 
 
 def csr_append(ptr, cols, data: dict, n_new: int, src, dst, extra: dict):
@@ -109,7 +133,7 @@ def _geometric(lo: tuple, hi: tuple, n: int, seed: int, sampler: str, radius: fl
     tree = cKDTree(pts)
     pairs = tree.query_pairs(r, output_type="ndarray")
     i, j = pairs[:, 0], pairs[:, 1]
-    cost = np.sqrt(((pts[i] - pts[j]) ** 2).sum(axis=1))
+    cost = edge_lengths(pts, i, j)
     ptr, cols, c = csr_from_pairs(n, np.r_[i, j], np.r_[j, i], np.r_[cost, cost])
     g = Graph(pts, ptr, cols, ptr, cols, {"cost": c})
     return Roadmap(g, np.asarray(lo, float), np.asarray(hi, float), float(r), rule, seed, sampler, tree)
@@ -137,6 +161,6 @@ def with_endpoints(rm: Roadmap, start, goal) -> Graph:
         b.append(np.array([n + 1, n]))
     a, b = np.concatenate(a).astype(np.intp), np.concatenate(b).astype(np.intp)
     pts = np.r_[g.points, ends]
-    cost = np.sqrt(((pts[a] - pts[b]) ** 2).sum(axis=1))
+    cost = edge_lengths(pts, a, b)
     ptr, cols, data = csr_append(g.in_ptr, g.in_idx, g.in_data, n + 2, a, b, {"cost": cost})
     return Graph(pts, ptr, cols, ptr, cols, data)

@@ -26,6 +26,7 @@ import numpy as np
 from .gmt import plan
 from .obstacles import ObstacleSet
 from .roadmap import geometric_roadmap
+from .smoothing import shortcut
 
 RECORD = 7
 START_MARGINS = (1.0, 0.5, 0.0)   # fractions of the margin tried when the start sits in the inflation
@@ -109,19 +110,6 @@ def timed(points: np.ndarray, vehicle, speed: float, t0: float) -> np.ndarray:
         return np.full(len(points), t0)
     length = np.linalg.norm(np.diff(points, axis=0), axis=1)
     return t0 + np.r_[0.0, np.cumsum(length / segment_speeds(points, vehicle, speed))]
-
-
-def shortcut(points: np.ndarray, obstacles: ObstacleSet) -> np.ndarray:
-    """Greedy shortcutting: from each kept point jump to the furthest later point in plain view."""
-    if len(points) <= 2:
-        return points
-    keep, i = [0], 0
-    while i < len(points) - 1:
-        later = np.arange(i + 1, len(points))
-        free = ~obstacles.segments_hit(np.repeat(points[i:i + 1], len(later), axis=0), points[later])
-        i = int(later[np.nonzero(free)[0][-1]]) if free.any() else i + 1
-        keep.append(i)
-    return points[keep]
 
 
 class PlanningService:
