@@ -12,7 +12,7 @@ from safetensors.numpy import save as st_save
 
 from firmware_update.agent import UpdateAgent
 from firmware_update.model import read_metadata
-from firmware_update.patch import FORMAT, FORMAT_QDELTA, Patch, PatchRefused, build, tensor_digest
+from firmware_update.patch import FORMAT, FORMAT_QDELTA, Patch, build, tensor_digest
 from firmware_update.patch_codec import QDELTA, reference
 from firmware_update.training_set import test_data as held_out_data
 from firmware_update.shapes import ALL_CLASSES
