@@ -1,6 +1,7 @@
 """SwarmModelPatch: only the trained layers of a model, a manifest, and an Ed25519 signature.
 
-A patch file is safetensors: the tensors of the layers that were trained, plus metadata
+A patch file is safetensors: the tensors of the layers that were trained (float32, or in
+swarm-model-patch-2 quantised deltas against the base, see patch_codec), plus metadata
 ``manifest`` (canonical JSON) and ``signature`` (hex Ed25519 over a domain tag + the manifest text exactly as shipped).
 The manifest binds everything a drone decides on: base model hash, resulting model hash,
 version, target selector (canonical text), layers shipped and frozen, the resulting classes,
