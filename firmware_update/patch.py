@@ -1,6 +1,7 @@
 """SwarmModelPatch: only the trained layers of a model, a manifest, and an Ed25519 signature.
 
-A patch file is safetensors: the tensors of the layers that were trained, plus metadata
+A patch file is safetensors: the tensors of the layers that were trained (float32, or in
+swarm-model-patch-2 quantised deltas against the base, see patch_codec), plus metadata
 ``manifest`` (canonical JSON) and ``signature`` (hex Ed25519 over a domain tag + the manifest text exactly as shipped).
 The manifest binds everything a drone decides on: base model hash, resulting model hash,
 version, target selector (canonical text), layers shipped and frozen, the resulting classes,
@@ -22,11 +23,15 @@ from safetensors import SafetensorError
 from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
-from .model import LAYERS, Model, ModelError, layer_of, parse_json, read_metadata
+from .model import LAYERS, Model, ModelError, layer_of, parse_json, read_metadata, shapes
+from .patch_codec import CODECS, QDELTA, RAW, SCALE, CodecError, decode, encode, reference, stored_names
 from .selector import DroneIdentity, SelectorError, TargetSelector
 from .shapes import ALL_CLASSES, dataset
 
-FORMAT = "swarm-model-patch-1"
+FORMAT = "swarm-model-patch-1"          # shipped layers as float32 tensors
+FORMAT_QDELTA = "swarm-model-patch-2"   # weights as quantised deltas (patch_codec), named in 'encoded'
+FORMATS = (FORMAT, FORMAT_QDELTA)
+RESOLUTION = 2.0        # quantisation steps per RMS of a weight delta (bench/bench_patch.py sizes it)
 DOMAIN = b"swarm-ros model patch v1\n"      # signatures over patches cannot be replayed elsewhere
 PROBES = 64
 
@@ -65,8 +70,8 @@ def check_manifest(m, where: str = "patch") -> dict:
         if not isinstance(value, kind) or (item is not None and not all(isinstance(v, item) for v in value)):
             what = kind.__name__ + (f" of {item.__name__}" if item else "")
             _refuse(where, name, f"is missing or not a {what}")
-    if m["format"] != FORMAT:
-        _refuse(where, "format", f"is {m['format'][:40]!r}, expected {FORMAT!r}")
+    if m["format"] not in FORMATS:
+        _refuse(where, "format", f"is {m['format'][:40]!r}, expected one of {', '.join(FORMATS)}")
     if "key_id" in m and not isinstance(m["key_id"], str):
         _refuse(where, "key_id", "is not a string")
     check_version(m["version"], f"{where}: manifest field 'version'")
@@ -91,6 +96,7 @@ def check_manifest(m, where: str = "patch") -> dict:
     for name, digest in m["tensors"].items():
         if layer_of(name) not in m["layers"] or not _is_hash(digest):
             _refuse(where, "tensors", f"entry {name[:40]!r} is not a tensor of a shipped layer with a SHA-256 digest")
+    _check_encoded(m, where)
     probe = m["probe"]
     seed, labels = probe.get("seed"), probe.get("labels")
     if not (type(seed) is int and 0 <= seed < 2 ** 32 and isinstance(labels, list)
@@ -98,6 +104,22 @@ def check_manifest(m, where: str = "patch") -> dict:
         _refuse(where, "probe", f"needs an integer 'seed' in [0, 2^32) and {PROBES} integer 'labels', "
                 f"each a class index below {len(classes)}")
     return m
+
+
+def _check_encoded(m: dict, where: str) -> None:
+    """A quantised patch names the codec of every tensor of its shipped layers, and its stored
+    tensors are exactly the parts those codecs produce; a float32 patch has no 'encoded'."""
+    if m["format"] == FORMAT:
+        if "encoded" in m:
+            _refuse(where, "encoded", f"is only allowed in {FORMAT_QDELTA} patches")
+        return
+    enc = m.get("encoded")
+    want = [k for k in shapes(len(m["classes"])) if layer_of(k) in m["layers"]]
+    if not (isinstance(enc, dict) and sorted(enc) == sorted(want) and all(v in CODECS for v in enc.values())):
+        _refuse(where, "encoded", f"must map each tensor of the shipped layers to one of {', '.join(CODECS)}")
+    parts = sorted(p for k, v in enc.items() for p in stored_names(k, v))
+    if sorted(m["tensors"]) != parts:
+        _refuse(where, "tensors", f"must list exactly the stored parts of 'encoded' ({', '.join(parts)})")
 
 
 def canonical(obj) -> bytes:
@@ -208,7 +230,8 @@ class Patch:
         return self
 
     def to_bytes(self) -> bytes:
-        meta = {"format": FORMAT, "manifest": self.manifest_bytes().decode()}
+        fmt = self.manifest.get("format") if self.manifest.get("format") in FORMATS else FORMAT
+        meta = {"format": fmt, "manifest": self.manifest_bytes().decode()}
         if self.signature is not None:
             meta["signature"] = self.signature.hex()
         return st_save({k: np.ascontiguousarray(v) for k, v in self.tensors.items()}, metadata=meta)
@@ -217,14 +240,17 @@ class Patch:
     def from_bytes(cls, data: bytes, where: str = "patch") -> "Patch":
         try:
             meta = read_metadata(data, where)
-            if meta.get("format") != FORMAT:
-                raise PatchRefused(f"{where}: not a model patch (format {meta.get('format')!r}, expected {FORMAT!r})")
+            if meta.get("format") not in FORMATS:
+                raise PatchRefused(f"{where}: not a model patch (format {meta.get('format')!r}, "
+                                   f"expected one of {', '.join(FORMATS)})")
             if not isinstance(meta.get("manifest"), str):
                 raise PatchRefused(f"{where}: metadata 'manifest' is missing or not a string")
             raw = meta["manifest"].encode()
             if len(raw) > MAX_MANIFEST:
                 raise PatchRefused(f"{where}: manifest is {len(raw)} bytes (at most {MAX_MANIFEST})")
             manifest = check_manifest(parse_json(raw), where)
+            if manifest["format"] != meta["format"]:
+                raise PatchRefused(f"{where}: manifest format {manifest['format']!r} is not the file's {meta['format']!r}")
             tensors = st_load(data)
             sig = bytes.fromhex(meta["signature"]) if "signature" in meta else None
         except (ModelError, PatchRefused) as err:
@@ -242,14 +268,35 @@ class Patch:
             raise PatchRefused(f"{path}: cannot read ({err.strerror})") from None
 
     def apply_to(self, base: Model) -> Model:
-        """The resulting model: the base's tensors with the shipped layers replaced (no checks)."""
-        tensors = {**base.tensors, **self.tensors}
-        return Model(tensors, tuple(self.manifest["classes"]), self.version)
+        """The resulting model: the base's tensors with the shipped layers replaced (decoded from
+        quantised deltas against `base` where 'encoded' says so). No signature checks; a part
+        that does not decode is PatchRefused."""
+        return Model({**base.tensors, **self.decoded(base)}, tuple(self.manifest["classes"]), self.version)
+
+    def decoded(self, base: Model) -> dict[str, np.ndarray]:
+        """The shipped tensors as float32, decoded against `base`."""
+        enc = self.manifest.get("encoded")
+        if enc is None:
+            return dict(self.tensors)
+        want, out = shapes(len(self.manifest["classes"])), {}
+        try:
+            for name, codec in enc.items():
+                if codec == RAW:
+                    out[name] = self.tensors[name]
+                else:
+                    ref = reference(base.tensors.get(name), want[name])
+                    out[name] = decode(name, ref, self.tensors[name + ":q"], self.tensors[name + SCALE])
+        except CodecError as err:
+            raise PatchRefused(f"patch: {err}") from None
+        return out
 
 
-def build(base: Model, tuned: Model, frozen, version: str, target: str = "*", probe_seed: int = 7) -> Patch:
+def build(base: Model, tuned: Model, frozen, version: str, target: str = "*", probe_seed: int = 7,
+          quantise: bool = False, resolution: float = RESOLUTION) -> Patch:
     """An unsigned patch turning `base` into `tuned`, shipping every layer not in `frozen`.
-    Refuses if a frozen layer differs between the two (it would not be shipped)."""
+    Refuses if a frozen layer differs between the two (it would not be shipped).
+    With `quantise`, weights ship as quantised deltas (FORMAT_QDELTA) and the patch's result is
+    the model they decode to (`patch.apply_to(base)`), which is what is hashed and probed."""
     frozen = tuple(frozen)
     unknown = [f for f in frozen if f not in LAYERS]
     if unknown:
@@ -264,14 +311,26 @@ def build(base: Model, tuned: Model, frozen, version: str, target: str = "*", pr
         raise PatchRefused(str(err)) from None
     shipped = [layer for layer in LAYERS if layer not in frozen]
     tensors = tuned.layer_tensors(shipped)
-    manifest = {
-        "format": FORMAT, "version": str(version), "target": target,
-        "base_hash": base.hash(), "result_hash": tuned.hash(), "classes": list(tuned.classes),
-        "layers": shipped, "frozen": list(frozen),
-        "tensors": {k: tensor_digest(v) for k, v in sorted(tensors.items())},
-        "probe": {"seed": probe_seed, "labels": tuned.predict(probe_images(probe_seed, tuned.classes)).tolist()},
-    }
-    return Patch(manifest, tensors)
+    manifest = {"format": FORMAT, "version": str(version), "target": target, "base_hash": base.hash(),
+                "classes": list(tuned.classes), "layers": shipped, "frozen": list(frozen)}
+    if quantise:
+        enc = {k: QDELTA if k.endswith(".weight") else RAW for k in sorted(tensors)}
+        stored = {}
+        for name, codec in enc.items():
+            if codec == RAW:
+                stored[name] = tensors[name]
+            else:
+                parts = encode(reference(base.tensors.get(name), tensors[name].shape), tensors[name], resolution)
+                stored.update({name + suffix: a for suffix, a in parts.items()})
+        manifest.update(format=FORMAT_QDELTA, encoded=enc)
+        tensors = stored
+    manifest["tensors"] = {k: tensor_digest(v) for k, v in sorted(tensors.items())}
+    patch = Patch(manifest, tensors)
+    result = patch.apply_to(base) if quantise else tuned
+    manifest["result_hash"] = result.hash()
+    manifest["probe"] = {"seed": probe_seed,
+                         "labels": result.predict(probe_images(probe_seed, tuned.classes)).tolist()}
+    return patch
 
 
 def verify(patch: Patch, keys, running: Model | None = None, drone: DroneIdentity | None = None) -> Model | None:

@@ -63,6 +63,20 @@ def test_apply_installs_once(built, capsys, tmp_path):
     assert status["state"] == "refused" and status["version"] == "2" and "already installed" in status["reason"]
 
 
+def test_a_quantised_patch_builds_verifies_and_installs(built, capsys, tmp_path):
+    d = built
+    out = str(tmp_path / "q.patch")
+    assert main(["patch", "build", "--base", BASE, "--tuned", TUNED, "--freeze", "", "--version", "2",
+                 "--quantise", "--key", str(d / "ops.key"), "--out", out]) == 0
+    said = capsys.readouterr().out
+    assert "as quantised deltas" in said and "signed" in said
+    assert main(["patch", "verify", out, "--base", BASE, "--key", str(d / "ops.pub")]) == 0
+    capsys.readouterr()
+    assert main(["patch", "apply", out, "--state", str(tmp_path / "cf1"), "--key", str(d / "ops.pub"),
+                 "--drone", "name=cf1,type=cf,role=scout", "--base", BASE]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "cf1: installed"
+
+
 def test_apply_json_prints_the_agent_status(built, capsys, tmp_path):
     d = built
     main(["patch", "sign", str(d / "p.patch"), "--key", str(d / "ops.key"), "--out", str(d / "s3.patch")])

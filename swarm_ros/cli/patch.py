@@ -31,6 +31,9 @@ def add_parser(sub) -> None:
     b.add_argument("--version", required=True, help="version of the resulting model (a plain non-negative integer, e.g. 2)")
     b.add_argument("--target", default="*", help="target selector, e.g. 'type=cf,role=scout' (default: every drone)")
     b.add_argument("--key", help="private key: sign the patch at once")
+    b.add_argument("--quantise", action="store_true",
+                   help="ship weights as int8 deltas against the base, deflated (several times smaller; "
+                        "the drone installs exactly the decoded model the patch signs)")
     b.add_argument("--out", required=True)
     b.set_defaults(func=cmd_build)
     s = ps.add_parser("sign", help="sign a patch with an Ed25519 private key")
@@ -154,13 +157,14 @@ def cmd_build(args, console) -> int:
     from firmware_update.patch import build, load_private_key
     base, tuned = Model.load(args.base), Model.load(args.tuned)
     frozen = [f.strip() for f in args.freeze.split(",") if f.strip()]
-    patch = build(base, tuned, frozen, args.version, args.target)
+    patch = build(base, tuned, frozen, args.version, args.target, quantise=args.quantise)
     if args.key:
         patch.sign(load_private_key(args.key))
     data = patch.to_bytes()
     _write(args.out, data)
     full = len(tuned.to_bytes())
-    console.print(f"wrote {args.out}: layers {', '.join(patch.manifest['layers'])}, {len(data)} bytes "
+    console.print(f"wrote {args.out}: layers {', '.join(patch.manifest['layers'])}"
+                  f"{' as quantised deltas' if args.quantise else ''}, {len(data)} bytes "
                   f"({1 - len(data) / full:.1%} smaller than the {full}-byte model), version {args.version}, "
                   f"target {patch.manifest['target']!r}, {'signed' if args.key else 'unsigned'}")
     return 0
