@@ -191,12 +191,13 @@ def test_the_recorder_writes_the_phase_times_analyze_reads(rings_mission, tmp_pa
     from swarm_ros.analysis.phases import phase_times
     from swarm_ros.nodes.recorder import bag_metadata
     meta = {k: json.loads(v) if k in ("drones", "phases") else v for k, v in bag_metadata(rings_mission).items()}
-    assert meta["phases"] == {"takeoff_end": 4.0, "task_end": 30.0}
+    ph = rings_mission.phases
+    assert meta["phases"] == {"takeoff_end": ph.takeoff_end, "task_end": ph.task_end}
     t = T + 2.0                                          # odometry stamped from mission time 2 s on
     bag = write_bag(tmp_path / "bag", t, {"cf1": np.zeros((len(t), 3))}, "mcap", meta)
     rec = read_bag(bag)
     assert phase_times(rec, None, build_trajectories(rec)) == {
-        "available": True, "takeoff_end": pytest.approx(2.0), "task_end": pytest.approx(28.0), "source": "bag metadata"}
+        "available": True, "takeoff_end": pytest.approx(ph.takeoff_end - 2.0), "task_end": pytest.approx(ph.task_end - 2.0), "source": "bag metadata"}
     del rec.custom["swarm_ros.phases"]
     assert phase_times(rec, None, build_trajectories(rec))["available"] is False
     assert phase_times(rec, rings_mission, build_trajectories(rec))["source"].startswith("mission file")
