@@ -49,7 +49,7 @@ def _drone_rows(m: dict) -> list:
              f"{d['odom_gaps']['count']} (max {d['odom_gaps']['longest']:.2f} s)"] for d in m["drones"]]
 
 
-DRONE_HEADER = ["drone", "type", "role", "samples", "distance (m)", "min sep (m)", "max speed (m/s)",
+DRONE_HEADER = ["drone", "type", "role", "samples", "distance (m)", "min sep task (m)", "max speed (m/s)",
                 "near misses", "collisions", "geofence", "odometry gaps"]
 
 
