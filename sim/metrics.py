@@ -58,21 +58,20 @@ class SwarmMetrics:
             far = np.isnan(nearest)
             if far.any():      # no other drone within a cell: the KD-tree for those few
                 nearest[far] = cKDTree(p).query(p[far], k=2)[0][:, 1]
-            np.minimum(self.min_separation, nearest, out=self.min_separation)
-            i, j = pairs[:, 0], pairs[:, 1]
         elif len(p) < 2:
-            i = j = np.zeros(0, dtype=np.intp)
+            nearest, pairs = None, np.zeros((0, 2), dtype=np.intp)
         else:
             tree = cKDTree(p)   # one tree for both queries
-            d, _ = tree.query(p, k=2)
+            nearest = tree.query(p, k=2)[0][:, 1]
+            pairs = tree.query_pairs(2 * self.radius.max(), output_type="ndarray")
+        if nearest is not None:
             if first:
-                self.min_separation_pads = d[:, 1].copy()
+                self.min_separation_pads = nearest.copy()
             else:
                 task = self.phases is None or self.phases.at(t) == "task"
                 kept = self.min_separation if task else self.min_separation_takeoff_landing
-                np.minimum(kept, d[:, 1], out=kept)
-            pairs = tree.query_pairs(2 * self.radius.max(), output_type="ndarray")
-            i, j = pairs[:, 0], pairs[:, 1]
+                np.minimum(kept, nearest, out=kept)
+        i, j = pairs[:, 0], pairs[:, 1]
         touching = np.linalg.norm(p[i] - p[j], axis=1) < self.radius[i] + self.radius[j]
         now = set(zip(i[touching].tolist(), j[touching].tolist()))
         for a, b in now - self._contacts:
