@@ -84,6 +84,9 @@ def test_graph_options(rings_mission):
     lockstep = node_specs(rings_mission, speed=0, bag_path="b")
     assert lockstep[0].parameters["speed"] == 0.0 and isinstance(lockstep[0].parameters["speed"], float)
     assert "speed" not in node_specs(rings_mission, bag_path="b")[0].parameters   # the mission's own
+    assert all(d.parameters["lockstep"] is True for d in _by_executable(lockstep)["drone"]), \
+        "lockstep drones wait for each tick's radio messages and answers"
+    assert "lockstep" not in _by_executable(node_specs(rings_mission, bag_path="b"))["drone"][0].parameters
 
     unrecorded = node_specs(rings_mission, record=False)
     assert "recorder" not in _by_executable(unrecorded)
@@ -141,7 +144,7 @@ def test_ros_arguments_examples(rings_mission):
         "-p", f"mission_file:='{rings_mission.file}'", "-p", "wait_recorder:=true", "-p", "odom_readers:=2",
         "-p", "speed:=0.0"]
     assert drones.ros_arguments() == [
-        "--ros-args", "-p", f"mission_file:='{rings_mission.file}'",
+        "--ros-args", "-p", f"mission_file:='{rings_mission.file}'", "-p", "lockstep:=true",
         "-p", "drones:=['cf1','cf2','cf3','cf4','x1','x2']"]
     assert "topics:=['odom','cmd','radio','status','poses','markers']" in rec.ros_arguments()
     assert "bag_path:='/tmp/bags/rings_test'" in rec.ros_arguments()

@@ -4,7 +4,6 @@ is compared tick by tick, from its bag, with one headless run of the same missio
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
