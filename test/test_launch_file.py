@@ -322,6 +322,12 @@ else:
         out = _completed(watch, tmp_path)
         assert "starts in lockstep" in out
         assert watch.started == {"simulator": 1, "drone": 1, "recorder": 1, "swarm_view": 1}
+        from swarm_ros.mission import load_mission
+        from test_end_to_end import read_bag
+        from test_lockstep_reproducible import assert_same_flight, headless_flight
+        mission = load_mission(tmp_path / "short_rings.yaml")          # ros2 launch flies it as headless does
+        (bag,) = (tmp_path / "runs").glob("short_rings_*/bag")
+        assert_same_flight(mission, headless_flight(mission)[0], read_bag(bag)[0])
 
     @pytest.mark.launch(fixture=per_drone_processes_launch)
     def test_launch_file_flies_short_rings_per_drone_processes(watch, tmp_path):

@@ -19,18 +19,24 @@ TOLERANCE = 1e-9   # m; the planner's paths travel with nanosecond stamps, so cr
 @pytest.fixture(scope="module")
 def headless():
     """mission name -> (mission, positions (ticks + 1, n, 3), summary) of its headless run."""
-    from swarm_ros.headless import fly
     from swarm_ros.mission import load_mission
     cache = {}
 
     def run(name: str):
         if name not in cache:
             mission = load_mission(REPO / "config" / "missions" / f"{name}.yaml")
-            positions = [None]       # tick 0: the start, read from the bag itself
-            sim = fly(mission, on_tick=lambda s, _cmd: positions.append(s.position.copy()))
-            cache[name] = mission, positions, sim.summary()
+            cache[name] = mission, *headless_flight(mission)
         return cache[name]
     return run
+
+
+def headless_flight(mission) -> tuple[list, dict]:
+    """Every drone's position after each step of a headless run (index k: tick k; tick 0, the
+    start, is read from the bag itself), and the run's summary."""
+    from swarm_ros.headless import fly
+    positions = [None]
+    sim = fly(mission, on_tick=lambda s, _cmd: positions.append(s.position.copy()))
+    return positions, sim.summary()
 
 
 def fly_over_ros(name: str, tmp_path, ros_env, *extra) -> tuple[dict, dict]:
