@@ -36,7 +36,9 @@ from swarm_ros.nodes import cdr
 from swarm_ros.nodes.runtime import Process, mission_from, qos, qos_latest
 from swarm_ros.nodes.service_link import link_of
 
-ANSWER_WAIT = 5.0   # s (wall) a lockstep drone waits for its radio messages and service answers
+ANSWER_WAIT = 0.8   # s (wall) a lockstep drone waits for its radio messages and service answers: under
+                    # the simulator's default 1 s command timeout, so that a dead service costs the
+                    # drone no hover ticks and no loss
 
 
 class DroneGroup:
