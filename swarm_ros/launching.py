@@ -80,12 +80,13 @@ def fresh_run_dir(given: str | None, name: str, option: str, force: bool | None 
     return out
 
 
-def drone_specs(mission, per_drone_processes: bool) -> list[NodeSpec]:
-    """The drone nodes, in simulation and on hardware alike: one process per drone, or all in one."""
-    mf = mission.file
+def drone_specs(mission, per_drone_processes: bool, lockstep: bool = False) -> list[NodeSpec]:
+    """The drone nodes, in simulation and on hardware alike: one process per drone, or all in one.
+    `lockstep`: the simulator runs at speed 0 and the drones wait for each tick's messages."""
+    common = {"mission_file": mission.file, **({"lockstep": True} if lockstep else {})}
     if per_drone_processes:
-        return [NodeSpec("drone", "drone", f"/{n}", {"mission_file": mf, "drones": [n]}) for n in mission.fleet.names]
-    return [NodeSpec("drone", None, None, {"mission_file": mf, "drones": mission.fleet.names})]
+        return [NodeSpec("drone", "drone", f"/{n}", {**common, "drones": [n]}) for n in mission.fleet.names]
+    return [NodeSpec("drone", None, None, {**common, "drones": mission.fleet.names})]
 
 
 def node_specs(mission, *, per_drone_processes: bool = False, speed: float | None = None,
@@ -105,7 +106,8 @@ def node_specs(mission, *, per_drone_processes: bool = False, speed: float | Non
     if lost_after is not None:
         sim_params["lost_after"] = int(lost_after)
     specs = [NodeSpec("simulator", "simulator", "/swarm", sim_params, required=True)]
-    specs += drone_specs(mission, per_drone_processes)
+    lockstep = (mission.speed if speed is None else speed) <= 0
+    specs += drone_specs(mission, per_drone_processes, lockstep)
     if record:
         path = str(bag_path or default_run_dir(mission) / "bag")
         specs.append(NodeSpec("recorder", "recorder", "/swarm",
@@ -115,7 +117,8 @@ def node_specs(mission, *, per_drone_processes: bool = False, speed: float | Non
         specs.append(NodeSpec("swarm_view", "swarm_view", "/swarm", {"mission_file": mf, **extra}))
     for use in mission.services.values():
         s = use.kind
-        specs.append(NodeSpec(s.executable, s.name, "/swarm", {"mission_file": mf, **s.node_parameters(use)},
+        params = {"mission_file": mf, **s.node_parameters(use), **({"lockstep": True} if lockstep else {})}
+        specs.append(NodeSpec(s.executable, s.name, "/swarm", params,
                               package=s.package, module=s.module))
     if mission.updates is not None:
         specs.append(NodeSpec("update_server", "update_server", "/swarm", {"mission_file": mf}))

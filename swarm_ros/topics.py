@@ -4,7 +4,9 @@ Per drone (namespace /<drone>):
   odom       nav_msgs/Odometry        state estimate; header.stamp = mission time (s from start),
                                       frame "world" (ENU), twist in world axes; orientation
                                       and angular twist from the rigid-body backend (identity
-                                      and zero on the point-mass backend)
+                                      and zero on the point-mass backend); in lockstep the last
+                                      twist covariance element counts the radio/rx messages of
+                                      the same tick (nodes/cdr.py), zero otherwise
   gz/odom    nav_msgs/Odometry        Gazebo runs only: gz-sim's odometry as bridged (twist in body
                                       axes); nodes/gz_odom_adapter.py republishes it on odom in world axes
   cmd        geometry_msgs/TwistStamped  velocity setpoint (ENU); stamp = the odom stamp it answers

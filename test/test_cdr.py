@@ -35,6 +35,19 @@ def test_odometry_carries_attitude_and_body_rates():
     assert cdr.decode_odometry(serialize_message(msg))[1].tolist() == [1, 2, 3]
 
 
+@pytest.mark.parametrize("child", ["cf1/base_link", "x", "abcd"])
+def test_lockstep_odometry_says_how_many_radio_messages_its_tick_brings(child):
+    """The count rides in the twist covariance's last element; zero (any other odometry) means none."""
+    data = cdr.encode_odometry(9, "world", child, [1, 2, 3], [4, 5, 6], radio=2)
+    msg = deserialize_message(data, Odometry)
+    assert msg.twist.covariance[35] == 2.0 and not msg.twist.covariance[:35].any() and not msg.pose.covariance.any()
+    assert cdr.odometry_radio(data) == 2 and cdr.decode_odometry(data)[1].tolist() == [1, 2, 3]
+    assert cdr.odometry_radio(serialize_message(Odometry())) == 0
+    assert cdr.odometry_radio(cdr.encode_odometry(9, "world", child, [1, 2, 3], [4, 5, 6])) == 0
+    with pytest.raises(ValueError):
+        cdr.odometry_radio(data[:-4])
+
+
 @pytest.mark.parametrize("frame", ["world", "ab", "abc", ""])
 def test_twist_stamped_round_trips_through_rclpy(frame):
     v = np.array([0.25, -1.5, 3.0])

@@ -84,6 +84,9 @@ def test_graph_options(rings_mission):
     lockstep = node_specs(rings_mission, speed=0, bag_path="b")
     assert lockstep[0].parameters["speed"] == 0.0 and isinstance(lockstep[0].parameters["speed"], float)
     assert "speed" not in node_specs(rings_mission, bag_path="b")[0].parameters   # the mission's own
+    assert all(d.parameters["lockstep"] is True for d in _by_executable(lockstep)["drone"]), \
+        "lockstep drones wait for each tick's radio messages and answers"
+    assert "lockstep" not in _by_executable(node_specs(rings_mission, bag_path="b"))["drone"][0].parameters
 
     unrecorded = node_specs(rings_mission, record=False)
     assert "recorder" not in _by_executable(unrecorded)
@@ -141,7 +144,7 @@ def test_ros_arguments_examples(rings_mission):
         "-p", f"mission_file:='{rings_mission.file}'", "-p", "wait_recorder:=true", "-p", "odom_readers:=2",
         "-p", "speed:=0.0"]
     assert drones.ros_arguments() == [
-        "--ros-args", "-p", f"mission_file:='{rings_mission.file}'",
+        "--ros-args", "-p", f"mission_file:='{rings_mission.file}'", "-p", "lockstep:=true",
         "-p", "drones:=['cf1','cf2','cf3','cf4','x1','x2']"]
     assert "topics:=['odom','cmd','radio','status','poses','markers']" in rec.ros_arguments()
     assert "bag_path:='/tmp/bags/rings_test'" in rec.ros_arguments()
@@ -319,6 +322,12 @@ else:
         out = _completed(watch, tmp_path)
         assert "starts in lockstep" in out
         assert watch.started == {"simulator": 1, "drone": 1, "recorder": 1, "swarm_view": 1}
+        from swarm_ros.mission import load_mission
+        from test_end_to_end import read_bag
+        from test_lockstep_reproducible import assert_same_flight, headless_flight
+        mission = load_mission(tmp_path / "short_rings.yaml")          # ros2 launch flies it as headless does
+        (bag,) = (tmp_path / "runs").glob("short_rings_*/bag")
+        assert_same_flight(mission, headless_flight(mission)[0], read_bag(bag)[0])
 
     @pytest.mark.launch(fixture=per_drone_processes_launch)
     def test_launch_file_flies_short_rings_per_drone_processes(watch, tmp_path):

@@ -90,12 +90,14 @@ class CAOEvaluator:
         self.pending.setdefault(k, {})[drone] = np.asarray(x, float)
         self.first_seen.setdefault(k, clock)
 
-    def ready(self, clock: float) -> list[int]:
-        """Iterations to evaluate now: every expected drone reported, or the wait is over."""
+    def ready(self, clock: float, timeout: float | None = None) -> list[int]:
+        """Iterations to evaluate now: every expected drone reported, or the wait (`timeout`,
+        default the spec's report_timeout) is over."""
+        wait = self.spec.report_timeout if timeout is None else timeout
         out = []
         for k in sorted(self.pending):
             complete = self.expected <= set(self.pending[k])
-            if complete or clock - self.first_seen[k] >= self.spec.report_timeout:
+            if complete or clock - self.first_seen[k] >= wait:
                 out.append(k)
         return out
 

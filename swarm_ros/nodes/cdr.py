@@ -66,14 +66,16 @@ def _stamped_head(stamp_ns: int, frame: str) -> tuple[bytes, int]:
 
 
 def encode_odometry(stamp_ns: int, frame: str, child: str, p, v, q=(0.0, 0.0, 0.0, 1.0),
-                    w=(0.0, 0.0, 0.0)) -> bytes:
+                    w=(0.0, 0.0, 0.0), radio: int = 0) -> bytes:
     """q: orientation quaternion (x, y, z, w); w: angular velocity (identity and zero where the
-    physics has no attitude, as the point-mass model)."""
+    physics has no attitude, as the point-mass model). `radio`: the radio messages the simulator
+    sent the drone for this tick, in the twist covariance's last element (RADIO_SLOT), so that a
+    lockstep drone knows what to wait for (DDS does not order messages across topics)."""
     head, off = _stamped_head(stamp_ns, frame)
     child_bytes, off = _string(child, off)
     pad = (-off) % 8
     body = struct.pack("<7d", p[0], p[1], p[2], q[0], q[1], q[2], q[3]) + _COV_ZERO + \
-        struct.pack("<6d", v[0], v[1], v[2], w[0], w[1], w[2]) + _COV_ZERO
+        struct.pack("<6d", v[0], v[1], v[2], w[0], w[1], w[2]) + _COV_ZERO[:-8] + struct.pack("<d", radio)
     return HEADER + head + child_bytes + b"\x00" * pad + body
 
 
@@ -83,6 +85,14 @@ def decode_odometry(data: bytes) -> tuple[int, np.ndarray, np.ndarray]:
     pose = struct.unpack_from("<3d", data, 4 + off)
     twist = struct.unpack_from("<3d", data, 4 + off + (7 + 36) * 8)
     return header_stamp(data), np.array(pose), np.array(twist)
+
+
+def odometry_radio(data: bytes) -> int:
+    """The radio messages a lockstep simulator sent with this odometry's tick (0 from any other source)."""
+    off = _odometry_body(data) + (7 + 36 + 6 + 36) * 8
+    _check(data, off)
+    (count,) = struct.unpack_from("<d", data, 4 + off - 8)
+    return int(count) if 0 <= count < 1e6 else 0
 
 
 def _odometry_body(data: bytes) -> int:

@@ -12,10 +12,18 @@ every node of the process has its odometry for a tick, one batched controller ca
 all their setpoints. Each row uses only that drone's own observations; the contract
 guarantees the same numbers as evaluating each drone alone (tested), so this only saves the
 per-call overhead. One process per drone (`--per-drone-processes`, or hardware) is a group of one.
+
+In lockstep (`lockstep`, a simulator at speed 0) a group computes tick k only once it has
+every radio message the simulator sent for tick k (the odometry says how many) and the
+mission service's answer to every request it made at tick k-1, as the headless runner
+delivers them: DDS orders messages within a topic, not across topics. A drone that waits
+longer than ANSWER_WAIT wall seconds goes on without them (a dead service must not stop the
+swarm) and says so.
 """
 from __future__ import annotations
 
 import sys
+import time
 
 import numpy as np
 from geometry_msgs.msg import TwistStamped
@@ -28,12 +36,16 @@ from swarm_ros.nodes import cdr
 from swarm_ros.nodes.runtime import Process, mission_from, qos, qos_latest
 from swarm_ros.nodes.service_link import link_of
 
+ANSWER_WAIT = 0.8   # s (wall) a lockstep drone waits for its radio messages and service answers: under
+                    # the simulator's default 1 s command timeout, so that a dead service costs the
+                    # drone no hover ticks and no loss
+
 
 class DroneGroup:
     """The drone nodes of one process; node k flies drone `drones[k]`."""
 
-    def __init__(self, nodes, mission, names: list[str]):
-        self.mission = mission
+    def __init__(self, nodes, mission, names: list[str], lockstep: bool = False):
+        self.mission, self.lockstep = mission, lockstep
         self.drones = [mission.fleet.by_name(n) for n in names]
         self.roster = {d.name: d.index for d in mission.fleet.drones}
         self.onboard = Onboard(mission, self.drones)
@@ -41,6 +53,9 @@ class DroneGroup:
         self.stamp = -1                          # the tick being gathered (ns)
         self.position, self.velocity = np.zeros((n, 3)), np.zeros((n, 3))
         self.have = np.zeros(n, dtype=bool)
+        self.radio_due = np.zeros(n, dtype=int)   # lockstep: radio messages still to come for the tick
+        self.awaiting = np.zeros(n, dtype=bool)   # lockstep: a service answer still to come
+        self.ready_since = None                   # wall time every odometry of the tick was in
         self.answered, self.last_cmd = -1, np.zeros((n, 3))   # the last tick answered, and how
         self.loggers = [node.get_logger() for node in nodes]
         self.cmd_pub = [node.create_publisher(TwistStamped, topics.CMD, qos(topics.CMD)) for node in nodes]
@@ -48,6 +63,7 @@ class DroneGroup:
                        for node in nodes]
         # drones whose controller needs a mission service send it requests and take its answers
         self.report_pub = {}
+        self.answers = np.zeros(n, dtype=bool)   # whose service answers every request
         for k, node in enumerate(nodes):
             use = mission.service_of(self.drones[k].index)
             if use is None or use.kind.request_topic is None:
@@ -56,9 +72,12 @@ class DroneGroup:
             pub = node.create_publisher(link.request_type, service.request_topic, qos(service.request_topic))
             self.report_pub[k] = (pub, link.encode_request)
             if service.answer_topic is not None:
+                self.answers[k] = True
                 node.create_subscription(link.answer_type, service.answer_topic,
                                          self._on_answer_for(k, service.name, link.decode_answer),
                                          qos(service.answer_topic))
+        if lockstep:
+            nodes[0].create_timer(0.1, self._check_wait)
         for k, node in enumerate(nodes):
             # depth 1: a drone that falls behind acts on the newest state, not on a backlog
             node.create_subscription(Odometry, topics.ODOM, self._on_odom_for(k), qos_latest(topics.ODOM), raw=True)
@@ -75,6 +94,8 @@ class DroneGroup:
             for sender, stamp, beacon in packets:
                 if sender in self.roster:
                     self.onboard.receive(k, self.roster[sender], stamp, beacon)
+            self.radio_due[k] -= 1
+            self._step_if_ready()
         return on_rx
 
     def _on_answer_for(self, k: int, service: str, decode):
@@ -86,6 +107,8 @@ class DroneGroup:
                                         throttle_duration_sec=5.0)
                 return
             self.onboard.feedback(k, data)
+            self.awaiting[k] = False
+            self._step_if_ready()
         return on_answer
 
     def _on_odom_for(self, k: int):
@@ -104,14 +127,35 @@ class DroneGroup:
             if stamp > self.stamp:
                 self.stamp = stamp
                 self.have[:] = False
+            if self.lockstep and not self.have[k]:
+                self.radio_due[k] += cdr.odometry_radio(data)
             self.position[k], self.velocity[k], self.have[k] = p, v, True
-            if self.have.all():
-                self._step()
+            self._step_if_ready()
         return on_odom
+
+    def _step_if_ready(self) -> None:
+        if not self.have.all():
+            return
+        if self.lockstep and ((self.radio_due > 0).any() or self.awaiting.any()):
+            now = time.monotonic()
+            self.ready_since = self.ready_since or now
+            if now - self.ready_since < ANSWER_WAIT:
+                return                           # _check_wait looks again
+            self.loggers[0].warning(f"tick {self.stamp * 1e-9:.2f} s: went on without "
+                                    f"{int(np.maximum(self.radio_due, 0).sum())} radio messages and "
+                                    f"{int(self.awaiting.sum())} service answers after {ANSWER_WAIT:g} s")
+        self._step()
+
+    def _check_wait(self) -> None:
+        if self.ready_since is not None:
+            self._step_if_ready()
 
     def _step(self) -> None:
         stamp = self.stamp
         self.have[:] = False
+        self.ready_since = None
+        self.radio_due[:] = 0
+        self.awaiting[:] = False
         tick = int(round(stamp * self.mission.control_rate * 1e-9))
         cmd, beacons = self.onboard.step(tick, self.position.copy(), self.velocity.copy())
         # Beacons first: the simulator steps once all commands are in, and a beacon that
@@ -124,13 +168,14 @@ class DroneGroup:
             pub.publish(cdr.encode_twist_stamped(stamp, topics.WORLD_FRAME, cmd[k]))
         for k, data in self.onboard.reports():
             pub, encode = self.report_pub[k]
+            self.awaiting[k] = self.lockstep and self.answers[k]
             pub.publish(encode(data))
         self.answered, self.last_cmd = stamp, cmd
 
 
 def main(argv=None) -> int:
     with Process(argv) as proc:
-        params = proc.parameters({"mission_file": "", "drones": [""]})
+        params = proc.parameters({"mission_file": "", "drones": [""], "lockstep": False})
         mission = mission_from(params["mission_file"])
         names = [d for d in params["drones"] if d] or mission.fleet.names
         unknown = [d for d in names if d not in mission.fleet.names]
@@ -139,7 +184,7 @@ def main(argv=None) -> int:
                   f"({mission.fleet.file}); allowed: {', '.join(mission.fleet.names)}", file=sys.stderr)
             return 2
         nodes = [proc.node("drone", namespace=f"/{name}", light=len(names) > 1) for name in names]
-        DroneGroup(nodes, mission, names)
+        DroneGroup(nodes, mission, names, params["lockstep"])
         if mission.updates is not None:
             from swarm_ros.nodes.update_agent import DroneUpdates
             DroneUpdates(nodes, mission, [mission.fleet.by_name(n) for n in names])

@@ -4,7 +4,9 @@ Subscribes to /<drone>/cao/report of every CAO drone; evaluates iteration k once
 of the last iteration has reported k, or `report_timeout` wall seconds after the first report
 of k (a drone that stopped reporting has left; one that reports for the first time joins);
 answers each reporting drone on /<drone>/cao/feedback with [k, Delta_i(k), J(k)] and
-publishes the iteration on /swarm/objective. Reports, answers and iterations travel as
+publishes the iteration on /swarm/objective. In lockstep (`lockstep`) it waits at least
+LOCKSTEP_WAIT for the missing reports: a drone process slowed down by a loaded machine must not
+be left out of an iteration the headless runner would count it in. Reports, answers and iterations travel as
 swarm_ros_interfaces CaoReport, CaoFeedback and CaoIteration (LINK, which the drones' nodes
 and the runner use too). Several replicas may run: they compute the
 same answers from the same reports, and drones use the first answer for an iteration.
@@ -23,6 +25,8 @@ from swarm_ros.nodes.runtime import qos, run_service
 from swarm_ros.nodes.service_link import Link
 
 CHECK_PERIOD = 0.02   # s between checks for overdue iterations
+LOCKSTEP_WAIT = 1.0   # s (wall) of waiting for reports in lockstep: the simulator's default command
+                      # timeout, after which a silent drone hovers and the run has left the headless one
 
 
 def finite(data: np.ndarray, what: str) -> np.ndarray:
@@ -67,10 +71,11 @@ LINK = Link(answer_type=CaoFeedback, decode_answer=feedback_numbers, request_typ
 
 
 class ObjectiveNode:
-    def __init__(self, node, mission):
+    def __init__(self, node, mission, lockstep: bool = False):
         self.node, self.mission = node, mission
         use = mission.services[ObjectiveService.name]
         self.spec = use.config
+        self.wait = max(self.spec.report_timeout, LOCKSTEP_WAIT) if lockstep else self.spec.report_timeout
         self.service = ObjectiveService(mission, use)
         self.evaluator = self.service.evaluator
         self.dims = {i: mission.roles[r].params.dims for i, r in use.drones.items()}
@@ -96,7 +101,7 @@ class ObjectiveNode:
         return on_report
 
     def _evaluate_ready(self, *_ignored) -> None:
-        for k in self.evaluator.ready(time.monotonic()):
+        for k in self.evaluator.ready(time.monotonic(), self.wait):
             for drone, (delta, cost) in self.evaluator.evaluate(k).items():
                 self.answer_pub[drone].publish(feedback_message([k, delta, cost]))
             last = self.evaluator.history[-1]
@@ -109,7 +114,7 @@ class ObjectiveNode:
 def main(argv=None) -> int:
     return run_service(argv, "objective", ObjectiveNode,
                        lambda m: None if ObjectiveService.name in m.services else
-                       "has no objective section; nothing to evaluate")
+                       "has no objective section; nothing to evaluate", {"lockstep": False})
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ DESCRIPTIONS = {
     "mission_file": "mission YAML file this node flies (absolute path)",
     "drones": "names of the fleet's drones this process flies (empty: the whole fleet)",
     "speed": "real-time factor to aim at; 0 = lockstep, as fast as it goes; < 0 = the mission's own",
+    "lockstep": "the simulator runs at speed 0: wait for each tick's radio messages, reports and answers, "
+                "as the headless runner orders them",
     "wait_recorder": "hold the mission start until the recorder is subscribed to every recorded topic",
     "cmd_timeout": "s without a setpoint after which a drone gets a hover setpoint",
     "startup_timeout": "s without a new peer connecting (drones, recorder, services) before giving up",

@@ -120,15 +120,17 @@ def mission_from(path: str):
         raise SystemExit(2) from None
 
 
-def run_service(argv, name: str, service, missing) -> int:
+def run_service(argv, name: str, service, missing, extra: dict | None = None) -> int:
     """The main of a mission service node: load the mission, refuse one without the service
-    (`missing(mission)` gives the reason, or None), then spin `service(node, mission)`."""
+    (`missing(mission)` gives the reason, or None), then spin `service(node, mission, **values)`
+    with the values of the `extra` parameters (name -> default) it reads beside the mission file."""
     with Process(argv) as proc:
-        mission = mission_from(proc.parameters({"mission_file": ""})["mission_file"])
+        values = proc.parameters({"mission_file": "", **(extra or {})})
+        mission = mission_from(values.pop("mission_file"))
         reason = missing(mission)
         if reason:
             print(f"error: mission {mission.file} {reason}", file=sys.stderr)
             return 2
         node = proc.node(name)
-        service(node, mission)
+        service(node, mission, **values)
         return proc.spin([node])

@@ -4,8 +4,11 @@ Each tick it publishes /<drone>/odom (and the radio deliveries due); drones answ
 /<drone>/cmd stamped like the odometry it answers; physics then advances one control period
 with each drone's latest command. Two ways to pace it:
 
-- lockstep (`speed` 0): a tick advances as soon as every drone has answered it, so runs are
-  as fast as the nodes allow and repeatable (the headless runner gives the same numbers). When
+- lockstep (`speed` 0): a tick advances as soon as every drone has answered it and, on a beacon
+  tick, its beacon is in, so runs are as fast as the nodes allow and fly as the headless runner
+  does: beacons are relayed in sender order whatever order DDS brought them in, and each
+  odometry says how many radio messages the drone gets for that tick (cdr.encode_odometry), so
+  the drone waits for them before it computes. When
   the recorder reports its progress, the simulator stays at most RECORDER_LAG ticks ahead of
   the odometry it has written, so a run never outpaces the bag: it waits for a stalled
   recorder as long as the recorder lives, saying so on /swarm/events.
@@ -32,6 +35,7 @@ from swarm_ros_interfaces.msg import RadioBeacon, RadioPackets, SwarmStatus, Swa
 
 from sim.engine import SwarmSim
 from swarm_ros import topics
+from swarm_ros.control.beacons import beacon_due, beacon_interval
 from swarm_ros.nodes import cdr, messages as msgs, reports
 from swarm_ros.nodes.lost_drones import LOST_AFTER, LostDrones
 from swarm_ros.nodes.runtime import Process, mission_from, qos, qos_latest
@@ -100,6 +104,9 @@ class SimulatorNode:
         self.cmd_stamp = np.full(n, -1, dtype=np.int64)   # the tick (ns) it answered
         self.cmd_wall = np.zeros(n)                       # when it arrived
         self.late = np.zeros(n, dtype=int)                # ticks stepped without a fresh answer
+        self.beacon_tick = np.full(n, -1, dtype=np.int64)  # the tick of each drone's latest beacon
+        self.interval = beacon_interval(mission.control_rate, mission.radio.beacon_rate)
+        self.radio_sent = np.zeros(n, dtype=int)          # radio messages sent to each drone this tick
         self.outbox: list[tuple[int, np.ndarray]] = []
         self.state = "waiting"
         self.t_created = self.progress_at = self.reported_at = time.monotonic()
@@ -179,8 +186,12 @@ class SimulatorNode:
         return on_cmd
 
     def _waiting(self) -> np.ndarray:
-        """The drones the lockstep barrier still waits for this tick (lost ones are not waited for)."""
-        return (self.cmd_stamp != self._tick_ns()) & ~self.lost.lost
+        """The drones the lockstep barrier still waits for this tick, for their command or, on a
+        beacon tick, their beacon (lost ones are not waited for)."""
+        missing = self.cmd_stamp != self._tick_ns()
+        if beacon_due(self.sim.tick, self.interval):
+            missing |= self.beacon_tick != self.sim.tick
+        return missing & ~self.lost.lost
 
     def _event(self, kind: str, details: dict) -> None:
         """Announce a fault (or its end) on the log and on /swarm/events, where the runner and the bag get it."""
@@ -228,12 +239,15 @@ class SimulatorNode:
             if self.state != "running":
                 return
             try:
-                _sender, _stamp, beacon = cdr.decode_beacon(data)
+                _sender, stamp, beacon = cdr.decode_beacon(data)
             except ValueError as err:
                 self.node.get_logger().warning(f"dropped a malformed beacon from {self.sim.names[k]}: {err}")
                 return
             # The radio knows the sender from the topic; it sends at its own clock, at the next step.
             self.outbox.append((k, beacon))
+            self.beacon_tick[k] = round(stamp * self.mission.control_rate)
+            if self.lockstep and self.held_since is None and not self._waiting().any():
+                self._advance_unless_recorder_behind()
         return on_tx
 
     def _on_clock(self, *_ignored) -> None:
@@ -255,6 +269,7 @@ class SimulatorNode:
         for entry in self.lost.stepped(silent, self.sim.t):
             self._event("lost", entry)
         if self.outbox:
+            self.outbox.sort(key=lambda entry: entry[0])    # sender order, as the headless runner sends
             self.sim.broadcast([k for k, _ in self.outbox], [b for _, b in self.outbox])
             self.outbox.clear()
         self.sim.step(self.lost.commands(self.cmd, silent, self.sim.position, self.sim.t))
@@ -265,12 +280,14 @@ class SimulatorNode:
 
     def _publish_tick(self) -> None:
         sim = self.sim
+        self.radio_sent[:] = 0
         for dlv in sim.deliveries():
             # deliveries come sorted by receiver: one radio message per receiver
             receivers, starts = np.unique(dlv.receiver, return_index=True)
             for r, rows in zip(receivers, np.split(np.arange(len(dlv.receiver)), starts[1:])):
                 self.rx_pub[r].publish(cdr.encode_radio_packets([sim.names[s] for s in dlv.sender[rows]],
                                                                 dlv.sent_at[rows], [dlv.packet[i] for i in rows]))
+                self.radio_sent[r] += 1
         self._publish_odometry(range(sim.n))
         if self.poses_every and sim.tick % self.poses_every == 0:
             self.poses_pub.publish(self._poses())
@@ -293,7 +310,7 @@ class SimulatorNode:
         q, w = self.sim.orientation, self.sim.angular_velocity
         for k in drones:
             self.odom_pub[k].publish(cdr.encode_odometry(stamp, topics.WORLD_FRAME, self.child_frames[k], p[k], v[k],
-                                                         q[k], w[k]))
+                                                         q[k], w[k], int(self.radio_sent[k]) if self.lockstep else 0))
 
     # --- watchdog, status, end ----------------------------------------------------------------
     def _watchdog(self, *_ignored) -> None:
