@@ -1,7 +1,10 @@
 """SwarmSync: hierarchical, acknowledged dissemination of a patch to exactly its targets.
 
-Sub-swarms are the targeted drones of one ``type/role``. Each drone beacons a :class:`Hello`
-(every ``hello_period``) with its sub-swarm, leader score (battery and link quality, see
+The patch's selector picks the targeted ``type/role`` sub-swarms; for the transfer their drones
+form one overlay (:data:`OVERLAY`): leaders are elected among all targeted drones, not per
+``type/role``, because sub-swarms of one patch share the airspace and per-sub-swarm leaders
+would each broadcast the same chunks into the same neighbourhood. Each drone beacons a
+:class:`Hello` (every ``hello_period``) with its leader score (battery and link quality, see
 neighbours.py) and progress; leaders emerge from those beacons and are re-elected when a leader
 falls silent. Data flows updater -> leaders -> members:
 
@@ -11,7 +14,10 @@ falls silent. Data flows updater -> leaders -> members:
 * a **member** fetches from its leader; if its leader has nothing it lacks for
   ``server_timeout``, it falls back to the leader's rule (it never waits on a stuck leader);
 * each transfer is selective-repeat with bitmap acknowledgements (serving.py); chunks are
-  broadcast, so members also keep what they overhear from the updater or other leaders.
+  broadcast, so members also keep what they overhear from the updater or other leaders, and a
+  server that overhears a chunk sent by a neighbour counts it as sent: it sends it again only
+  when a later acknowledgement says a client still lacks it (repair by NACK from the nearest
+  holder instead of one more copy into a neighbourhood that mostly has it).
 
 Host inputs: messages, ``now``, and ``battery`` (attribute, 0..1; 1.0 unless the host sets it).
 Link quality and neighbour knowledge come from hellos only. ``blob`` / ``on_complete`` deliver
@@ -24,6 +30,8 @@ from .neighbours import NeighbourTable
 from .participant import UPDATER_GROUP, Participant, SyncConfig
 from .serving import Server, Upstream
 
+OVERLAY = "@targets"   # the group every targeted drone beacons and elects leaders in
+
 __all__ = ["SwarmSyncAgent", "DroneAgent", "UpdaterAgent", "SyncConfig", "BROADCAST"]
 
 
@@ -32,6 +40,7 @@ class SwarmSyncAgent(Participant):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.group = UPDATER_GROUP if self.identity.type == UPDATER_GROUP else OVERLAY
         c = self.config
         self.nb = NeighbourTable(c.hello_period, c.neighbour_timeout)
         self.server = Server(self.name, c.retx_guard, c.client_timeout)
@@ -63,6 +72,7 @@ class SwarmSyncAgent(Participant):
 
     def _on_chunk(self, chunk: Chunk, new: bool, now: float) -> None:
         self.up.on_chunk(chunk.sender, new, now)
+        self.server.overheard(chunk.index, now)
 
     # -- send ------------------------------------------------------------------------------
     def on_poll(self, now: float) -> list:

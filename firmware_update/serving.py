@@ -6,8 +6,9 @@ Need is both the acknowledgement and the retransmission request. The server broa
 by one, the chunks its clients lack -- the one most clients lack first. A chunk already sent is
 sent again only when a client reports it missing in a Need heard at least ``retx_guard`` after
 that send (the frame's time in flight): retransmissions follow fresh acknowledgements, never
-stale ones. One broadcast serves every client (and every
-overhearing drone) that lacks it. A client silent for ``client_timeout`` is dropped; it
+stale ones. A chunk the server overhears from a neighbour counts as sent by it: its clients
+mostly heard that copy too, and those that did not say so in their next Need. One broadcast
+serves every client (and every overhearing drone) that lacks it. A client silent for ``client_timeout`` is dropped; it
 subscribes again with its next Need, which is how a drone that dropped out resumes.
 """
 from __future__ import annotations
@@ -38,6 +39,10 @@ class Server:
             self.clients[need.sender] = Client(lacking, now)
         else:
             self.clients.pop(need.sender, None)
+
+    def overheard(self, index: int, now: float) -> None:
+        """A neighbour just broadcast chunk `index`: send it again only on a newer Need."""
+        self.sent_at[index] = max(self.sent_at.get(index, -1e9), now)
 
     def next_chunks(self, store: ChunkStore, burst: int, now: float) -> list[Chunk]:
         """Up to `burst` chunks to broadcast now, most-wanted first."""

@@ -197,3 +197,27 @@ def test_an_offer_whose_id_is_not_a_plain_name_is_ignored(tmp_path, bad_id):
     with pytest.raises(ValueError, match="not a plain name"):
         ChunkStore(bad_id, len(BLOB), 1024, DIGEST, ROOTS, store / bad_id)
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_chunk_overheard_from_a_neighbour_is_sent_again_only_on_a_newer_need():
+    from firmware_update.serving import Server
+    store = ChunkStore.complete_from("p1", BLOB, 1024)
+    s = Server("cf2")
+    s.on_need(Need("cf1", "cf2", "p1", bitmap([], store.n)), store.n, 1.0)   # cf1 lacks everything
+    s.overheard(3, 1.5)                                                      # a neighbour just sent chunk 3
+    first = [c.index for c in s.next_chunks(store, store.n, 1.5)]
+    assert 3 not in first and len(first) == store.n - 1
+    s.on_need(Need("cf1", "cf2", "p1", bitmap([k for k in range(store.n) if k != 3], store.n)), store.n, 1.7)
+    assert [c.index for c in s.next_chunks(store, store.n, 1.7)] == [3]      # cf1 missed it: repaired
+
+
+def test_drones_of_every_targeted_role_elect_leaders_together():
+    crew = [ident("cf1"), ident("cf2", role="mapper"), ident("cf3", role="relay"), ident("cf4", role="mapper")]
+    agents = [SwarmSyncAgent(d) for d in crew]
+    for a in agents:
+        a.battery = 1.0 if a.name == "cf3" else 0.6
+    agents.append(UpdaterAgent("up", BLOB, "p1", 1, "type=cf"))
+    net = static_net(agents)
+    net.run(4.0)
+    # one neighbourhood, one patch: one leader for all of them, whatever their role (not one per role)
+    assert {a.leader for a in agents[:-1]} == {"cf3"}

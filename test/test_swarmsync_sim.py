@@ -3,6 +3,7 @@ import json
 
 import pytest
 
+from firmware_update.messages import Chunk
 from firmware_update.scenario import Dissemination, Scenario, _leader_of, run
 from swarm_ros.cli import main
 
@@ -107,3 +108,20 @@ def test_cli_bad_input_is_one_line_exit_2(args, needle, capsys):
                 else ["swarmsync", "simulate", *args]) == 2
     err = capsys.readouterr().err.strip()
     assert needle in err and "\n" not in err and "Traceback" not in err
+
+
+def test_a_chunk_corrupted_in_flight_is_refused_and_fetched_again():
+    d = Dissemination(Scenario(strategy="swarmsync", drones=30, size=8192, until=60.0))
+    victim = d.by_name[sorted(d.targets)[0]]
+    spoilt: set[int] = set()
+    handle = victim.handle
+
+    def corrupting(msg, now):      # the first copy of every blob chunk reaches the victim damaged
+        if isinstance(msg, Chunk) and msg.index > 0 and msg.index not in spoilt:
+            spoilt.add(msg.index)
+            msg = Chunk(msg.sender, msg.patch, msg.index, bytes(b ^ 0xFF for b in msg.data))
+        return handle(msg, now)
+    victim.handle = corrupting
+    assert d.run_until(60.0)
+    assert victim.store.refused >= len(spoilt) == victim.store.n - 1 > 0
+    assert victim.blob == d.blob and d.result()["converged"]
