@@ -31,8 +31,9 @@ WAYPOINT = {"controller": "waypoint", "params": {"waypoints": [[0, 1, 1.5]], "re
 
 
 def _short_mission(folder: Path, duration: float = 11.0) -> tuple[Path, dict]:
-    """first_flight cut to `duration` s, with absolute fleet and world paths."""
+    """first_flight cut to `duration` s (a 6 s landing), with absolute fleet and world paths."""
     data = yaml.safe_load((REPO / "config" / "missions" / "first_flight.yaml").read_text())
+    data["phases"]["land"]["duration"] = 6
     data.update(duration=duration, fleet=str(REPO / "config" / "fleets" / "mixed_lab.yaml"),
                 world=str(REPO / "sim" / "worlds" / "pillar_field.yaml"))
     path = folder / "short.yaml"

@@ -11,6 +11,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
@@ -76,11 +77,18 @@ class RayEngine:
                 self.close()
                 raise RuntimeError(f"the local Ray came up on {', '.join(sorted(nodes))}, not 127.0.0.1 only")
         else:
-            try:
-                ray.init(address=address, log_to_driver=False, configure_logging=False)
-            except (ConnectionError, RuntimeError) as err:
-                raise ClusterUnreachable(f"cannot reach the Ray cluster at {address}: "
-                                         + (str(err).strip().splitlines() or [type(err).__name__])[-1]) from None
+            # a busy head can fail to start the per-client server in time ("Starting Ray client
+            # server failed"); a second try usually finds it, so three tries before giving up
+            for attempt in range(3):
+                try:
+                    ray.init(address=address, log_to_driver=False, configure_logging=False)
+                    break
+                except (ConnectionError, RuntimeError) as err:
+                    if attempt == 2:
+                        raise ClusterUnreachable(f"cannot reach the Ray cluster at {address}: "
+                                                 + (str(err).strip().splitlines() or [type(err).__name__])[-1]) \
+                            from None
+                    time.sleep(2.0)
         self.workers = workers if self.local else max(1, int(ray.cluster_resources().get("CPU", workers)))
         self._remote = {}
 
