@@ -24,11 +24,14 @@ def make_env(backend: str = "pointmass"):
 
 def train(timesteps: int, out: Path, seed: int = 0, backend: str = "pointmass"):
     """PPO with SB3's defaults, except a rollout no longer than the budget (so a tiny budget
-    trains on what it collected instead of collecting SB3's default 2048 steps)."""
+    trains on what it collected instead of collecting SB3's default 2048 steps). The training
+    curve goes to <out>_log/progress.csv (SB3 would otherwise leave a folder in /tmp per run)."""
     from stable_baselines3 import PPO
+    from stable_baselines3.common.logger import configure
     env = make_env(backend)
     n_steps = max(64, min(2048, timesteps))
     model = PPO("MlpPolicy", env, n_steps=n_steps, batch_size=64, seed=seed, device="cpu", verbose=0)
+    model.set_logger(configure(str(out.with_suffix("")) + "_log", ["csv"]))
     model.learn(total_timesteps=timesteps)
     model.save(out)
     env.close()
