@@ -12,24 +12,19 @@ import numpy as np
 
 from swarm_ros.core.compiled import jit, numba_available
 
+from . import cell_grid
+
 MIN_SENDERS = 64          # fewer: the KD-tree path (no compiler for a handful of packets)
-MAX_CELLS_PER_DRONE = 8   # a sparser grid (drones far apart): the KD-tree path instead
 
 
 def links(positions: np.ndarray, senders: np.ndarray, ranges: np.ndarray):
     """(sender slot, receiver, distance / link range) with distance <= min(range_s, range_r),
     sorted by slot then receiver; None where the grid would be too sparse."""
-    cell = float(ranges[senders].max())
-    lo = positions.min(axis=0)
-    dims = np.floor((positions.max(axis=0) - lo) / cell).astype(np.int64) + 1
-    if not cell > 0 or dims.prod() > MAX_CELLS_PER_DRONE * len(positions) + 64:
+    grid = cell_grid.build(positions, float(ranges[senders].max()))
+    if grid is None:     # a sparser grid (drones far apart): the KD-tree path instead
         return None
-    c = np.floor((positions - lo) / cell).astype(np.int64)
-    cid = (c[:, 0] * dims[1] + c[:, 1]) * dims[2] + c[:, 2]
-    order = np.argsort(cid, kind="stable")
-    start = np.searchsorted(cid[order], np.arange(dims.prod() + 1))
     return _links(np.ascontiguousarray(positions, float), np.asarray(senders, np.int64),
-                  np.asarray(ranges, float), c, dims, order, start)
+                  np.asarray(ranges, float), *grid)
 
 
 def _links_impl(pos, senders, rng, c, dims, order, start):
@@ -39,38 +34,28 @@ def _links_impl(pos, senders, rng, c, dims, order, start):
     buf = np.empty(cap, np.int64)
     out_rcv = np.empty(16 * m + 16, np.int64)
     out_frac = np.empty(16 * m + 16)
+    cells = np.empty(27, np.int64)
     total = 0
     for slot in range(m):
         s = senders[slot]
         k = 0
-        for dx in range(-1, 2):
-            x = c[s, 0] + dx
-            if x < 0 or x >= dims[0]:
-                continue
-            for dy in range(-1, 2):
-                y = c[s, 1] + dy
-                if y < 0 or y >= dims[1]:
+        for a in range(cell_grid.around(c[s], dims, cells)):
+            cid = cells[a]
+            for q in range(start[cid], start[cid + 1]):
+                j = order[q]
+                if j == s:
                     continue
-                for dz in range(-1, 2):
-                    z = c[s, 2] + dz
-                    if z < 0 or z >= dims[2]:
-                        continue
-                    cell = (x * dims[1] + y) * dims[2] + z
-                    for q in range(start[cell], start[cell + 1]):
-                        j = order[q]
-                        if j == s:
-                            continue
-                        ex = pos[s, 0] - pos[j, 0]
-                        ey = pos[s, 1] - pos[j, 1]
-                        ez = pos[s, 2] - pos[j, 2]
-                        if np.sqrt(ex * ex + ey * ey + ez * ez) <= min(rng[s], rng[j]):
-                            if k == cap:
-                                cap *= 2
-                                grown = np.empty(cap, np.int64)
-                                grown[:k] = buf[:k]
-                                buf = grown
-                            buf[k] = j
-                            k += 1
+                ex = pos[s, 0] - pos[j, 0]
+                ey = pos[s, 1] - pos[j, 1]
+                ez = pos[s, 2] - pos[j, 2]
+                if np.sqrt(ex * ex + ey * ey + ez * ez) <= min(rng[s], rng[j]):
+                    if k == cap:
+                        cap *= 2
+                        grown = np.empty(cap, np.int64)
+                        grown[:k] = buf[:k]
+                        buf = grown
+                    buf[k] = j
+                    k += 1
         found = np.sort(buf[:k])
         if total + k > len(out_rcv):
             size = max(2 * len(out_rcv), total + k)

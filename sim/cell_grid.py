@@ -1,0 +1,54 @@
+"""One cell list for the compiled neighbour searches (run metrics, radio links).
+
+Drones are binned into cubic cells of side `cell` and sorted by cell, so the drones of cell k
+are order[start[k]:start[k + 1]], and any drone within `cell` of another lies in the 27 cells
+around that one's own. A sparse grid (drones far apart, most cells empty) is refused: the
+caller then uses its KD-tree path.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from swarm_ros.core.compiled import jit
+
+MAX_CELLS_PER_DRONE = 8
+
+
+def build(p: np.ndarray, cell: float):
+    """(cell of each drone (N, 3), grid dims (3,), order (N,), start (cells + 1,)), or None
+    where `cell` is not positive or the grid would be too sparse."""
+    if not cell > 0:
+        return None
+    lo = p.min(axis=0)
+    dims = np.floor((p.max(axis=0) - lo) / cell).astype(np.int64) + 1
+    if dims.prod() > MAX_CELLS_PER_DRONE * len(p) + 64:
+        return None
+    c = np.floor((p - lo) / cell).astype(np.int64)
+    cid = (c[:, 0] * dims[1] + c[:, 1]) * dims[2] + c[:, 2]
+    order = np.argsort(cid, kind="stable")
+    start = np.searchsorted(cid[order], np.arange(dims.prod() + 1))
+    return c, dims, order, start
+
+
+def _around_impl(ci, dims, out):
+    """Write into `out` (27,) the ids of the cells around cell `ci` that lie in the grid, in
+    increasing order, and return how many there are."""
+    n = 0
+    for dx in range(-1, 2):
+        x = ci[0] + dx
+        if x < 0 or x >= dims[0]:
+            continue
+        for dy in range(-1, 2):
+            y = ci[1] + dy
+            if y < 0 or y >= dims[1]:
+                continue
+            for dz in range(-1, 2):
+                z = ci[2] + dz
+                if z < 0 or z >= dims[2]:
+                    continue
+                out[n] = (x * dims[1] + y) * dims[2] + z
+                n += 1
+    return n
+
+
+around = jit(_around_impl)
