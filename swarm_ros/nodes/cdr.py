@@ -173,11 +173,25 @@ def decode_beacon(data: bytes) -> tuple[str, float, np.ndarray]:
     return _read_beacon(data, 0)[:3]
 
 
-def encode_radio_packets(senders, stamps, beacons) -> bytes:
-    """The beacons one drone receives in one tick as a serialized RadioPackets."""
+def encode_radio_packets(senders, stamps, beacons, cache: dict | None = None, keys=None) -> bytes:
+    """The beacons one drone receives in one tick as a serialized RadioPackets.
+
+    A broadcast reaches many receivers: with a `cache` (a dict kept for one batch of
+    deliveries) and `keys` (one hashable per beacon naming its broadcast), each beacon is
+    packed once per alignment instead of once per receiver. Its bytes depend on its offset
+    only through the padding, that is on the offset modulo 8.
+    """
     parts, off = [struct.pack("<I", len(senders))], 4
-    for name, stamp, beacon in zip(senders, stamps, beacons):
-        part, off = _beacon(name, stamp, beacon, off)
+    for i, (name, stamp, beacon) in enumerate(zip(senders, stamps, beacons)):
+        if cache is None:
+            part, off = _beacon(name, stamp, beacon, off)
+        else:
+            key = (keys[i], off % 8)
+            if key not in cache:
+                part, end = _beacon(name, stamp, beacon, off)
+                cache[key] = (part, end - off)
+            part, size = cache[key]
+            off += size
         parts.append(part)
     return HEADER + b"".join(parts)
 
