@@ -90,7 +90,7 @@ class DroneGroup:
     def _on_rx_for(self, k: int):
         def on_rx(data: bytes) -> None:
             try:
-                packets = cdr.decode_radio_packets(data)
+                packets = cdr.decode_radio_numbers(data)
             except ValueError as err:
                 self.loggers[k].warning(f"dropped malformed radio message: {err}", throttle_duration_sec=5.0)
                 return
@@ -152,12 +152,16 @@ class DroneGroup:
     def _hand_over_beacons(self) -> None:
         k, sender, stamp, beacons = zip(*self.heard)
         self.heard = []
-        width = max(len(b) for b in beacons)
-        rows = np.full((len(beacons), width), np.nan)
-        for i, b in enumerate(beacons):
-            rows[i, :len(b)] = b
+        widths = [len(b) for b in beacons]
+        width = max(widths)
+        if min(widths) == width:
+            rows = np.array(beacons, float)
+        else:
+            rows = np.full((len(beacons), width), np.nan)
+            for i, b in enumerate(beacons):
+                rows[i, :len(b)] = b
         self.onboard.receive_many(np.array(k), np.array(sender), np.array(stamp, float), rows,
-                                  np.array([len(b) for b in beacons], np.intp))
+                                  np.array(widths, np.intp))
 
     def _check_wait(self) -> None:
         if self.ready_since is not None:
