@@ -111,3 +111,14 @@ def test_short_truncated_or_non_finite_radio_messages_are_refused():
             cdr.decode_radio_packets(data)
     with pytest.raises(ValueError):
         cdr.decode_beacon(cdr.encode_beacon("a", 1.0, ok)[:40])
+
+
+def test_radio_packets_packed_from_a_shared_cache_are_the_same_bytes():
+    """The simulator packs a beacon once for all its receivers: the bytes must not change."""
+    rng = np.random.default_rng(3)
+    beacons = [np.r_[rng.normal(size=7), 1.0, rng.normal(size=k % 3)] for k in range(6)]
+    names = [f"cf{k}" * (k + 1) for k in range(6)]        # names of different lengths shift alignments
+    cache: dict = {}
+    for subset in ([0, 1, 2, 3, 4, 5], [5, 3, 1], [2], [1, 2, 4, 5]):
+        args = ([names[i] for i in subset], [0.5 * i for i in subset], [beacons[i] for i in subset])
+        assert cdr.encode_radio_packets(*args, cache, [i for i in subset]) == cdr.encode_radio_packets(*args)

@@ -29,9 +29,11 @@ class Onboard:
         """Drone k's radio heard `beacon`, sent by fleet drone `sender` at mission time `stamp`."""
         self.table.add(k, sender, stamp, beacon)
 
-    def receive_many(self, k: np.ndarray, sender: np.ndarray, stamp: np.ndarray, beacons: np.ndarray) -> None:
-        """Many beacons at once, in arrival order: beacons[i] heard by drone k[i] from sender[i]."""
-        self.table.add_many(k, sender, stamp, beacons)
+    def receive_many(self, k: np.ndarray, sender: np.ndarray, stamp: np.ndarray, beacons: np.ndarray,
+                     width: np.ndarray | None = None) -> None:
+        """Many beacons at once, in arrival order: beacons[i] heard by drone k[i] from sender[i]
+        (its first width[i] numbers, when beacons of different lengths share the NaN-padded rows)."""
+        self.table.add_many(k, sender, stamp, beacons, width)
 
     def feedback(self, k: int, data: np.ndarray) -> None:
         """A mission service (control/plugin.py) answered drone k."""

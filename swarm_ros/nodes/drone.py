@@ -57,6 +57,9 @@ class DroneGroup:
         self.awaiting = np.zeros(n, dtype=bool)   # lockstep: a service answer still to come
         self.ready_since = None                   # wall time every odometry of the tick was in
         self.answered, self.last_cmd = -1, np.zeros((n, 3))   # the last tick answered, and how
+        # beacons heard since the last step, in arrival order: handed to the neighbour memory in
+        # one batch per tick, as the headless runner does (one merge instead of one per beacon)
+        self.heard: list[tuple[int, int, float, np.ndarray]] = []
         self.loggers = [node.get_logger() for node in nodes]
         self.cmd_pub = [node.create_publisher(TwistStamped, topics.CMD, qos(topics.CMD)) for node in nodes]
         self.tx_pub = [node.create_publisher(RadioBeacon, topics.RADIO_TX, qos(topics.RADIO_TX))
@@ -87,13 +90,13 @@ class DroneGroup:
     def _on_rx_for(self, k: int):
         def on_rx(data: bytes) -> None:
             try:
-                packets = cdr.decode_radio_packets(data)
+                packets = cdr.decode_radio_numbers(data)
             except ValueError as err:
                 self.loggers[k].warning(f"dropped malformed radio message: {err}", throttle_duration_sec=5.0)
                 return
             for sender, stamp, beacon in packets:
                 if sender in self.roster:
-                    self.onboard.receive(k, self.roster[sender], stamp, beacon)
+                    self.heard.append((k, self.roster[sender], stamp, beacon))
             self.radio_due[k] -= 1
             self._step_if_ready()
         return on_rx
@@ -146,6 +149,20 @@ class DroneGroup:
                                     f"{int(self.awaiting.sum())} service answers after {ANSWER_WAIT:g} s")
         self._step()
 
+    def _hand_over_beacons(self) -> None:
+        k, sender, stamp, beacons = zip(*self.heard)
+        self.heard = []
+        widths = [len(b) for b in beacons]
+        width = max(widths)
+        if min(widths) == width:
+            rows = np.array(beacons, float)
+        else:
+            rows = np.full((len(beacons), width), np.nan)
+            for i, b in enumerate(beacons):
+                rows[i, :len(b)] = b
+        self.onboard.receive_many(np.array(k), np.array(sender), np.array(stamp, float), rows,
+                                  np.array(widths, np.intp))
+
     def _check_wait(self) -> None:
         if self.ready_since is not None:
             self._step_if_ready()
@@ -157,6 +174,8 @@ class DroneGroup:
         self.radio_due[:] = 0
         self.awaiting[:] = False
         tick = int(round(stamp * self.mission.control_rate * 1e-9))
+        if self.heard:
+            self._hand_over_beacons()
         cmd, beacons = self.onboard.step(tick, self.position.copy(), self.velocity.copy())
         # Beacons first: the simulator steps once all commands are in, and a beacon that
         # arrives after that is sent one tick late.

@@ -282,11 +282,17 @@ class SimulatorNode:
         sim = self.sim
         self.radio_sent[:] = 0
         for dlv in sim.deliveries():
-            # deliveries come sorted by receiver: one radio message per receiver
+            # deliveries come sorted by receiver: one radio message per receiver; a beacon that
+            # reaches many receivers is packed once (keyed by its content), not once per receiver
             receivers, starts = np.unique(dlv.receiver, return_index=True)
-            for r, rows in zip(receivers, np.split(np.arange(len(dlv.receiver)), starts[1:])):
-                self.rx_pub[r].publish(cdr.encode_radio_packets([sim.names[s] for s in dlv.sender[rows]],
-                                                                dlv.sent_at[rows], [dlv.packet[i] for i in rows]))
+            packed: dict = {}
+            senders, sent_at = dlv.sender.tolist(), dlv.sent_at.tolist()
+            keys = [(s, t, np.asarray(b).tobytes()) for s, t, b in zip(senders, sent_at, dlv.packet)]
+            for r, rows in zip(receivers.tolist(), np.split(np.arange(len(dlv.receiver)), starts[1:])):
+                rows = rows.tolist()
+                self.rx_pub[r].publish(cdr.encode_radio_packets(
+                    [sim.names[senders[i]] for i in rows], [sent_at[i] for i in rows], [dlv.packet[i] for i in rows],
+                    packed, [keys[i] for i in rows]))
                 self.radio_sent[r] += 1
         self._publish_odometry(range(sim.n))
         if self.poses_every and sim.tick % self.poses_every == 0:

@@ -67,6 +67,7 @@ class SwarmView:
         self.world_pub = node.create_publisher(MarkerArray, topics.WORLD, qos(topics.WORLD))
         self.world_pub.publish(world_markers(mission.world))
         self.to_appear = sorted(set(t for t in mission.world.appear_at.tolist() if t > 0))
+        self.drone_markers: MarkerArray | None = None
         node.create_subscription(PoseArray, topics.POSES, self.on_poses, qos(topics.POSES))
         self.live = live
         if live is not None:
@@ -108,18 +109,23 @@ class SwarmView:
             return
         if self.live is not None:
             self._live_frame(t, np.array([[q.position.x, q.position.y, q.position.z] for q in msg.poses]))
-        out = MarkerArray()
-        for d, pose in zip(self.drones, msg.poses):
-            p = np.array([pose.position.x, pose.position.y, pose.position.z])
-            rgb = d.platform_spec.colour
-            size = max(2 * d.vehicle.body_radius, 0.15)
-            body = _marker("drones", d.index, Marker.SPHERE, p, (size, size, 0.4 * size), rgb)
-            label = _marker("labels", d.index, Marker.TEXT_VIEW_FACING, p + [0, 0, size], (0, 0, 0.25), (1, 1, 1))
-            label.text = f"{d.name} ({d.role})"
-            for m in (body, label):
-                m.header.stamp = msg.header.stamp
-                out.markers.append(m)
-        self.pub.publish(out)
+        if self.drone_markers is None:
+            # made once: each frame only moves them (publishing serializes, so reuse is safe)
+            self.drone_markers = MarkerArray()
+            for d in self.drones:
+                rgb, size = d.platform_spec.colour, max(2 * d.vehicle.body_radius, 0.15)
+                body = _marker("drones", d.index, Marker.SPHERE, (0, 0, 0), (size, size, 0.4 * size), rgb)
+                label = _marker("labels", d.index, Marker.TEXT_VIEW_FACING, (0, 0, 0), (0, 0, 0.25), (1, 1, 1))
+                label.text = f"{d.name} ({d.role})"
+                self.drone_markers.markers += [body, label]
+        markers = self.drone_markers.markers
+        for k, (d, pose) in enumerate(zip(self.drones, msg.poses)):
+            body, label = markers[2 * k], markers[2 * k + 1]
+            x, y, z = pose.position.x, pose.position.y, pose.position.z
+            body.pose.position.x, body.pose.position.y, body.pose.position.z = x, y, z
+            label.pose.position.x, label.pose.position.y, label.pose.position.z = x, y, z + body.scale.x
+            body.header.stamp = label.header.stamp = msg.header.stamp
+        self.pub.publish(self.drone_markers)
 
 
 def main(argv=None) -> int:
