@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from skip_guard import pytest_pycollect_makemodule  # noqa: F401  (a module's own skip skips only it)
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))   # scenario generator shared with the benchmarks
 
