@@ -128,6 +128,7 @@ def cli(*args: str, tmp_path) -> subprocess.CompletedProcess:
     (["--hosts", "3", "--kill-host", "2"], "expected HOST:TIME"),
     (["--hosts", "3", "--kill-host", "1:99"], "0-38 s"),
     (["--link-down", "1:5-9"], "need --hosts N"),
+    (["--hosts", "3", "--view", "foxglove"], "use one or the other"),
 ])
 @needs_hosts
 def test_bad_host_options_are_one_line_and_exit_2(args, says, tmp_path):

@@ -118,6 +118,10 @@ def host_run(args, mission):
             raise SystemExit(2)
         return None
     from ..hosts import HostRun, parse_fault
+    if args.view:
+        print("error: --view with --hosts: the live view would listen inside the ground host's network, "
+              "out of reach; use one or the other", file=sys.stderr)
+        raise SystemExit(2)
     try:
         if args.hosts < 2:
             raise ValueError(f"--hosts {args.hosts}: needs at least 2 (a ground host and a drone host)")
