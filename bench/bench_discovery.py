@@ -112,6 +112,7 @@ def measure(n: int, mode: str, *, kbit: int | None = None, timeout: float = 120.
             rss = [rss_mb(p.pid) for p in procs]
             server_rss = rss_mb(server.pid) if server else None
             after = [net.traffic(i) for i in every]
+            drops = sum(udp_drops(net, i) for i in every)
         finally:
             stop(procs)
             if server:
@@ -133,7 +134,7 @@ def measure(n: int, mode: str, *, kbit: int | None = None, timeout: float = 120.
         "half_heard_s": heard[len(heard) // 2] - t_go if len(heard) > 0 and len(heard) >= n else None,
         "drones_heard": len(ev["heard_drone"]), "ground_heard": len(ev["heard_ground"]),
         "phase_s": t_end - t_go,
-        "tx_bytes": tx, "rx_bytes": rx, "tx_packets": packets,
+        "tx_bytes": tx, "rx_bytes": rx, "tx_packets": packets, "udp_drops": drops,
         "cpu_s": cpu_after - cpu_before if cpu_after is not None and cpu_before is not None else None,
         "rss_mb_mean": sum(rss) / len(rss) if rss else None, "rss_mb_ground": rss[0] if rss else None,
         "server_rss_mb": server_rss,
@@ -190,6 +191,16 @@ def cpu_seconds(pids) -> float | None:
     return total
 
 
+def udp_drops(net, i: int) -> int:
+    """Datagrams host i's kernel dropped because a socket's receive buffer was full, since the
+    host was made (no traffic before `go`): where discovery loses packets on a bridge that does not."""
+    out = subprocess.run(net.command(i, ["cat", "/proc/net/snmp"]), capture_output=True, text=True).stdout
+    rows = [line.split()[1:] for line in out.splitlines() if line.startswith("Udp:")]
+    if len(rows) < 2 or "RcvbufErrors" not in rows[0]:
+        return 0
+    return int(rows[1][rows[0].index("RcvbufErrors")])
+
+
 def rss_mb(pid: int) -> float | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -224,6 +235,10 @@ def stop(procs) -> None:
             p.stdout.close()
 
 
+def fmt(x: float | None, digits: int = 2) -> str:
+    return "-" if x is None else f"{x:.{digits}f}"
+
+
 def label(r: dict) -> str:
     return f"{r['kbit'] / 1000:g} Mbit/s" if r.get("kbit") else "bridge"
 
@@ -239,18 +254,17 @@ def rows_of(results: list[dict]) -> list[list]:
                    f"{r.get('ground_heard', 0)}/{r['n']} cmds)") if "drones_heard" in r else r.get("failure", "failed")
         else:
             got = "ok"
-        fmt = (lambda x, d=2: "-" if x is None else f"{x:.{d}f}")
         rows.append([r["n"], r["mode"], label(r), fmt(r["startup_s"], 1), fmt(r.get("nodes_up_s")),
                      fmt(r.get("discovery_s")),
                      ratio(r.get("discovery_s"), peer.get("discovery_s")) if peer else "",
                      si(r.get("tx_bytes")), si(r.get("rx_bytes")),
                      ratio(r.get("rx_bytes"), peer.get("rx_bytes")) if peer else "",
-                     fmt(r.get("cpu_s"), 1), fmt(r.get("rss_mb_mean"), 0), got])
+                     si(r.get("udp_drops")), fmt(r.get("cpu_s"), 1), fmt(r.get("rss_mb_mean"), 0), got])
     return rows
 
 
 HEADERS = ["N", "discovery", "link", "startup s", "nodes up s", "discovered s", "vs simple",
-           "tx bytes", "rx bytes", "rx vs simple", "CPU s", "RSS MB", "result"]
+           "tx bytes", "rx bytes", "rx vs simple", "UDP drops", "CPU s", "RSS MB", "result"]
 
 
 def main(argv=None) -> int:
@@ -298,7 +312,7 @@ def main(argv=None) -> int:
     print("discovered s: from `go` until every drone heard its odom and the ground every cmd; nodes up s: "
           "until the last probe's node existed; startup: loading rclpy in every probe (before `go`);\n"
           "bytes: sums over the hosts' links in that phase (rx counts each multicast once per receiver); "
-          "CPU s: every process in that phase; RSS: mean per probe")
+          "UDP drops: datagrams dropped at full socket buffers; CPU s: every process in that phase; RSS: mean per probe")
     data = {"benchmark": NAME, "machine": info, "cpus": cpu_count(), "timeout_s": args.timeout,
             "results": results}
     write_json(NAME, data, args.json)
