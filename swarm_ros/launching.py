@@ -145,9 +145,11 @@ def _die_with_parent() -> None:
 class ProcessGroup:
     """Child processes of one run: started from specs, stopped by pid, logs in one folder."""
 
-    def __init__(self, env: dict, log_dir: Path):
+    def __init__(self, env: dict, log_dir: Path, hosts=None):
         self.env, self.log_dir = env, log_dir
+        self.hosts = hosts               # a hosts.HostRun: each process starts on its own host
         self.procs: list[tuple[NodeSpec, subprocess.Popen, Path]] = []
+        self._drones = 0
 
     def start(self, spec: NodeSpec, index: int) -> subprocess.Popen:
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -155,8 +157,12 @@ class ProcessGroup:
             (spec.namespace or "/drones").strip("/").replace("/", "_") + (f"_{spec.name}" if spec.name else "")
         log = self.log_dir / f"{index:02d}_{label}.log"
         cmd = [sys.executable, "-m", spec.module or f"{PACKAGE}.nodes.{spec.executable}", *spec.ros_arguments()]
+        env = self.env
+        if self.hosts is not None:
+            cmd, env, _host = self.hosts.wrap(spec, cmd, env, self._drones)
+            self._drones += spec.executable == "drone"
         with open(log, "wb") as out:
-            proc = subprocess.Popen(cmd, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+            proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent)
         self.procs.append((spec, proc, log))
         with open(self.log_dir / "pids.txt", "a") as pids:

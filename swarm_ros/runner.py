@@ -50,9 +50,10 @@ def bag_losses(bag_path: Path) -> dict[str, int]:
 def run_mission(mission, *, speed: float | None = None, per_drone_processes: bool = False,
                 run_dir: Path | None = None, record: bool | None = None, domain_id: int | None = None,
                 console: Console | None = None, live: tuple[str, int] | None = None,
-                lost_after: int | None = None) -> dict:
+                lost_after: int | None = None, hosts=None) -> dict:
     """Fly `mission` through ROS 2 and return its summary (with bag and log paths).
-    `live`: (host, port) where the swarm view node serves the Foxglove live view."""
+    `live`: (host, port) where the swarm view node serves the Foxglove live view.
+    `hosts`: a hosts.HostRun: every process on its host of a made network (docs/guide/hosts.md)."""
     console = console or Console()
     record = mission.record.enabled if record is None else record
     run_dir = Path(run_dir) if run_dir else default_run_dir(mission)
@@ -65,7 +66,15 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
         domain_id = int(os.environ.get("ROS_DOMAIN_ID", "0"))
     env = ros_environment(domain_id)
     os.environ.update(ISOLATION)   # the monitor node below runs in this process
-    group = ProcessGroup(env, run_dir / "logs")
+    saved_env = dict(os.environ)
+    if hosts is not None:
+        hosts.start(env, run_dir / "logs")
+        try:
+            os.environ.update(hosts.enter_ground())    # the monitor joins from the ground host
+        except BaseException:
+            hosts.close()
+            raise
+    group = ProcessGroup(env, run_dir / "logs", hosts)
 
     import rclpy
     import rclpy.task
@@ -80,9 +89,13 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
     from .nodes.service_link import link_of
 
     context = rclpy.Context()
-    rclpy.init(context=context, domain_id=domain_id, signal_handler_options=SignalHandlerOptions.NO)
-    node = rclpy.create_node("swarm_ros_launch", context=context, start_parameter_services=False,
-                             enable_rosout=False)
+    try:
+        rclpy.init(context=context, domain_id=domain_id, signal_handler_options=SignalHandlerOptions.NO)
+        node = rclpy.create_node("swarm_ros_launch", context=context, start_parameter_services=False,
+                                 enable_rosout=False)
+    except BaseException:
+        _close_hosts(hosts, saved_env)
+        raise
     latest: dict = {}
     monitored: dict[str, list[dict]] = {}    # what each mission service published on its monitor topic
     node.create_subscription(SwarmStatus, topics.STATUS, lambda m: latest.update(status=status_dict(m)),
@@ -159,6 +172,9 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
                     if "summary" not in latest:
                         raise RunError("the simulator ended without a summary")
                 s = latest.get("status")
+                if s and hosts is not None:
+                    for line in hosts.apply(s["t"]):
+                        console.print(f"[yellow]{line}[/]")
                 if s:
                     more = "".join(mission.services[n].kind.progress(seen) for n, seen in monitored.items())
                     progress.update(task, completed=s["t"], phase=s["phase"], description=(
@@ -186,6 +202,8 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
         rclpy.try_shutdown(context=context)
         if group.procs:
             _write_lines(run_dir / "logs" / "shm_removed.txt", shm.remove_unused(shm_files))
+        hosts_summary = hosts.summary() if hosts is not None else None
+        _close_hosts(hosts, saved_env)
     if interrupted:
         raise RunError("interrupted; all processes stopped")
     summary = latest["summary"]
@@ -195,6 +213,8 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
     summary["lost_processes"] = lost
     summary.setdefault("lost", [])
     summary["lost_services"] = lost_services
+    if hosts_summary is not None:
+        summary["hosts"] = hosts_summary
     for name, seen in monitored.items():
         use = mission.services[name]
         summary.update(use.kind.summarize(use, seen))
@@ -205,6 +225,14 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     console.print(summary_table(summary))
     return summary
+
+
+def _close_hosts(hosts, saved_env: dict) -> None:
+    """Back to the launcher's own network, environment as before, every made host removed."""
+    if hosts is not None:
+        hosts.close()
+        os.environ.clear()
+        os.environ.update(saved_env)
 
 
 def _service_lost(spec, mission, latest: dict, lost_services: list, code: int) -> bool:

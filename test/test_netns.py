@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -47,6 +47,14 @@ def _tag(name: str) -> str:
 
 def _namespaces() -> set[str]:
     return set(netns._list_namespaces())
+
+
+def _wait_inside(net, i: int, proc, limit: float = 10.0) -> None:
+    """Until `proc` has entered host i's namespace (`ip netns exec` takes a moment)."""
+    deadline = time.monotonic() + limit
+    while proc.pid not in netns._pids_in(net.names[i]):
+        assert time.monotonic() < deadline, "the process never entered the namespace"
+        time.sleep(0.02)
 
 
 def _send(net, src: int, dst: int, port: int, timeout: float = 2.0, tries: int = 10) -> str:
@@ -117,6 +125,7 @@ def test_rate_limit_puts_an_htb_on_both_ends_and_zero_removes_it():
 def test_kill_host_ends_its_processes_and_removes_its_namespace_and_veth():
     with netns.HostNetwork(3, tag=_tag("e")) as net:
         sleeper = net.popen(2, ["sleep", "60"])
+        _wait_inside(net, 2, sleeper)
         net.kill_host(2)
         assert sleeper.wait(5) == -signal.SIGKILL
         assert net.names[2] not in _namespaces() and not net.alive(2)
@@ -131,6 +140,7 @@ def test_kill_host_ends_its_processes_and_removes_its_namespace_and_veth():
 def test_close_kills_what_still_runs_inside():
     net = netns.HostNetwork(1, tag=_tag("f"))
     sleeper = net.popen(0, ["sleep", "60"])
+    _wait_inside(net, 0, sleeper)
     net.close()
     assert sleeper.wait(5) == -signal.SIGKILL
     assert not ({net.switch, *net.names} & _namespaces())

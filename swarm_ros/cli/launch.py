@@ -97,7 +97,42 @@ def add_parser(sub) -> None:
                    "geofence violations, a drone not landed where the mission says, a drone or service lost, data "
                    "lost, or more than 1 %% of commands late (docs/guide/verdicts.md)")
     add_view_options(p)
+    h = p.add_argument_group("separate hosts (root only; docs/guide/hosts.md)")
+    h.add_argument("--hosts", type=positive_int, help="run on N hosts of their own (network namespaces on one "
+                   "bridge): the simulator, recorder and services on host 0, one process per drone dealt over hosts "
+                   "1..N-1 (implies --per-drone-processes)")
+    h.add_argument("--discovery", choices=["simple", "server"], default="simple", help="DDS discovery across the "
+                   "hosts: simple (multicast on the made bridge, the default) or a Fast DDS Discovery Server on host 0")
+    h.add_argument("--link-down", action="append", default=[], metavar="HOST:START-END", help="take a drone host's "
+                   "link down at START and up again at END (mission seconds); repeatable")
+    h.add_argument("--kill-host", action="append", default=[], metavar="HOST:TIME", help="kill a drone host (its "
+                   "processes and namespace) at TIME (mission seconds); repeatable")
     p.set_defaults(func=cmd_launch)
+
+
+def host_run(args, mission):
+    """The hosts.HostRun that --hosts and its options ask for, or None; SystemExit(2) with one line."""
+    if not args.hosts:
+        if args.link_down or args.kill_host or args.discovery != "simple":
+            print("error: --discovery, --link-down and --kill-host need --hosts N", file=sys.stderr)
+            raise SystemExit(2)
+        return None
+    from ..netns import unavailable
+    from ..hosts import HostRun, parse_fault
+    reason = unavailable()
+    if reason:
+        print(f"error: --hosts: {reason}", file=sys.stderr)
+        raise SystemExit(2)
+    try:
+        if args.hosts < 2:
+            raise ValueError(f"--hosts {args.hosts}: needs at least 2 (a ground host and a drone host)")
+        faults = [parse_fault(option, text, args.hosts, mission.duration)
+                  for option, given in (("--link-down", args.link_down), ("--kill-host", args.kill_host))
+                  for text in given]
+        return HostRun(args.hosts, args.discovery, faults)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def cmd_launch(args, console) -> int:
@@ -106,6 +141,7 @@ def cmd_launch(args, console) -> int:
     from ..run_guard import Conflict
     from ..runner import RunError, run_mission
     mission = load(args.mission)
+    hosts = host_run(args, mission)
     preflight(mission, args.run_dir)
     domain = args.domain_id
     live = None
@@ -119,9 +155,10 @@ def cmd_launch(args, console) -> int:
         if domain == "auto":
             from ..run_guard import free_domain
             domain = free_domain(int(os.environ.get("ROS_DOMAIN_ID", "0") or 0))
-        summary = run_mission(mission, speed=args.speed, per_drone_processes=args.per_drone_processes,
+        summary = run_mission(mission, speed=args.speed, per_drone_processes=args.per_drone_processes or bool(hosts),
                               run_dir=args.run_dir, record=False if args.no_record else None,
-                              domain_id=domain, console=console, live=live, lost_after=args.lost_after)
+                              domain_id=domain, console=console, live=live, lost_after=args.lost_after,
+                              hosts=hosts)
     except RunError as err:
         console.print(f"[red]error:[/] {err}")
         return err.exit_code
