@@ -235,6 +235,38 @@ def stop(procs) -> None:
             p.stdout.close()
 
 
+def fly(n: int, mode: str, folder: Path, *, duration: float = 10.0, timeout: float = 600.0) -> dict:
+    """A generated sphere mission (bench/scenarios.py) of `n` drones through `swarm-ros launch
+    --hosts n+1` in lockstep, without a bag: one drone process per host, the simulator on the
+    ground host. It flies when the launch ends normally and no drone was declared lost; the
+    verdict (landing included, which a short mission may not finish) is kept beside it."""
+    from scenarios import write_scaled_mission
+
+    from swarm_ros.report import lost_drones, verdict
+
+    mission = write_scaled_mission(folder / "mission", n, duration=duration)
+    summary_file = folder / "summary.json"
+    argv = [sys.executable, "-m", "swarm_ros.cli", "launch", str(mission), "--hosts", str(n + 1), "--discovery", mode,
+            "--speed", "0", "--no-record", "--run-dir", str(folder / "run"), "--json", str(summary_file)]
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+        rc, tail = proc.returncode, (proc.stdout + proc.stderr).strip().splitlines()[-3:]
+    except subprocess.TimeoutExpired as err:
+        rc, tail = None, [f"timed out after {timeout:g} s", *(str(err.stdout or "").splitlines()[-2:])]
+    wall = time.perf_counter() - t0
+    out = {"n": n, "mode": mode, "duration": duration, "exit_code": rc, "wall_s": wall, "flew": False, "tail": tail}
+    if rc == 0 and summary_file.is_file():
+        import json
+        summary = json.loads(summary_file.read_text())
+        lost = lost_drones(summary)
+        hosts = summary.get("hosts") or {}
+        out.update(flew=lost is None and summary.get("ticks", 0) > 0, lost=lost, verdict=verdict(summary)[0],
+                   ticks=summary.get("ticks"), rtf=summary.get("rtf"),
+                   rx_bytes=sum(t.get("rx_bytes", 0) for t in (hosts.get("traffic") or {}).values()))
+    return out
+
+
 def fmt(x: float | None, digits: int = 2) -> str:
     return "-" if x is None else f"{x:.{digits}f}"
 
@@ -276,13 +308,17 @@ def main(argv=None) -> int:
     ap.add_argument("--no-htb", action="store_true", help="leave out the rate-limited points")
     ap.add_argument("--timeout", type=float, default=120.0, help="s from `go` before a point counts as not discovered")
     ap.add_argument("--startup-timeout", type=float, default=600.0, help="s for every probe to load rclpy")
+    ap.add_argument("--missions", default="", help="N,N,..: also fly a generated mission with `swarm-ros launch "
+                    "--hosts` at these N, each discovery, up to the first N that fails (e.g. 10,25,50)")
+    ap.add_argument("--mission-duration", type=float, default=10.0, help="simulated s per mission (default 10)")
     ap.add_argument("--json", metavar="PATH", help=f"also write the results here (always bench/results/{NAME}.json)")
     args = ap.parse_args(argv)
     try:
         sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+        ladder = [int(s) for s in args.missions.split(",") if s.strip()]
         modes = [m.strip() for m in args.modes.split(",") if m.strip()]
         htb = [] if args.no_htb else [tuple(int(x) for x in p.split(":")) for p in args.htb.split(",") if p.strip()]
-        if not sizes or any(n < 1 for n in sizes) or set(modes) - set(MODES) or any(len(p) != 2 for p in htb):
+        if not (sizes or ladder) or any(n < 1 for n in sizes + ladder) or set(modes) - set(MODES) or any(len(p) != 2 for p in htb):
             raise ValueError
     except ValueError:
         print("error: --sizes takes N,N,.. (N >= 1), --modes simple,server, --htb N:KBIT,..", file=sys.stderr)
@@ -296,7 +332,7 @@ def main(argv=None) -> int:
     info = machine_info()
     print(f"{NAME}: {info['cpus_usable']} CPUs usable ({info['processor']}), load average "
           f"{info.get('load_average_1min', float('nan')):.2f}; timeout {args.timeout:g} s per point", flush=True)
-    points = [(n, m, None) for n in sizes for m in modes] + [(n, m, k) for n, k in htb for m in modes]
+    points = [(n, m, None) for n in sizes for m in modes] + [(n, m, k) for n, k in htb for m in modes] if sizes else []
     results = []
     for n, mode, kbit in points:
         t0 = time.perf_counter()
@@ -305,16 +341,41 @@ def main(argv=None) -> int:
         print(f"  N={n:<4d} {mode:6s} {label(r):10s} startup {r['startup_s'] or 0:.1f} s, "
               f"discovered {'in %.2f s' % r['discovery_s'] if r['discovered'] else 'NO'}, "
               f"rx {si(r.get('rx_bytes'))}B, {time.perf_counter() - t0:.0f} s wall", flush=True)
-    print()
-    print(table(HEADERS, rows_of(results),
-                title=f"DDS discovery, one host per drone + the ground, {cpu_count()} CPUs "
-                      f"(peer: simple discovery in the same run)"))
+    flights = []
+    with tempfile.TemporaryDirectory(prefix="bench_discovery_missions_") as tmp:
+        for mode in modes if ladder else ():
+            for n in ladder:
+                f = fly(n, mode, Path(tmp) / f"{mode}_{n}", duration=args.mission_duration,
+                        timeout=args.startup_timeout)
+                flights.append(f)
+                print(f"  mission N={n:<4d} {mode:6s} {'flew' if f['flew'] else 'FAILED'} "
+                      f"({f.get('verdict') or ' / '.join(f['tail'])}), {f['wall_s']:.0f} s wall", flush=True)
+                if not f["flew"]:
+                    break
+    if results:
+        print()
+        print(table(HEADERS, rows_of(results),
+                    title=f"DDS discovery, one host per drone + the ground, {cpu_count()} CPUs "
+                          f"(peer: simple discovery in the same run)"))
+    if flights:
+        print()
+        print(table(["N", "discovery", "flew", "wall s", "rx bytes", "verdict"],
+                    [[f["n"], f["mode"], "yes" if f["flew"] else "no", f"{f['wall_s']:.0f}", si(f.get("rx_bytes")),
+                      f.get("verdict") or " / ".join(f["tail"])[-80:]] for f in flights],
+                    title=f"{args.mission_duration:g} s sphere missions through swarm-ros launch --hosts N+1, lockstep, "
+                          "no bag (flew: ended normally, no drone lost)"))
+        for mode in modes:
+            flown = [f["n"] for f in flights if f["mode"] == mode and f["flew"]]
+            print(f"largest N flown with {mode} discovery: {max(flown) if flown else 'none'}")
+    if not results:
+        write_json(NAME + "_missions", {"benchmark": NAME, "machine": info, "missions": flights}, args.json)
+        return 0
     print("discovered s: from `go` until every drone heard its odom and the ground every cmd; nodes up s: "
           "until the last probe's node existed; startup: loading rclpy in every probe (before `go`);\n"
           "bytes: sums over the hosts' links in that phase (rx counts each multicast once per receiver); "
           "UDP drops: datagrams dropped at full socket buffers; CPU s: every process in that phase; RSS: mean per probe")
     data = {"benchmark": NAME, "machine": info, "cpus": cpu_count(), "timeout_s": args.timeout,
-            "results": results}
+            "results": results, "missions": flights}
     write_json(NAME, data, args.json)
     return 0
 
