@@ -267,6 +267,12 @@ def fly(n: int, mode: str, folder: Path, *, duration: float = 10.0, timeout: flo
     return out
 
 
+def shorten(flight: dict, width: int = 100) -> str:
+    """The verdict, or the launch's last words, cut to `width` characters."""
+    text = flight.get("verdict") or " / ".join(flight["tail"])
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
 def fmt(x: float | None, digits: int = 2) -> str:
     return "-" if x is None else f"{x:.{digits}f}"
 
@@ -349,7 +355,7 @@ def main(argv=None) -> int:
                         timeout=args.startup_timeout)
                 flights.append(f)
                 print(f"  mission N={n:<4d} {mode:6s} {'flew' if f['flew'] else 'FAILED'} "
-                      f"({f.get('verdict') or ' / '.join(f['tail'])}), {f['wall_s']:.0f} s wall", flush=True)
+                      f"({shorten(f)}), {f['wall_s']:.0f} s wall", flush=True)
                 if not f["flew"]:
                     break
     if results:
@@ -361,7 +367,7 @@ def main(argv=None) -> int:
         print()
         print(table(["N", "discovery", "flew", "wall s", "rx bytes", "verdict"],
                     [[f["n"], f["mode"], "yes" if f["flew"] else "no", f"{f['wall_s']:.0f}", si(f.get("rx_bytes")),
-                      f.get("verdict") or " / ".join(f["tail"])[-80:]] for f in flights],
+                      shorten(f)] for f in flights],
                     title=f"{args.mission_duration:g} s sphere missions through swarm-ros launch --hosts N+1, lockstep, "
                           "no bag (flew: ended normally, no drone lost)"))
         for mode in modes:
