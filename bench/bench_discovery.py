@@ -1,6 +1,6 @@
 """DDS discovery across separate hosts: Fast DDS simple discovery against a Discovery Server.
 
-    python bench/bench_discovery.py                        # N = 10, 25, 50, 100 x both, + 1 Mbit/s at N = 25 (~15 min)
+    python bench/bench_discovery.py                        # N = 10, 25, 50, 100 x both, + 1 Mbit/s at N = 25 (~25 min)
     python bench/bench_discovery.py --sizes 10 --no-htb    # a quick check (~1 min)
 
 Each drone gets a host of its own (a network namespace on one bridge, swarm_ros/netns.py) and
@@ -17,7 +17,10 @@ process has loaded rclpy, whose start-up is reported apart):
 - discovered: wall s until every drone has received its odometry and the ground every command;
 - bytes: the hosts' link counters (sum over hosts of what they sent, and of what they
   received) over that phase: discovery, one sample per pair and the reliable protocol's acks;
+- UDP drops: datagrams the hosts' kernels dropped at full socket buffers;
 - CPU s of every process in that phase, and the mean resident memory of a probe.
+`--missions N,..` then flies a generated mission through `swarm-ros launch --hosts` at each N
+and discovery, up to the first that fails: the largest N that flies.
 A point that does not complete within --timeout is reported as "did not discover" with how far
 it got. Needs root (network namespaces); ROS_DOMAIN_ID picks the domain (default 90).
 """
