@@ -16,7 +16,7 @@ os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"   # nothing in the sui
 
 
 ROS_FIXTURES = {"ros_domain", "ros_context", "ros_env"}
-E2E_MODULES = {"test_end_to_end", "test_launch_file", "test_fault_runs", "test_lockstep_reproducible"}
+E2E_MODULES = {"test_end_to_end", "test_launch_file", "test_fault_runs", "test_lockstep_reproducible", "test_hosts_runs"}
 # Whole missions, trainings and subprocess-per-case CLI tests: left out of the fast subset
 # (`scripts/run-tests --fast`). A module name marks all its tests; module::test marks one test
 # with all its parameters. Measured with --durations; keep the fast subset under a minute.
@@ -69,7 +69,7 @@ SLOW = {
     "test_check_launchable::test_cli_check_from_a_folder_where_runs_cannot_be_made",
     "test_check_launchable::test_cli_check_refuses_etc_passwd_as_a_key",
     "test_config_plausible::test_cli_check_prints_the_reason_in_one_line",
-    "test_fuzz_corpus", "test_netns", "test_hosts_dds", "test_bench_discovery",
+    "test_fuzz_corpus", "test_netns", "test_hosts_dds", "test_hosts_runs", "test_bench_discovery",
 }
 
 

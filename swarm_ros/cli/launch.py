@@ -117,11 +117,10 @@ def host_run(args, mission):
             print("error: --discovery, --link-down and --kill-host need --hosts N", file=sys.stderr)
             raise SystemExit(2)
         return None
-    from ..netns import unavailable
     from ..hosts import HostRun, parse_fault
-    reason = unavailable()
-    if reason:
-        print(f"error: --hosts: {reason}", file=sys.stderr)
+    if args.view:
+        print("error: --view with --hosts: the live view would listen inside the ground host's network, "
+              "out of reach; use one or the other", file=sys.stderr)
         raise SystemExit(2)
     try:
         if args.hosts < 2:
@@ -140,6 +139,12 @@ def cmd_launch(args, console) -> int:
     from ..preflight import preflight
     from ..run_guard import Conflict
     from ..runner import RunError, run_mission
+    if args.hosts:                     # before anything else: without root nothing can be made
+        from ..netns import unavailable
+        reason = unavailable()
+        if reason:
+            print(f"error: --hosts: {reason}", file=sys.stderr)
+            return 2
     mission = load(args.mission)
     hosts = host_run(args, mission)
     preflight(mission, args.run_dir)
