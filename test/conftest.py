@@ -71,7 +71,7 @@ SLOW = {
     "test_check_launchable::test_cli_check_from_a_folder_where_runs_cannot_be_made",
     "test_check_launchable::test_cli_check_refuses_etc_passwd_as_a_key",
     "test_config_plausible::test_cli_check_prints_the_reason_in_one_line",
-    "test_fuzz_corpus", "test_netns", "test_hosts_dds", "test_hosts_runs",
+    "test_fuzz_corpus", "test_netns", "test_hosts_dds", "test_hosts_runs", "test_bench_discovery",
 }
 
 
