@@ -155,13 +155,19 @@ class SwarmSyncAgent(Participant):
         alive = {n.hello.sender: n for n in self.nb.alive(now)}
         leader = alive.get(self.leader) if self.leader != self.name else None
         if leader is not None and self._ahead(leader, now):
+            self.leader_idle_since = None
             self.up.choose(self.leader, now)
             return
         current = alive.get(self.up.name)
         if current is not None and current is not leader and self._ahead(current, now):
             return
         ahead = [n for n in alive.values() if self._ahead(n, now)]
-        if ahead:           # the leader has nothing new yet: never wait on it while a neighbour has
+        if leader is None:
+            self.leader_idle_since = None
+        elif self.leader_idle_since is None:
+            self.leader_idle_since = now
+        patient = leader is not None and now - self.leader_idle_since < self.config.leader_patience
+        if ahead and not patient:    # the leader has had nothing new for a while: fetch elsewhere
             best = max(ahead, key=lambda n: (n.hello.group == UPDATER_GROUP, n.hello.complete,
                                              n.hello.leader == n.hello.sender, self.nb.quality(n.hello.sender, now),
                                              n.hello.have))
