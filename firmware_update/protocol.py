@@ -11,8 +11,14 @@ falls silent. Data flows updater -> leaders -> members:
 * a **leader** (or a drone with no leader in range) fetches from the best source it hears: the
   updater first, then a complete drone, then another leader, then any drone ahead of it; leaders
   of farther sub-swarms fetch from nearer leaders, so leaders form the multi-hop backbone;
-* a **member** fetches from its leader; if its leader has nothing it lacks for
-  ``server_timeout``, it falls back to the leader's rule (it never waits on a stuck leader);
+* a **member** fetches from its leader; while its leader has nothing it lacks, it fetches from
+  the best neighbour that has (after ``leader_patience``), and when nobody around has anything
+  new it subscribes to its leader anyway, so the leader forwards each chunk the moment it gets it
+  (pipelining instead of store-and-forward); a neighbour counts as having chunks when its hello
+  says so or when it just sent one this drone lacked;
+* a drone out of reach of every other drone of the patch for ``neighbour_timeout`` asks
+  untargeted drones around it to forward chunks in flight (relay.py): they never store, verify
+  or install the patch, and hold at most a few chunks at once;
 * each transfer is selective-repeat with bitmap acknowledgements (serving.py); chunks are
   broadcast, so members also keep what they overhear from the updater or other leaders, and a
   server that overhears a chunk sent by a neighbour counts it as sent: it sends it again only
