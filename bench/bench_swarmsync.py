@@ -3,6 +3,7 @@
     python bench/bench_swarmsync.py                  # N = 50 .. 1000, loss 0 and 0.3, 3 seeds: about 1 h (loaded)
     python bench/bench_swarmsync.py --quick          # N = 50, 100, loss 0 and 0.3, 1 seed: a few minutes
     python bench/bench_swarmsync.py --sizes 250 --seeds 3 --losses 0.3 --json /tmp/ss.json
+    python bench/bench_swarmsync.py --sizes 1000 --strategies swarmsync,soul   # Gossip at N = 1000 is slow
 
 Every strategy runs the same scenario per seed (firmware_update/scenario.py): the same fleet
 (cf / x500 drones alternating, three roles), the same patrol flight, the same radio (60 m range,
@@ -49,12 +50,15 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--losses", default="0,0.3", help="loss probabilities per link, comma-separated")
     ap.add_argument("--size", type=int, default=65536, help="patch bytes")
+    ap.add_argument("--strategies", default=",".join(ORDER),
+                    help="which to run (swarmsync always); a target whose peer is left out reads '-'")
     ap.add_argument("--quick", action="store_true", help="N = 50, 100 and one seed")
     ap.add_argument("--json")
     args = ap.parse_args()
     sizes = [50, 100] if args.quick else [int(x) for x in args.sizes.split(",")]
     seeds = 1 if args.quick else args.seeds
     losses = [float(x) for x in args.losses.split(",")]
+    chosen = [k for k in ORDER if k == "swarmsync" or k in args.strategies.split(",")]
     results: dict = {}
     rows, summary = [], []
     for loss in losses:
@@ -62,7 +66,7 @@ def main() -> None:
             per = {}
             for seed in range(seeds):
                 per[seed] = {}
-                for strategy in ORDER:
+                for strategy in chosen:
                     r = run(Scenario(drones=n, strategy=strategy, loss=loss, size=args.size, seed=seed))
                     r.pop("by_kind", None)
                     per[seed][strategy] = r
@@ -89,17 +93,17 @@ def main() -> None:
 
 def _checks(r: dict) -> dict:
     ours = r["swarmsync"]
-    out = {k: faster(ours["convergence_s"], r[k]["convergence_s"]) for k in GOAL}
-    out["bytes"] = ours["bytes_sent"] < r["gossip"]["bytes_sent"]
+    out = {k: faster(ours["convergence_s"], r[k]["convergence_s"]) if k in r else None for k in GOAL}
+    out["bytes"] = ours["bytes_sent"] < r["gossip"]["bytes_sent"] if "gossip" in r else None
     return out
 
 
 def _row(loss, n, seed, r) -> list:
     c = _checks(r)
-    return [f"{loss:g}", n, seed, *(_f(r[k]["convergence_s"]) for k in ORDER),
+    return [f"{loss:g}", n, seed, *(_f(r[k]["convergence_s"]) if k in r else "-" for k in ORDER),
             _pct(c["soul"]), verdict(None if c["soul"] is None else c["soul"] >= GOAL["soul"]),
             _pct(c["gossip"]), verdict(None if c["gossip"] is None else c["gossip"] >= GOAL["gossip"]),
-            " / ".join(f"{r[k]['bytes_sent'] / 1e6:.2f}" for k in ORDER), verdict(c["bytes"])]
+            " / ".join(f"{r[k]['bytes_sent'] / 1e6:.2f}" if k in r else "-" for k in ORDER), verdict(c["bytes"])]
 
 
 def _summary(loss, n, per) -> list:
@@ -107,7 +111,8 @@ def _summary(loss, n, per) -> list:
     worst = {k: min((c[k] for c in checks), default=None) if all(c[k] is not None for c in checks) else None
              for k in GOAL}
     ok = {k: None if worst[k] is None else worst[k] >= GOAL[k] for k in GOAL}
-    return [f"{loss:g}", n, verdict(ok["soul"]), verdict(ok["gossip"]), verdict(all(c["bytes"] for c in checks)),
+    fewer = None if any(c["bytes"] is None for c in checks) else all(c["bytes"] for c in checks)
+    return [f"{loss:g}", n, verdict(ok["soul"]), verdict(ok["gossip"]), verdict(fewer),
             _pct(worst["soul"]), _pct(worst["gossip"])]
 
 

@@ -11,8 +11,14 @@ falls silent. Data flows updater -> leaders -> members:
 * a **leader** (or a drone with no leader in range) fetches from the best source it hears: the
   updater first, then a complete drone, then another leader, then any drone ahead of it; leaders
   of farther sub-swarms fetch from nearer leaders, so leaders form the multi-hop backbone;
-* a **member** fetches from its leader; if its leader has nothing it lacks for
-  ``server_timeout``, it falls back to the leader's rule (it never waits on a stuck leader);
+* a **member** fetches from its leader; while its leader has nothing it lacks, it fetches from
+  the best neighbour that has (after ``leader_patience``), and when nobody around has anything
+  new it subscribes to its leader anyway, so the leader forwards each chunk the moment it gets it
+  (pipelining instead of store-and-forward); a neighbour counts as having chunks when its hello
+  says so or when it just sent one this drone lacked;
+* a drone out of reach of every other drone of the patch for ``neighbour_timeout`` asks
+  untargeted drones around it to forward chunks in flight (relay.py): they never store, verify
+  or install the patch, and hold at most a few chunks at once;
 * each transfer is selective-repeat with bitmap acknowledgements (serving.py); chunks are
   broadcast, so members also keep what they overhear from the updater or other leaders, and a
   server that overhears a chunk sent by a neighbour counts it as sent: it sends it again only
@@ -28,6 +34,7 @@ from __future__ import annotations
 from .messages import BROADCAST, Chunk, Hello, Message, Need
 from .neighbours import NeighbourTable
 from .participant import UPDATER_GROUP, Participant, SyncConfig
+from .relay import RELAY, Relay
 from .serving import Server, Upstream
 
 OVERLAY = "@targets"   # the group every targeted drone beacons and elects leaders in
@@ -50,6 +57,11 @@ class SwarmSyncAgent(Participant):
         self.leader: str | None = None
         self.elections = 0              # times this drone picked a new leader after its leader fell silent
         self.leader_idle_since: float | None = None
+        self.fresh: dict[str, float] = {}   # neighbour -> when it last sent a chunk this drone lacked
+        self.relay = Relay(self.name, client_timeout=c.neighbour_timeout, holder_timeout=c.neighbour_timeout,
+                           ack_period=c.ack_period)
+        self.alone_since: float | None = None   # out of reach of every other drone of the patch since
+        self.relay_asked_at = -1e9
 
     @classmethod
     def updater(cls, *args, **kwargs) -> "SwarmSyncAgent":
@@ -58,6 +70,7 @@ class SwarmSyncAgent(Participant):
         return me
 
     def _adopted(self, now: float) -> None:
+        self.alone_since = None
         self.server = Server(self.name, self.config.retx_guard, self.config.client_timeout)
         self.up = Upstream(self.config.ack_every, self.config.ack_period, self.config.server_timeout)
         self.next_hello = now
@@ -70,9 +83,24 @@ class SwarmSyncAgent(Participant):
             self.server.on_need(msg, self.store.n, now)
         return []
 
+    def on_untargeted(self, msg: Message, now: float) -> list:
+        patch = self.offer.patch
+        if isinstance(msg, Hello):
+            self.relay.on_hello(msg, patch, now)
+        elif isinstance(msg, Need) and msg.to == RELAY and msg.patch == patch:
+            self.relay.on_need(msg, self.offer.n_chunks, now)
+        elif isinstance(msg, Chunk) and msg.patch == patch:
+            self.relay.on_chunk(msg)
+        return []
+
+    def on_untargeted_poll(self, now: float) -> list:
+        return self.relay.poll(self.offer.patch, self.offer.n_chunks, self.config.burst, now)
+
     def _on_chunk(self, chunk: Chunk, new: bool, now: float) -> None:
         self.up.on_chunk(chunk.sender, new, now)
         self.server.overheard(chunk.index, now)
+        if new:
+            self.fresh[chunk.sender] = now
 
     # -- send ------------------------------------------------------------------------------
     def on_poll(self, now: float) -> list:
@@ -86,8 +114,20 @@ class SwarmSyncAgent(Participant):
         need = None if self.is_updater else self.up.need(self.name, self.store, now)
         if need is not None:
             out.append((need.to, need))
+        elif not self.is_updater and self._alone(now) and now - self.relay_asked_at >= self.config.ack_period:
+            self.relay_asked_at = now      # out of everyone's reach: ask untargeted drones to relay
+            out.append((BROADCAST, Need(self.name, RELAY, self.store.patch, self.store.have_bitmap())))
         out += [(BROADCAST, c) for c in self.server.next_chunks(self.store, self.config.burst, now)]
         return out
+
+    def _alone(self, now: float) -> bool:
+        """Incomplete, and no drone of this patch heard for a neighbour timeout."""
+        if self.store.complete or any(n.hello.patch == self.store.patch for n in self.nb.alive(now)):
+            self.alone_since = None
+            return False
+        if self.alone_since is None:
+            self.alone_since = now
+        return now - self.alone_since >= self.config.neighbour_timeout
 
     def _hello(self, now: float) -> Hello:
         self.seq += 1
@@ -107,8 +147,10 @@ class SwarmSyncAgent(Participant):
     def _ahead(self, n, now: float) -> bool:
         """A neighbour that may hold chunks this drone lacks."""
         h = n.hello
-        return (h.patch == self.store.patch and self.up.usable(h.sender, now)
-                and (h.complete or h.have > len(self.store)))
+        if h.patch != self.store.patch or not self.up.usable(h.sender, now):
+            return False
+        recent = now - self.fresh.get(h.sender, -1e9) < self.config.hello_period
+        return h.complete or h.have > len(self.store) or recent
 
     def _route(self, now: float) -> None:
         if self.store.complete:
@@ -117,28 +159,32 @@ class SwarmSyncAgent(Participant):
         if self.up.stalled(now):
             self.up.choose(None, now)
         alive = {n.hello.sender: n for n in self.nb.alive(now)}
-        leader = alive.get(self.leader)
-        if leader is not None and self.leader != self.name:
-            if self._ahead(leader, now):
-                self.leader_idle_since = None
-                self.up.choose(self.leader, now)
-                return
-            if self.leader_idle_since is None:
-                self.leader_idle_since = now
-            if now - self.leader_idle_since < self.config.server_timeout:
-                self.up.choose(None, now)      # wait for the leader (keep overhearing)
-                return
+        leader = alive.get(self.leader) if self.leader != self.name else None
+        if leader is not None and self._ahead(leader, now):
+            self.leader_idle_since = None
+            self.up.choose(self.leader, now)
+            return
         current = alive.get(self.up.name)
-        if current is not None and self._ahead(current, now):
+        if current is not None and current is not leader and self._ahead(current, now):
             return
         ahead = [n for n in alive.values() if self._ahead(n, now)]
-        if not ahead:
+        if leader is None:
+            self.leader_idle_since = None
+        elif self.leader_idle_since is None:
+            self.leader_idle_since = now
+        patient = leader is not None and now - self.leader_idle_since < self.config.leader_patience
+        if ahead and not patient:    # the leader has had nothing new for a while: fetch elsewhere
+            best = max(ahead, key=lambda n: (n.hello.group == UPDATER_GROUP, n.hello.complete,
+                                             n.hello.leader == n.hello.sender, self.nb.quality(n.hello.sender, now),
+                                             n.hello.have))
+            self.up.choose(best.hello.sender, now)
+        elif leader is not None and leader.hello.patch == self.store.patch:
+            # nobody has anything new: subscribe to the leader now, so that it forwards each
+            # chunk as soon as it gets one (pipelining, not store-and-forward)
+            self.up.choose(self.leader, now)
+            self.up.waiting(now)
+        else:
             self.up.choose(None, now)
-            return
-        best = max(ahead, key=lambda n: (n.hello.group == UPDATER_GROUP, n.hello.complete,
-                                         n.hello.leader == n.hello.sender, self.nb.quality(n.hello.sender, now),
-                                         n.hello.have))
-        self.up.choose(best.hello.sender, now)
 
 
 DroneAgent = SwarmSyncAgent

@@ -151,6 +151,9 @@ class Dissemination:
             "t95_s": done_at[k95 - 1] if len(done_at) >= k95 > 0 else None,
             "mean_completion_s": float(np.mean(done_at)) if done_at else None,
             "outages": self.outages, "non_targets_holding_patch": held_outside,
+            # untargeted SwarmSync drones forwarding for an isolated target: chunks sent, most held at once
+            "relayed_chunks": sum(a.relay.forwarded for a in self.agents[:-1] if hasattr(a, "relay")),
+            "relay_peak_chunks": max((a.relay.peak for a in self.agents[:-1] if hasattr(a, "relay")), default=0),
             "elections": sum(getattr(a, "elections", 0) for a in self.agents),
             "forged_sent": sum(f.forged for f in self.forgers),
             "chunks_refused": sum(a.store.refused for a in self.agents[:-1] if a.store is not None),

@@ -85,6 +85,10 @@ class Upstream:
         if new:
             self.since_ack += 1
 
+    def waiting(self, now: float) -> None:
+        """The server holds nothing this drone lacks yet: its silence is not a stall."""
+        self.last_rx = now
+
     def stalled(self, now: float) -> bool:
         """The server got Needs for server_timeout but sent nothing: shun it for a while."""
         if self.name is None or now - self.chosen_at < self.server_timeout:

@@ -221,3 +221,52 @@ def test_drones_of_every_targeted_role_elect_leaders_together():
     net.run(4.0)
     # one neighbourhood, one patch: one leader for all of them, whatever their role (not one per role)
     assert {a.leader for a in agents[:-1]} == {"cf3"}
+
+
+def line_net(agents, spacing, loss=0.0, seed=0):
+    """Agents hovering on a line, `spacing` m apart, 60 m radio range."""
+    pos = np.column_stack([np.arange(len(agents)) * spacing, np.zeros(len(agents)), np.full(len(agents), 10.0)])
+    return NetSim(agents, lambda dt: pos, NetConfig(range=60.0, loss=loss), np.random.default_rng(seed))
+
+
+@pytest.mark.parametrize("loss", [0.0, 0.3])
+def test_a_target_out_of_everyones_reach_completes_through_an_untargeted_relay(loss):
+    # updater -- x1 (not targeted) -- cf1: cf1 hears only x1, x1 hears both
+    installed = {}
+    relay = DroneAgent(ident("x1", "x500"))
+    target = DroneAgent(ident("cf1"), on_complete=lambda offer, blob: installed.setdefault("cf1", blob))
+    up = UpdaterAgent("up", BLOB, "p1", 1, "type=cf")
+    net = line_net([up, relay, target], 45.0, loss)
+    net.run(120.0)
+    assert installed == {"cf1": BLOB}
+    assert relay.relay.forwarded > 0                         # the chunks came through x1
+    assert relay.store is None and relay.blob is None        # x1 never had a chunk store ...
+    assert 0 < relay.relay.peak <= relay.relay.window < up.store.n   # ... nor ever the patch's chunks at once
+
+
+def test_a_relay_forwards_only_what_an_isolated_target_lacks_and_only_from_a_holder():
+    x = DroneAgent(ident("x1", "x500"))
+    x.handle(offer_of(BLOB, selector="type=cf"), 0.0)
+    n = x.offer.n_chunks
+    x.handle(Hello("up", 1, "@updater", 1e9, 1.0, "up", "p1", n, True), 0.1)
+    x.handle(Need("cf1", "@relay", "p1", bitmap([0, 1], n)), 0.2)           # cf1 lacks 2 .. n-1
+    asks = [m for _, m in x.poll(0.3) if isinstance(m, Need)]
+    # asks the holder for what cf1 lacks, no more than its queue takes
+    assert [(m.to, missing(m.have, n)) for m in asks] == [("up", list(range(2, 2 + x.relay.window)))]
+    x.handle(Chunk("up", "p1", 1, PARTS[1]), 0.4)        # cf1 has it: not forwarded
+    x.handle(Chunk("zz", "p1", 2, PARTS[2]), 0.4)        # not from a holder it heard: not forwarded
+    x.handle(Chunk("up", "p1", 3, PARTS[3]), 0.4)
+    sent = [m for _, m in x.poll(0.5) if isinstance(m, Chunk)]
+    assert [(m.sender, m.index, m.data) for m in sent] == [("x1", 3, PARTS[3])]
+    assert x.store is None and x.relay.queue == {}
+
+
+def test_a_target_in_reach_of_the_updater_asks_no_relay():
+    installed = {}
+    target = DroneAgent(ident("cf1"), on_complete=lambda offer, blob: installed.setdefault("cf1", blob))
+    relay = DroneAgent(ident("x1", "x500"))
+    up = UpdaterAgent("up", BLOB, "p1", 1, "type=cf")
+    net = line_net([up, target, relay], 20.0)
+    net.run(60.0)
+    assert installed == {"cf1": BLOB}
+    assert relay.relay.forwarded == 0 and relay.relay.clients == {}

@@ -19,6 +19,7 @@ def test_only_the_targeted_drones_get_the_patch(strategy):
     for a in d.agents[:-1]:
         assert (a.blob == d.blob) if a.name in d.targets else (a.blob is None and a.store is None)
     assert r["non_targets_holding_patch"] == 0
+    assert r["relay_peak_chunks"] < d.by_name["updater"].store.n     # a relay never held the patch
 
 
 @pytest.mark.parametrize("strategy", ["swarmsync", "gossip", "soul"])
