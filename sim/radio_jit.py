@@ -80,3 +80,35 @@ def _links_impl(pos, senders, rng, c, dims, order, start):
 
 
 _links = jit(_links_impl) if numba_available() else None
+
+
+def by_receiver(slot: np.ndarray, rcv: np.ndarray, ok: np.ndarray, n: int, senders: np.ndarray,
+                packets: np.ndarray):
+    """The kept links (ok) regrouped by receiver, ties in link order (a stable counting sort, where
+    numpy's stable argsort costs a sort of ~100 links per drone): (receiver, sender, packet rows)."""
+    return _by_receiver(np.asarray(slot, np.int64), np.asarray(rcv, np.int64), ok, int(n),
+                        np.asarray(senders, np.int64), np.ascontiguousarray(packets, float))
+
+
+def _by_receiver_impl(slot, rcv, ok, n, senders, packets):
+    start = np.zeros(n + 1, np.int64)
+    for e in range(len(rcv)):
+        if ok[e]:
+            start[rcv[e] + 1] += 1
+    for i in range(n):
+        start[i + 1] += start[i]
+    m = start[n]
+    out_rcv, out_snd = np.empty(m, np.int64), np.empty(m, np.int64)
+    out_rows = np.empty((m, packets.shape[1]))
+    for e in range(len(rcv)):
+        if ok[e]:
+            r = rcv[e]
+            q = start[r]
+            start[r] = q + 1
+            out_rcv[q] = r
+            out_snd[q] = senders[slot[e]]
+            out_rows[q, :] = packets[slot[e], :]
+    return out_rcv, out_snd, out_rows
+
+
+_by_receiver = jit(_by_receiver_impl) if numba_available() else None
