@@ -98,16 +98,21 @@ def _by_receiver_impl(slot, rcv, ok, n, senders, packets):
     for i in range(n):
         start[i + 1] += start[i]
     m = start[n]
-    out_rcv, out_snd = np.empty(m, np.int64), np.empty(m, np.int64)
-    out_rows = np.empty((m, packets.shape[1]))
+    link = np.empty(m, np.int64)       # scatter only link numbers; the rows are then written in order
     for e in range(len(rcv)):
         if ok[e]:
-            r = rcv[e]
-            q = start[r]
-            start[r] = q + 1
-            out_rcv[q] = r
-            out_snd[q] = senders[slot[e]]
-            out_rows[q, :] = packets[slot[e], :]
+            q = start[rcv[e]]
+            start[rcv[e]] = q + 1
+            link[q] = e
+    out_rcv, out_snd = np.empty(m, np.int64), np.empty(m, np.int64)
+    out_rows = np.empty((m, packets.shape[1]))
+    for q in range(m):
+        e = link[q]
+        out_rcv[q] = rcv[e]
+        out_snd[q] = senders[slot[e]]
+        src = slot[e]
+        for c in range(packets.shape[1]):      # element by element: a slice copy costs more per row
+            out_rows[q, c] = packets[src, c]
     return out_rcv, out_snd, out_rows
 
 
