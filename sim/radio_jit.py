@@ -38,24 +38,24 @@ def _links_impl(pos, senders, rng, c, dims, order, start):
     total = 0
     for slot in range(m):
         s = senders[slot]
+        n_cells = cell_grid.around(c[s], dims, cells)
+        room = 0
+        for a in range(n_cells):
+            room += start[cells[a] + 1] - start[cells[a]]
+        if room > cap:
+            cap = 2 * room
+            buf = np.empty(cap, np.int64)
         k = 0
-        for a in range(cell_grid.around(c[s], dims, cells)):
+        rs = rng[s]
+        for a in range(n_cells):
             cid = cells[a]
             for q in range(start[cid], start[cid + 1]):
                 j = order[q]
-                if j == s:
-                    continue
                 ex = pos[s, 0] - pos[j, 0]
                 ey = pos[s, 1] - pos[j, 1]
                 ez = pos[s, 2] - pos[j, 2]
-                if np.sqrt(ex * ex + ey * ey + ez * ez) <= min(rng[s], rng[j]):
-                    if k == cap:
-                        cap *= 2
-                        grown = np.empty(cap, np.int64)
-                        grown[:k] = buf[:k]
-                        buf = grown
-                    buf[k] = j
-                    k += 1
+                buf[k] = j           # written always, kept when in range: no branch to mispredict
+                k += (np.sqrt(ex * ex + ey * ey + ez * ez) <= min(rs, rng[j])) & (j != s)
         found = np.sort(buf[:k])
         if total + k > len(out_rcv):
             size = max(2 * len(out_rcv), total + k)
