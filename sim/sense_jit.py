@@ -45,6 +45,24 @@ def _sdf_impl(x, y, z, o, nb, box_c, box_h, cyl_c, cyl_r, cyl_z):
 _sdf = jit(_sdf_impl) if numba_available() else _sdf_impl
 
 
+def obstacle_sdf(p, box_c, box_h, cyl_c, cyl_r, cyl_z, present):
+    """Signed distance (N, M) from each point to each obstacle, inf for absent ones."""
+    return _all_sdf(np.ascontiguousarray(p, float), box_c, box_h, cyl_c, cyl_r, cyl_z, np.asarray(present, np.bool_))
+
+
+def _all_sdf_impl(p, box_c, box_h, cyl_c, cyl_r, cyl_z, present):
+    nb = len(box_c)
+    out = np.empty((len(p), nb + len(cyl_c)))
+    for i in range(len(p)):
+        for o in range(out.shape[1]):
+            out[i, o] = _sdf(p[i, 0], p[i, 1], p[i, 2], o, nb, box_c, box_h, cyl_c, cyl_r, cyl_z) \
+                if present[o] else np.inf
+    return out
+
+
+_all_sdf = jit(_all_sdf_impl) if numba_available() else None
+
+
 def _sense_impl(p, box_c, box_h, cyl_c, cyl_r, cyl_z, present, sensing_range, eps):
     n, nb = len(p), len(box_c)
     m = nb + len(cyl_c)

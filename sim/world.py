@@ -74,6 +74,9 @@ class World:
         """Signed distance from points (N, 3) to every obstacle: (N, M); inf for obstacles
         not yet there at mission time t."""
         p = np.asarray(p, float)
+        if self.n_obstacles and sense_jit.usable(len(p)) and p.ndim == 2:
+            return sense_jit.obstacle_sdf(p, self._box_c, self._box_h, self._cyl_c, self._cyl_r, self._cyl_z,
+                                          self.present(t))
         out = np.empty((p.shape[0], self.n_obstacles))
         nb = len(self._box_c)
         if nb:

@@ -7,7 +7,7 @@ from sim.world import Box, Cylinder, World
 
 
 def test_compiled_sensing_equals_numpy(monkeypatch):
-    """Clearances and normals of boxes and cylinders (one appearing later, some beyond sensing
+    """Signed distances, clearances and normals of boxes and cylinders (one appearing later, some beyond sensing
     range, drones inside obstacles and on their axes) are the numpy reference's, number for number."""
     pytest.importorskip("numba")
     world = World("w", (-20, -20, 0), (20, 20, 10),
@@ -23,6 +23,8 @@ def test_compiled_sensing_equals_numpy(monkeypatch):
         with monkeypatch.context() as m:
             m.setattr(sense_jit, "usable", lambda n: False)
             ref = world.sense(p, ranges, t)
+            ref_sdf = world.obstacle_sdf(p, t)
+        np.testing.assert_array_equal(world.obstacle_sdf(p, t), ref_sdf)
         np.testing.assert_array_equal(fast.obstacle_clearance, ref.obstacle_clearance)
         np.testing.assert_array_equal(fast.obstacle_normal, ref.obstacle_normal)
         np.testing.assert_array_equal(fast.fence_clearance, ref.fence_clearance)
