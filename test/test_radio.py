@@ -142,3 +142,18 @@ def test_compiled_metrics_equal_the_kd_tree_metrics(monkeypatch):
     np.testing.assert_allclose(runs[0].min_separation, runs[1].min_separation, rtol=0, atol=1e-12)
     assert runs[0].collisions.tolist() == runs[1].collisions.tolist() and runs[0].collisions.sum() >= 2
     assert sorted(runs[0].collision_events) == sorted(runs[1].collision_events)
+
+
+def test_cell_list_orders_drones_as_a_stable_sort_by_cell():
+    """The compiled counting sort of the cell list gives a stable argsort's order and run starts
+    (coincident drones, hence equal cells, included): the links and metrics depend on it."""
+    pytest.importorskip("numba")
+    from sim import cell_grid
+    p = np.random.default_rng(12).uniform(0, 20, (1000, 3))
+    p[5] = p[6]
+    c, dims, order, start = cell_grid.build(p, 2.0)
+    cid = (c[:, 0] * dims[1] + c[:, 1]) * dims[2] + c[:, 2]
+    want = np.argsort(cid, kind="stable")
+    np.testing.assert_array_equal(order, want)
+    np.testing.assert_array_equal(start, np.searchsorted(cid[want], np.arange(dims.prod() + 1)))
+    assert (np.diff(start) > 1).any()
