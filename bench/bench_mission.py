@@ -97,13 +97,14 @@ def vmas_run(python: str, n: int, steps: int, timeout: float) -> dict:
 def ablate(n: int, duration: float) -> None:
     """The mission at N with each compiled path switched off in turn (numpy reference instead):
     what each one buys, in the same run."""
-    from sim import metrics_jit, radio_jit
+    from sim import metrics_jit, radio_jit, sense_jit
     from swarm_ros.control import beacons_jit, safety_jit
     switches = [("all compiled paths on", None, None, None),
                 ("safety + formation in numpy", safety_jit, "use_compiled", lambda n: False),
-                ("radio links by KD-tree + sort", radio_jit, "MIN_SENDERS", 10 ** 12),
-                ("beacon memory by sort, not merge", beacons_jit, "MIN_ROWS", 10 ** 12),
-                ("metrics by KD-tree", metrics_jit, "MIN_DRONES", 10 ** 12)]
+                ("radio links by KD-tree, regroup by sort", radio_jit, "MIN_SENDERS", 10 ** 12),
+                ("beacon memory by sort, not merge + expiry pass", beacons_jit, "MIN_ROWS", 10 ** 12),
+                ("metrics by KD-tree", metrics_jit, "MIN_DRONES", 10 ** 12),
+                ("obstacle sensing in numpy", sense_jit, "MIN_DRONES", 10 ** 12)]
     rows, base = [], None
     for name, module, attr, value in switches:
         old = getattr(module, attr) if module else None

@@ -92,6 +92,10 @@ class Radio:
         p_loss = self.spec.loss + (self.loss_edge - self.spec.loss) * frac ** 2
         ok = self.rng.random(len(rcv)) >= p_loss
         self.stats.lost += int((~ok).sum())
+        if rows and packets.ndim == 2 and radio_jit.numba_available() and len(senders) >= radio_jit.MIN_SENDERS:
+            rcv, snd, kept = radio_jit.by_receiver(slot, rcv, ok, len(positions), senders, packets)
+            self._queue.append((t + self.spec.latency, Delivery(rcv, snd, np.full(len(rcv), t), kept)))
+            return
         slot, rcv = slot[ok], rcv[ok]
         order = np.argsort(rcv, kind="stable")   # links come by slot (= sender order): now by receiver, sender
         slot, rcv = slot[order], rcv[order]

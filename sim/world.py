@@ -18,6 +18,7 @@ import numpy as np
 from swarm_ros.core.configfile import ConfigError, Name, Number, Section, Vector, load_yaml, Choice, show
 from swarm_ros.core.geometry import sdf_and_gradient, sdf_box, sdf_vertical_cylinder
 from swarm_ros.core.sensing import Sensing
+from . import sense_jit
 
 POSITIVE = Number(0, lo_open=True)
 MAX_OBSTACLES = 5000    # every drone checks every obstacle each tick; shipped worlds have under 50
@@ -73,6 +74,9 @@ class World:
         """Signed distance from points (N, 3) to every obstacle: (N, M); inf for obstacles
         not yet there at mission time t."""
         p = np.asarray(p, float)
+        if self.n_obstacles and sense_jit.usable(len(p)) and p.ndim == 2:
+            return sense_jit.obstacle_sdf(p, self._box_c, self._box_h, self._cyl_c, self._cyl_r, self._cyl_z,
+                                          self.present(t))
         out = np.empty((p.shape[0], self.n_obstacles))
         nb = len(self._box_c)
         if nb:
@@ -112,6 +116,10 @@ class World:
         """Each drone's view of obstacles within its own sensing range (those there at mission
         time t), plus the geofence."""
         p = np.asarray(p, float)
+        if self.n_obstacles and sense_jit.usable(len(p)):
+            clear, normal = sense_jit.sense(p, self._box_c, self._box_h, self._cyl_c, self._cyl_r, self._cyl_z,
+                                            self.present(t), sensing_range)
+            return Sensing(clear, normal, self.fence_clearance(p))
         if self.n_obstacles:
             with np.errstate(invalid="ignore"):          # inf - inf for obstacles not there yet
                 clear, normal = sdf_and_gradient(lambda q: self.obstacle_sdf(q, t), p)

@@ -203,6 +203,10 @@ def test_beacon_memory_in_bulk_equals_one_beacon_at_a_time(monkeypatch):
         merged += len(bulk._pending) and beacons_jit.usable(len(bulk._key) + len(key))
         assert _table_contents(single.neighbours(t)) == _table_contents(bulk.neighbours(t))
     assert merged >= 10 and len(bulk.neighbours(t).sender) > 1000
+    before = len(bulk.neighbours(t).sender)
+    for later in (0.05, 0.2, 0.3):     # nothing new arrives: only stale beacons leave
+        assert _table_contents(single.neighbours(t + later)) == _table_contents(bulk.neighbours(t + later))
+    assert 0 < len(bulk.neighbours(t + 0.3).sender) < before
 
 
 def _dense_swarm(rng, n):

@@ -86,6 +86,26 @@ def test_compiled_links_are_the_kd_tree_links_in_the_same_order(monkeypatch):
         np.testing.assert_array_equal(a, b)
 
 
+def test_compiled_delivery_equals_the_numpy_delivery(monkeypatch):
+    """Whole-swarm broadcasts regrouped by receiver in the compiled pass deliver the same
+    packets, senders, receivers and loss counts, in the same order, as the numpy sort."""
+    pytest.importorskip("numba")
+    from sim import radio_jit
+    pos = np.random.default_rng(5).uniform(0, 20, (400, 3))
+    packets = np.random.default_rng(6).normal(size=(400, 8))
+    got = []
+    for compiled in (True, False):
+        if not compiled:
+            monkeypatch.setattr(radio_jit, "numba_available", lambda: False)
+        radio = Radio(np.random.default_rng(1).uniform(4, 7, 400), RadioSpec(loss=0.1, loss_at_range=0.6),
+                      np.random.default_rng(2))
+        for k in range(3):
+            radio.broadcast(float(k), pos, np.arange(400)[::-1], packets[::-1])
+        got.append(([(d.receiver.tolist(), d.sender.tolist(), d.sent_at.tolist(), d.packet.tolist())
+                     for d in radio.due(1e9)], radio.stats.as_dict()))
+    assert got[0] == got[1] and got[0][1]["lost"] > 100 and got[0][1]["delivered"] > 10000
+
+
 def test_packets_as_array_rows_are_delivered_as_rows():
     pos = np.array([[0, 0, 0], [1, 0, 0], [2, 0, 0.0]])
     radio = Radio([10.0] * 3, RadioSpec(), np.random.default_rng(0))
@@ -122,3 +142,18 @@ def test_compiled_metrics_equal_the_kd_tree_metrics(monkeypatch):
     np.testing.assert_allclose(runs[0].min_separation, runs[1].min_separation, rtol=0, atol=1e-12)
     assert runs[0].collisions.tolist() == runs[1].collisions.tolist() and runs[0].collisions.sum() >= 2
     assert sorted(runs[0].collision_events) == sorted(runs[1].collision_events)
+
+
+def test_cell_list_orders_drones_as_a_stable_sort_by_cell():
+    """The compiled counting sort of the cell list gives a stable argsort's order and run starts
+    (coincident drones, hence equal cells, included): the links and metrics depend on it."""
+    pytest.importorskip("numba")
+    from sim import cell_grid
+    p = np.random.default_rng(12).uniform(0, 20, (1000, 3))
+    p[5] = p[6]
+    c, dims, order, start = cell_grid.build(p, 2.0)
+    cid = (c[:, 0] * dims[1] + c[:, 1]) * dims[2] + c[:, 2]
+    want = np.argsort(cid, kind="stable")
+    np.testing.assert_array_equal(order, want)
+    np.testing.assert_array_equal(start, np.searchsorted(cid[want], np.arange(dims.prod() + 1)))
+    assert (np.diff(start) > 1).any()

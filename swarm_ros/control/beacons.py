@@ -82,8 +82,34 @@ class BeaconTable:
             key, stamp = key[cand[last]], stamp[cand[last]]
         self._key, self._stamp, self._rows, self._width = key, stamp, rows[keep], width[keep]
 
+    def _merge_fresh(self, t: float) -> Neighbours | None:
+        """The compiled path: pending deliveries merged, stale beacons dropped and the CSR lists
+        built in one pass per delivery (None where it does not apply: the general path)."""
+        pending = self._pending or [(np.zeros(0, np.int64), np.zeros(0), self._rows[:0], np.zeros(0, np.intp))]
+        total = len(self._key) + sum(len(p[0]) for p in pending)
+        if not (beacons_jit.usable(total) and self._rows.shape[1] >= BEACON_SIZE and all(
+                p[2].shape[1] == self._rows.shape[1] and beacons_jit.strictly_increasing(p[0]) for p in pending)):
+            return None
+        for key, stamp, rows, width in pending:
+            (self._key, self._stamp, self._rows, self._width, counts, sender, group) = beacons_jit.merge_fresh(
+                self._key, self._stamp, self._rows, self._width.astype(np.int64, copy=False), key,
+                np.asarray(stamp, float), np.ascontiguousarray(rows), width.astype(np.int64, copy=False),
+                float(t), float(self.timeout), self.n, _SHIFT)
+        self._pending = []
+        cols = max(BEACON_SIZE, int(self._width.max())) if len(self._width) else BEACON_SIZE
+        offsets = np.zeros(self.n + 1, dtype=np.intp)
+        np.cumsum(counts, out=offsets[1:])
+        r = self._rows
+        return Neighbours(offsets, sender, self._stamp, r[:, 0:3], r[:, 3:6], r[:, 6], group, r[:, BEACON_SIZE:cols])
+
     def neighbours(self, t: float) -> Neighbours:
         """Fresh beacons (age <= timeout), per receiver sorted by sender."""
+        if self._pending or (self._cache is not None and self._cache[0] != t and len(self._stamp)
+                             and t - self._stamp.min() > self.timeout):
+            nb = self._merge_fresh(t)
+            if nb is not None:
+                self._cache = (t, nb)
+                return nb
         if self._pending:
             self._merge()
         if self._cache is not None and self._cache[0] == t:

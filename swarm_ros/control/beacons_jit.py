@@ -50,3 +50,46 @@ def _merge_impl(ka, sa, ra, wa, kb, sb, rb, wb):
 
 
 merge = jit(_merge_impl) if numba_available() else None
+
+
+def _merge_fresh_impl(ka, sa, ra, wa, kb, sb, rb, wb, t, timeout, n, shift):
+    """merge, dropping what is stale at t (older than `timeout`), with the neighbour lists' CSR
+    parts of the result in the same pass: per-receiver counts, senders and groups."""
+    total = len(ka) + len(kb)
+    key, stamp = np.empty(total, np.int64), np.empty(total)
+    rows, width = np.empty((total, ra.shape[1])), np.empty(total, np.int64)
+    sender, group = np.empty(total, np.int64), np.empty(total, np.int64)
+    counts = np.zeros(n, np.int64)
+    i = j = m = 0
+    while i < len(ka) or j < len(kb):
+        if j == len(kb) or (i < len(ka) and ka[i] < kb[j]):
+            src, q, i = 0, i, i + 1
+        elif i == len(ka) or kb[j] < ka[i]:
+            src, q, j = 1, j, j + 1
+        else:
+            if sb[j] >= sa[i]:
+                src, q = 1, j
+            else:
+                src, q = 0, i
+            i += 1
+            j += 1
+        if src == 0:
+            if t - sa[q] > timeout:
+                continue
+            key[m], stamp[m], width[m] = ka[q], sa[q], wa[q]
+            for c in range(ra.shape[1]):      # element by element: a slice copy costs more per row
+                rows[m, c] = ra[q, c]
+        else:
+            if t - sb[q] > timeout:
+                continue
+            key[m], stamp[m], width[m] = kb[q], sb[q], wb[q]
+            for c in range(rb.shape[1]):
+                rows[m, c] = rb[q, c]
+        counts[key[m] // shift] += 1
+        sender[m] = key[m] % shift
+        group[m] = np.int64(rows[m, 7])
+        m += 1
+    return key[:m], stamp[:m], rows[:m], width[:m], counts, sender[:m], group[:m]
+
+
+merge_fresh = jit(_merge_fresh_impl) if numba_available() else None
