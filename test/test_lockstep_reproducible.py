@@ -11,9 +11,8 @@ import sys
 
 import numpy as np
 import pytest
-import yaml
 
-from conftest import REPO
+from cutmission import cut_mission
 from test_end_to_end import read_bag
 
 TOLERANCE = 1e-9   # m; the planner's paths travel with nanosecond stamps, so crossing is not bit-exact
@@ -27,21 +26,8 @@ SHORTER = {   # mission -> what is cut: duration (s), and the objective's change
 
 
 def shorter_mission(name: str, folder) -> str:
-    """The shipped mission NAME with the changes of SHORTER, as a file in `folder` (absolute
-    fleet and world paths)."""
-    source = REPO / "config" / "missions" / f"{name}.yaml"
-    data = yaml.safe_load(source.read_text())
-    for key in ("fleet", "world"):
-        data[key] = str((source.parent / data[key]).resolve())
-    for key, value in SHORTER[name].items():
-        *parents, last = key.split(".")
-        node = data
-        for k in parents:
-            node = node[k]
-        node[last] = value
-    path = folder / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return str(path)
+    """The shipped mission NAME with the changes of SHORTER, as a file in `folder`."""
+    return str(cut_mission(name, folder, SHORTER[name]))
 
 
 @pytest.fixture(scope="module")
