@@ -13,6 +13,7 @@ from swarm_ros.mission import load_mission
 from test_controllers import random_swarm
 
 from conftest import REPO
+from cutmission import cut_mission
 
 SURVEILLANCE = REPO / "config" / "missions" / "surveillance.yaml"
 COVERAGE = REPO / "config" / "missions" / "persistent_coverage.yaml"
@@ -68,8 +69,9 @@ def test_killed_drones_drop_out_and_the_rest_keep_improving(surveillance):
     assert sim.summary()["collisions"] == 0
 
 
-def test_a_late_drone_joins_with_its_own_window(surveillance):
-    sim = fly(surveillance, absent=lambda k, t: k == 5 and t < 30)
+def test_a_late_drone_joins_with_its_own_window(tmp_path):
+    # the mission cut to 60 s: the drone joins at 30 s and flies 14 m before the landing
+    sim = fly(load_mission(cut_mission("surveillance", tmp_path, {"duration": 60})), absent=lambda k, t: k == 5 and t < 30)
     history = sim.extra["objective_history"]
     members = [h["members"] for h in history]
     joined = next(i for i, m in enumerate(members) if 5 in m)

@@ -109,12 +109,17 @@ def test_a_killed_drone_is_lost_the_swarm_flies_on_and_a_restarted_one_rejoins(t
 
 
 def test_lockstep_waits_for_a_stalled_recorder_and_the_bag_misses_nothing(tmp_path, rings_mission):
-    """SIGSTOP the recorder for longer than the old 10 s patience: the simulator waits (and says
-    so), and the bag holds every tick's odometry of every drone."""
+    """SIGSTOP the recorder mid-run for longer than the old 10 s patience: in lockstep the simulator
+    would outrun it by far more than the reliable history holds; with the recorder's progress
+    reports it waits (and says so, without ever running on), and the bag holds every tick's
+    odometry of every drone, with the stall inside the recording."""
+    import numpy as np
     run = tmp_path / "run"
     proc = launch(tmp_path, next(_domains), "rings", "--speed", "0")
     wait_for(lambda: says(run, "simulator", "starts in lockstep"), "mission start", proc)
+    time.sleep(1.0)                                              # some seconds of mission recorded
     recorder = pid_of(run, "recorder")
+    stopped_while_running = proc.poll() is None
     os.kill(recorder, signal.SIGSTOP)
     try:
         wait_for(lambda: says(run, "simulator", "waiting for the recorder"), "wait for the recorder", proc)
@@ -122,20 +127,25 @@ def test_lockstep_waits_for_a_stalled_recorder_and_the_bag_misses_nothing(tmp_pa
     finally:
         os.kill(recorder, signal.SIGCONT)
     out = finish(proc)
-    assert proc.returncode == 0, out[-3000:]
+    assert stopped_while_running and proc.returncode == 0, out[-3000:]
     assert "waiting for the recorder" in out
+    assert "running on without waiting" not in (run / "logs" / "00_simulator.log").read_text(errors="replace")
     s = json.loads((tmp_path / "summary.json").read_text())
     assert s["data_lost"] == {} and s["lost"] == []
     messages, _ = read_bag(run / "bag")
     for name in rings_mission.fleet.names:
-        assert odometry_stamps_are_every_tick(messages[f"/{name}/odom"], rings_mission), name
+        odom = messages[f"/{name}/odom"]
+        assert odometry_stamps_are_every_tick(odom, rings_mission), name
+        received = np.sort([t for t, _ in odom])
+        assert np.diff(received).max() > 2.5e9, name             # the stall happened while recording
 
 
 def test_real_time_counts_what_a_stalled_recorder_lost_and_strict_fails(tmp_path):
     """In real time the simulator cannot wait: a recorder stalled past its history loses
-    messages, and the run says how many per topic and is not OK (--strict: exit 3)."""
+    messages, and the run says how many per topic and is not OK (--strict: exit 3). The 20 s
+    first_flight: the stall takes 8 s of it."""
     run = tmp_path / "run"
-    proc = launch(tmp_path, next(_domains), "rings", "--speed", "1", "--strict")
+    proc = launch(tmp_path, next(_domains), "first_flight", "--speed", "1", "--strict")
     wait_for(lambda: says(run, "simulator", "starts at x1"), "mission start", proc)
     recorder = pid_of(run, "recorder")
     time.sleep(2)
@@ -182,16 +192,20 @@ def test_a_second_mission_on_a_live_domain_is_refused_and_auto_picks_another(tmp
 
 def test_a_killed_planner_does_not_stop_or_freeze_the_lockstep_run(tmp_path):
     """The planner service is not in the tick barrier: killed mid-mission, the run flies to its
-    end with the drones' last plans, and the summary and verdict name the lost service."""
+    end with the drones' last plans, and the summary and verdict name the lost service. (The
+    crossing cut to 30 s: each tick a drone waits for the dead planner costs 0.8 s of wall time.)"""
+    from test_lockstep_reproducible import SHORTER, shorter_mission
     run = tmp_path / "run"
-    proc = launch(tmp_path, next(_domains), "crossing", "--speed", "0", "--no-record")
+    crossing = shorter_mission("crossing", tmp_path)
+    proc = launch(tmp_path, next(_domains), crossing, "--speed", "0", "--no-record")
     wait_for(lambda: says(run, "simulator", "starts in lockstep"), "mission start", proc)
     time.sleep(3)
     os.kill(pid_of(run, "planner"), signal.SIGKILL)
     out = finish(proc)
     assert proc.returncode == 0, out[-3000:]
     s = json.loads((tmp_path / "summary.json").read_text())
-    assert s["sim_time"] == pytest.approx(44) and [e["name"] for e in s["lost_services"]] == ["planner"]
+    assert s["sim_time"] == pytest.approx(SHORTER["crossing"]["duration"])
+    assert [e["name"] for e in s["lost_services"]] == ["planner"]
     assert "service planner lost at t=" in out and "mission OK" not in out
 
 
