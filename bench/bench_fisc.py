@@ -52,7 +52,7 @@ from swarm_ros.core.compiled import backend_name, numba_available  # noqa: E402
 from swarm_ros.core.platforms import PLATFORMS  # noqa: E402
 
 NAME = "bench_fisc"
-TARGET = 2e6       # agent-steps/s at N = 1,000 and 10,000 (issue 4)
+TARGET = 2e6       # agent-steps/s at N = 1,000 and 10,000
 BASE = Channel()
 # FISC's reported normalised RMSE ranges (abstract of arXiv 2602.00480; normalisation unknown)
 PAPER = {"velocity": "0.15 - 0.9", "density": "0.61 - 0.98", "pressure": "0 - 0.937"}

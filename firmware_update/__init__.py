@@ -1,4 +1,4 @@
-"""Targeted model updates (issue 6), ROS-free: which drones a patch is for, how it spreads, and
+"""Targeted model updates, ROS-free: which drones a patch is for, how it spreads, and
 how a drone installs it.
 
 selector.py decides which drones a patch targets. SwarmSync (protocol.py, with messages.py,

@@ -100,7 +100,7 @@ class Mission:
     view_rate: float
     seed: int
     services: dict = field(default_factory=dict)   # name -> control.plugin.ServiceUse of each mission service
-    updates: UpdatesSpec | None = None        # model patches during the flight (issue 6), if any
+    updates: UpdatesSpec | None = None        # model patches during the flight, if any
     physics: PhysicsBackend | None = None     # the physics backend with its own options
 
     @property

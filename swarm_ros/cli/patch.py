@@ -1,4 +1,4 @@
-"""`swarm-ros patch`: train, build, sign, verify and apply layer-frozen model patches (issue 6).
+"""`swarm-ros patch`: train, build, sign, verify and apply layer-frozen model patches.
 
 `verify` runs exactly the checks a drone's update agent runs (firmware_update.patch.verify) and
 `apply` runs the agent itself on a local state folder, so what passes here installs on a drone,
