@@ -22,10 +22,10 @@ needs_hosts = pytest.mark.skipif(netns.unavailable() is not None,
 RUN_LIMIT = 400
 
 
-def launch_on_hosts(tmp_path, *args: str) -> tuple[subprocess.CompletedProcess, dict | None, int]:
-    """`swarm-ros launch rings --speed 0 ARGS`; its output, summary (None if none) and pid."""
+def launch_on_hosts(tmp_path, *args: str, speed: str = "0") -> tuple[subprocess.CompletedProcess, dict | None, int]:
+    """`swarm-ros launch rings --speed SPEED ARGS`; its output, summary (None if none) and pid."""
     env = dict(os.environ, ROS_DOMAIN_ID=str(next(_domains)), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST", COLUMNS="160")
-    proc = subprocess.Popen([sys.executable, "-m", "swarm_ros.cli", "launch", "rings", "--speed", "0", *args,
+    proc = subprocess.Popen([sys.executable, "-m", "swarm_ros.cli", "launch", "rings", "--speed", speed, *args,
                              "--run-dir", str(tmp_path / "run"), "--json", str(tmp_path / "summary.json")],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=tmp_path)
     try:
