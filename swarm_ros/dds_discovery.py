@@ -35,13 +35,9 @@ def _base(base_env: dict) -> dict:
     return env
 
 
-def simple_env(base_env: dict, peers=()) -> dict:
-    """Simple discovery on the made bridge: for processes inside made namespaces only. `peers`:
-    the hosts' addresses, announced to by unicast as well as by multicast (ROS_STATIC_PEERS)."""
-    env = {**_base(base_env), "ROS_AUTOMATIC_DISCOVERY_RANGE": "SUBNET"}
-    if peers:
-        env["ROS_STATIC_PEERS"] = ";".join(peers)
-    return env
+def simple_env(base_env: dict) -> dict:
+    """Simple (multicast) discovery on the made bridge: for processes inside made namespaces only."""
+    return {**_base(base_env), "ROS_AUTOMATIC_DISCOVERY_RANGE": "SUBNET"}
 
 
 def client_env(base_env: dict, server_address: str, port: int = PORT, super_client: bool = False) -> dict:

@@ -93,7 +93,7 @@ class HostRun:
     def env_for(self, base_env: dict, whole_graph: bool) -> dict:
         if self.discovery == "server":
             return dds_discovery.client_env(base_env, self.net.address(GROUND), self.port, super_client=whole_graph)
-        return dds_discovery.simple_env(base_env, [self.net.address(i) for i in range(self.n)])
+        return dds_discovery.simple_env(base_env)
 
     def host_of(self, spec, drone_index: int) -> int:
         if spec.executable == "drone":
