@@ -107,7 +107,7 @@ LEASE = 20.0   # s: a Fast DDS participant unheard of this long is dropped (the 
 def test_a_link_down_longer_than_the_dds_lease_still_gets_the_drones_back(tmp_path, rings_mission):
     """In real time, so that the gap outlasts the lease in wall time too: every participant drops
     the others' across the link, and they must discover each other anew once it is back."""
-    run, s, _ = launch_on_hosts(tmp_path, "--hosts", "3", "--discovery", "server", "--link-down", "1:3-26", speed="1")
+    run, s, _ = launch_on_hosts(tmp_path, "--hosts", "3", "--link-down", "1:3-26", speed="1")
     assert run.returncode == 0, run.stdout[-3000:]
     on_host_1 = {d for d, h in s["hosts"]["drone_hosts"].items() if h == 1}
     down, up = (f["t"] for f in s["hosts"]["faults"])
