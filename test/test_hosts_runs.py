@@ -1,8 +1,9 @@
 """Whole runs on separate hosts (`swarm-ros launch --hosts N`): rings in lockstep with one drone
 process per drone on three drone hosts and a ground host flies exactly as the headless run, with
 simple discovery and with a Discovery Server; a drone host whose link goes down and up loses its
-drones to the failsafe and gets them back, and the bag shows the gap; a killed drone host loses
-its drones for good and `--strict` fails. Every namespace a run made is gone afterwards."""
+drones to the failsafe and gets them back, and the bag shows the gap, also after a gap longer than
+the DDS participant lease (in real time); a killed drone host loses its drones for good and
+`--strict` fails. Every namespace a run made is gone afterwards."""
 from __future__ import annotations
 
 import json
@@ -22,10 +23,10 @@ needs_hosts = pytest.mark.skipif(netns.unavailable() is not None,
 RUN_LIMIT = 400
 
 
-def launch_on_hosts(tmp_path, *args: str) -> tuple[subprocess.CompletedProcess, dict | None, int]:
-    """`swarm-ros launch rings --speed 0 ARGS`; its output, summary (None if none) and pid."""
+def launch_on_hosts(tmp_path, *args: str, speed: str = "0") -> tuple[subprocess.CompletedProcess, dict | None, int]:
+    """`swarm-ros launch rings --speed SPEED ARGS`; its output, summary (None if none) and pid."""
     env = dict(os.environ, ROS_DOMAIN_ID=str(next(_domains)), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST", COLUMNS="160")
-    proc = subprocess.Popen([sys.executable, "-m", "swarm_ros.cli", "launch", "rings", "--speed", "0", *args,
+    proc = subprocess.Popen([sys.executable, "-m", "swarm_ros.cli", "launch", "rings", "--speed", speed, *args,
                              "--run-dir", str(tmp_path / "run"), "--json", str(tmp_path / "summary.json")],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=tmp_path)
     try:
@@ -97,6 +98,33 @@ def test_a_drone_host_whose_link_goes_down_and_up_loses_and_regains_its_drones(t
     for name in set(s["hosts"]["drone_hosts"]) - on_host_2:
         assert len(set(stamps(messages, f"/{name}/cmd"))) == rings_mission.ticks
     assert "link down at" in run.stdout and "is back at" in run.stdout
+
+
+LEASE = 20.0   # s: a Fast DDS participant unheard of this long is dropped (the ROS default)
+
+
+@needs_hosts
+def test_a_link_down_longer_than_the_dds_lease_still_gets_the_drones_back(tmp_path, rings_mission):
+    """In real time, so that the gap outlasts the lease in wall time too: every participant drops
+    the others' across the link, and they must discover each other anew once it is back."""
+    run, s, _ = launch_on_hosts(tmp_path, "--hosts", "3", "--link-down", "1:3-26", speed="1")
+    assert run.returncode == 0, run.stdout[-3000:]
+    on_host_1 = {d for d, h in s["hosts"]["drone_hosts"].items() if h == 1}
+    down, up = (f["t"] for f in s["hosts"]["faults"])
+    assert up - down > LEASE
+    # only host 1's drones were lost; each came back after the link did, before the mission ended
+    assert {e["name"] for e in s["lost"]} == on_host_1
+    for e in s["lost"]:
+        assert e["rejoined"] is not None, run.stdout[-3000:]
+        assert down <= e["t"] < up <= e["rejoined"] < rings_mission.duration
+    messages, _ = read_bag(tmp_path / "run" / "bag")
+    events = [json.loads(m.data) for _, m in messages["/swarm/events"]]
+    for name in on_host_1:
+        assert [e["event"] for e in events if e.get("name") == name] == ["lost", "back"]
+        loss = next(e for e in s["lost"] if e["name"] == name)
+        sent = stamps(messages, f"/{name}/cmd")
+        assert not [t for t in sent if loss["t"] < t < up]
+        assert any(t < down for t in sent) and any(t >= loss["rejoined"] for t in sent)
 
 
 @needs_hosts
