@@ -33,14 +33,21 @@ from swarm_ros.mission import load_mission  # noqa: E402
 from swarm_ros.runner import run_mission  # noqa: E402
 
 
-def _spy(py_spy: str, cpu: CpuSampler, log_dir: Path, out: Path, seconds: float, stop: threading.Event) -> None:
-    """Once the mission starts, record every child process with py-spy for `seconds`."""
+def _mission_started(log_dir: Path, stop: threading.Event) -> bool:
+    """Wait until the simulator logs the start (plus half a second to settle); False if stopped first."""
     while not stop.is_set() and not any("starts" in p.read_text(errors="replace")
                                         for p in log_dir.glob("*simulator*.log")):
         time.sleep(0.05)
     if stop.is_set():
-        return
+        return False
     time.sleep(0.5)
+    return True
+
+
+def _spy(py_spy: str, cpu: CpuSampler, log_dir: Path, out: Path, seconds: float, stop: threading.Event) -> None:
+    """Once the mission starts, record every child process with py-spy for `seconds`."""
+    if not _mission_started(log_dir, stop):
+        return
     spies = []
     for proc in cpu.me.children(recursive=True):
         label = cpu._procs.get(proc.pid, (None, "?"))[1]
@@ -53,12 +60,8 @@ def _spy(py_spy: str, cpu: CpuSampler, log_dir: Path, out: Path, seconds: float,
 
 def _perf(perf: str, cpu: CpuSampler, log_dir: Path, out: Path, seconds: float, stop: threading.Event) -> None:
     """Once the mission starts, sample every child process (all threads, DDS ones too) with perf."""
-    while not stop.is_set() and not any("starts" in p.read_text(errors="replace")
-                                        for p in log_dir.glob("*simulator*.log")):
-        time.sleep(0.05)
-    if stop.is_set():
+    if not _mission_started(log_dir, stop):
         return
-    time.sleep(0.5)
     pids = ",".join(str(p.pid) for p in cpu.me.children(recursive=True))
     subprocess.run([perf, "record", "-F", "499", "-o", str(out / "perf.data"), "-p", pids, "--", "sleep",
                     str(seconds)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
