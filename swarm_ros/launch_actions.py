@@ -82,7 +82,7 @@ class MissionWatch:
         out = [RegisterEventHandler(OnShutdown(on_shutdown=lambda *_: setattr(self, "ending", True)))]
         for spec in specs:
             node = Node(package=spec.package, executable=spec.executable, name=spec.name, namespace=spec.namespace,
-                        parameters=[spec.parameters], remappings=list(spec.remappings), output="screen")
+                        ros_arguments=spec.parameter_arguments(), remappings=list(spec.remappings), output="screen")
             out += self.watched(node, _where(spec), spec.executable, spec.required)
         return out
 

@@ -38,6 +38,12 @@ class NodeSpec:
             args += ["-r", f"__ns:={self.namespace}"]
         for src, dst in self.remappings:
             args += ["-r", f"{src}:={dst}"]
+        return args + self.parameter_arguments()
+
+    def parameter_arguments(self) -> list[str]:
+        """`-p key:=value` for every parameter: both launchers pass them on the command line
+        (launch_ros would otherwise write each node's parameters to a /tmp file it never deletes)."""
+        args = []
         for key, value in self.parameters.items():
             args += ["-p", f"{key}:={_param_text(value)}"]
         return args
