@@ -83,8 +83,7 @@ def start_server(net, host: int, port: int = PORT, env: dict | None = None,
     fd, name = tempfile.mkstemp(prefix="swarm_ros_ds_", suffix=".xml")
     with os.fdopen(fd, "w") as f:
         f.write(server_profile(address, port))
-    server_env = {**_base(os.environ if env is None else env), "ROS_AUTOMATIC_DISCOVERY_RANGE": "SUBNET",
-                  "FASTDDS_DEFAULT_PROFILES_FILE": name}
+    server_env = {**simple_env(os.environ if env is None else env), "FASTDDS_DEFAULT_PROFILES_FILE": name}
     out = open(log, "wb") if log is not None else subprocess.DEVNULL
     try:
         proc = net.popen(host, [sys.executable, "-m", "swarm_ros.nodes.discovery_server"],

@@ -155,7 +155,6 @@ class ProcessGroup:
         self.env, self.log_dir = env, log_dir
         self.hosts = hosts               # a hosts.HostRun: each process starts on its own host
         self.procs: list[tuple[NodeSpec, subprocess.Popen, Path]] = []
-        self._drones = 0
 
     def start(self, spec: NodeSpec, index: int) -> subprocess.Popen:
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -165,8 +164,8 @@ class ProcessGroup:
         cmd = [sys.executable, "-m", spec.module or f"{PACKAGE}.nodes.{spec.executable}", *spec.ros_arguments()]
         env = self.env
         if self.hosts is not None:
-            cmd, env, _host = self.hosts.wrap(spec, cmd, env, self._drones)
-            self._drones += spec.executable == "drone"
+            drones_before = sum(s.executable == "drone" for s, _, _ in self.procs)
+            cmd, env, _host = self.hosts.wrap(spec, cmd, env, drones_before)
         with open(log, "wb") as out:
             proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent)

@@ -30,17 +30,19 @@ _OPEN: list["HostNetwork"] = []
 _unavailable_cache: list[str | None] = []
 
 
-def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    r = subprocess.run(["ip", *args], capture_output=True, text=True)
+def _run(argv: list[str], check: bool = True) -> subprocess.CompletedProcess:
+    r = subprocess.run(argv, capture_output=True, text=True)
     if check and r.returncode != 0:
-        raise RuntimeError(f"ip {' '.join(args)}: {r.stderr.strip() or r.returncode}")
+        raise RuntimeError(f"{' '.join(argv)}: {r.stderr.strip() or r.returncode}")
     return r
 
 
-def _tc(ns: str, *args: str) -> None:
-    r = subprocess.run(["tc", "-n", ns, *args], capture_output=True, text=True)
-    if r.returncode != 0:
-        raise RuntimeError(f"tc -n {ns} {' '.join(args)}: {r.stderr.strip() or r.returncode}")
+def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return _run(["ip", *args], check)
+
+
+def _tc(ns: str, *args: str, check: bool = True) -> None:
+    _run(["tc", "-n", ns, *args], check)
 
 
 def _list_namespaces() -> list[str]:
@@ -201,8 +203,7 @@ class HostNetwork:
         self._check_alive(i)
         for ns, dev in ((self.names[i], "eth0"), (self.switch, f"v{i}")):
             if kbit <= 0:
-                subprocess.run(["tc", "-n", ns, "qdisc", "del", "dev", dev, "root"],
-                               capture_output=True)
+                _tc(ns, "qdisc", "del", "dev", dev, "root", check=False)
                 continue
             _tc(ns, "qdisc", "replace", "dev", dev, "root", "handle", "1:", "htb", "default", "10")
             _tc(ns, "class", "replace", "dev", dev, "parent", "1:", "classid", "1:10", "htb",

@@ -71,6 +71,21 @@ def stamps(messages, topic: str) -> list[float]:
     return [m.header.stamp.sec + m.header.stamp.nanosec * 1e-9 for _, m in messages[topic]]
 
 
+def assert_bag_shows_the_gap(tmp_path, s: dict, names, down: float, up: float):
+    """The bag of a run whose drones `names` lost their link from `down` to `up`: `lost` then
+    `back` on /swarm/events for each, no command from them between the loss and the link coming
+    up, commands before the loss and after the rejoin. Returns the bag's messages."""
+    messages, _ = read_bag(tmp_path / "run" / "bag")
+    events = [json.loads(m.data) for _, m in messages["/swarm/events"]]
+    for name in names:
+        assert [e["event"] for e in events if e.get("name") == name] == ["lost", "back"]
+        loss = next(e for e in s["lost"] if e["name"] == name)
+        sent = stamps(messages, f"/{name}/cmd")
+        assert not [t for t in sent if loss["t"] < t < up]
+        assert any(t < down for t in sent) and any(t > loss["rejoined"] for t in sent)
+    return messages
+
+
 @needs_hosts
 def test_a_drone_host_whose_link_goes_down_and_up_loses_and_regains_its_drones(tmp_path, rings_mission):
     run, s, _ = launch_on_hosts(tmp_path, "--hosts", "4", "--lost-after", "2", "--link-down", "2:8-14")
@@ -87,14 +102,7 @@ def test_a_drone_host_whose_link_goes_down_and_up_loses_and_regains_its_drones(t
     assert all(d["landed"] for d in s["drones"]) and s["collisions"] == 0
     # the bag: lost and back on /swarm/events; no command from those drones in the gap, and
     # commands again after it; the others never stopped
-    messages, _ = read_bag(tmp_path / "run" / "bag")
-    events = [json.loads(m.data) for _, m in messages["/swarm/events"]]
-    for name in on_host_2:
-        assert [e["event"] for e in events if e.get("name") == name] == ["lost", "back"]
-        loss = next(e for e in s["lost"] if e["name"] == name)
-        sent = stamps(messages, f"/{name}/cmd")
-        assert not [t for t in sent if loss["t"] < t < up]
-        assert any(t < down for t in sent) and any(t > loss["rejoined"] for t in sent)
+    messages = assert_bag_shows_the_gap(tmp_path, s, on_host_2, down, up)
     for name in set(s["hosts"]["drone_hosts"]) - on_host_2:
         assert len(set(stamps(messages, f"/{name}/cmd"))) == rings_mission.ticks
     assert "link down at" in run.stdout and "is back at" in run.stdout
@@ -117,14 +125,7 @@ def test_a_link_down_longer_than_the_dds_lease_still_gets_the_drones_back(tmp_pa
     for e in s["lost"]:
         assert e["rejoined"] is not None, run.stdout[-3000:]
         assert down <= e["t"] < up <= e["rejoined"] < rings_mission.duration
-    messages, _ = read_bag(tmp_path / "run" / "bag")
-    events = [json.loads(m.data) for _, m in messages["/swarm/events"]]
-    for name in on_host_1:
-        assert [e["event"] for e in events if e.get("name") == name] == ["lost", "back"]
-        loss = next(e for e in s["lost"] if e["name"] == name)
-        sent = stamps(messages, f"/{name}/cmd")
-        assert not [t for t in sent if loss["t"] < t < up]
-        assert any(t < down for t in sent) and any(t >= loss["rejoined"] for t in sent)
+    assert_bag_shows_the_gap(tmp_path, s, on_host_1, down, up)
 
 
 @needs_hosts

@@ -157,12 +157,17 @@ def test_a_tag_in_use_or_malformed_is_refused_and_nothing_is_left():
         netns.HostNetwork(0, tag=_tag("h"))
 
 
+def _maker(tag: str) -> subprocess.Popen:
+    """Another process that makes a two-host network with `tag`, says 'made' and sleeps."""
+    return subprocess.Popen([sys.executable, "-c", f"import sys, time\nsys.path.insert(0, {str(netns.__file__.rsplit('/', 2)[0])!r})\n"
+                             f"from swarm_ros import netns\nnet = netns.HostNetwork(2, tag={tag!r})\nprint('made', flush=True)\ntime.sleep(60)"],
+                            stdout=subprocess.PIPE, text=True)
+
+
 def test_remove_stale_deletes_a_dead_runs_namespaces_and_keeps_live_ones():
     # a run that dies without closing: a child process makes a network and is SIGKILLed
     tag = _tag("dead")
-    maker = subprocess.Popen([sys.executable, "-c", f"import sys, time\nsys.path.insert(0, {str(netns.__file__.rsplit('/', 2)[0])!r})\n"
-                              f"from swarm_ros import netns\nnet = netns.HostNetwork(2, tag={tag!r})\nprint('made', flush=True)\ntime.sleep(60)"],
-                             stdout=subprocess.PIPE, text=True)
+    maker = _maker(tag)
     try:
         assert maker.stdout.readline().strip() == "made"
         with netns.HostNetwork(1, tag=_tag("live")) as live:
@@ -183,9 +188,7 @@ def test_remove_stale_deletes_a_dead_runs_namespaces_and_keeps_live_ones():
 
 def test_sigterm_to_the_maker_deletes_its_namespaces():
     tag = _tag("term")
-    maker = subprocess.Popen([sys.executable, "-c", f"import sys, time\nsys.path.insert(0, {str(netns.__file__.rsplit('/', 2)[0])!r})\n"
-                              f"from swarm_ros import netns\nnet = netns.HostNetwork(2, tag={tag!r})\nprint('made', flush=True)\ntime.sleep(60)"],
-                             stdout=subprocess.PIPE, text=True)
+    maker = _maker(tag)
     try:
         assert maker.stdout.readline().strip() == "made"
         assert f"sr{tag}s" in _namespaces()

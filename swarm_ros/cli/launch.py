@@ -123,12 +123,11 @@ def host_run(args, mission):
               "out of reach; use one or the other", file=sys.stderr)
         raise SystemExit(2)
     try:
-        if args.hosts < 2:
-            raise ValueError(f"--hosts {args.hosts}: needs at least 2 (a ground host and a drone host)")
-        faults = [parse_fault(option, text, args.hosts, mission.duration)
-                  for option, given in (("--link-down", args.link_down), ("--kill-host", args.kill_host))
-                  for text in given]
-        return HostRun(args.hosts, args.discovery, faults)
+        run = HostRun(args.hosts, args.discovery)      # refuses fewer than 2 hosts
+        run.faults = [parse_fault(option, text, args.hosts, mission.duration)
+                      for option, given in (("--link-down", args.link_down), ("--kill-host", args.kill_host))
+                      for text in given]
+        return run
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(2) from None
