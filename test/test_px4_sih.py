@@ -48,8 +48,20 @@ def backends(mission, px4):
             b.connect(10.0)
         yield out
     finally:
+        put_down(out.values())
         for b in out.values():
             b.close()
+
+
+def put_down(backends) -> None:
+    """Land what a failed test left flying, so the module's next tests start on the ground."""
+    flying = [b for b in backends if b.conn is not None and b.state().armed]
+    for b in flying:
+        try:
+            b.land(6.0)
+        except LinkError:
+            b.emergency_stop()
+    wait_for(lambda: all(landed_and_disarmed(b) for b in flying), 40.0, step=0.2)
 
 
 def truth(px4, name) -> np.ndarray:

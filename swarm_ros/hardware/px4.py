@@ -46,6 +46,7 @@ LOCAL_POSITION_NED = 32
 RESULTS = {1: "temporarily rejected", 2: "denied", 3: "unsupported", 4: "failed"}
 REFUSED = {400: "arming", 176: "the switch to OFFBOARD"}
 LAND_TRIES = 3
+PARAM_TIMEOUT = 3.0         # s for PX4 to answer a parameter read or set
 REASON_WAIT = 0.5             # s to wait for the STATUSTEXT that says why a command was refused
 ON_GROUND, LANDING = 1, 4     # MAV_LANDED_STATE
 FAILSAFE_STATES = (5, 6)      # MAV_STATE_CRITICAL, MAV_STATE_EMERGENCY: PX4 is in a failsafe
@@ -234,25 +235,34 @@ class Px4Backend(Backend):
 
     # --- parameters --------------------------------------------------------------------------
     def parameters(self, names) -> dict:
+        """PX4's current values (fresh reads, never the cache: a value set elsewhere must show)."""
+        with self._cond:
+            for name in names:
+                self._params.pop(name, None)
         for name in names:
             self.mav.param_request_read_send(self.system, 1, name.encode(), -1)
         with self._cond:
-            self._cond.wait_for(lambda: all(n in self._params for n in names), 2.0)
+            self._cond.wait_for(lambda: all(n in self._params for n in names), PARAM_TIMEOUT)
             return {n: self._params[n] for n in names if n in self._params}
 
     def set_parameter(self, name: str, value) -> None:
-        """Set and wait until PX4 echoes the new value (LinkError if it does not)."""
+        """Set and wait until PX4 echoes the new value (LinkError if it does not). A PARAM_VALUE that
+        still carries the old value (the answer to an earlier read, late on a loaded machine) is not
+        the echo."""
         kind = self._param_types.get(name, 6 if name in INT_PARAMS else 9)
         if kind in INT_TYPES:
+            wanted = float(int(value))
             raw = struct.unpack("<f", struct.pack("<i", int(value)))[0]
         else:
-            raw = float(value)
+            wanted = raw = float(value)
+        echoed = lambda: name in self._params and math.isclose(self._params[name], wanted, rel_tol=1e-6, abs_tol=1e-6)  # noqa: E731
         with self._cond:
             self._params.pop(name, None)
         self.mav.param_set_send(self.system, 1, name.encode(), raw, kind)
         with self._cond:
-            if not self._cond.wait_for(lambda: name in self._params, 2.0):
-                raise LinkError(f"{self.name} ({self.uri}): no answer to setting parameter {name}")
+            if not self._cond.wait_for(echoed, PARAM_TIMEOUT):
+                now = f" (PX4 says {self._params[name]:g})" if name in self._params else ""
+                raise LinkError(f"{self.name} ({self.uri}): no answer to setting parameter {name} to {value:g}{now}")
 
     def failsafe_timeouts(self) -> tuple[float, float]:
         return failsafe_timeouts(self.parameters(FAILSAFE_PARAMS))
