@@ -82,7 +82,8 @@ setup(
         # foxglove-sdk, websockets, protobuf: the live view, and the WebSocket client that checks it
         # (protobuf decodes its scenes from the schema the server advertises)
         # ray: the sweep and distributed-training tests run on a local (loopback) Ray
-        "test": ["ray>=2.9", "pytest>=7", "ruff>=0.5", "mcap>=1.1", "mcap-ros2-support>=0.5", "wheel", "numba>=0.59",
+        # pytest-xdist: the whole suite runs its test files in parallel (scripts/run-tests)
+        "test": ["ray>=2.9", "pytest>=7", "pytest-xdist>=3.5", "ruff>=0.5", "mcap>=1.1", "mcap-ros2-support>=0.5", "wheel", "numba>=0.59",
                  "mavsdk-grpc>=4; sys_platform == 'linux' and platform_machine in 'x86_64 aarch64'",
                  "colcon-core>=0.15", "colcon-ros>=0.5", "colcon-bash>=0.4",
                  "foxglove-sdk>=0.30", "websockets>=12", "protobuf>=4"],

@@ -104,16 +104,20 @@ def pytest_collection_modifyitems(config, items):
 
 
 def _domain_block() -> range:
-    """Ten domains for this run, one per test that needs ROS. `ROS_DOMAIN_ID=B` in the
+    """Ten domains for this test process, one per test that needs ROS. `ROS_DOMAIN_ID=B` in the
     environment gives B .. B+9 (so parallel runs on one machine stay apart); otherwise a block
-    of 20-59 chosen by pid. Benchmarks use 90-99."""
+    of 20-59 chosen by pid. Under pytest-xdist, worker k takes the k-th block of ten after that
+    base (workers run test files side by side). Benchmarks use 90-99."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    k = int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
     given = os.environ.get("ROS_DOMAIN_ID", "").strip()
     if given:
-        base = int(given)
+        base = int(given) + 10 * k
         if not 0 <= base <= 222:
-            raise pytest.UsageError(f"ROS_DOMAIN_ID={given}: the suite needs ten domains from it, so 0-222")
+            raise pytest.UsageError(f"ROS_DOMAIN_ID={given}: the suite needs ten domains per test worker from it, "
+                                    f"so 0-{222 - 10 * k} with worker {worker}")
         return range(base, base + 10)
-    base = 20 + (os.getpid() % 4) * 10
+    base = 20 + 10 * k if worker else 20 + (os.getpid() % 4) * 10
     return range(base, base + 10)
 
 
