@@ -101,6 +101,19 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker("unit")
         if module in SLOW or f"{module}::{item.originalname}" in SLOW or kinds & {"ros", "e2e"}:
             item.add_marker("slow")
+    if getattr(config.option, "numprocesses", None):
+        _heaviest_files_first(items)
+
+
+def _heaviest_files_first(items) -> None:
+    """Under pytest-xdist (whole files per worker), hand out the files with the most slow tests
+    first, so that no long file starts last and runs alone at the end. Every worker sorts the
+    same way (xdist requires the same order)."""
+    slow: dict[str, int] = {}
+    for item in items:
+        slow[item.nodeid.split("::")[0]] = slow.get(item.nodeid.split("::")[0], 0) + bool(item.get_closest_marker("slow"))
+    first_seen = {f: i for i, f in enumerate(dict.fromkeys(item.nodeid.split("::")[0] for item in items))}
+    items.sort(key=lambda item: (-slow[item.nodeid.split("::")[0]], first_seen[item.nodeid.split("::")[0]]))
 
 
 def _domain_block() -> range:
