@@ -50,6 +50,18 @@ def in_use() -> set[str]:
     return used
 
 
+def shared_by_domains(name: str, domain: int) -> bool:
+    """Whether `name` is a port file outside `domain`'s own ports (7400 + 250 d .. + 249): with
+    localhost discovery Fast DDS also opens ports that participants of every domain on the
+    machine share (7000 and up), so another run's processes may hold or release them at any time."""
+    base = name.removeprefix("sem.").removesuffix("_mutex").removesuffix("_el").removesuffix("_sl")
+    for prefix in ("fastdds_port", "fastrtps_port"):
+        if base.startswith(prefix) and base[len(prefix):].isdigit():
+            port = int(base[len(prefix):])
+            return not 7400 + 250 * domain <= port < 7650 + 250 * domain
+    return False
+
+
 def with_companions(names: set[str]) -> set[str]:
     """The files that belong with each noted one: a segment's lock file (`_el`), a port's
     semaphore (`sem.<port>_mutex`) and its locks (`_el`, `_sl`)."""

@@ -80,6 +80,14 @@ def test_shared_memory_files_in_use_are_never_removed(tmp_path):
     assert shm.remove_unused({name}) == [name] and not path.exists()
 
 
+def test_a_domains_own_ports_are_told_from_the_ports_every_domain_shares():
+    """Domain 170's ports are 49900-50149 (7400 + 250 d); 7000-range ports and other domains' are not its own."""
+    assert not any(shm.shared_by_domains(n, 170) for n in ("fastdds_port49911", "sem.fastdds_port50149_mutex",
+                                                           "fastdds_port49900_el", "fastdds_0a1b2c3d4e5f6789"))
+    assert all(shm.shared_by_domains(n, 170) for n in ("fastdds_port7008", "sem.fastdds_port7000_mutex",
+                                                       "fastdds_port50150", "fastdds_port49899_sl"))
+
+
 def test_launch_takes_a_domain_id_or_auto_and_a_positive_lost_after(capsys):
     import pytest
     from swarm_ros.cli import build_parser
