@@ -117,6 +117,11 @@ class SwarmSyncAgent(Participant):
         self.server.overheard(chunk.index, now)
         if new:
             self.fresh[chunk.sender] = now
+            if len(self.store) == self.config.first_hello_at:
+                # tell the neighbours at once that chunks are here: drones farther out wait for this
+                # drone's next hello before they fetch from it, so without this the wave moves one
+                # hop per hello period
+                self.next_hello = min(self.next_hello, now)
 
     # -- send ------------------------------------------------------------------------------
     def on_poll(self, now: float) -> list:
