@@ -19,7 +19,11 @@ falls silent. Data flows updater -> leaders -> members:
 * a drone out of reach of every other drone of the patch for ``neighbour_timeout`` asks
   untargeted drones around it to forward chunks in flight (relay.py): they never store, verify
   or install the patch, and hold at most a few chunks at once;
-* each transfer is selective-repeat with bitmap acknowledgements (serving.py); chunks are
+* a drone beacons as soon as it holds its first chunk, not at its next hello: drones one hop
+  farther out fetch from it only once they know it has chunks, so otherwise the first wave would
+  move one hop per hello period;
+* each transfer is selective-repeat with bitmap acknowledgements (serving.py: frame-by-frame
+  picks, XOR-mixed repairs, jittered acknowledgements); chunks are
   broadcast, so members also keep what they overhear from the updater or other leaders, and a
   server that overhears a chunk sent by a neighbour counts it as sent: it sends it again only
   when a later acknowledgement says a client still lacks it (repair by NACK from the nearest
