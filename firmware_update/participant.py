@@ -44,6 +44,7 @@ class SyncConfig:
     ack_jitter: float = 0.3       # SwarmSync: ack_period varies by +- this fraction (no lock-step between clients)
     tail: int = 8                 # SwarmSync: lacking this many chunks or fewer, a client leaves a server after
     #                               two Needs that brought nothing
+    tail_ack: float = 0.5         # SwarmSync: ... and spaces its Needs by this fraction of ack_period
     first_hello_at: int = 1       # SwarmSync: a drone beacons at once when it holds this many chunks (0: never)
     mix_max: int = 8              # SwarmSync: chunks XORed into one repair frame at most (1: plain chunks only)
     retx_guard: float = 0.05      # SwarmSync: s a Need must postdate a send to ask for it again

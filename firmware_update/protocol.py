@@ -56,7 +56,8 @@ class SwarmSyncAgent(Participant):
         c = self.config
         self.nb = NeighbourTable(c.hello_period, c.neighbour_timeout)
         self.server = Server(self.name, c.retx_guard, c.client_timeout, c.mix_max)
-        self.up = Upstream(c.ack_every, c.ack_period, c.server_timeout, c.tail, jitter=c.ack_jitter, rng=self.rng)
+        self.up = Upstream(c.ack_every, c.ack_period, c.server_timeout, c.tail, tail_factor=c.tail_ack, jitter=c.ack_jitter,
+                           rng=self.rng)
         self.seq = 0
         self.next_hello = -1.0
         self.leader: str | None = None
@@ -78,7 +79,8 @@ class SwarmSyncAgent(Participant):
         self.alone_since = None
         self.server = Server(self.name, self.config.retx_guard, self.config.client_timeout, self.config.mix_max)
         self.up = Upstream(self.config.ack_every, self.config.ack_period, self.config.server_timeout,
-                           self.config.tail, jitter=self.config.ack_jitter, rng=self.rng)
+                           self.config.tail, tail_factor=self.config.tail_ack, jitter=self.config.ack_jitter,
+                           rng=self.rng)
         self.next_hello = now
 
     # -- receive ---------------------------------------------------------------------------

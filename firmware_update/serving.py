@@ -118,6 +118,7 @@ class Upstream:
     server_timeout: float = 2.0
     tail: int = 0                   # lacking this many chunks or fewer, a server that answers nothing is left early
     retries: int = 2                # ... after this many Needs in a row that brought no new chunk
+    tail_factor: float = 1.0        # ... and acknowledges this much more often (x ack_period)
     name: str | None = None
     unanswered: int = 0             # Needs sent since the last new chunk arrived
     jitter: float = 0.0             # the period varies by +- this fraction, drawn per Need from `rng`
@@ -168,7 +169,10 @@ class Upstream:
         """A Need for the current server when an acknowledgement is due."""
         if self.name is None or store.complete:
             return None
-        if self.since_ack < self.ack_every and now - self.asked_at < (self.period or self.ack_period):
+        period = self.period or self.ack_period
+        if store.n - len(store) <= self.tail:
+            period *= self.tail_factor
+        if self.since_ack < self.ack_every and now - self.asked_at < period:
             return None
         self.asked_at, self.since_ack = now, 0
         # jittered, so that the Needs of neighbouring clients (and the repairs that answer them)
