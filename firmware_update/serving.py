@@ -20,8 +20,10 @@ other, so a forged mix is refused, never stored. Clients lacking the same chunks
 
 Client side: Needs are spaced by ``ack_period`` jittered per Need, so neighbouring clients (and
 the repairs answering them) do not fall into lock-step and collide round after round at the
-same drones; with only ``tail`` chunks left, a server that answered ``retries`` Needs in a row
-with nothing is left for another holder at once instead of after ``server_timeout``.
+same drones; with only ``tail`` chunks left, a client acknowledges ``tail_factor`` times as
+far apart (each repair waits on a Need, and Needs are small), and a server that answered
+``retries`` Needs in a row with nothing is left for another holder at once instead of after
+``server_timeout``.
 """
 from __future__ import annotations
 

@@ -157,3 +157,16 @@ def test_mixed_repairs_complete_lossy_transfers_with_every_chunk_verified():
         assert all(a.store.refused == 0 for a in crew)      # every recovered chunk passed its hash
         mixed += net.by_kind.get("Mixed", [0])[0]
     assert mixed > 0                                        # repairs were mixed, and decoded correctly
+
+
+def test_with_few_chunks_left_a_client_acknowledges_more_often():
+    store = ChunkStore("p1", len(BLOB), 1024, FULL.digest, FULL.roots)
+    up = Upstream(ack_period=0.3, tail=3, tail_factor=0.5)
+    up.choose("srv", 0.0)
+    assert up.need("me", store, 0.0) is not None
+    assert up.need("me", store, 0.2) is None                # far from the end: every 0.3 s
+    for k in range(FULL.n - 3):
+        store.add(k, FULL.chunks[k])
+    assert up.need("me", store, 0.31) is not None
+    assert up.need("me", store, 0.47) is not None           # 3 left: every 0.15 s
+    assert up.need("me", store, 0.55) is None
