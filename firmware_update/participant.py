@@ -38,7 +38,8 @@ class SyncConfig:
     offer_period: float = 5.0     # s between re-offers by the updater and targeted drones
     poll_period: float = 0.1      # s: hosts call poll at least this often
     burst: int = 4                # chunks sent per poll at most
-    serve_burst: int = 1          # SwarmSync: chunks a server picks per poll (decided frame by frame, see serving.py)
+    serve_burst: int = 1          # SwarmSync: chunks a server picks per poll (frame by frame, see serving.py); 1 suits
+    #                               hosts that poll again when the radio falls idle (the simulator), not timer-only ones
     ack_every: int = 8            # SwarmSync: new chunks between acknowledgements
     ack_period: float = 0.3       # SwarmSync: s between Needs while chunks are missing
     ack_jitter: float = 0.3       # SwarmSync: ack_period varies by +- this fraction (no lock-step between clients)
