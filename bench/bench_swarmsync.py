@@ -3,7 +3,7 @@
     python bench/bench_swarmsync.py                  # N = 50 .. 1000, loss 0 and 0.3, 3 seeds: about 1 h (loaded)
     python bench/bench_swarmsync.py --quick          # N = 50, 100, loss 0 and 0.3, 1 seed: a few minutes
     python bench/bench_swarmsync.py --sizes 250 --seeds 3 --losses 0.3 --json /tmp/ss.json
-    python bench/bench_swarmsync.py --sizes 1000 --strategies swarmsync,soul   # Gossip at N = 1000 is slow
+    python bench/bench_swarmsync.py --sizes 1000 --strategies swarmsync,soul   # leave out Gossip (1.5-3 min a run at N = 1000)
 
 Every strategy runs the same scenario per seed (firmware_update/scenario.py): the same fleet
 (cf / x500 drones alternating, three roles), the same patrol flight, the same radio (60 m range,

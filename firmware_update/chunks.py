@@ -86,6 +86,21 @@ def missing(bits: bytes, n: int) -> list[int]:
     return [k for k in range(n) if (k >> 3) >= len(bits) or not bits[k >> 3] >> (k & 7) & 1]
 
 
+def mix(parts) -> bytes:
+    """The XOR of byte strings, each zero-padded to the longest."""
+    parts = list(parts)
+    width = max(len(p) for p in parts)
+    acc = 0
+    for p in parts:
+        acc ^= int.from_bytes(p, "little")
+    return acc.to_bytes(width, "little")
+
+
+def unmix(data: bytes, others, length: int) -> bytes:
+    """The one part missing from a :func:`mix` of it and `others`, cut to its `length` bytes."""
+    return mix([data, *others])[:length].ljust(length, b"\0")
+
+
 class ChunkStore:
     """Verified chunks of one patch (id, size, chunking, digest, roots), in memory or under `folder`.
 
@@ -204,6 +219,12 @@ class ChunkStore:
     @property
     def complete(self) -> bool:
         return len(self.chunks) == self.n
+
+    def length(self, index: int) -> int:
+        """Bytes of chunk `index` (the last of the hash list and of the blob may be short)."""
+        if index < self.m:
+            return min(self.chunk_size, (self.n - self.m) * HASH_BYTES - index * self.chunk_size)
+        return max(0, min(self.chunk_size, self.size - (index - self.m) * self.chunk_size))
 
     def have_bitmap(self) -> bytes:
         return bitmap(self.chunks, self.n)

@@ -209,4 +209,19 @@ class Award(Message):
     chunks: bytes
 
 
+@_message(7)
+class Mixed(Message):
+    """SwarmSync repair: the XOR of the chunks ``chunks`` (bitmap), each zero-padded to the longest.
+
+    A drone that lacks exactly one of them and holds the others recovers the one it lacks
+    (chunks.unmix) and checks it against its hash like any chunk, so one frame repairs several
+    clients that each lost a different chunk.
+    """
+    sender: str
+    patch: str
+    chunks: bytes
+    data: bytes
+    to: str = BROADCAST
+
+
 MESSAGE_TYPES = tuple(_KINDS.values())

@@ -38,8 +38,16 @@ class SyncConfig:
     offer_period: float = 5.0     # s between re-offers by the updater and targeted drones
     poll_period: float = 0.1      # s: hosts call poll at least this often
     burst: int = 4                # chunks sent per poll at most
+    serve_burst: int = 1          # SwarmSync: chunks a server picks per poll (frame by frame, see serving.py); 1 suits
+    #                               hosts that poll again when the radio falls idle (the simulator), not timer-only ones
     ack_every: int = 8            # SwarmSync: new chunks between acknowledgements
     ack_period: float = 0.3       # SwarmSync: s between Needs while chunks are missing
+    ack_jitter: float = 0.3       # SwarmSync: ack_period varies by +- this fraction (no lock-step between clients)
+    tail: int = 8                 # SwarmSync: lacking this many chunks or fewer, a client leaves a server after
+    #                               two Needs that brought nothing
+    tail_ack: float = 0.5         # SwarmSync: ... and spaces its Needs by this fraction of ack_period
+    first_hello_at: int = 1       # SwarmSync: a drone beacons at once when it holds this many chunks (0: never)
+    mix_max: int = 8              # SwarmSync: chunks XORed into one repair frame at most (1: plain chunks only)
     retx_guard: float = 0.05      # SwarmSync: s a Need must postdate a send to ask for it again
     client_timeout: float = 3.0   # SwarmSync: s of client silence before it is dropped
     server_timeout: float = 2.0   # SwarmSync: s of server silence before it is shunned

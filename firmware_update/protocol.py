@@ -19,7 +19,11 @@ falls silent. Data flows updater -> leaders -> members:
 * a drone out of reach of every other drone of the patch for ``neighbour_timeout`` asks
   untargeted drones around it to forward chunks in flight (relay.py): they never store, verify
   or install the patch, and hold at most a few chunks at once;
-* each transfer is selective-repeat with bitmap acknowledgements (serving.py); chunks are
+* a drone beacons as soon as it holds its first chunk, not at its next hello: drones one hop
+  farther out fetch from it only once they know it has chunks, so otherwise the first wave would
+  move one hop per hello period;
+* each transfer is selective-repeat with bitmap acknowledgements (serving.py: frame-by-frame
+  picks, XOR-mixed repairs, jittered acknowledgements); chunks are
   broadcast, so members also keep what they overhear from the updater or other leaders, and a
   server that overhears a chunk sent by a neighbour counts it as sent: it sends it again only
   when a later acknowledgement says a client still lacks it (repair by NACK from the nearest
@@ -31,7 +35,8 @@ the assembled bytes.
 """
 from __future__ import annotations
 
-from .messages import BROADCAST, Chunk, Hello, Message, Need
+from .chunks import indices, unmix
+from .messages import BROADCAST, Chunk, Hello, Message, Mixed, Need
 from .neighbours import NeighbourTable
 from .participant import UPDATER_GROUP, Participant, SyncConfig
 from .relay import RELAY, Relay
@@ -50,8 +55,9 @@ class SwarmSyncAgent(Participant):
         self.group = UPDATER_GROUP if self.identity.type == UPDATER_GROUP else OVERLAY
         c = self.config
         self.nb = NeighbourTable(c.hello_period, c.neighbour_timeout)
-        self.server = Server(self.name, c.retx_guard, c.client_timeout)
-        self.up = Upstream(c.ack_every, c.ack_period, c.server_timeout)
+        self.server = Server(self.name, c.retx_guard, c.client_timeout, c.mix_max)
+        self.up = Upstream(c.ack_every, c.ack_period, c.server_timeout, c.tail, tail_factor=c.tail_ack, jitter=c.ack_jitter,
+                           rng=self.rng)
         self.seq = 0
         self.next_hello = -1.0
         self.leader: str | None = None
@@ -71,8 +77,10 @@ class SwarmSyncAgent(Participant):
 
     def _adopted(self, now: float) -> None:
         self.alone_since = None
-        self.server = Server(self.name, self.config.retx_guard, self.config.client_timeout)
-        self.up = Upstream(self.config.ack_every, self.config.ack_period, self.config.server_timeout)
+        self.server = Server(self.name, self.config.retx_guard, self.config.client_timeout, self.config.mix_max)
+        self.up = Upstream(self.config.ack_every, self.config.ack_period, self.config.server_timeout,
+                           self.config.tail, tail_factor=self.config.tail_ack, jitter=self.config.ack_jitter,
+                           rng=self.rng)
         self.next_hello = now
 
     # -- receive ---------------------------------------------------------------------------
@@ -81,7 +89,21 @@ class SwarmSyncAgent(Participant):
             self.nb.on_hello(msg, now)
         elif isinstance(msg, Need) and msg.to == self.name and msg.patch == self.store.patch:
             self.server.on_need(msg, self.store.n, now)
+        elif isinstance(msg, Mixed) and msg.patch == self.store.patch:
+            self._on_mixed(msg, now)
         return []
+
+    def _on_mixed(self, msg: Mixed, now: float) -> None:
+        """Recover the one chunk of a repair frame this drone lacks (checked like any chunk)."""
+        store = self.store
+        group = indices(msg.chunks, store.n)
+        lacking = [k for k in group if k not in store.chunks]
+        if len(group) < 2 or len(lacking) != 1:
+            return
+        k = lacking[0]
+        chunk = Chunk(msg.sender, msg.patch, k, unmix(msg.data, (store.chunks[j] for j in group if j != k),
+                                                      store.length(k)))
+        self._on_chunk(chunk, self._keep(chunk, now), now)
 
     def on_untargeted(self, msg: Message, now: float) -> list:
         patch = self.offer.patch
@@ -101,6 +123,11 @@ class SwarmSyncAgent(Participant):
         self.server.overheard(chunk.index, now)
         if new:
             self.fresh[chunk.sender] = now
+            if len(self.store) == self.config.first_hello_at:
+                # tell the neighbours at once that chunks are here: drones farther out wait for this
+                # drone's next hello before they fetch from it, so without this the wave moves one
+                # hop per hello period
+                self.next_hello = min(self.next_hello, now)
 
     # -- send ------------------------------------------------------------------------------
     def on_poll(self, now: float) -> list:
@@ -117,7 +144,7 @@ class SwarmSyncAgent(Participant):
         elif not self.is_updater and self._alone(now) and now - self.relay_asked_at >= self.config.ack_period:
             self.relay_asked_at = now      # out of everyone's reach: ask untargeted drones to relay
             out.append((BROADCAST, Need(self.name, RELAY, self.store.patch, self.store.have_bitmap())))
-        out += [(BROADCAST, c) for c in self.server.next_chunks(self.store, self.config.burst, now)]
+        out += [(BROADCAST, c) for c in self.server.next_chunks(self.store, self.config.serve_burst, now)]
         return out
 
     def _alone(self, now: float) -> bool:
@@ -156,7 +183,7 @@ class SwarmSyncAgent(Participant):
         if self.store.complete:
             self.up.choose(None, now)
             return
-        if self.up.stalled(now):
+        if self.up.stalled(now, self.store.n - len(self.store)):
             self.up.choose(None, now)
         alive = {n.hello.sender: n for n in self.nb.alive(now)}
         leader = alive.get(self.leader) if self.leader != self.name else None

@@ -6,7 +6,7 @@ import pytest
 
 from firmware_update.chunks import ChunkStore, bitmap, encode, indices, missing
 from firmware_update.gossip import GossipAgent
-from firmware_update.messages import BROADCAST, Award, Bid, Chunk, Hello, Need, Offer, WireError, decode
+from firmware_update.messages import BROADCAST, Award, Bid, Chunk, Hello, Mixed, Need, Offer, WireError, decode
 from firmware_update.protocol import DroneAgent, SwarmSyncAgent, UpdaterAgent
 from firmware_update.selector import DroneIdentity
 from firmware_update.soul import SoulAgent
@@ -29,6 +29,7 @@ MESSAGES = [
     Chunk("cf2", "p1", 19, BLOB[:1024]),
     Bid("x1", "cf1", "p1", bitmap([1, 2], 20), 2.5),
     Award("cf1", "x1", "p1", bitmap([2], 20)),
+    Mixed("cf2", "p1", bitmap([4, 9], 20), BLOB[:1024]),
 ]
 
 
