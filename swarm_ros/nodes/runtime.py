@@ -13,6 +13,7 @@ import signal
 import sys
 
 import rclpy
+from rclpy.context import Context
 from rclpy.experimental import EventsExecutor
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.signals import SignalHandlerOptions
@@ -22,6 +23,7 @@ from swarm_ros import topics
 from swarm_ros.nodes import parameters
 
 SPIN_SLICE = 0.1   # s: longest a process goes without checking its stop future
+READERS_PER_PARTICIPANT = 50   # subscriptions per DDS participant in processes that hold hundreds
 
 
 def qos(topic: str) -> QoSProfile:
@@ -47,6 +49,7 @@ class Process:
         self.exit_code = 0
         self.declared: dict = {}            # parameters read, declared on every node made after
         self.declared_defaults: dict = {}
+        self.contexts: list = []            # extra rclpy contexts (DDS participants), from participant()
 
     def __enter__(self) -> "Process":
         rclpy.init(args=self.argv, signal_handler_options=SignalHandlerOptions.NO)
@@ -55,6 +58,8 @@ class Process:
         return self
 
     def __exit__(self, *exc) -> None:
+        for context in self.contexts:
+            rclpy.try_shutdown(context=context)
         rclpy.try_shutdown()
         # The process is ending anyway: a stop signal arriving now must not turn into a
         # KeyboardInterrupt in the middle of interpreter teardown.
@@ -89,12 +94,26 @@ class Process:
         self.declared_defaults.update(defaults)
         return values
 
-    def node(self, name: str, namespace: str = "", light: bool = False):
-        """A node; `light` ones (many per process) skip parameter services and rosout."""
+    def node(self, name: str, namespace: str = "", light: bool = False, context=None):
+        """A node; `light` ones (many per process) skip parameter services and rosout; `context`
+        from `participant()` puts it in that DDS participant instead of the process's first."""
         node = rclpy.create_node(name, namespace=namespace, start_parameter_services=not light,
-                                 enable_rosout=not light)
+                                 enable_rosout=not light, context=context)
         parameters.declare(node, self.declared, self.declared_defaults)
         return node
+
+    def participant(self) -> Context:
+        """A DDS participant of its own (an rclpy context) for the nodes made with it.
+
+        Fast DDS hands every data and heartbeat message that more than one reader receives to
+        each reader of the receiving participant in turn (StatefulReader::acceptMsgFrom), so a
+        participant's cost per message grows with its reader count: a process with hundreds of
+        subscriptions spreads them over participants of about READERS_PER_PARTICIPANT each.
+        One executor spins the nodes of every context."""
+        context = Context()
+        rclpy.init(args=self.argv, context=context, signal_handler_options=SignalHandlerOptions.NO)
+        self.contexts.append(context)
+        return context
 
     def spin(self, nodes) -> int:
         # Everything made so far (rclpy, numpy, numba, the mission) lives as long as the process:
