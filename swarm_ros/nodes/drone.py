@@ -31,7 +31,7 @@ from nav_msgs.msg import Odometry
 from swarm_ros_interfaces.msg import RadioBeacon, RadioPackets
 
 from swarm_ros import topics
-from swarm_ros.control.onboard import Onboard
+from swarm_ros.control.onboard import Onboard, warm_up
 from swarm_ros.nodes import cdr
 from swarm_ros.nodes.runtime import Process, mission_from, qos, qos_latest
 from swarm_ros.nodes.service_link import link_of
@@ -48,6 +48,7 @@ class DroneGroup:
         self.mission, self.lockstep = mission, lockstep
         self.drones = [mission.fleet.by_name(n) for n in names]
         self.roster = {d.name: d.index for d in mission.fleet.drones}
+        warm_up(mission, self.drones)               # first-call costs now, not in the mission's first ticks
         self.onboard = Onboard(mission, self.drones)
         n = len(self.drones)
         self.stamp = -1                          # the tick being gathered (ns)
