@@ -17,6 +17,12 @@ mavsdk = pytest.importorskip("mavsdk_grpc", reason="MAVSDK (pip install mavsdk-g
 pytestmark = pytest.mark.filterwarnings("ignore:path is deprecated:DeprecationWarning")   # inside mavsdk_grpc
 
 
+@pytest.fixture(autouse=True)
+def server_temp_in_the_test(tmp_path, monkeypatch):
+    """mavsdk_server leaves a mavsdk-component-metadata-* folder in its temp folder: the test's own."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+
+
 async def fly_with_mavsdk(address: str, ports: list[int]) -> dict:
     from mavsdk_grpc import System
     from mavsdk_grpc.offboard import VelocityNedYaw
