@@ -55,6 +55,13 @@ class SyncConfig:
     leader_patience: float = 0.0  # SwarmSync: s a member waits on a leader with nothing new while a neighbour
     #                               has chunks (2.0 sent fewer bytes at N <= 100, was slower at N = 300)
 
+    @classmethod
+    def timer_polled(cls, **fields) -> "SyncConfig":
+        """For hosts that poll only every poll_period (the ROS update nodes), not again when the
+        radio falls idle: a SwarmSync server there picks up to `burst` chunks a poll, since one a
+        poll would cap it at 1 / poll_period chunks a second."""
+        return cls(serve_burst=cls.burst, **fields)
+
 
 def identity_of(name: str) -> DroneIdentity:
     return DroneIdentity(name, UPDATER_GROUP, UPDATER_GROUP, UPDATER_GROUP)

@@ -109,11 +109,13 @@ def _heaviest_files_first(items) -> None:
     """Under pytest-xdist (whole files per worker), hand out the files with the most slow tests
     first, so that no long file starts last and runs alone at the end. Every worker sorts the
     same way (xdist requires the same order)."""
+    file_of = {id(item): item.nodeid.split("::")[0] for item in items}
     slow: dict[str, int] = {}
     for item in items:
-        slow[item.nodeid.split("::")[0]] = slow.get(item.nodeid.split("::")[0], 0) + bool(item.get_closest_marker("slow"))
-    first_seen = {f: i for i, f in enumerate(dict.fromkeys(item.nodeid.split("::")[0] for item in items))}
-    items.sort(key=lambda item: (-slow[item.nodeid.split("::")[0]], first_seen[item.nodeid.split("::")[0]]))
+        f = file_of[id(item)]
+        slow[f] = slow.get(f, 0) + bool(item.get_closest_marker("slow"))
+    first_seen = {f: i for i, f in enumerate(dict.fromkeys(file_of.values()))}
+    items.sort(key=lambda item: (-slow[file_of[id(item)]], first_seen[file_of[id(item)]]))
 
 
 def _domain_block() -> range:

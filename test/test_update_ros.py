@@ -18,6 +18,7 @@ from mcap_ros2.decoder import DecoderFactory
 
 from conftest import REPO
 from hwutil import wait_for
+from test_fault_runs import says
 from firmware_update.patch import Patch
 from firmware_update.shapes import NEW_CLASSES
 from patch_helpers import keypair, models, signed
@@ -58,9 +59,8 @@ def test_push_installs_on_targeted_drones_only_during_a_mission(tmp_path, ros_en
     try:
         # push once the mission flies (the simulator starts after the recorder is ready), so the
         # bag holds each drone's version before the patch too
-        logs = tmp_path / "run" / "logs"
-        assert wait_for(lambda: any(" starts at x" in f.read_text(errors="replace")
-                                    for f in logs.glob("*_simulator.log")), 120.0, step=0.2), "the mission never started"
+        assert wait_for(lambda: says(tmp_path / "run", "simulator", " starts at x"), 120.0, step=0.2), \
+            "the mission never started"
         push = _cli(["patch", "push", str(patch_file), "--target", "role=inner_ring,type=cf", "--timeout", "30"],
                     ros_env, 60)
         assert push.returncode == 0, push.stdout + push.stderr

@@ -7,7 +7,8 @@ costs about 3 instead of 9-14 us a message. Its hundreds of subscriptions are sp
 DDS participants of READERS_PER_PARTICIPANT each (runtime.Process.participant): at 100 drones
 that took the recorder from about 0.5 to 0.33 CPU core-seconds per simulated second. Log times
 are the receive times (wall clock, as `ros2 bag record` does); header stamps inside the
-messages are mission time. The bag's custom metadata names the mission, the fleet, the world and each drone's type and role.
+messages are mission time. The bag's custom metadata names the mission, the fleet, the world
+and each drone's type and role.
 Once subscribed to every recorded topic it says so on /swarm/recorder_ready (the simulator
 waits for that), and it closes the bag when the mission summary arrives. When it records
 odometry it reports on /swarm/recorder_progress the mission time up to which it has written

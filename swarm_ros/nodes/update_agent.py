@@ -39,9 +39,7 @@ class DroneUpdates:
         spec = mission.updates
         keys = [load_public_key(k) for k in spec.keys]
         base = Model.load(spec.model)
-        # polled on a timer only (not again when the link falls idle, as the simulator does):
-        # one chunk per poll would cap a server at 1 / poll_period chunks per second
-        self.config = SyncConfig(chunk_size=spec.chunk_size, serve_burst=SyncConfig.burst)
+        self.config = SyncConfig.timer_polled(chunk_size=spec.chunk_size)
         self.t0 = time.monotonic()
         self.log = nodes[0].get_logger()
         self.frame, self.pid = camera_frame(), os.getpid()

@@ -32,9 +32,7 @@ class UpdateServer:
     def __init__(self, node, mission):
         self.node, self.seed = node, mission.seed
         self.keys = [load_public_key(k) for k in mission.updates.keys]
-        # polled on a timer only (not again when the link falls idle, as the simulator does):
-        # one chunk per poll would cap a server at 1 / poll_period chunks per second
-        self.config = SyncConfig(chunk_size=mission.updates.chunk_size, serve_burst=SyncConfig.burst)
+        self.config = SyncConfig.timer_polled(chunk_size=mission.updates.chunk_size)
         self.agent, self.serving = None, None
         self.t0 = time.monotonic()
         self.tx = node.create_publisher(UInt8MultiArray, topics.SERVER_TX, qos(topics.SERVER_TX))
