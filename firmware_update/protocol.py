@@ -55,9 +55,7 @@ class SwarmSyncAgent(Participant):
         self.group = UPDATER_GROUP if self.identity.type == UPDATER_GROUP else OVERLAY
         c = self.config
         self.nb = NeighbourTable(c.hello_period, c.neighbour_timeout)
-        self.server = Server(self.name, c.retx_guard, c.client_timeout, c.mix_max)
-        self.up = Upstream(c.ack_every, c.ack_period, c.server_timeout, c.tail, tail_factor=c.tail_ack, jitter=c.ack_jitter,
-                           rng=self.rng)
+        self._new_transfer()
         self.seq = 0
         self.next_hello = -1.0
         self.leader: str | None = None
@@ -75,12 +73,16 @@ class SwarmSyncAgent(Participant):
         me.leader = me.name
         return me
 
+    def _new_transfer(self) -> None:
+        """A fresh serving side and upstream side, at start and for each patch adopted."""
+        c = self.config
+        self.server = Server(self.name, c.retx_guard, c.client_timeout, c.mix_max)
+        self.up = Upstream(c.ack_every, c.ack_period, c.server_timeout, c.tail, tail_factor=c.tail_ack,
+                           jitter=c.ack_jitter, rng=self.rng)
+
     def _adopted(self, now: float) -> None:
         self.alone_since = None
-        self.server = Server(self.name, self.config.retx_guard, self.config.client_timeout, self.config.mix_max)
-        self.up = Upstream(self.config.ack_every, self.config.ack_period, self.config.server_timeout,
-                           self.config.tail, tail_factor=self.config.tail_ack, jitter=self.config.ack_jitter,
-                           rng=self.rng)
+        self._new_transfer()
         self.next_hello = now
 
     # -- receive ---------------------------------------------------------------------------
