@@ -6,7 +6,8 @@ run starting later still gets it) and listens there: another run's id before its
 refuses the launch. Under load discovery is slow, so a launch listens while the graph still
 grows; when two runs still meet after both started, the one that announced itself later
 stops, and the earlier one flies on with a warning. `free_domain` finds a domain with no ROS
-node on it at all, for `--domain-id auto`.
+node on it at all, for `--domain-id auto`: it looks at endpoints as well as node names, as DDS
+endpoint discovery arrives before the node graph (which a loaded machine delays by seconds).
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import uuid
 
 ANNOUNCE_WAIT = 2.0   # s to listen for another run before starting (discovery on loopback takes ~0.5 s) ...
 ANNOUNCE_LIMIT = 15.0  # ... and longer while nodes keep appearing on the domain, up to this
-PROBE_WAIT = 1.5      # s to watch a domain for nodes before calling it free
+PROBE_WAIT = 3.0      # s to watch a domain for nodes or endpoints before calling it free (loaded: >1.5 s)
 DOMAINS = range(0, 233)   # valid ROS_DOMAIN_IDs with loopback discovery (the ports stay below 65536)
 
 
@@ -100,8 +101,18 @@ class RunGuard:
                        "choose another with --domain-id N, or --domain-id auto")
 
 
+def _others_on(node) -> bool:
+    """Whether the probe `node` sees any node, topic or endpoint but its own (one publisher on
+    /parameter_events)."""
+    if any(name != node.get_name() for name, _ in node.get_node_names_and_namespaces()):
+        return True
+    topics = [name for name, _ in node.get_topic_names_and_types()]
+    return (any(t != "/parameter_events" for t in topics)
+            or node.count_publishers("/parameter_events") > 1 or node.count_subscribers("/parameter_events") > 0)
+
+
 def free_domain(start: int, tries: int = 20) -> int:
-    """The first domain from `start` on which no ROS node is seen within PROBE_WAIT."""
+    """The first domain from `start` on which no other ROS node or endpoint is seen within PROBE_WAIT."""
     import rclpy
     from rclpy.signals import SignalHandlerOptions
     for domain in [d for d in range(start, start + tries) if d in DOMAINS]:
@@ -113,7 +124,7 @@ def free_domain(start: int, tries: int = 20) -> int:
             deadline, busy = time.monotonic() + PROBE_WAIT, False
             while time.monotonic() < deadline and not busy:
                 time.sleep(0.1)
-                busy = any(name != "swarm_ros_domain_probe" for name, _ in node.get_node_names_and_namespaces())
+                busy = _others_on(node)
             node.destroy_node()
         finally:
             rclpy.try_shutdown(context=context)
