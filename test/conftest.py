@@ -75,12 +75,18 @@ SLOW = {
 }
 
 
+# Real-time runs against the real PX4 and across host namespaces: their timing needs the machine
+# to themselves, so `scripts/run-tests` runs them alone after the other tests' parallel phase.
+SOLO = {"test_px4_sih", "test_px4_deploy", "test_hw_mavsdk", "test_hosts_runs", "test_hosts_dds", "test_host_faults"}
+
+
 def pytest_configure(config):
     for name, text in (("unit", "ROS-free tests of one part (the fast subset: -m 'unit and not slow')"),
                        ("ros", "tests that start ROS 2 nodes over real DDS"),
                        ("e2e", "whole missions through the user's entry points"),
                        ("hardware", "hardware backends against simulated or real autopilots"),
-                       ("slow", "tests that take more than about 10 s alone")):
+                       ("slow", "tests that take more than about 10 s alone"),
+                       ("solo", "real-time tests that need the machine to themselves (run after the parallel phase)")):
         config.addinivalue_line("markers", f"{name}: {text}")
 
 
@@ -101,6 +107,8 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker("unit")
         if module in SLOW or f"{module}::{item.originalname}" in SLOW or kinds & {"ros", "e2e"}:
             item.add_marker("slow")
+        if module in SOLO:
+            item.add_marker("solo")
     if getattr(config.option, "numprocesses", None):
         _heaviest_files_first(items)
 
