@@ -5,8 +5,9 @@ The node graph comes from swarm_ros.launching.node_specs, the same function `swa
 uses; swarm_ros.launch_actions turns specs into launch_ros Nodes and watches their exits. The
 launch ends when the mission ends (the simulator after its summary, then the recorder once the
 bag is closed), and exits non-zero when the mission fails: a process exits non-zero (a killed
-simulator, a recorder that cannot write), or, with strict:=true, the mission had collisions or
-geofence violations. A bad argument gives a one-line error naming it.
+simulator, a recorder that cannot write), or the simulator's verdict is a failed mission
+(collisions, geofence violations, a drone lost or not landed where the mission says), or, with
+strict:=true, more than 1 % of the commands were late. A bad argument gives a one-line error naming it.
 """
 from dataclasses import replace
 
@@ -26,9 +27,9 @@ def _nodes(context):
     port = port_number("view_port", arg("view_port"))
     specs = node_specs(mission, speed=non_negative("speed", arg("speed")), per_drone_processes=per_drone,
                        live=None if port is None else (arg("view_host"), port))
-    if strict:
-        # the process that ends the mission (the simulator) judges it and exits non-zero
-        specs = [replace(s, parameters={**s.parameters, "strict": True}) if s.required else s for s in specs]
+    # the process that ends the mission (the simulator) judges it and exits non-zero when it failed
+    specs = [replace(s, parameters={**s.parameters, "judge": True, "strict": strict}) if s.required else s
+             for s in specs]
     return MissionWatch(tolerate_lost_drones=per_drone).actions(specs)
 
 
@@ -42,7 +43,7 @@ def generate_launch_description():
         DeclareLaunchArgument("per_drone_processes", default_value="false", choices=FLAG_CHOICES,
                               description="one process per drone (default: one for the whole fleet)"),
         DeclareLaunchArgument("strict", default_value="false", choices=FLAG_CHOICES,
-                              description="fail (non-zero exit) on collisions or geofence violations"),
+                              description="fail (non-zero exit) also when more than 1 % of commands were late"),
         DeclareLaunchArgument("view_port", default_value="",
                               description="serve the Foxglove live view on this port (empty: no live view)"),
         DeclareLaunchArgument("view_host", default_value="127.0.0.1",

@@ -1,11 +1,12 @@
-"""The end-of-mission summary as a terminal table."""
+"""The end-of-mission verdict and exit code, and the summary as a terminal table. (rich is
+imported only for the table: the simulator node judges its run with the same functions.)"""
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-from rich.console import Group
-from rich.table import Table
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.console import Group
 
 
 def cell(value, pattern: str = "{:g}", missing: str = "-") -> str:
@@ -86,15 +87,21 @@ def lost_data(summary: dict) -> str | None:
     return "data lost: " + ", ".join(f"{n} {t} messages" for t, n in sorted(lost.items()))
 
 
-def verdict(summary: dict) -> tuple[str, bool]:
-    """(the verdict line, whether the run is OK). `launch --strict` exits 3 exactly when it is not:
-    on a collision or geofence violation, a drone that did not land where the mission says, a
-    drone or mission service lost, data missing from the bag, or when more than LATE_LIMIT of the
-    commands were late (the controllers were not flown as the mission says).
-    docs/guide/verdicts.md lists the verdicts and exit codes."""
+FAILED = 3             # exit code of a run whose mission failed (and, with --strict, of one that flew late)
+
+
+def _failures(summary: dict) -> tuple[list[str], list[str], list[str]]:
+    """(safety failures, lost drones/services/data, landing failures) as phrases."""
     faults = [f for f in (lost_drones(summary), lost_services(summary), lost_data(summary)) if f]
-    landing = landing_failures(summary)
-    failed = safety_failures(summary)
+    return safety_failures(summary), faults, landing_failures(summary)
+
+
+def verdict(summary: dict) -> tuple[str, bool]:
+    """(the verdict line, whether the run is OK): not OK on a collision or geofence violation, a
+    drone that did not land where the mission says, a drone or mission service lost, data missing
+    from the bag, or when more than LATE_LIMIT of the commands were late (the controllers were
+    not flown as the mission says). docs/guide/verdicts.md lists the verdicts and exit codes."""
+    failed, faults, landing = _failures(summary)
     if failed:
         return "; ".join(["SAFETY VIOLATIONS: " + ", ".join(failed + landing), *faults]), False
     if faults or landing:
@@ -103,6 +110,15 @@ def verdict(summary: dict) -> tuple[str, bool]:
     if late > LATE_LIMIT:
         return f"mission flew, but {percent(late)} of commands were late (more than {100 * LATE_LIMIT:g} %)", False
     return "mission OK", True
+
+
+def exit_code(summary: dict, strict: bool = False) -> int:
+    """FAILED when the mission failed (every verdict but OK and "flew, but late"), and with
+    `strict` also when it flew late; else 0. Late commands alone are the machine's doing more
+    than the mission's (a loaded computer in real time), so they fail a run only when asked."""
+    if any(_failures(summary)):
+        return FAILED
+    return FAILED if strict and not verdict(summary)[1] else 0
 
 
 def separation_line(summary: dict) -> str:
@@ -121,6 +137,9 @@ def separation_line(summary: dict) -> str:
 def summary_table(summary: dict) -> Group:
     """The per-drone table, the run's figures and the verdict. The late column (and its caption)
     is there for runs over ROS, where commands travel between processes; headless runs have none."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
     timed = "late_ticks" in summary
     table = Table(title=f"mission {summary['mission']}: summary", title_justify="left",
                   caption=LATE_CAPTION if timed else None, caption_justify="left")

@@ -64,7 +64,7 @@ SLOW = {
     "test_live_view::test_a_taken_port_is_one_line_and_exit_code_2",
     "test_live_view::test_launch_view_needs_published_poses",
     "test_swarmsync_sim::test_a_seed_fixes_the_run", "test_swarmsync_sim::test_thirty_percent_packet_loss_still_completes",
-    "test_verdicts::test_a_landing_cut_short_fails_strict_with_exit_3",
+    "test_verdicts::test_a_landing_cut_short_exits_3",
     "test_verdicts::test_first_flight_lands_every_drone_and_says_ok",
     "test_check_launchable::test_cli_check_and_launch_refuse_an_unwritable_record_folder",
     "test_check_launchable::test_cli_launch_refuses_a_run_dir_that_is_a_file",

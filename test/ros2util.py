@@ -35,13 +35,14 @@ def ros2() -> str:
 
 
 def short_rings(folder: Path, duration: float = 6.0, speed: float = 1.0, name: str = "short_rings") -> Path:
-    """rings as written, shortened to `duration` s of mission time (takeoff 2 s, land 2 s)."""
+    """rings as written, shortened to `duration` s of mission time (take-off 2 s, then a landing of
+    up to 6 s that every drone finishes: a run of it is "mission OK", so exits 0)."""
     src = REPO / "config" / "missions" / "rings.yaml"
     data = yaml.safe_load(src.read_text())
     for key in ("fleet", "world"):
         data[key] = str((src.parent / data[key]).resolve())
     data.update(name=name, duration=duration)
-    data["phases"] = {"takeoff": {"altitude": 1.0, "duration": 2}, "land": {"duration": 2, "speed": 0.6}}
+    data["phases"] = {"takeoff": {"altitude": 1.0, "duration": 2}, "land": {"duration": min(6.0, duration - 3), "speed": 1.0}}
     data["sim"]["speed"] = speed
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.yaml"

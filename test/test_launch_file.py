@@ -190,7 +190,7 @@ from ros2util import NO_TOOLS, have_tools, registered_prefix_path, short_rings, 
 LAUNCHES = {   # a few seconds of rings, three ways
     "lockstep": (6.0, {"speed": "0"}),
     "per_drone_processes": (6.0, {"speed": "0", "per_drone_processes": "true"}),
-    "real_time": (5.0, {"speed": "1"}),
+    "real_time": (6.0, {"speed": "1"}),
 }
 
 

@@ -1,6 +1,7 @@
 """Honest verdicts: "mission OK" only when every drone landed where the mission says (on the
 ground and still, within LAND_TOLERANCE of its pad or landing point), with no collision and no
-geofence violation; otherwise the verdict names what failed and `--strict` exits 3."""
+geofence violation; otherwise the verdict names what failed, and a failed mission exits 3 (late
+commands alone only with `--strict`)."""
 from __future__ import annotations
 
 import json
@@ -8,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from swarm_ros.report import LAND_TOLERANCE, verdict
+from swarm_ros.report import LAND_TOLERANCE, exit_code, verdict
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "test" / "config_errors"
@@ -50,6 +51,18 @@ def test_a_summary_without_landing_figures_keeps_its_verdict():
     assert verdict(s)[1]
 
 
+def test_a_failed_mission_exits_3_and_late_commands_only_with_strict():
+    landed = _summary()
+    assert exit_code(landed) == exit_code(landed, strict=True) == 0
+    for failed in (_summary(x1={"landed": False}), {**landed, "collisions": 1},
+                   {**landed, "lost": [{"name": "cf1", "t": 3.0, "rejoined": None}]},
+                   {**landed, "lost_services": [{"name": "planner", "t": 3.0}]}, {**landed, "data_lost": {"/cf1/odom": 4}}):
+        assert exit_code(failed) == exit_code(failed, strict=True) == 3, verdict(failed)
+    late = {**landed, "late_ticks": 5}                   # 5 of 200 drone-ticks: "flew, but late"
+    assert not verdict(late)[1] and "late" in verdict(late)[0]
+    assert exit_code(late) == 0 and exit_code(late, strict=True) == 3
+
+
 def _headless(mission: Path, tmp_path, *extra):
     out = subprocess.run([sys.executable, "-m", "swarm_ros.cli", "headless", str(mission), "--json",
                           str(tmp_path / "s.json"), *extra], capture_output=True, text=True, timeout=300)
@@ -62,14 +75,13 @@ def test_first_flight_lands_every_drone_and_says_ok(tmp_path):
     assert all(d["landed"] and d["land_error"] <= LAND_TOLERANCE for d in s["drones"])
 
 
-def test_a_landing_cut_short_fails_strict_with_exit_3(tmp_path):
+def test_a_landing_cut_short_exits_3(tmp_path):
     for name in ("valid_world.yaml", "valid_fleet.yaml"):
         (tmp_path / name).write_text((CORPUS / name).read_text())
     text = (CORPUS / "valid_mission_own_files.yaml").read_text()
     mission = tmp_path / "m.yaml"
     mission.write_text(text.replace("land: {duration: 6}", "land: {duration: 1}").replace("duration: 30", "duration: 12"))
-    out, s = _headless(mission, tmp_path, "--strict")
+    out, s = _headless(mission, tmp_path)
     assert out.returncode == 3, out.stdout[-2000:]
     assert "MISSION FAILED: " in out.stdout and "did not land" in out.stdout
     assert not all(d["landed"] for d in s["drones"])
-    assert _headless(mission, tmp_path)[0].returncode == 0      # without --strict: the verdict, exit 0

@@ -15,14 +15,14 @@ def add_parser(sub) -> None:
                    "(default 1; 0 = as fast as possible)")
     p.add_argument("--view-wait", type=non_negative, metavar="S", help="with --view: wait up to S "
                    "seconds for Foxglove to connect before taking off (default 0: take off at once)")
-    p.add_argument("--strict", action="store_true", help="exit with code 3 unless the verdict is 'mission OK' "
-                   "(docs/guide/verdicts.md)")
+    p.add_argument("--strict", action="store_true", help="as in launch (exit 3 unless 'mission OK'); a failed "
+                   "mission exits 3 without it too, and headless runs have no late commands (docs/guide/verdicts.md)")
     p.set_defaults(func=cmd_headless)
 
 
 def cmd_headless(args, console) -> int:
     from ..headless import fly
-    from ..report import summary_table, verdict
+    from ..report import exit_code, summary_table
     unused = [flag for flag, value in (("--speed", args.speed), ("--view-wait", args.view_wait)) if value is not None]
     if unused and not args.view:
         print(f"error: {unused[0]} applies to a viewed flight only (a headless run without --view flies as fast "
@@ -52,4 +52,4 @@ def cmd_headless(args, console) -> int:
     console.print(summary_table(summary))
     if args.json:
         write_json(args.json, summary)
-    return 3 if args.strict and not verdict(summary)[1] else 0
+    return exit_code(summary, args.strict)

@@ -93,9 +93,9 @@ def add_parser(sub) -> None:
     p.add_argument("--lost-after", type=positive_int, help="command timeouts (1 s each) a silent drone is waited "
                    "for before it is declared lost and its failsafe lands it (default 5)")
     p.add_argument("--json", help="also write the summary to this JSON file")
-    p.add_argument("--strict", action="store_true", help="exit with code 3 unless the verdict is 'mission OK': on collisions, "
-                   "geofence violations, a drone not landed where the mission says, a drone or service lost, data "
-                   "lost, or more than 1 %% of commands late (docs/guide/verdicts.md)")
+    p.add_argument("--strict", action="store_true", help="exit with code 3 also when more than 1 %% of commands were "
+                   "late (a failed mission exits 3 always: collisions, geofence violations, a drone not landed where "
+                   "the mission says, a drone or service lost, data lost; docs/guide/verdicts.md)")
     add_view_options(p)
     h = p.add_argument_group("separate hosts (root only; docs/guide/hosts.md)")
     h.add_argument("--hosts", type=positive_int, help="run on N hosts of their own (network namespaces on one "
@@ -171,6 +171,5 @@ def cmd_launch(args, console) -> int:
         return 2
     if args.json:
         write_json(args.json, summary)
-    from ..report import verdict
-    _, ok = verdict(summary)
-    return 3 if (args.strict and not ok) else 0
+    from ..report import exit_code
+    return exit_code(summary, args.strict)

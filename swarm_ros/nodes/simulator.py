@@ -41,6 +41,7 @@ from swarm_ros.nodes.lost_drones import LOST_AFTER, LostDrones
 from swarm_ros.nodes.runtime import Process, mission_from, qos, qos_latest
 from swarm_ros.nodes.service_link import link_of
 from swarm_ros.nodes.update_relay import UpdateRelay
+from swarm_ros.report import exit_code, verdict
 
 STATUS_PERIOD = 0.2   # s wall time between status messages
 SETTLE = 0.5          # s after every peer is matched before the first tick: lets discovery finish
@@ -51,14 +52,15 @@ RECORDER_LAG = 50     # ticks (lockstep) the simulator may run ahead of the odom
                       # well inside the reliable history (topics.DEPTH), so nothing is dropped
 RECORDER_SILENT = 2.0  # s held back without recorder progress before the wait is announced
 STARTUP_REPORT = 10.0  # s between "waiting for peers" lines while the graph connects
-EXIT_STRICT = 4        # exit code with `strict`: the mission had collisions or geofence violations
+EXIT_FAILED = 4        # exit code with `judge` when the mission failed (a code of its own: not a crash's 1)
 
 
 class SimulatorNode:
     def __init__(self, node, mission, proc: Process, speed: float, wait_recorder: bool, cmd_timeout: float,
-                 startup_timeout: float, odom_readers: int = 1, strict: bool = False, lost_after: int = LOST_AFTER):
+                 startup_timeout: float, odom_readers: int = 1, judge: bool = False, strict: bool = False,
+                 lost_after: int = LOST_AFTER):
         self.node, self.mission, self.proc = node, mission, proc
-        self.strict = strict
+        self.judge, self.strict = judge, strict
         self.speed, self.cmd_timeout, self.startup_timeout = speed, cmd_timeout, startup_timeout
         self.lockstep = speed <= 0
         self.odom_readers = odom_readers
@@ -384,23 +386,26 @@ class SimulatorNode:
         self.node.get_logger().info("mission complete: " + json.dumps(
             {k: summary[k] for k in ("collisions", "geofence_violations", "min_separation", "rtf", "late_ticks")}))
         code = 0
-        if self.strict and (summary["collisions"] or summary["geofence_violations"]):
-            self.node.get_logger().error(f"strict: {summary['collisions']} collisions, "
-                                         f"{summary['geofence_violations']} geofence violations")
-            code = EXIT_STRICT
+        if self.judge:      # under `ros2 launch`, whose exit code is the processes'
+            said, _ = verdict(summary)
+            if exit_code(summary, self.strict):
+                self.node.get_logger().error(said)
+                code = EXIT_FAILED
+            else:
+                self.node.get_logger().info(said)
         self._timers = [self.node.create_timer(LINGER, lambda: self.proc.finish(code))]
 
 
 def main(argv=None) -> int:
     with Process(argv) as proc:
         p = proc.parameters({"mission_file": "", "speed": -1.0, "wait_recorder": False,
-                             "cmd_timeout": 1.0, "startup_timeout": 60.0, "odom_readers": 1, "strict": False,
-                             "lost_after": LOST_AFTER})
+                             "cmd_timeout": 1.0, "startup_timeout": 60.0, "odom_readers": 1, "judge": False,
+                             "strict": False, "lost_after": LOST_AFTER})
         mission = mission_from(p["mission_file"])
         speed = mission.speed if p["speed"] < 0 else p["speed"]
         node = proc.node("simulator")
         SimulatorNode(node, mission, proc, speed, p["wait_recorder"], p["cmd_timeout"], p["startup_timeout"],
-                      p["odom_readers"], p["strict"], p["lost_after"])
+                      p["odom_readers"], p["judge"], p["strict"], p["lost_after"])
         return proc.spin([node])
 
 
