@@ -75,9 +75,11 @@ SLOW = {
 }
 
 
-# Real-time runs against the real PX4 and across host namespaces: their timing needs the machine
-# to themselves, so `scripts/run-tests` runs them alone after the other tests' parallel phase.
-SOLO = {"test_px4_sih", "test_px4_deploy", "test_hw_mavsdk", "test_hosts_runs", "test_hosts_dds", "test_host_faults"}
+# Real-time runs against the real PX4, across host namespaces, and with processes killed and
+# restarted on the wall clock: their timing needs the machine to themselves, so
+# `scripts/run-tests` runs them alone after the other tests' parallel phase (module or module::test).
+SOLO = {"test_px4_sih", "test_px4_deploy", "test_hw_mavsdk", "test_hosts_runs", "test_hosts_dds", "test_host_faults",
+        "test_cao_ros::test_a_killed_drone_leaves_and_a_restarted_one_joins_again"}
 
 
 def pytest_configure(config):
@@ -107,7 +109,7 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker("unit")
         if module in SLOW or f"{module}::{item.originalname}" in SLOW or kinds & {"ros", "e2e"}:
             item.add_marker("slow")
-        if module in SOLO:
+        if module in SOLO or f"{module}::{item.originalname}" in SOLO:
             item.add_marker("solo")
     if getattr(config.option, "numprocesses", None):
         _heaviest_files_first(items)

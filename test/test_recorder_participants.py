@@ -17,6 +17,7 @@ from swarm_ros import topics
 from swarm_ros.mission import load_mission
 from swarm_ros.nodes.recorder import service_topics
 from swarm_ros.nodes.runtime import READERS_PER_PARTICIPANT
+from swarm_ros.report import exit_code
 
 
 def test_every_topic_is_recorded_across_participants(tmp_path):
@@ -29,8 +30,9 @@ def test_every_topic_is_recorded_across_participants(tmp_path):
     out = subprocess.run([sys.executable, "-m", "swarm_ros.cli", "launch", mission.file, "--speed", "0",
                           "--run-dir", str(tmp_path / "run"), "--json", str(tmp_path / "summary.json")],
                          capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert out.returncode in (0, 3), out.stdout[-3000:] + out.stderr[-3000:]
     summary = json.loads((tmp_path / "summary.json").read_text())
+    assert out.returncode == exit_code(summary)       # 3: the 10 s cut ends before every drone is down
     messages, _ = read_bag(tmp_path / "run" / "bag")
     for name in mission.fleet.names:
         assert odometry_stamps_are_every_tick(messages[topics.of(name, topics.ODOM)], mission), name

@@ -38,6 +38,8 @@ from swarm_ros.nodes.runtime import READERS_PER_PARTICIPANT, Process, mission_fr
 READY_TIMEOUT = 30.0   # s: announce readiness anyway (with a warning) after this long
 CLOSE_QUIET = 0.5      # s without any message, after the summary, before the bag is closed:
 CLOSE_LIMIT = 15.0     # a busy recorder drains its backlog first, but closes after this at most
+MISSING_QUIET = 4.0    # s of quiet needed instead while odometry ticks are still missing: a sample
+                       # lost on a loaded machine is resent after the writer's next heartbeat (3 s)
 STORES = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
 PROGRESS_EVERY = 10    # control ticks of recorded odometry between progress reports
 FLUSH_PERIOD = 0.05    # s between batched writes of the queued messages (and progress reports)
@@ -170,7 +172,8 @@ class RecorderNode:
 
     def _close_when_quiet(self, *_ignored) -> None:
         now = time.monotonic()
-        if now - self.last_message < CLOSE_QUIET and now - self.summary_at < CLOSE_LIMIT:
+        quiet = MISSING_QUIET if self.lost() else CLOSE_QUIET
+        if now - self.last_message < quiet and now - self.summary_at < CLOSE_LIMIT:
             return
         self.closing.cancel()
         self.close()
