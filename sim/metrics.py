@@ -46,13 +46,17 @@ class SwarmMetrics:
         self.update(0.0, self._last, first=True)
 
     def update(self, t: float, p: np.ndarray, first: bool = False) -> None:
-        if not first:
+        outside = found = None
+        if len(p) >= metrics_jit.MIN_DRONES and metrics_jit.numba_available() and self._last.flags.c_contiguous:
+            reach = 2 * self.radius.max()
+            nearest, pairs, outside = metrics_jit.advance(p, self._last, self.distance, not first,
+                                                          max(reach, NEAR_CELL), reach, self.world.bounds_min,
+                                                          self.world.bounds_max)
+            if nearest is not None:
+                found = nearest, pairs
+        elif not first:
             self.distance += np.linalg.norm(p - self._last, axis=1)
             self._last = p.copy()
-        found = None
-        if len(p) >= metrics_jit.MIN_DRONES and metrics_jit.numba_available():
-            reach = 2 * self.radius.max()
-            found = metrics_jit.nearest_and_pairs(p, max(reach, NEAR_CELL), reach)
         if found is not None:
             nearest, pairs = found
             far = np.isnan(nearest)
@@ -84,7 +88,8 @@ class SwarmMetrics:
                 self.collisions[a] += 1
                 self.collision_events.append((t, "obstacle", int(a), int(o)))
             self._obstacle_contact = contact
-        outside = ~self.world.inside_fence(p)
+        if outside is None:
+            outside = ~self.world.inside_fence(p)
         self.fence_violations += outside & ~self._outside
         self._outside = outside
 

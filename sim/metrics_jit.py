@@ -60,3 +60,36 @@ def _scan_impl(p, c, dims, order, start, cell, reach):
 
 
 _scan = jit(_scan_impl) if numba_available() else None
+
+
+def advance(p: np.ndarray, last: np.ndarray, distance: np.ndarray, moved: bool, cell: float, reach: float,
+            fence_min: np.ndarray, fence_max: np.ndarray):
+    """One sample's whole compiled pass, so that a tick costs one call: adds each drone's step
+    from `last` to `distance` and copies p into `last` (when `moved`), tells who is outside the
+    fence and does nearest_and_pairs. (nearest, pairs, outside); nearest and pairs are None
+    where the grid would be too sparse. Same arithmetic as SwarmMetrics.update's numpy."""
+    ok, nearest, pairs, outside = _advance(np.ascontiguousarray(p, float), last, distance, bool(moved), float(cell),
+                                           float(reach), np.asarray(fence_min, float), np.asarray(fence_max, float))
+    return (nearest, pairs, outside) if ok else (None, None, outside)
+
+
+def _advance_impl(p, last, distance, moved, cell, reach, fence_min, fence_max):
+    n = len(p)
+    outside = np.empty(n, np.bool_)
+    for i in range(n):
+        if moved:
+            ex, ey, ez = p[i, 0] - last[i, 0], p[i, 1] - last[i, 1], p[i, 2] - last[i, 2]
+            distance[i] += np.sqrt((ex * ex + ey * ey) + ez * ez)     # np.linalg.norm's order
+            last[i, 0], last[i, 1], last[i, 2] = p[i, 0], p[i, 1], p[i, 2]
+        inside = True
+        for k in range(3):
+            inside &= (p[i, k] - fence_min[k] >= 0) & (fence_max[k] - p[i, k] >= 0)
+        outside[i] = not inside
+    ok, c, dims, order, start = cell_grid._build(p, cell)
+    if not ok:
+        return False, np.empty(0), np.empty((0, 2), np.int64), outside
+    nearest, pairs = _scan(p, c, dims, order, start, cell, reach)
+    return True, nearest, pairs, outside
+
+
+_advance = jit(_advance_impl) if numba_available() else None
