@@ -37,12 +37,19 @@ def _near_impl(t, pos, ids, offsets, sender, stamp, nb_pos, nb_vel, nb_radius, r
     clear = np.empty(e)
     m = 0
     for i in range(len(offsets) - 1):
+        px, py, pz, ri = pos[i, 0], pos[i, 1], pos[i, 2], radius[i]
         for k in range(offsets[i], offsets[i + 1]):
             age = min(max(t - stamp[k], 0.0), max_extrap)
-            dx = pos[i, 0] - (nb_pos[k, 0] + nb_vel[k, 0] * age)
-            dy = pos[i, 1] - (nb_pos[k, 1] + nb_vel[k, 1] * age)
-            dz = pos[i, 2] - (nb_pos[k, 2] + nb_vel[k, 2] * age)
-            dist = np.sqrt(dx * dx + dy * dy + dz * dz)
+            dx = px - (nb_pos[k, 0] + nb_vel[k, 0] * age)
+            dy = py - (nb_pos[k, 1] + nb_vel[k, 1] * age)
+            dz = pz - (nb_pos[k, 2] + nb_vel[k, 2] * age)
+            d2 = dx * dx + dy * dy + dz * dz
+            # most beacons are far beyond the margin: told from the square, with room to spare
+            # for rounding, before the root; those near it get the exact test below
+            reach = (margin + ri + nb_radius[k]) * (1.0 + 1e-6) + 1e-9
+            if d2 > reach * reach:
+                continue
+            dist = np.sqrt(d2)
             c = dist - radius[i] - nb_radius[k]
             if not c < margin:
                 continue
