@@ -94,15 +94,15 @@ def _links_impl(pos, senders, rng, c, dims, order, start):
 _links = jit(_links_impl) if numba_available() else None
 
 
-def by_receiver(slot: np.ndarray, rcv: np.ndarray, ok: np.ndarray, n: int, senders: np.ndarray,
-                packets: np.ndarray):
+def by_receiver(slot: np.ndarray, rcv: np.ndarray, ok: np.ndarray, n: int, senders: np.ndarray):
     """The kept links (ok) regrouped by receiver, ties in link order (a stable counting sort, where
-    numpy's stable argsort costs a sort of ~100 links per drone): (receiver, sender, packet rows)."""
+    numpy's stable argsort costs a sort of ~100 links per drone): (receiver, sender, sender slot),
+    the slot being the packet's row: rows are not copied here."""
     return _by_receiver(np.asarray(slot, np.int64), np.asarray(rcv, np.int64), ok, int(n),
-                        np.asarray(senders, np.int64), np.ascontiguousarray(packets, float))
+                        np.asarray(senders, np.int64))
 
 
-def _by_receiver_impl(slot, rcv, ok, n, senders, packets):
+def _by_receiver_impl(slot, rcv, ok, n, senders):
     start = np.zeros(n + 1, np.int64)
     for e in range(len(rcv)):
         if ok[e]:
@@ -110,22 +110,15 @@ def _by_receiver_impl(slot, rcv, ok, n, senders, packets):
     for i in range(n):
         start[i + 1] += start[i]
     m = start[n]
-    link = np.empty(m, np.int64)       # scatter only link numbers; the rows are then written in order
+    out_rcv, out_snd, out_slot = np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m, np.int64)
     for e in range(len(rcv)):
         if ok[e]:
             q = start[rcv[e]]
             start[rcv[e]] = q + 1
-            link[q] = e
-    out_rcv, out_snd = np.empty(m, np.int64), np.empty(m, np.int64)
-    out_rows = np.empty((m, packets.shape[1]))
-    for q in range(m):
-        e = link[q]
-        out_rcv[q] = rcv[e]
-        out_snd[q] = senders[slot[e]]
-        src = slot[e]
-        for c in range(packets.shape[1]):      # element by element: a slice copy costs more per row
-            out_rows[q, c] = packets[src, c]
-    return out_rcv, out_snd, out_rows
+            out_rcv[q] = rcv[e]
+            out_slot[q] = slot[e]
+            out_snd[q] = senders[slot[e]]
+    return out_rcv, out_snd, out_slot
 
 
 _by_receiver = jit(_by_receiver_impl) if numba_available() else None

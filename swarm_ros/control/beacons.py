@@ -27,7 +27,7 @@ class BeaconTable:
         self._stamp = np.zeros(0)
         self._rows = np.zeros((0, BEACON_SIZE))
         self._width = np.zeros(0, np.intp)
-        self._pending: list = []              # (receiver, sender, stamp, rows, width) in arrival order
+        self._pending: list = []              # (key, stamp, rows, width, row or None) in arrival order
         self._cache: tuple[float, Neighbours] | None = None
 
     def add(self, receiver: int, sender: int, stamp: float, beacon: np.ndarray) -> None:
@@ -35,18 +35,24 @@ class BeaconTable:
         self.add_many(np.array([receiver]), np.array([sender]), np.array([stamp], float), beacon[None, :])
 
     def add_many(self, receiver: np.ndarray, sender: np.ndarray, stamp: np.ndarray, rows: np.ndarray,
-                 width: np.ndarray | None = None) -> None:
+                 width: np.ndarray | None = None, row: np.ndarray | None = None) -> None:
         """Beacons rows[k] (NaN-padded beyond width[k]) heard by receiver[k] from sender[k], in
-        arrival order (a later beacon with the same stamp replaces an earlier one)."""
-        rows = np.asarray(rows, float).reshape(len(receiver), -1)
+        arrival order (a later beacon with the same stamp replaces an earlier one). With `row`,
+        beacon k is rows[row[k]] (a radio round's packets as sent, one row per sender)."""
+        if row is None:
+            rows = np.asarray(rows, float).reshape(len(receiver), -1)
+        else:
+            rows, row = np.asarray(rows, float), np.asarray(row, np.int64)
         if width is None:
-            width = np.full(len(rows), rows.shape[1], np.intp)
-        if len(rows):
+            width = np.full(len(receiver), rows.shape[1], np.intp)
+        if len(receiver):
             key = np.asarray(receiver, np.int64) * _SHIFT + np.asarray(sender, np.int64)
-            self._pending.append((key, np.asarray(stamp, float), rows, np.asarray(width, np.intp)))
+            self._pending.append((key, np.asarray(stamp, float), rows, np.asarray(width, np.intp), row))
             self._cache = None
 
     def _merge(self) -> None:
+        # the general path takes every beacon as its own row
+        self._pending = [(k, s, rows if row is None else rows[row], w) for k, s, rows, w, row in self._pending]
         total = len(self._key) + sum(len(p[0]) for p in self._pending)
         if beacons_jit.usable(total) and all(
                 p[2].shape[1] == self._rows.shape[1] and beacons_jit.strictly_increasing(p[0]) for p in self._pending):
@@ -85,16 +91,16 @@ class BeaconTable:
     def _merge_fresh(self, t: float) -> Neighbours | None:
         """The compiled path: pending deliveries merged, stale beacons dropped and the CSR lists
         built in one pass per delivery (None where it does not apply: the general path)."""
-        pending = self._pending or [(np.zeros(0, np.int64), np.zeros(0), self._rows[:0], np.zeros(0, np.intp))]
+        pending = self._pending or [(np.zeros(0, np.int64), np.zeros(0), self._rows[:0], np.zeros(0, np.intp), None)]
         total = len(self._key) + sum(len(p[0]) for p in pending)
         if not (beacons_jit.usable(total) and self._rows.shape[1] >= BEACON_SIZE and all(
                 p[2].shape[1] == self._rows.shape[1] and beacons_jit.strictly_increasing(p[0]) for p in pending)):
             return None
-        for key, stamp, rows, width in pending:
+        for key, stamp, rows, width, row in pending:
             (self._key, self._stamp, self._rows, self._width, counts, sender, group) = beacons_jit.merge_fresh(
                 self._key, self._stamp, self._rows, self._width.astype(np.int64, copy=False), key,
-                np.asarray(stamp, float), np.ascontiguousarray(rows), width.astype(np.int64, copy=False),
-                float(t), float(self.timeout), self.n, _SHIFT)
+                np.asarray(stamp, float), np.ascontiguousarray(rows), np.arange(len(key)) if row is None else row,
+                width.astype(np.int64, copy=False), float(t), float(self.timeout), self.n, _SHIFT)
         self._pending = []
         cols = max(BEACON_SIZE, int(self._width.max())) if len(self._width) else BEACON_SIZE
         offsets = np.zeros(self.n + 1, dtype=np.intp)

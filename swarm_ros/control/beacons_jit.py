@@ -19,7 +19,17 @@ def usable(n_rows: int) -> bool:
 
 
 def strictly_increasing(key: np.ndarray) -> bool:
-    return len(key) < 2 or bool((key[1:] > key[:-1]).all())
+    return bool(_increasing(np.asarray(key, np.int64)))
+
+
+def _increasing_impl(key):
+    for i in range(1, len(key)):
+        if not key[i] > key[i - 1]:
+            return False
+    return True
+
+
+_increasing = jit(_increasing_impl) if numba_available() else None
 
 
 def _merge_impl(ka, sa, ra, wa, kb, sb, rb, wb):
@@ -52,9 +62,10 @@ def _merge_impl(ka, sa, ra, wa, kb, sb, rb, wb):
 merge = jit(_merge_impl) if numba_available() else None
 
 
-def _merge_fresh_impl(ka, sa, ra, wa, kb, sb, rb, wb, t, timeout, n, shift):
+def _merge_fresh_impl(ka, sa, ra, wa, kb, sb, rb, ib, wb, t, timeout, n, shift):
     """merge, dropping what is stale at t (older than `timeout`), with the neighbour lists' CSR
-    parts of the result in the same pass: per-receiver counts, senders and groups."""
+    parts of the result in the same pass: per-receiver counts, senders and groups. The received
+    beacon q is row ib[q] of rb (the radio's packets as sent, not copied per receiver)."""
     total = len(ka) + len(kb)
     key, stamp = np.empty(total, np.int64), np.empty(total)
     rows, width = np.empty((total, ra.shape[1])), np.empty(total, np.int64)
@@ -83,8 +94,9 @@ def _merge_fresh_impl(ka, sa, ra, wa, kb, sb, rb, wb, t, timeout, n, shift):
             if t - sb[q] > timeout:
                 continue
             key[m], stamp[m], width[m] = kb[q], sb[q], wb[q]
+            src = ib[q]
             for c in range(rb.shape[1]):
-                rows[m, c] = rb[q, c]
+                rows[m, c] = rb[src, c]
         counts[key[m] // shift] += 1
         sender[m] = key[m] % shift
         group[m] = np.int64(rows[m, 7])
