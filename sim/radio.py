@@ -105,14 +105,17 @@ class Radio:
             return
         slot, rcv, frac = self.links(positions, senders)
         self.stats.links += len(rcv)
-        p_loss = self.spec.loss + (self.loss_edge - self.spec.loss) * frac ** 2
-        ok = self.rng.random(len(rcv)) >= p_loss
-        self.stats.lost += int((~ok).sum())
+        draw = self.rng.random(len(rcv))
         if rows and packets.ndim == 2 and radio_jit.numba_available() and len(senders) >= radio_jit.MIN_SENDERS:
-            rcv, snd, row = radio_jit.by_receiver(slot, rcv, ok, len(positions), senders)
+            rcv, snd, row = radio_jit.by_receiver(slot, rcv, frac, draw, self.spec.loss, self.loss_edge,
+                                                  len(positions), senders)
+            self.stats.lost += len(slot) - len(rcv)
             self._queue.append((t + self.spec.latency,
                                 Delivery(rcv, snd, np.full(len(rcv), t), sent=packets, row=row)))
             return
+        p_loss = self.spec.loss + (self.loss_edge - self.spec.loss) * frac ** 2
+        ok = draw >= p_loss
+        self.stats.lost += int((~ok).sum())
         slot, rcv = slot[ok], rcv[ok]
         order = np.argsort(rcv, kind="stable")   # links come by slot (= sender order): now by receiver, sender
         slot, rcv = slot[order], rcv[order]

@@ -94,17 +94,22 @@ def _links_impl(pos, senders, rng, c, dims, order, start):
 _links = jit(_links_impl) if numba_available() else None
 
 
-def by_receiver(slot: np.ndarray, rcv: np.ndarray, ok: np.ndarray, n: int, senders: np.ndarray):
-    """The kept links (ok) regrouped by receiver, ties in link order (a stable counting sort, where
-    numpy's stable argsort costs a sort of ~100 links per drone): (receiver, sender, sender slot),
-    the slot being the packet's row: rows are not copied here."""
-    return _by_receiver(np.asarray(slot, np.int64), np.asarray(rcv, np.int64), ok, int(n),
+def by_receiver(slot: np.ndarray, rcv: np.ndarray, frac: np.ndarray, draw: np.ndarray, loss: float, loss_edge: float,
+                n: int, senders: np.ndarray):
+    """The links that survive their loss draw (draw >= loss + (loss_edge - loss) * frac^2, as
+    Radio.broadcast's numpy) regrouped by receiver, ties in link order (a stable counting sort,
+    where numpy's stable argsort costs a sort of ~100 links per drone): (receiver, sender,
+    sender slot), the slot being the packet's row: rows are not copied here."""
+    return _by_receiver(np.asarray(slot, np.int64), np.asarray(rcv, np.int64), np.asarray(frac, float),
+                        np.asarray(draw, float), float(loss), float(loss_edge) - float(loss), int(n),
                         np.asarray(senders, np.int64))
 
 
-def _by_receiver_impl(slot, rcv, ok, n, senders):
+def _by_receiver_impl(slot, rcv, frac, draw, loss, slope, n, senders):
+    ok = np.empty(len(rcv), np.bool_)
     start = np.zeros(n + 1, np.int64)
     for e in range(len(rcv)):
+        ok[e] = draw[e] >= loss + slope * (frac[e] * frac[e])
         if ok[e]:
             start[rcv[e] + 1] += 1
     for i in range(n):

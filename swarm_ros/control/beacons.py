@@ -29,6 +29,7 @@ class BeaconTable:
         self._width = np.zeros(0, np.intp)
         self._pending: list = []              # (key, stamp, rows, width, row or None) in arrival order
         self._cache: tuple[float, Neighbours] | None = None
+        self._oldest: tuple[np.ndarray, float] | None = None   # (stamps, their minimum)
 
     def add(self, receiver: int, sender: int, stamp: float, beacon: np.ndarray) -> None:
         beacon = np.asarray(beacon, float)
@@ -108,10 +109,17 @@ class BeaconTable:
         r = self._rows
         return Neighbours(offsets, sender, self._stamp, r[:, 0:3], r[:, 3:6], r[:, 6], group, r[:, BEACON_SIZE:cols])
 
+    def _oldest_stamp(self) -> float:
+        """The oldest stamp held: worked out once per memory, not on every tick (stamps are
+        replaced, never changed in place)."""
+        if self._oldest is None or self._oldest[0] is not self._stamp:
+            self._oldest = (self._stamp, float(self._stamp.min()))
+        return self._oldest[1]
+
     def neighbours(self, t: float) -> Neighbours:
         """Fresh beacons (age <= timeout), per receiver sorted by sender."""
         if self._pending or (self._cache is not None and self._cache[0] != t and len(self._stamp)
-                             and t - self._stamp.min() > self.timeout):
+                             and t - self._oldest_stamp() > self.timeout):
             nb = self._merge_fresh(t)
             if nb is not None:
                 self._cache = (t, nb)

@@ -19,17 +19,7 @@ def usable(n_rows: int) -> bool:
 
 
 def strictly_increasing(key: np.ndarray) -> bool:
-    return bool(_increasing(np.asarray(key, np.int64)))
-
-
-def _increasing_impl(key):
-    for i in range(1, len(key)):
-        if not key[i] > key[i - 1]:
-            return False
-    return True
-
-
-_increasing = jit(_increasing_impl) if numba_available() else None
+    return len(key) < 2 or bool((key[1:] > key[:-1]).all())
 
 
 def _merge_impl(ka, sa, ra, wa, kb, sb, rb, wb):
