@@ -76,6 +76,19 @@ def _links_impl(pos, senders, rng, c, dims, order, start):
     slots = np.empty(total, np.int64)
     out_rcv = np.empty(total, np.int64)
     out_frac = np.empty(total)
+    if _everyone(senders, n):
+        # links are symmetric when every drone sends: j's senders in order (by receiver, then
+        # slot) are j's receivers in order, so the first sort is the answer read backwards
+        for q in range(total):
+            e = by_rcv[q]
+            s, j = rcv[e], slot_of[e]
+            ex = pos[s, 0] - pos[j, 0]
+            ey = pos[s, 1] - pos[j, 1]
+            ez = pos[s, 2] - pos[j, 2]
+            slots[q] = s
+            out_rcv[q] = j
+            out_frac[q] = np.sqrt(ex * ex + ey * ey + ez * ez) / min(rng[s], rng[j])
+        return slots, out_rcv, out_frac
     for q in range(total):
         e = by_rcv[q]
         slot = slot_of[e]
@@ -91,6 +104,17 @@ def _links_impl(pos, senders, rng, c, dims, order, start):
     return slots, out_rcv, out_frac
 
 
+def _everyone_impl(senders, n):
+    """Senders are the drones 0..n-1, each once (slot = drone)."""
+    if len(senders) != n:
+        return False
+    for k in range(n):
+        if senders[k] != k:
+            return False
+    return True
+
+
+_everyone = jit(_everyone_impl) if numba_available() else None
 _links = jit(_links_impl) if numba_available() else None
 
 
@@ -106,24 +130,43 @@ def by_receiver(slot: np.ndarray, rcv: np.ndarray, frac: np.ndarray, draw: np.nd
 
 
 def _by_receiver_impl(slot, rcv, frac, draw, loss, slope, n, senders):
-    ok = np.empty(len(rcv), np.bool_)
+    total = len(rcv)
+    out_rcv, out_snd, out_slot = np.empty(total, np.int64), np.empty(total, np.int64), np.empty(total, np.int64)
+    if _everyone(senders, n):
+        # symmetric links (_links_impl): entry q, read backwards, is the link from rcv[q] to
+        # slot[q], in the order wanted here; that link's own entry (and loss draw) is the next
+        # one of sender rcv[q]'s run, as its receivers come in increasing order
+        at = np.zeros(n + 1, np.int64)
+        for e in range(total):
+            at[slot[e] + 1] += 1
+        for i in range(n):
+            at[i + 1] += at[i]
+        m = 0
+        for q in range(total):
+            s = rcv[q]
+            e = at[s]
+            at[s] = e + 1
+            if draw[e] >= loss + slope * (frac[e] * frac[e]):
+                out_rcv[m], out_snd[m], out_slot[m] = slot[q], s, s
+                m += 1
+        return out_rcv[:m], out_snd[:m], out_slot[:m]
+    ok = np.empty(total, np.bool_)
     start = np.zeros(n + 1, np.int64)
-    for e in range(len(rcv)):
+    for e in range(total):
         ok[e] = draw[e] >= loss + slope * (frac[e] * frac[e])
         if ok[e]:
             start[rcv[e] + 1] += 1
     for i in range(n):
         start[i + 1] += start[i]
     m = start[n]
-    out_rcv, out_snd, out_slot = np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m, np.int64)
-    for e in range(len(rcv)):
+    for e in range(total):
         if ok[e]:
             q = start[rcv[e]]
             start[rcv[e]] = q + 1
             out_rcv[q] = rcv[e]
             out_slot[q] = slot[e]
             out_snd[q] = senders[slot[e]]
-    return out_rcv, out_snd, out_slot
+    return out_rcv[:m], out_snd[:m], out_slot[:m]
 
 
 _by_receiver = jit(_by_receiver_impl) if numba_available() else None
