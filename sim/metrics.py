@@ -75,13 +75,14 @@ class SwarmMetrics:
                 task = self.phases is None or self.phases.at(t) == "task"
                 kept = self.min_separation if task else self.min_separation_takeoff_landing
                 np.minimum(kept, nearest, out=kept)
-        i, j = pairs[:, 0], pairs[:, 1]
-        touching = np.linalg.norm(p[i] - p[j], axis=1) < self.radius[i] + self.radius[j]
-        now = set(zip(i[touching].tolist(), j[touching].tolist()))
-        for a, b in now - self._contacts:
-            self.collisions[[a, b]] += 1
-            self.collision_events.append((t, "drone", a, b))
-        self._contacts = now
+        if len(pairs) or self._contacts:     # nobody close now or before (the usual sample): nothing to do
+            i, j = pairs[:, 0], pairs[:, 1]
+            touching = np.linalg.norm(p[i] - p[j], axis=1) < self.radius[i] + self.radius[j]
+            now = set(zip(i[touching].tolist(), j[touching].tolist()))
+            for a, b in now - self._contacts:
+                self.collisions[[a, b]] += 1
+                self.collision_events.append((t, "drone", a, b))
+            self._contacts = now
         if self.world.n_obstacles:
             contact = self.world.obstacle_sdf(p, t) < self.radius[:, None]
             for a, o in zip(*np.nonzero(contact & ~self._obstacle_contact)):
