@@ -209,6 +209,34 @@ def test_beacon_memory_in_bulk_equals_one_beacon_at_a_time(monkeypatch):
     assert 0 < len(bulk.neighbours(t + 0.3).sender) < before
 
 
+def test_beacon_memory_fed_whole_radio_rounds_equals_one_beacon_at_a_time(monkeypatch):
+    """Radio rounds handed over as the packets sent and each beacon's row in them (no copy per
+    receiver) leave the same memory as single adds, round after round, and the rows kept stay
+    bounded by the live beacons, not by the rounds heard."""
+    rng = np.random.default_rng(12)
+    n, t = 80, 0.0
+    single, bulk = BeaconTable(n, 0.15), BeaconTable(n, 0.15)
+    from swarm_ros.control import beacons_jit
+    monkeypatch.setattr(beacons_jit, "MIN_ROWS", 8)
+    sizes = []
+    for step in range(80):
+        t += 0.1
+        sent = rng.normal(size=(n, 8))                      # one packet per sender this round
+        sent[:, 7] = rng.integers(0, 3, n)
+        heard = rng.random((n, n)) < (0.9 if step < 20 else 0.1)   # fewer links later: old rows linger
+        np.fill_diagonal(heard, False)
+        rcv, snd = np.nonzero(heard)                        # by receiver, then sender
+        for r, s_ in zip(rcv.tolist(), snd.tolist()):
+            single.add(r, s_, t, sent[s_])
+        bulk.add_many(rcv, snd, np.full(len(rcv), t), sent, row=snd)
+        nb = bulk.neighbours(t)
+        assert _table_contents(single.neighbours(t)) == _table_contents(nb)
+        sizes.append((len(bulk._store), len(nb.sender)))
+    rows, live = np.array(sizes).T
+    assert (np.diff(rows) < 0).any()                        # rows nobody refers to were dropped
+    assert rows.max() <= max(16 * n, 2 * live.max()) + 1024 + n and live[-1] > 300
+
+
 def _dense_swarm(rng, n):
     """A crowded swarm (contacts inside the margins, a coincident pair) and its observations."""
     pytest.importorskip("numba")

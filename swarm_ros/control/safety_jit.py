@@ -23,14 +23,25 @@ def use_compiled(n: int) -> bool:
 def near_contacts(obs, radius: np.ndarray, max_extrapolation: float, margin: float):
     """(receiver, unit vector away, clearance) of the neighbour contacts with clearance < margin."""
     nb = obs.neighbours
+    rows, src = beacon_rows(nb)
     # strided views (columns of the beacon rows) go in as they are: no copies per tick
     return _near(float(obs.t), np.asarray(obs.position, float), np.asarray(obs.ids, np.int64),
                  np.asarray(nb.offsets, np.int64), np.asarray(nb.sender, np.int64), np.asarray(nb.stamp, float),
-                 np.asarray(nb.position, float), np.asarray(nb.velocity, float), np.asarray(nb.radius, float),
-                 np.asarray(radius, float), float(max_extrapolation), float(margin))
+                 rows[:, 0:3], rows[:, 3:6], rows[:, 6], src, np.asarray(radius, float), float(max_extrapolation),
+                 float(margin))
 
 
-def _near_impl(t, pos, ids, offsets, sender, stamp, nb_pos, nb_vel, nb_radius, radius, max_extrap, margin):
+def beacon_rows(nb):
+    """(rows, src): beacon k's numbers are rows[src[k]], from the memory's store where it keeps
+    one (StoredNeighbours) or from the neighbour arrays."""
+    if getattr(nb, "src", None) is not None:
+        return np.asarray(nb.store, float), np.asarray(nb.src, np.int64)
+    rows = np.empty((len(nb.stamp), 8))
+    rows[:, 0:3], rows[:, 3:6], rows[:, 6], rows[:, 7] = nb.position, nb.velocity, nb.radius, nb.group
+    return rows, np.arange(len(nb.stamp))
+
+
+def _near_impl(t, pos, ids, offsets, sender, stamp, nb_pos, nb_vel, nb_radius, src, radius, max_extrap, margin):
     e = len(stamp)
     rcv = np.empty(e, np.int64)
     away = np.empty((e, 3))
@@ -39,18 +50,19 @@ def _near_impl(t, pos, ids, offsets, sender, stamp, nb_pos, nb_vel, nb_radius, r
     for i in range(len(offsets) - 1):
         px, py, pz, ri = pos[i, 0], pos[i, 1], pos[i, 2], radius[i]
         for k in range(offsets[i], offsets[i + 1]):
+            b = src[k]
             age = min(max(t - stamp[k], 0.0), max_extrap)
-            dx = px - (nb_pos[k, 0] + nb_vel[k, 0] * age)
-            dy = py - (nb_pos[k, 1] + nb_vel[k, 1] * age)
-            dz = pz - (nb_pos[k, 2] + nb_vel[k, 2] * age)
+            dx = px - (nb_pos[b, 0] + nb_vel[b, 0] * age)
+            dy = py - (nb_pos[b, 1] + nb_vel[b, 1] * age)
+            dz = pz - (nb_pos[b, 2] + nb_vel[b, 2] * age)
             d2 = dx * dx + dy * dy + dz * dz
             # most beacons are far beyond the margin: told from the square, with room to spare
             # for rounding, before the root; those near it get the exact test below
-            reach = (margin + ri + nb_radius[k]) * (1.0 + 1e-6) + 1e-9
+            reach = (margin + ri + nb_radius[b]) * (1.0 + 1e-6) + 1e-9
             if d2 > reach * reach:
                 continue
             dist = np.sqrt(d2)
-            c = dist - radius[i] - nb_radius[k]
+            c = dist - radius[i] - nb_radius[b]
             if not c < margin:
                 continue
             if dist > 1e-9:
