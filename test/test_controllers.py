@@ -214,7 +214,7 @@ def test_beacon_memory_fed_whole_radio_rounds_equals_one_beacon_at_a_time(monkey
     receiver) leave the same memory as single adds, round after round, and the rows kept stay
     bounded by the live beacons, not by the rounds heard."""
     rng = np.random.default_rng(12)
-    n, t = 80, 0.0
+    n, t = 40, 0.0
     single, bulk = BeaconTable(n, 0.15), BeaconTable(n, 0.15)
     from swarm_ros.control import beacons_jit
     monkeypatch.setattr(beacons_jit, "MIN_ROWS", 8)
@@ -234,7 +234,7 @@ def test_beacon_memory_fed_whole_radio_rounds_equals_one_beacon_at_a_time(monkey
         sizes.append((len(bulk._store), len(nb.sender)))
     rows, live = np.array(sizes).T
     assert (np.diff(rows) < 0).any()                        # rows nobody refers to were dropped
-    assert rows.max() <= max(16 * n, 2 * live.max()) + 1024 + n and live[-1] > 300
+    assert rows.max() <= max(16 * n, 2 * live.max()) + 1024 + n and live[-1] > 100
 
 
 def _dense_swarm(rng, n):
