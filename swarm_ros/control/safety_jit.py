@@ -105,10 +105,15 @@ def corrected(obs, v_des: np.ndarray, contacts, radius: np.ndarray, max_speed: n
     v = _corrected(np.ascontiguousarray(v_des, float), by_columns, rcv, away, clear,
                       np.asarray(s.obstacle_clearance, float), np.asarray(s.obstacle_normal, float),
                       np.asarray(s.fence_clearance, float), np.asarray(radius, float),
-                      np.broadcast_to(np.asarray(max_speed, float), (len(v_des),)), np.asarray(walls, np.int64),
+                      _per_drone(max_speed, len(v_des)), np.asarray(walls, np.int64),
                       np.asarray(fence_normal, float), float(p.separation_margin), float(p.obstacle_margin),
                       float(p.fence_margin), float(p.push_speed), float(p.sidestep))
     return np.asfortranarray(v) if by_columns else v
+
+
+def _per_drone(x, n: int) -> np.ndarray:
+    x = np.asarray(x, float)
+    return x if x.shape == (n,) else np.broadcast_to(x, (n,))
 
 
 def _correction(out, vx, vy, vz, ax, ay, az, clearance, margin, sidestep, push_speed):
