@@ -32,9 +32,8 @@ def _links_impl(pos, senders, rng, c, dims, order, start):
     n, m = len(pos), len(senders)
     cells = np.empty(27, np.int64)
     cap = 16 * m + 16
-    slot_of = np.empty(cap, np.int64)
     rcv = np.empty(cap, np.int64)
-    per_slot = np.zeros(m + 1, np.int64)
+    ends = np.zeros(m + 1, np.int64)       # slot k's links are rcv[ends[k]:ends[k + 1]]
     per_rcv = np.zeros(n + 1, np.int64)
     total = 0
     for slot in range(m):           # each sender's receivers, in cell order
@@ -45,9 +44,9 @@ def _links_impl(pos, senders, rng, c, dims, order, start):
             room += start[cells[a] + 1] - start[cells[a]]
         if total + room > cap:
             cap = max(2 * cap, total + room)
-            s2, r2 = np.empty(cap, np.int64), np.empty(cap, np.int64)
-            s2[:total], r2[:total] = slot_of[:total], rcv[:total]
-            slot_of, rcv = s2, r2
+            r2 = np.empty(cap, np.int64)
+            r2[:total] = rcv[:total]
+            rcv = r2
         rs = rng[s]
         first = total
         for a in range(n_cells):
@@ -59,48 +58,49 @@ def _links_impl(pos, senders, rng, c, dims, order, start):
                 ez = pos[s, 2] - pos[j, 2]
                 rcv[total] = j       # written always, kept when in range: no branch to mispredict
                 total += (np.sqrt(ex * ex + ey * ey + ez * ez) <= min(rs, rng[j])) & (j != s)
-        per_slot[slot + 1] = total - first
+        ends[slot + 1] = total
         for e in range(first, total):
-            slot_of[e] = slot
             per_rcv[rcv[e] + 1] += 1
     for i in range(n):
         per_rcv[i + 1] += per_rcv[i]
-    for slot in range(m):
-        per_slot[slot + 1] += per_slot[slot]
-    # two stable counting sorts, by receiver and then by slot, order every slot's receivers
-    by_rcv = np.empty(total, np.int64)
-    for e in range(total):
-        q = per_rcv[rcv[e]]
-        per_rcv[rcv[e]] = q + 1
-        by_rcv[q] = e
     slots = np.empty(total, np.int64)
     out_rcv = np.empty(total, np.int64)
     out_frac = np.empty(total)
     if _everyone(senders, n):
-        # links are symmetric when every drone sends: j's senders in order (by receiver, then
-        # slot) are j's receivers in order, so the first sort is the answer read backwards
+        # links are symmetric when every drone sends: ordered by receiver, then sender (one
+        # stable counting sort), they are the links ordered by sender, then receiver, read
+        # backwards: receiver j's senders are sender j's receivers
+        for slot in range(m):
+            for e in range(ends[slot], ends[slot + 1]):
+                j = rcv[e]
+                q = per_rcv[j]
+                per_rcv[j] = q + 1
+                slots[q] = j
+                out_rcv[q] = slot
+    else:
+        # two stable counting sorts, by receiver and then by slot, order every slot's receivers
+        by_rcv = np.empty(total, np.int64)
+        slot_of = np.empty(total, np.int64)
+        for slot in range(m):
+            for e in range(ends[slot], ends[slot + 1]):
+                q = per_rcv[rcv[e]]
+                per_rcv[rcv[e]] = q + 1
+                by_rcv[q] = e
+                slot_of[e] = slot
+        at = ends[:m].copy()
         for q in range(total):
             e = by_rcv[q]
-            s, j = rcv[e], slot_of[e]
-            ex = pos[s, 0] - pos[j, 0]
-            ey = pos[s, 1] - pos[j, 1]
-            ez = pos[s, 2] - pos[j, 2]
-            slots[q] = s
-            out_rcv[q] = j
-            out_frac[q] = np.sqrt(ex * ex + ey * ey + ez * ez) / min(rng[s], rng[j])
-        return slots, out_rcv, out_frac
+            slot = slot_of[e]
+            k = at[slot]
+            at[slot] = k + 1
+            slots[k] = slot
+            out_rcv[k] = rcv[e]
     for q in range(total):
-        e = by_rcv[q]
-        slot = slot_of[e]
-        at = per_slot[slot]
-        per_slot[slot] = at + 1
-        s, j = senders[slot], rcv[e]
+        s, j = senders[slots[q]], out_rcv[q]
         ex = pos[s, 0] - pos[j, 0]
         ey = pos[s, 1] - pos[j, 1]
         ez = pos[s, 2] - pos[j, 2]
-        slots[at] = slot
-        out_rcv[at] = j
-        out_frac[at] = np.sqrt(ex * ex + ey * ey + ez * ez) / min(rng[s], rng[j])
+        out_frac[q] = np.sqrt(ex * ex + ey * ey + ez * ez) / min(rng[s], rng[j])
     return slots, out_rcv, out_frac
 
 
