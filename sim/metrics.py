@@ -46,13 +46,17 @@ class SwarmMetrics:
         self.update(0.0, self._last, first=True)
 
     def update(self, t: float, p: np.ndarray, first: bool = False) -> None:
-        if not first:
+        outside = found = None
+        if len(p) >= metrics_jit.MIN_DRONES and metrics_jit.numba_available() and self._last.flags.c_contiguous:
+            reach = 2 * self.radius.max()
+            nearest, pairs, outside = metrics_jit.advance(p, self._last, self.distance, not first,
+                                                          max(reach, NEAR_CELL), reach, self.world.bounds_min,
+                                                          self.world.bounds_max)
+            if nearest is not None:
+                found = nearest, pairs
+        elif not first:
             self.distance += np.linalg.norm(p - self._last, axis=1)
             self._last = p.copy()
-        found = None
-        if len(p) >= metrics_jit.MIN_DRONES and metrics_jit.numba_available():
-            reach = 2 * self.radius.max()
-            found = metrics_jit.nearest_and_pairs(p, max(reach, NEAR_CELL), reach)
         if found is not None:
             nearest, pairs = found
             far = np.isnan(nearest)
@@ -71,20 +75,22 @@ class SwarmMetrics:
                 task = self.phases is None or self.phases.at(t) == "task"
                 kept = self.min_separation if task else self.min_separation_takeoff_landing
                 np.minimum(kept, nearest, out=kept)
-        i, j = pairs[:, 0], pairs[:, 1]
-        touching = np.linalg.norm(p[i] - p[j], axis=1) < self.radius[i] + self.radius[j]
-        now = set(zip(i[touching].tolist(), j[touching].tolist()))
-        for a, b in now - self._contacts:
-            self.collisions[[a, b]] += 1
-            self.collision_events.append((t, "drone", a, b))
-        self._contacts = now
+        if len(pairs) or self._contacts:     # nobody close now or before (the usual sample): nothing to do
+            i, j = pairs[:, 0], pairs[:, 1]
+            touching = np.linalg.norm(p[i] - p[j], axis=1) < self.radius[i] + self.radius[j]
+            now = set(zip(i[touching].tolist(), j[touching].tolist()))
+            for a, b in now - self._contacts:
+                self.collisions[[a, b]] += 1
+                self.collision_events.append((t, "drone", a, b))
+            self._contacts = now
         if self.world.n_obstacles:
             contact = self.world.obstacle_sdf(p, t) < self.radius[:, None]
             for a, o in zip(*np.nonzero(contact & ~self._obstacle_contact)):
                 self.collisions[a] += 1
                 self.collision_events.append((t, "obstacle", int(a), int(o)))
             self._obstacle_contact = contact
-        outside = ~self.world.inside_fence(p)
+        if outside is None:
+            outside = ~self.world.inside_fence(p)
         self.fence_violations += outside & ~self._outside
         self._outside = outside
 

@@ -4,7 +4,9 @@ A KD-tree built, queried and searched for pairs at every control tick costs more
 rest of the metrics together at a thousand drones. One cell list (side `cell`) answers both:
 a drone's nearest neighbour within `cell` is found among the 27 cells around it (exact, as
 any drone that close lies in them), and the few drones with none that close are left to the
-caller (NaN). Pairs are every i < j closer than or at `reach` (<= cell).
+caller (NaN). Pairs are every i < j closer than or at `reach` (<= cell). Each pair of drones
+is looked at once (cells after a drone's own), and distances are compared squared: the root
+of the least square is the least root, so the figures are those of a full scan.
 """
 from __future__ import annotations
 
@@ -28,35 +30,87 @@ def nearest_and_pairs(p: np.ndarray, cell: float, reach: float):
 
 def _scan_impl(p, c, dims, order, start, cell, reach):
     n = len(p)
-    nearest = np.full(n, np.nan)
+    best = np.full(n, np.inf)          # squared: sqrt is monotonic, so the root of the least square is exact
+    cid = np.empty(n, np.int64)
+    for i in range(n):
+        cid[i] = (c[i, 0] * dims[1] + c[i, 1]) * dims[2] + c[i, 2]
     pi = np.empty(64, np.int64)
     pj = np.empty(64, np.int64)
     cells = np.empty(27, np.int64)
+    reach2 = reach * reach * (1.0 + 1e-9)
     m = 0
     for i in range(n):
-        best = np.inf
+        # each pair once: drones in the cells after i's own, and in its own cell those after it
+        own = cid[i]
         for a in range(cell_grid.around(c[i], dims, cells)):
-            cid = cells[a]
-            for q in range(start[cid], start[cid + 1]):
+            cc = cells[a]
+            if cc < own:
+                continue
+            for q in range(start[cc], start[cc + 1]):
                 j = order[q]
-                if j == i:
+                if cc == own and j <= i:
                     continue
                 ex, ey, ez = p[i, 0] - p[j, 0], p[i, 1] - p[j, 1], p[i, 2] - p[j, 2]
-                d = np.sqrt(ex * ex + ey * ey + ez * ez)
-                if d < best:
-                    best = d
-                if j > i and d <= reach:
+                d2 = ex * ex + ey * ey + ez * ez
+                if d2 < best[i]:
+                    best[i] = d2
+                if d2 < best[j]:
+                    best[j] = d2
+                if d2 <= reach2 and np.sqrt(d2) <= reach:
                     if m == len(pi):
                         pi2, pj2 = np.empty(2 * m, np.int64), np.empty(2 * m, np.int64)
                         pi2[:m], pj2[:m] = pi, pj
                         pi, pj = pi2, pj2
-                    pi[m], pj[m] = i, j
+                    pi[m], pj[m] = min(i, j), max(i, j)
                     m += 1
-        if best <= cell:
-            nearest[i] = best
+    nearest = np.full(n, np.nan)
+    for i in range(n):
+        d = np.sqrt(best[i])
+        if d <= cell:
+            nearest[i] = d
+    # pairs in the order of a full scan: by the lower index, then the other's cell, then its index
+    key = np.empty(m, np.int64)
+    cells_total = dims[0] * dims[1] * dims[2]
+    for k in range(m):
+        key[k] = (pi[k] * cells_total + cid[pj[k]]) * n + pj[k]
+    rank = np.argsort(key)
     pairs = np.empty((m, 2), np.int64)
-    pairs[:, 0], pairs[:, 1] = pi[:m], pj[:m]
+    for k in range(m):
+        pairs[k, 0], pairs[k, 1] = pi[rank[k]], pj[rank[k]]
     return nearest, pairs
 
 
 _scan = jit(_scan_impl) if numba_available() else None
+
+
+def advance(p: np.ndarray, last: np.ndarray, distance: np.ndarray, moved: bool, cell: float, reach: float,
+            fence_min: np.ndarray, fence_max: np.ndarray):
+    """One sample's whole compiled pass, so that a tick costs one call: adds each drone's step
+    from `last` to `distance` and copies p into `last` (when `moved`), tells who is outside the
+    fence and does nearest_and_pairs. (nearest, pairs, outside); nearest and pairs are None
+    where the grid would be too sparse. Same arithmetic as SwarmMetrics.update's numpy."""
+    ok, nearest, pairs, outside = _advance(np.ascontiguousarray(p, float), last, distance, bool(moved), float(cell),
+                                           float(reach), np.asarray(fence_min, float), np.asarray(fence_max, float))
+    return (nearest, pairs, outside) if ok else (None, None, outside)
+
+
+def _advance_impl(p, last, distance, moved, cell, reach, fence_min, fence_max):
+    n = len(p)
+    outside = np.empty(n, np.bool_)
+    for i in range(n):
+        if moved:
+            ex, ey, ez = p[i, 0] - last[i, 0], p[i, 1] - last[i, 1], p[i, 2] - last[i, 2]
+            distance[i] += np.sqrt((ex * ex + ey * ey) + ez * ez)     # np.linalg.norm's order
+            last[i, 0], last[i, 1], last[i, 2] = p[i, 0], p[i, 1], p[i, 2]
+        inside = True
+        for k in range(3):
+            inside &= (p[i, k] - fence_min[k] >= 0) & (fence_max[k] - p[i, k] >= 0)
+        outside[i] = not inside
+    ok, c, dims, order, start = cell_grid._build(p, cell)
+    if not ok:
+        return False, np.empty(0), np.empty((0, 2), np.int64), outside
+    nearest, pairs = _scan(p, c, dims, order, start, cell, reach)
+    return True, nearest, pairs, outside
+
+
+_advance = jit(_advance_impl) if numba_available() else None

@@ -13,6 +13,8 @@ import numpy as np
 
 from swarm_ros.core.vehicle import VehicleParams
 
+from . import pointmass_jit
+
 
 def clip_velocity(v_cmd, max_speed, max_climb, max_descent, out: np.ndarray, tmp: np.ndarray) -> np.ndarray:
     """Velocity commands (N, 3) within each vehicle's horizontal speed and climb/descent limits,
@@ -47,6 +49,11 @@ class PointMassSwarm:
 
     def step(self, v_cmd: np.ndarray, dt: float, substeps: int = 1) -> None:
         """Advance `substeps` steps of `dt` holding the velocity command."""
+        if pointmass_jit.usable(self.n):
+            pointmass_jit.step(np.ascontiguousarray(v_cmd, float), self.position, self.velocity, self._cmd,
+                               self.max_speed, self.max_climb, self.max_descent, self.max_accel, self.inv_tau,
+                               float(dt), int(substeps))
+            return
         cmd = self.clip_command(v_cmd)
         a, p, v = self._acc, self.position, self.velocity
         for _ in range(substeps):

@@ -8,7 +8,7 @@ arrives `latency` seconds after it was sent. Senders are looked up with a KD-tre
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -37,13 +37,29 @@ class RadioStats:
         return {"sent": self.sent, "links": self.links, "lost": self.lost, "delivered": self.delivered}
 
 
-@dataclass
 class Delivery:
-    """Packets due at one time: receiver and sender indices and packet rows, sorted by receiver."""
-    receiver: np.ndarray
-    sender: np.ndarray
-    sent_at: np.ndarray
-    packet: list = field(default_factory=list)
+    """Packets due at one time: receiver and sender indices and packet rows, sorted by receiver.
+
+    Packets sent as rows of one array may be held as that array (`sent`) and each delivered
+    packet's row in it (`row`): a whole swarm's beacon round is then not copied out once per
+    receiver; `packet` builds the rows when asked.
+    """
+
+    def __init__(self, receiver: np.ndarray, sender: np.ndarray, sent_at: np.ndarray, packet=None,
+                 sent: np.ndarray | None = None, row: np.ndarray | None = None):
+        self.receiver, self.sender, self.sent_at = receiver, sender, sent_at
+        self.sent, self.row = sent, row
+        self._packet = [] if packet is None and row is None else packet
+
+    @property
+    def packet(self):
+        if self._packet is None:
+            self._packet = self.sent[self.row]
+        return self._packet
+
+    def rows(self):
+        """(rows, index): packet i is rows[index[i]], or rows[i] where index is None."""
+        return (self.sent, self.row) if self.row is not None else (self.packet, None)
 
 
 class Radio:
@@ -89,13 +105,17 @@ class Radio:
             return
         slot, rcv, frac = self.links(positions, senders)
         self.stats.links += len(rcv)
-        p_loss = self.spec.loss + (self.loss_edge - self.spec.loss) * frac ** 2
-        ok = self.rng.random(len(rcv)) >= p_loss
-        self.stats.lost += int((~ok).sum())
+        draw = self.rng.random(len(rcv))
         if rows and packets.ndim == 2 and radio_jit.numba_available() and len(senders) >= radio_jit.MIN_SENDERS:
-            rcv, snd, kept = radio_jit.by_receiver(slot, rcv, ok, len(positions), senders, packets)
-            self._queue.append((t + self.spec.latency, Delivery(rcv, snd, np.full(len(rcv), t), kept)))
+            rcv, snd, row = radio_jit.by_receiver(slot, rcv, frac, draw, self.spec.loss, self.loss_edge,
+                                                  len(positions), senders)
+            self.stats.lost += len(slot) - len(rcv)
+            self._queue.append((t + self.spec.latency,
+                                Delivery(rcv, snd, np.full(len(rcv), t), sent=packets, row=row)))
             return
+        p_loss = self.spec.loss + (self.loss_edge - self.spec.loss) * frac ** 2
+        ok = draw >= p_loss
+        self.stats.lost += int((~ok).sum())
         slot, rcv = slot[ok], rcv[ok]
         order = np.argsort(rcv, kind="stable")   # links come by slot (= sender order): now by receiver, sender
         slot, rcv = slot[order], rcv[order]

@@ -105,9 +105,12 @@ class World:
         return float(self.clearance(np.concatenate(pts)).min())
 
     def fence_clearance(self, p: np.ndarray) -> np.ndarray:
+        """Distance (N, 6) to each wall: x min, x max, y min, y max, z min, z max."""
         p = np.asarray(p, float)
-        lo, hi = p - self.bounds_min, self.bounds_max - p
-        return np.stack([lo[:, 0], hi[:, 0], lo[:, 1], hi[:, 1], lo[:, 2], hi[:, 2]], axis=1)
+        out = np.empty((len(p), 6))
+        np.subtract(p, self.bounds_min, out=out[:, 0::2])
+        np.subtract(self.bounds_max, p, out=out[:, 1::2])
+        return out
 
     def inside_fence(self, p: np.ndarray) -> np.ndarray:
         return (self.fence_clearance(p) >= 0).all(axis=1)

@@ -50,7 +50,8 @@ def fly(mission, on_tick: Callable[[SwarmSim, np.ndarray], None] | None = None,
     route = {i: services[name] for name, use in mission.services.items() for i in use.drones}
     while not sim.done:
         for dlv in sim.deliveries():
-            onboard.receive_many(dlv.receiver, dlv.sender, dlv.sent_at, dlv.packet)
+            rows, row = dlv.rows()
+            onboard.receive_many(dlv.receiver, dlv.sender, dlv.sent_at, rows, row=row)
         cmd, beacons = onboard.step(sim.tick, sim.position.copy(), sim.velocity.copy())
         if beacons is not None:
             sim.broadcast(everyone, beacons)

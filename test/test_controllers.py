@@ -209,6 +209,34 @@ def test_beacon_memory_in_bulk_equals_one_beacon_at_a_time(monkeypatch):
     assert 0 < len(bulk.neighbours(t + 0.3).sender) < before
 
 
+def test_beacon_memory_fed_whole_radio_rounds_equals_one_beacon_at_a_time(monkeypatch):
+    """Radio rounds handed over as the packets sent and each beacon's row in them (no copy per
+    receiver) leave the same memory as single adds, round after round, and the rows kept stay
+    bounded by the live beacons, not by the rounds heard."""
+    rng = np.random.default_rng(12)
+    n, t = 40, 0.0
+    single, bulk = BeaconTable(n, 0.15), BeaconTable(n, 0.15)
+    from swarm_ros.control import beacons_jit
+    monkeypatch.setattr(beacons_jit, "MIN_ROWS", 8)
+    sizes = []
+    for step in range(80):
+        t += 0.1
+        sent = rng.normal(size=(n, 8))                      # one packet per sender this round
+        sent[:, 7] = rng.integers(0, 3, n)
+        heard = rng.random((n, n)) < (0.9 if step < 20 else 0.1)   # fewer links later: old rows linger
+        np.fill_diagonal(heard, False)
+        rcv, snd = np.nonzero(heard)                        # by receiver, then sender
+        for r, s_ in zip(rcv.tolist(), snd.tolist()):
+            single.add(r, s_, t, sent[s_])
+        bulk.add_many(rcv, snd, np.full(len(rcv), t), sent, row=snd)
+        nb = bulk.neighbours(t)
+        assert _table_contents(single.neighbours(t)) == _table_contents(nb)
+        sizes.append((len(bulk._store), len(nb.sender)))
+    rows, live = np.array(sizes).T
+    assert (np.diff(rows) < 0).any()                        # rows nobody refers to were dropped
+    assert rows.max() <= max(16 * n, 2 * live.max()) + 1024 + n and live[-1] > 100
+
+
 def _dense_swarm(rng, n):
     """A crowded swarm (contacts inside the margins, a coincident pair) and its observations."""
     pytest.importorskip("numba")
@@ -240,6 +268,31 @@ def test_compiled_safety_layer_equals_numpy(monkeypatch):
     reference = safe_velocity(obs, v_des, radius, np.full(n, 1.0), params)
     assert np.abs(compiled - v_des).max() > 0.1            # contacts were found and corrected
     np.testing.assert_allclose(compiled, reference, rtol=0, atol=1e-12)
+
+
+def test_fused_safety_pass_equals_the_compiled_neighbours_with_numpy_corrections(monkeypatch):
+    """The one-pass obstacle, fence and correction step (whole swarms) gives, bit for bit, what
+    the compiled neighbour pass followed by numpy's corrections and speed clip gives, for
+    velocities held by rows and by columns (numpy adds in a different order for each)."""
+    from swarm_ros.control import safety_jit
+    from swarm_ros.control.safety import safe_velocity
+    rng = np.random.default_rng(9)
+    p, v, obs, radius = _dense_swarm(rng, 120)
+    n = len(p)
+    for v_des in (rng.normal(scale=0.7, size=(n, 3)), np.asfortranarray(rng.normal(scale=0.7, size=(n, 3)))):
+        max_speed = np.full(n, 1.0)
+        assert safety_jit.fusable(v_des)
+        fused = safe_velocity(obs, v_des, radius, max_speed, SafetyParams())
+        with monkeypatch.context() as m:
+            m.setattr(safety_jit, "fusable", lambda v: False)
+            stepwise = safe_velocity(obs, v_des, radius, max_speed, SafetyParams())
+        np.testing.assert_array_equal(fused.view(np.int64), stepwise.view(np.int64))   # -0.0 too
+        assert fused.flags.f_contiguous == stepwise.flags.f_contiguous
+        moved = np.abs(fused - v_des).max(axis=1) > 1e-9
+        assert moved.sum() > n // 4                        # contacts and clips changed many rows
+    s = obs.sensing
+    assert ((s.obstacle_clearance - radius[:, None]) < SafetyParams().obstacle_margin).any()
+    assert ((s.fence_clearance - radius[:, None]) < SafetyParams().fence_margin).any()
 
 
 def test_compiled_formation_equals_numpy(monkeypatch):

@@ -51,3 +51,28 @@ def test_each_vehicle_keeps_its_own_limits_in_one_batch():
     for _ in range(2000):
         s.step(np.array([[20.0, 0, 0], [20.0, 0, 0]]), 0.005)
     assert s.velocity[:, 0] == pytest.approx([CF.max_speed, X500.max_speed], rel=1e-3)
+
+
+def test_compiled_step_equals_numpy(monkeypatch):
+    """A whole swarm stepped by the compiled loop has the numpy reference's positions, velocities and
+    tracked commands, number for number: speed, climb, descent and acceleration limits and the ground."""
+    pytest.importorskip("numba")
+    from sim import pointmass_jit
+    rng = np.random.default_rng(4)
+    vehicles = [X500 if k % 3 == 0 else CF for k in range(200)]
+    start = rng.uniform([-5, -5, 0], [5, 5, 2], (200, 3))
+    start[:50, 2] = 0.0
+    swarms = [PointMassSwarm(vehicles, start) for _ in range(2)]
+    assert pointmass_jit.usable(200)
+    grounded = clipped = 0
+    for tick in range(60):
+        cmd = rng.normal(scale=[3.0, 3.0, 2.0], size=(200, 3))       # beyond the limits, and down into the ground
+        swarms[0].step(cmd, 0.005, 4)
+        with monkeypatch.context() as m:
+            m.setattr(pointmass_jit, "usable", lambda n: False)
+            swarms[1].step(cmd, 0.005, 4)
+        for name in ("position", "velocity", "_cmd"):
+            np.testing.assert_array_equal(getattr(swarms[0], name), getattr(swarms[1], name))
+        grounded += np.count_nonzero(swarms[0].position[:, 2] == 0.0)
+        clipped += np.count_nonzero(swarms[0]._cmd != cmd)
+    assert grounded > 100 and clipped > 1000

@@ -76,14 +76,15 @@ def test_compiled_links_are_the_kd_tree_links_in_the_same_order(monkeypatch):
     pos = rng.uniform(0, 25, (300, 3))
     pos[7] = pos[8]
     radio = Radio(rng.uniform(3, 7, 300), RadioSpec(range=6.5), rng)
-    senders = np.sort(rng.choice(300, 220, replace=False))
-    compiled = radio.links(pos, senders)
-    assert radio_jit.links(pos, senders, radio.range) is not None      # the cell list ran
-    monkeypatch.setattr(radio_jit, "numba_available", lambda: False)
-    tree = radio.links(pos, senders)
-    assert len(tree[0]) > 1000
-    for a, b in zip(compiled, tree):
-        np.testing.assert_array_equal(a, b)
+    for senders in (np.sort(rng.choice(300, 220, replace=False)), np.arange(300)):   # some drones, or all
+        compiled = radio.links(pos, senders)
+        assert radio_jit.links(pos, senders, radio.range) is not None      # the cell list ran
+        with monkeypatch.context() as m:
+            m.setattr(radio_jit, "numba_available", lambda: False)
+            tree = radio.links(pos, senders)
+        assert len(tree[0]) > 1000
+        for a, b in zip(compiled, tree):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_compiled_delivery_equals_the_numpy_delivery(monkeypatch):

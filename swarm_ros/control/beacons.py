@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import beacons_jit
-from .contract import BEACON_SIZE, Neighbours
+from .contract import BEACON_SIZE, Neighbours, StoredNeighbours
 
 _SHIFT = np.int64(1 << 32)   # key = receiver * 2^32 + sender (fleet indices are far below 2^32)
 
@@ -25,28 +25,45 @@ class BeaconTable:
         self.n, self.timeout = n, timeout
         self._key = np.zeros(0, np.int64)
         self._stamp = np.zeros(0)
-        self._rows = np.zeros((0, BEACON_SIZE))
+        self._rows = np.zeros((0, BEACON_SIZE))   # one row per beacon, or None while held as:
+        self._store: np.ndarray | None = None      # the rows as received (one per sender and round)
+        self._src: np.ndarray | None = None        # and each beacon's row in them
         self._width = np.zeros(0, np.intp)
-        self._pending: list = []              # (receiver, sender, stamp, rows, width) in arrival order
+        self._pending: list = []              # (key, stamp, rows, width, row or None) in arrival order
         self._cache: tuple[float, Neighbours] | None = None
+        self._oldest: tuple[np.ndarray, float] | None = None   # (stamps, their minimum)
 
     def add(self, receiver: int, sender: int, stamp: float, beacon: np.ndarray) -> None:
         beacon = np.asarray(beacon, float)
         self.add_many(np.array([receiver]), np.array([sender]), np.array([stamp], float), beacon[None, :])
 
     def add_many(self, receiver: np.ndarray, sender: np.ndarray, stamp: np.ndarray, rows: np.ndarray,
-                 width: np.ndarray | None = None) -> None:
+                 width: np.ndarray | None = None, row: np.ndarray | None = None) -> None:
         """Beacons rows[k] (NaN-padded beyond width[k]) heard by receiver[k] from sender[k], in
-        arrival order (a later beacon with the same stamp replaces an earlier one)."""
-        rows = np.asarray(rows, float).reshape(len(receiver), -1)
+        arrival order (a later beacon with the same stamp replaces an earlier one). With `row`,
+        beacon k is rows[row[k]] (a radio round's packets as sent, one row per sender)."""
+        if row is None:
+            rows = np.asarray(rows, float).reshape(len(receiver), -1)
+        else:
+            rows, row = np.asarray(rows, float), np.asarray(row, np.int64)
         if width is None:
-            width = np.full(len(rows), rows.shape[1], np.intp)
-        if len(rows):
+            width = np.full(len(receiver), rows.shape[1], np.intp)
+        if len(receiver):
             key = np.asarray(receiver, np.int64) * _SHIFT + np.asarray(sender, np.int64)
-            self._pending.append((key, np.asarray(stamp, float), rows, np.asarray(width, np.intp)))
+            self._pending.append((key, np.asarray(stamp, float), rows, np.asarray(width, np.intp), row))
             self._cache = None
 
+    def _held_rows(self) -> np.ndarray:
+        """The beacon rows as one array (the general paths), gathered from the store if held there."""
+        if self._rows is None:
+            self._rows = self._store[self._src]
+            self._store = self._src = None
+        return self._rows
+
     def _merge(self) -> None:
+        self._held_rows()
+        # the general path takes every beacon as its own row
+        self._pending = [(k, s, rows if row is None else rows[row], w) for k, s, rows, w, row in self._pending]
         total = len(self._key) + sum(len(p[0]) for p in self._pending)
         if beacons_jit.usable(total) and all(
                 p[2].shape[1] == self._rows.shape[1] and beacons_jit.strictly_increasing(p[0]) for p in self._pending):
@@ -84,48 +101,69 @@ class BeaconTable:
 
     def _merge_fresh(self, t: float) -> Neighbours | None:
         """The compiled path: pending deliveries merged, stale beacons dropped and the CSR lists
-        built in one pass per delivery (None where it does not apply: the general path)."""
-        pending = self._pending or [(np.zeros(0, np.int64), np.zeros(0), self._rows[:0], np.zeros(0, np.intp))]
+        built in one pass per delivery (None where it does not apply: the general path). Beacons
+        stay rows of the store they arrived in; only their row numbers are merged."""
+        held = self._rows if self._rows is not None else self._store
+        pending = self._pending or [(np.zeros(0, np.int64), np.zeros(0), held[:0], np.zeros(0, np.intp), None)]
         total = len(self._key) + sum(len(p[0]) for p in pending)
-        if not (beacons_jit.usable(total) and self._rows.shape[1] >= BEACON_SIZE and all(
-                p[2].shape[1] == self._rows.shape[1] and beacons_jit.strictly_increasing(p[0]) for p in pending)):
+        if not (beacons_jit.usable(total) and held.shape[1] >= BEACON_SIZE and all(
+                p[2].shape[1] == held.shape[1] and beacons_jit.strictly_increasing(p[0]) for p in pending)):
             return None
-        for key, stamp, rows, width in pending:
-            (self._key, self._stamp, self._rows, self._width, counts, sender, group) = beacons_jit.merge_fresh(
-                self._key, self._stamp, self._rows, self._width.astype(np.int64, copy=False), key,
-                np.asarray(stamp, float), np.ascontiguousarray(rows), width.astype(np.int64, copy=False),
-                float(t), float(self.timeout), self.n, _SHIFT)
-        self._pending = []
+        if self._rows is not None:           # rows held one per beacon: they become the store
+            self._store, self._src, self._rows = np.ascontiguousarray(self._rows, float), np.arange(len(self._key)), None
+        parts, rows_of, base = [self._store], [], len(self._store)
+        for key, _, rows, _, row in pending:
+            rows_of.append(base + (np.arange(len(key)) if row is None else row))
+            parts.append(rows)
+            base += len(rows)
+        store = np.concatenate(parts) if len(parts) > 1 else self._store
+        src = self._src
+        for (key, stamp, _, width, _), row in zip(pending, rows_of):
+            (self._key, self._stamp, src, self._width, counts, sender, group) = beacons_jit.merge_stored(
+                self._key, self._stamp, src, self._width.astype(np.int64, copy=False), key, np.asarray(stamp, float),
+                row, width.astype(np.int64, copy=False), store, float(t), float(self.timeout), self.n)
+        if len(store) > max(16 * self.n, 2 * len(src)) + 1024:     # drop the rows no beacon refers to
+            store, src = beacons_jit.compact(store, src)
+        self._store, self._src, self._pending = store, src, []
         cols = max(BEACON_SIZE, int(self._width.max())) if len(self._width) else BEACON_SIZE
         offsets = np.zeros(self.n + 1, dtype=np.intp)
         np.cumsum(counts, out=offsets[1:])
-        r = self._rows
-        return Neighbours(offsets, sender, self._stamp, r[:, 0:3], r[:, 3:6], r[:, 6], group, r[:, BEACON_SIZE:cols])
+        return StoredNeighbours(offsets, sender, self._stamp, group, store, src, cols)
+
+    def _oldest_stamp(self) -> float:
+        """The oldest stamp held: worked out once per memory, not on every tick (stamps are
+        replaced, never changed in place)."""
+        if self._oldest is None or self._oldest[0] is not self._stamp:
+            self._oldest = (self._stamp, float(self._stamp.min()))
+        return self._oldest[1]
 
     def neighbours(self, t: float) -> Neighbours:
         """Fresh beacons (age <= timeout), per receiver sorted by sender."""
         if self._pending or (self._cache is not None and self._cache[0] != t and len(self._stamp)
-                             and t - self._stamp.min() > self.timeout):
+                             and t - self._oldest_stamp() > self.timeout):
             nb = self._merge_fresh(t)
             if nb is not None:
                 self._cache = (t, nb)
                 return nb
         if self._pending:
             self._merge()
-        if self._cache is not None and self._cache[0] == t:
-            return self._cache[1]
+        if self._cache is not None and (self._cache[0] == t or not len(self._stamp)
+                                        or t - self._oldest_stamp() <= self.timeout):
+            return self._cache[1]          # nothing arrived or expired since the last call
         stale = t - self._stamp > self.timeout
         if stale.any():
             fresh = ~stale
+            rows = self._held_rows()
             self._key, self._stamp = self._key[fresh], self._stamp[fresh]
-            self._rows, self._width = self._rows[fresh], self._width[fresh]
+            self._rows, self._width = rows[fresh], self._width[fresh]
             self._cache = None
         elif self._cache is not None:
-            return self._cache[1]          # nothing arrived or expired since the last call
+            return self._cache[1]
         receiver = (self._key // _SHIFT).astype(np.intp)
         counts = np.bincount(receiver, minlength=self.n)
         cols = max(BEACON_SIZE, int(self._width.max())) if len(self._width) else BEACON_SIZE
-        nb = Neighbours.from_rows(counts, (self._key % _SHIFT).astype(np.intp), self._stamp, self._rows[:, :cols])
+        nb = Neighbours.from_rows(counts, (self._key % _SHIFT).astype(np.intp), self._stamp,
+                                  self._held_rows()[:, :cols])
         self._cache = (t, nb)
         return nb
 

@@ -12,6 +12,7 @@ index of its role in the mission), then an optional controller payload.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Sequence
 
 import numpy as np
@@ -96,6 +97,38 @@ class Neighbours:
         np.cumsum(counts, out=offsets[1:])
         return Neighbours(offsets, self.sender[take], self.stamp[take], self.position[take], self.velocity[take],
                           self.radius[take], self.group[take], self.payload[take])
+
+
+class StoredNeighbours(Neighbours):
+    """Neighbours whose beacon rows are rows `src` of `store` (the beacons as they came off the
+    radio, one row per sender and round), gathered into arrays only when first asked for: the
+    compiled whole-swarm passes read `store` through `src`, so a beacon round is not copied
+    into every receiver's memory."""
+
+    def __init__(self, offsets: np.ndarray, sender: np.ndarray, stamp: np.ndarray, group: np.ndarray,
+                 store: np.ndarray, src: np.ndarray, cols: int):
+        self.offsets, self.sender, self.stamp, self.group = offsets, sender, stamp, group
+        self.store, self.src, self.cols = store, src, cols
+
+    @cached_property
+    def _rows(self) -> np.ndarray:
+        return self.store[self.src, :self.cols]
+
+    @property
+    def position(self) -> np.ndarray:
+        return self._rows[:, 0:3]
+
+    @property
+    def velocity(self) -> np.ndarray:
+        return self._rows[:, 3:6]
+
+    @property
+    def radius(self) -> np.ndarray:
+        return self._rows[:, 6]
+
+    @property
+    def payload(self) -> np.ndarray:
+        return self._rows[:, BEACON_SIZE:]
 
 
 @dataclass

@@ -12,23 +12,32 @@ import numpy as np
 
 from swarm_ros.core.compiled import jit, numba_available
 
+from . import safety_jit
+
 
 def spread(obs, normal: np.ndarray, group: int, spacing: float, speed: float) -> np.ndarray:
     """Sum per drone (N, 3) of the tangential pushes away from same-group neighbours."""
     nb = obs.neighbours
-    return _spread(np.asarray(obs.position, float), np.asarray(nb.offsets, np.int64), np.asarray(nb.position, float),
+    rows, src = safety_jit.beacon_rows(nb)
+    return _spread(np.asarray(obs.position, float), np.asarray(nb.offsets, np.int64), rows[:, 0:3], src,
                    np.asarray(nb.group, np.int64), np.asarray(normal, float), int(group), float(spacing), float(speed))
 
 
-def _spread_impl(pos, offsets, nb_pos, nb_group, normal, group, spacing, speed):
+def _spread_impl(pos, offsets, nb_pos, src, nb_group, normal, group, spacing, speed):
     n = len(offsets) - 1
     out = np.zeros((n, 3))
+    reach = spacing * (1.0 + 1e-6) + 1e-9      # beyond: out of reach whatever the rounding
+    reach2 = reach * reach
     for i in range(n):
         for k in range(offsets[i], offsets[i + 1]):
             if nb_group[k] != group:
                 continue
-            dx, dy, dz = pos[i, 0] - nb_pos[k, 0], pos[i, 1] - nb_pos[k, 1], pos[i, 2] - nb_pos[k, 2]
-            d = np.sqrt(dx * dx + dy * dy + dz * dz)
+            b = src[k]
+            dx, dy, dz = pos[i, 0] - nb_pos[b, 0], pos[i, 1] - nb_pos[b, 1], pos[i, 2] - nb_pos[b, 2]
+            d2 = dx * dx + dy * dy + dz * dz
+            if d2 > reach2:
+                continue
+            d = np.sqrt(d2)
             if not (d < spacing and d > 1e-9):
                 continue
             s = speed * (1.0 - d / spacing)

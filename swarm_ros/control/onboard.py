@@ -30,10 +30,11 @@ class Onboard:
         self.table.add(k, sender, stamp, beacon)
 
     def receive_many(self, k: np.ndarray, sender: np.ndarray, stamp: np.ndarray, beacons: np.ndarray,
-                     width: np.ndarray | None = None) -> None:
+                     width: np.ndarray | None = None, row: np.ndarray | None = None) -> None:
         """Many beacons at once, in arrival order: beacons[i] heard by drone k[i] from sender[i]
-        (its first width[i] numbers, when beacons of different lengths share the NaN-padded rows)."""
-        self.table.add_many(k, sender, stamp, beacons, width)
+        (its first width[i] numbers, when beacons of different lengths share the NaN-padded rows;
+        beacons[row[i]] instead where `row` is given: a radio round's packets as sent)."""
+        self.table.add_many(k, sender, stamp, beacons, width, row)
 
     def feedback(self, k: int, data: np.ndarray) -> None:
         """A mission service (control/plugin.py) answered drone k."""

@@ -101,7 +101,10 @@ def safe_velocity(obs: Observations, v_des: np.ndarray, radius: np.ndarray, max_
         sides.append(np.full(len(depth), sidestep))
 
     if safety_jit.use_compiled(obs.n):
-        rcv, away, clear = safety_jit.near_contacts(obs, radius, p.max_extrapolation, p.separation_margin)
+        near = safety_jit.near_contacts(obs, radius, p.max_extrapolation, p.separation_margin)
+        if safety_jit.fusable(v):
+            return safety_jit.corrected(obs, v, near, radius, max_speed, p, WALLS, Sensing.fence_normal)
+        rcv, away, clear = near
         if len(rcv):
             contact(rcv, away, clear, p.separation_margin, p.sidestep)
     else:

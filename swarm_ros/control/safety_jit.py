@@ -23,27 +23,46 @@ def use_compiled(n: int) -> bool:
 def near_contacts(obs, radius: np.ndarray, max_extrapolation: float, margin: float):
     """(receiver, unit vector away, clearance) of the neighbour contacts with clearance < margin."""
     nb = obs.neighbours
+    rows, src = beacon_rows(nb)
     # strided views (columns of the beacon rows) go in as they are: no copies per tick
     return _near(float(obs.t), np.asarray(obs.position, float), np.asarray(obs.ids, np.int64),
                  np.asarray(nb.offsets, np.int64), np.asarray(nb.sender, np.int64), np.asarray(nb.stamp, float),
-                 np.asarray(nb.position, float), np.asarray(nb.velocity, float), np.asarray(nb.radius, float),
-                 np.asarray(radius, float), float(max_extrapolation), float(margin))
+                 rows[:, 0:3], rows[:, 3:6], rows[:, 6], src, np.asarray(radius, float), float(max_extrapolation),
+                 float(margin))
 
 
-def _near_impl(t, pos, ids, offsets, sender, stamp, nb_pos, nb_vel, nb_radius, radius, max_extrap, margin):
+def beacon_rows(nb):
+    """(rows, src): beacon k's numbers are rows[src[k]], from the memory's store where it keeps
+    one (StoredNeighbours) or from the neighbour arrays."""
+    if getattr(nb, "src", None) is not None:
+        return np.asarray(nb.store, float), np.asarray(nb.src, np.int64)
+    rows = np.empty((len(nb.stamp), 8))
+    rows[:, 0:3], rows[:, 3:6], rows[:, 6], rows[:, 7] = nb.position, nb.velocity, nb.radius, nb.group
+    return rows, np.arange(len(nb.stamp))
+
+
+def _near_impl(t, pos, ids, offsets, sender, stamp, nb_pos, nb_vel, nb_radius, src, radius, max_extrap, margin):
     e = len(stamp)
     rcv = np.empty(e, np.int64)
     away = np.empty((e, 3))
     clear = np.empty(e)
     m = 0
     for i in range(len(offsets) - 1):
+        px, py, pz, ri = pos[i, 0], pos[i, 1], pos[i, 2], radius[i]
         for k in range(offsets[i], offsets[i + 1]):
+            b = src[k]
             age = min(max(t - stamp[k], 0.0), max_extrap)
-            dx = pos[i, 0] - (nb_pos[k, 0] + nb_vel[k, 0] * age)
-            dy = pos[i, 1] - (nb_pos[k, 1] + nb_vel[k, 1] * age)
-            dz = pos[i, 2] - (nb_pos[k, 2] + nb_vel[k, 2] * age)
-            dist = np.sqrt(dx * dx + dy * dy + dz * dz)
-            c = dist - radius[i] - nb_radius[k]
+            dx = px - (nb_pos[b, 0] + nb_vel[b, 0] * age)
+            dy = py - (nb_pos[b, 1] + nb_vel[b, 1] * age)
+            dz = pz - (nb_pos[b, 2] + nb_vel[b, 2] * age)
+            d2 = dx * dx + dy * dy + dz * dz
+            # most beacons are far beyond the margin: told from the square, with room to spare
+            # for rounding, before the root; those near it get the exact test below
+            reach = (margin + ri + nb_radius[b]) * (1.0 + 1e-6) + 1e-9
+            if d2 > reach * reach:
+                continue
+            dist = np.sqrt(d2)
+            c = dist - radius[i] - nb_radius[b]
             if not c < margin:
                 continue
             if dist > 1e-9:
@@ -65,3 +84,87 @@ def _near_numpy(*args):
 
 
 _near = jit(_near_impl, fallback=_near_numpy) if numba_available() else _near_numpy
+
+
+def fusable(v: np.ndarray) -> bool:
+    """`corrected` follows numpy's order of additions for velocities held by rows or by columns
+    (numpy's einsum adds a row's three products as (x + z) + y when rows are contiguous, as
+    (x + y) + z when columns are); other layouts take the numpy path."""
+    return v.dtype == np.float64 and v.ndim == 2 and (v.flags.c_contiguous or v.flags.f_contiguous)
+
+
+def corrected(obs, v_des: np.ndarray, contacts, radius: np.ndarray, max_speed: np.ndarray, p, walls,
+              fence_normal: np.ndarray) -> np.ndarray:
+    """safe_velocity's remainder for whole swarms: obstacle and fence contacts, the corrections
+    of all contacts (`contacts`: near_contacts' neighbour ones) and the speed clip, in one pass
+    with safety.py's arithmetic and order (see `fusable`; bincount adds each drone's
+    corrections in contact order from 0.0). The result has v_des' layout, as numpy's has."""
+    rcv, away, clear = contacts
+    s = obs.sensing
+    by_columns = not v_des.flags.c_contiguous
+    v = _corrected(np.ascontiguousarray(v_des, float), by_columns, rcv, away, clear,
+                      np.asarray(s.obstacle_clearance, float), np.asarray(s.obstacle_normal, float),
+                      np.asarray(s.fence_clearance, float), np.asarray(radius, float),
+                      _per_drone(max_speed, len(v_des)), np.asarray(walls, np.int64),
+                      np.asarray(fence_normal, float), float(p.separation_margin), float(p.obstacle_margin),
+                      float(p.fence_margin), float(p.push_speed), float(p.sidestep))
+    return np.asfortranarray(v) if by_columns else v
+
+
+def _per_drone(x, n: int) -> np.ndarray:
+    x = np.asarray(x, float)
+    return x if x.shape == (n,) else np.broadcast_to(x, (n,))
+
+
+def _correction(out, vx, vy, vz, ax, ay, az, clearance, margin, sidestep, push_speed):
+    """Add one contact's correction to out (3,), as safety._corrections computes it."""
+    depth = min(max(1.0 - clearance / margin, 0.0), 1.0)
+    closing = (vx * ax + vz * az) + vy * ay
+    remove = (-closing if closing < 0 else 0.0) * min(1.0, 2.0 * depth)
+    push = push_speed * depth
+    step = sidestep * push / max(np.sqrt(ax * ax + ay * ay), 1e-9)
+    k = remove + push
+    out[0] += ax * k + (ay + abs(az) * ax) * step
+    out[1] += ay * k + (-ax + abs(az) * ay) * step
+    out[2] += az * k + 0.0
+
+
+def _corrected_impl(v_des, by_columns, rcv, away, clear, obst_clear, obst_normal, fence_clear, radius, max_speed, walls,
+                    fence_normal, sep_margin, obst_margin, fence_margin, push_speed, sidestep):
+    n = len(v_des)
+    corr = np.zeros((n, 3))
+    found = len(rcv) > 0
+    e = 0
+    for i in range(n):
+        vx, vy, vz = v_des[i, 0], v_des[i, 1], v_des[i, 2]
+        out = corr[i]
+        while e < len(rcv) and rcv[e] == i:        # neighbour contacts come sorted by drone
+            _correction(out, vx, vy, vz, away[e, 0], away[e, 1], away[e, 2], clear[e], sep_margin, sidestep,
+                        push_speed)
+            e += 1
+        for j in range(obst_clear.shape[1]):
+            oc = obst_clear[i, j] - radius[i]
+            if oc < obst_margin:
+                found = True
+                _correction(out, vx, vy, vz, obst_normal[i, j, 0], obst_normal[i, j, 1], obst_normal[i, j, 2], oc,
+                            obst_margin, sidestep, push_speed)
+        for w in walls:
+            fc = fence_clear[i, w] - radius[i]
+            if fc < fence_margin:
+                found = True
+                _correction(out, vx, vy, vz, fence_normal[w, 0], fence_normal[w, 1], fence_normal[w, 2], fc,
+                            fence_margin, 0.0, push_speed)
+    v = np.empty((n, 3))
+    for i in range(n):
+        x, y, z = v_des[i, 0], v_des[i, 1], v_des[i, 2]
+        if found:                                  # numpy adds the (zero) corrections to every row
+            x, y, z = x + corr[i, 0], y + corr[i, 1], z + corr[i, 2]
+        norm = np.sqrt((x * x + y * y) + z * z) if by_columns else np.sqrt((x * x + z * z) + y * y)
+        scale = min(1.0, max_speed[i] / max(norm, 1e-12))
+        v[i, 0], v[i, 1], v[i, 2] = x * scale, y * scale, z * scale
+    return v
+
+
+if numba_available():
+    _correction = jit(_correction)
+    _corrected = jit(_corrected_impl)
