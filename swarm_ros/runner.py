@@ -201,7 +201,7 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
         node.destroy_node()
         rclpy.try_shutdown(context=context)
         if group.procs:
-            _write_lines(run_dir / "logs" / "shm_removed.txt", shm.remove_unused(shm_files))
+            _write_lines(run_dir / "logs" / "shm_removed.txt", shm.remove_unused(shm_files, domain_id))
         hosts_summary = hosts.summary() if hosts is not None else None
         _close_hosts(hosts, saved_env)
     if interrupted:

@@ -42,7 +42,7 @@ def short_rings(folder: Path, duration: float = 6.0, speed: float = 1.0, name: s
     for key in ("fleet", "world"):
         data[key] = str((src.parent / data[key]).resolve())
     data.update(name=name, duration=duration)
-    data["phases"] = {"takeoff": {"altitude": 1.0, "duration": 2}, "land": {"duration": min(6.0, duration - 3), "speed": 1.0}}
+    data["phases"] = {"takeoff": {"altitude": 1.0, "duration": 2}, "land": {"duration": min(6.0, max(3.0, duration / 2)), "speed": 1.0}}
     data["sim"]["speed"] = speed
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.yaml"

@@ -100,3 +100,21 @@ def test_launch_takes_a_domain_id_or_auto_and_a_positive_lost_after(capsys):
             parser.parse_args(["launch", "rings", *bad])
         assert exit_.value.code == 2
     assert "is not" in capsys.readouterr().err
+
+
+def test_port_files_every_domain_shares_are_left_to_the_runs_of_other_domains():
+    """A run removes its own domain's port files once unused, never those all domains share: a
+    starting process of another run may be opening one right then."""
+    own, shared = "fastdds_port8651", "fastdds_port7399"      # domain 5 owns 8650-8899; 7399 is no domain's
+    made = []
+    try:
+        for name in (own, shared):
+            if not (shm.SHM / name).exists():
+                (shm.SHM / name).write_bytes(b"")
+                made.append(name)
+        assert shm.shared_by_domains(shared, 5) and not shm.shared_by_domains(own, 5)
+        removed = shm.remove_unused({own, shared}, domain=5)
+        assert own in removed and shared not in removed and (shm.SHM / shared).exists()
+    finally:
+        for name in made:
+            (shm.SHM / name).unlink(missing_ok=True)
