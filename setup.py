@@ -59,7 +59,8 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["swarm_ros", "swarm_ros.*", "sim", "sim.*", "firmware_update",
                                     "firmware_update.*"]),
-    package_data={"firmware_update": ["models/*.safetensors"]},   # the shipped perception models
+    package_data={"firmware_update": ["models/*.safetensors"],    # the shipped perception models
+                  "swarm_ros": ["dds_profile.xml"]},               # the processes' Fast DDS profile
     data_files=[
         ("share/ament_index/resource_index/packages", ["resource/" + PACKAGE]),
         ("share/" + PACKAGE, ["package.xml"]),

@@ -9,6 +9,7 @@ simulator, a recorder that cannot write), or the simulator's verdict is a failed
 (collisions, geofence violations, a drone lost or not landed where the mission says), or, with
 strict:=true, more than 1 % of the commands were late. A bad argument gives a one-line error naming it.
 """
+import os
 from dataclasses import replace
 
 from launch import LaunchDescription
@@ -16,7 +17,7 @@ from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironment
 from launch.substitutions import LaunchConfiguration
 
 from swarm_ros.launch_actions import FLAG_CHOICES, MissionWatch, flag, load_mission_arg, non_negative, port_number
-from swarm_ros.launching import ISOLATION, node_specs
+from swarm_ros.launching import ISOLATION, dds_profile, node_specs
 
 
 def _nodes(context):
@@ -36,6 +37,8 @@ def _nodes(context):
 def generate_launch_description():
     return LaunchDescription([
         *[SetEnvironmentVariable(k, v) for k, v in ISOLATION.items()],
+        SetEnvironmentVariable("PYTHONFAULTHANDLER", "1"),     # a native crash leaves the Python stacks
+        *[SetEnvironmentVariable(k, v) for k, v in dds_profile(os.environ).items()],
         DeclareLaunchArgument("mission", default_value="rings",
                               description="mission name (an installed config/missions/<name>.yaml) or file"),
         DeclareLaunchArgument("speed", default_value="",

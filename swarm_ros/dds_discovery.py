@@ -30,8 +30,9 @@ _DROP = ("ROS_DISCOVERY_SERVER", "ROS_SUPER_CLIENT", "FASTDDS_DEFAULT_PROFILES_F
 
 
 def _base(base_env: dict) -> dict:
+    from .launching import DDS_PROFILE       # our own profile (type propagation off) comes back
     env = {k: v for k, v in base_env.items() if k not in _DROP}
-    env.update(UDP_ONLY, PYTHONUNBUFFERED="1")
+    env.update(UDP_ONLY, PYTHONUNBUFFERED="1", FASTDDS_DEFAULT_PROFILES_FILE=str(DDS_PROFILE))
     return env
 
 
@@ -66,6 +67,11 @@ def server_profile(address: str, port: int = PORT) -> str:
             <locator><udpv4><address>{address}</address><port>{int(port)}</port></udpv4></locator>
           </metatrafficUnicastLocatorList>
         </builtin>
+        <propertiesPolicy>
+          <properties>
+            <property><name>fastdds.type_propagation</name><value>disabled</value></property>
+          </properties>
+        </propertiesPolicy>
       </rtps>
     </participant>
   </profiles>

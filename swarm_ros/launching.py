@@ -131,9 +131,21 @@ def node_specs(mission, *, per_drone_processes: bool = False, speed: float | Non
     return specs
 
 
+DDS_PROFILE = Path(__file__).resolve().parent / "dds_profile.xml"   # type propagation off (see the file)
+
+
+def dds_profile(env) -> dict:
+    """Our Fast DDS profile for processes whose environment names none of its own."""
+    if env.get("FASTDDS_DEFAULT_PROFILES_FILE") or env.get("FASTRTPS_DEFAULT_PROFILES_FILE"):
+        return {}
+    return {"FASTDDS_DEFAULT_PROFILES_FILE": str(DDS_PROFILE)}
+
+
 def ros_environment(domain_id: int | None = None) -> dict:
-    """The environment every process of a run gets: loopback-only discovery, one domain."""
-    env = dict(os.environ, **ISOLATION, PYTHONUNBUFFERED="1")
+    """The environment every process of a run gets: loopback-only discovery, one domain, our
+    DDS profile; and Python's fault handler, so that a crash in native code (DDS, compiled
+    kernels) leaves each thread's Python stack in the process's log, not an empty log."""
+    env = dict(os.environ, **ISOLATION, **dds_profile(os.environ), PYTHONUNBUFFERED="1", PYTHONFAULTHANDLER="1")
     if domain_id is not None:
         env["ROS_DOMAIN_ID"] = str(domain_id)
     return env
