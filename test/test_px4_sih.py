@@ -122,7 +122,7 @@ def test_two_vehicles_take_off_fly_velocity_and_position_setpoints_and_land(px4,
     for n, b in backends.items():
         b.position(targets[n])
     assert wait_for(lambda: all(np.linalg.norm(backends[n].state().position - targets[n]) < 0.3 for n in backends),
-                    20.0, step=0.1)
+                    20.0, step=0.1), {n: (b.state().position - targets[n], b.state().mode) for n, b in backends.items()}
     off = lambda n: truth(px4, n) - targets[n]                # noqa: E731
     # the truth within the estimate's drift (GPS ~0.5 m, barometer ~1 m measured here)
     assert wait_for(lambda: all(np.linalg.norm(off(n)[:2]) < 0.8 and abs(off(n)[2]) < 1.2 for n in backends), 10.0), \
