@@ -90,35 +90,37 @@ def lost_data(summary: dict) -> str | None:
 FAILED = 3             # exit code of a run whose mission failed (and, with --strict, of one that flew late)
 
 
-def _failures(summary: dict) -> tuple[list[str], list[str], list[str]]:
-    """(safety failures, lost drones/services/data, landing failures) as phrases."""
+def judge(summary: dict) -> tuple[str, str]:
+    """(the verdict line, its kind: "ok", "late" or "failed"). Failed on a collision or geofence
+    violation, a drone that did not land where the mission says, a drone or mission service
+    lost, data missing from the bag; "late" when only more than LATE_LIMIT of the commands were
+    late (the controllers were not flown as the mission says). docs/guide/verdicts.md lists
+    the verdicts and exit codes."""
     faults = [f for f in (lost_drones(summary), lost_services(summary), lost_data(summary)) if f]
-    return safety_failures(summary), faults, landing_failures(summary)
+    landing = landing_failures(summary)
+    failed = safety_failures(summary)
+    if failed:
+        return "; ".join(["SAFETY VIOLATIONS: " + ", ".join(failed + landing), *faults]), "failed"
+    if faults or landing:
+        return "MISSION FAILED: " + "; ".join(faults + landing), "failed"
+    late = late_fraction(summary)
+    if late > LATE_LIMIT:
+        return f"mission flew, but {percent(late)} of commands were late (more than {100 * LATE_LIMIT:g} %)", "late"
+    return "mission OK", "ok"
 
 
 def verdict(summary: dict) -> tuple[str, bool]:
-    """(the verdict line, whether the run is OK): not OK on a collision or geofence violation, a
-    drone that did not land where the mission says, a drone or mission service lost, data missing
-    from the bag, or when more than LATE_LIMIT of the commands were late (the controllers were
-    not flown as the mission says). docs/guide/verdicts.md lists the verdicts and exit codes."""
-    failed, faults, landing = _failures(summary)
-    if failed:
-        return "; ".join(["SAFETY VIOLATIONS: " + ", ".join(failed + landing), *faults]), False
-    if faults or landing:
-        return "MISSION FAILED: " + "; ".join(faults + landing), False
-    late = late_fraction(summary)
-    if late > LATE_LIMIT:
-        return f"mission flew, but {percent(late)} of commands were late (more than {100 * LATE_LIMIT:g} %)", False
-    return "mission OK", True
+    """(the verdict line, whether the run is OK)."""
+    said, kind = judge(summary)
+    return said, kind == "ok"
 
 
 def exit_code(summary: dict, strict: bool = False) -> int:
-    """FAILED when the mission failed (every verdict but OK and "flew, but late"), and with
-    `strict` also when it flew late; else 0. Late commands alone are the machine's doing more
-    than the mission's (a loaded computer in real time), so they fail a run only when asked."""
-    if any(_failures(summary)):
-        return FAILED
-    return FAILED if strict and not verdict(summary)[1] else 0
+    """FAILED for a failed mission, and with `strict` also for one that flew late; else 0. Late
+    commands alone are the machine's doing more than the mission's (a loaded computer in real
+    time), so they fail a run only when asked."""
+    kind = judge(summary)[1]
+    return FAILED if kind == "failed" or (strict and kind == "late") else 0
 
 
 def separation_line(summary: dict) -> str:

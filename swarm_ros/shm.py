@@ -75,8 +75,7 @@ def with_companions(names: set[str]) -> set[str]:
 def remove_unused(names: set[str], domain: int | None = None) -> list[str]:
     """Remove the noted files no live process uses; the names removed. With `domain`, the port
     files every domain shares are left alone: a participant of another run may be opening one
-    at this moment (unused an instant ago), and removing it under a starting process crashed
-    that process (SIGSEGV in parallel test runs). They are a fixed few, so they do not pile up."""
+    at this moment (unused an instant ago). They are a fixed few, so they do not pile up."""
     busy = in_use()
     removed = []
     for name in sorted(with_companions(names) - busy):

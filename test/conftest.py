@@ -107,12 +107,17 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(kind)
         if not kinds:
             item.add_marker("unit")
-        if module in SLOW or f"{module}::{item.originalname}" in SLOW or kinds & {"ros", "e2e"}:
+        if _listed(SLOW, module, item) or kinds & {"ros", "e2e"}:
             item.add_marker("slow")
-        if module in SOLO or f"{module}::{item.originalname}" in SOLO:
+        if _listed(SOLO, module, item):
             item.add_marker("solo")
     if getattr(config.option, "numprocesses", None):
         _heaviest_files_first(items)
+
+
+def _listed(names: set[str], module: str, item) -> bool:
+    """Whether `names` holds the test's module or module::test (all its parameters)."""
+    return module in names or f"{module}::{item.originalname}" in names
 
 
 def _heaviest_files_first(items) -> None:

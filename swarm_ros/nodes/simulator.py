@@ -41,7 +41,7 @@ from swarm_ros.nodes.lost_drones import LOST_AFTER, LostDrones
 from swarm_ros.nodes.runtime import Process, mission_from, qos, qos_latest
 from swarm_ros.nodes.service_link import link_of
 from swarm_ros.nodes.update_relay import UpdateRelay
-from swarm_ros.report import exit_code, verdict
+from swarm_ros.report import exit_code, judge
 
 STATUS_PERIOD = 0.2   # s wall time between status messages
 SETTLE = 0.5          # s after every peer is matched before the first tick: lets discovery finish
@@ -387,7 +387,7 @@ class SimulatorNode:
             {k: summary[k] for k in ("collisions", "geofence_violations", "min_separation", "rtf", "late_ticks")}))
         code = 0
         if self.judge:      # under `ros2 launch`, whose exit code is the processes'
-            said, _ = verdict(summary)
+            said, _ = judge(summary)
             if exit_code(summary, self.strict):
                 self.node.get_logger().error(said)
                 code = EXIT_FAILED
