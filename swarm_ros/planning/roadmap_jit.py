@@ -1,0 +1,70 @@
+"""Compiled (numba) twin of the geometric roadmap's CSR build: edge costs and rows in one pass.
+
+roadmap._geometric concatenates both directions of every neighbour pair, sorts them into CSR
+with scipy.sparse and permutes the costs: several copies and a sort of every edge. Here two
+counting sorts (by column, then stably by row) put the same edges in the same order (rows by
+source, then by destination) and each pair's cost is computed once, with edge_lengths'
+operations in its order (a sum of squared coordinate differences from 0, then sqrt), so the
+arrays are the same bit for bit: test/test_gmt_jit.py compares them.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from swarm_ros.core.compiled import jit, numba_available
+
+
+def _symmetric_csr_impl(n, i, j, pts):
+    """(ptr, cols, cost, distinct) of the edges i -> j and j -> i; distinct False on a repeated pair."""
+    p, dim = len(i), pts.shape[1]
+    length = np.empty(p)
+    for e in range(p):
+        acc = 0.0
+        for k in range(dim):
+            x = pts[i[e], k] - pts[j[e], k]
+            acc += x * x
+        length[e] = math.sqrt(acc)
+    # Directed edge e < p is i[e] -> j[e], e >= p is j[e - p] -> i[e - p].
+    start = np.zeros(n + 1, np.intp)
+    for e in range(p):
+        start[i[e] + 1] += 1
+        start[j[e] + 1] += 1
+    for x in range(n):
+        start[x + 1] += start[x]
+    by_dst = np.empty(2 * p, np.intp)               # counting sort by destination
+    fill = start[:-1].copy()
+    for e in range(2 * p):
+        dst = j[e] if e < p else i[e - p]
+        by_dst[fill[dst]] = e
+        fill[dst] += 1
+    cols, cost = np.empty(2 * p, np.intp), np.empty(2 * p)
+    fill[:] = start[:-1]
+    for t in range(2 * p):                          # stable counting sort by source
+        e = by_dst[t]
+        src, dst, c = (i[e], j[e], length[e]) if e < p else (j[e - p], i[e - p], length[e - p])
+        cols[fill[src]], cost[fill[src]] = dst, c
+        fill[src] += 1
+    distinct = True
+    for x in range(n):
+        for q in range(start[x] + 1, start[x + 1]):
+            if cols[q] == cols[q - 1]:
+                distinct = False
+    return start, cols, cost, distinct
+
+
+_symmetric_csr = jit(_symmetric_csr_impl)
+
+
+def usable() -> bool:
+    return numba_available()
+
+
+def symmetric_csr(n: int, i: np.ndarray, j: np.ndarray, pts: np.ndarray):
+    """csr_from_pairs(n, r_[i, j], r_[j, i], r_[c, c]) with c = edge_lengths(pts, i, j)."""
+    ptr, cols, cost, distinct = _symmetric_csr(int(n), np.ascontiguousarray(i, np.intp),
+                                               np.ascontiguousarray(j, np.intp), pts)
+    if not distinct:
+        raise ValueError("csr_from_pairs needs distinct (src, dst) pairs")
+    return ptr, cols, cost
