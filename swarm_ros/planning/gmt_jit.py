@@ -36,8 +36,9 @@ def _march_impl(ptr, idx, in_cost, valid, start, goal, delta, limit, pts,
     open_, rest, group = np.empty(n, np.intp), np.empty(n, np.intp), np.empty(n, np.intp)
     new, first = np.empty(n, np.intp), np.empty(n, np.intp)
     best = np.empty(n)
-    seen = np.zeros(n, np.bool_)
+    listed = np.zeros(n, np.bool_)
     w, c = np.empty((3, pts.shape[1])), np.empty((2, pts.shape[1]), np.intp)    # segment_hit's scratch
+    seen = np.zeros(len(box_lo) + len(cyl_r) + 1, np.intp)
     open_[0], n_open = start, 1
     i = iterations = checks = 0
     found = False
@@ -66,13 +67,13 @@ def _march_impl(ptr, idx, in_cost, valid, start, goal, delta, limit, pts,
             x = group[k]
             for e in range(ptr[x], ptr[x + 1]):
                 y = idx[e]
-                if status[y] == UNEXPLORED and not seen[y]:
-                    seen[y] = True
+                if status[y] == UNEXPLORED and not listed[y]:
+                    listed[y] = True
                     new[n_new] = y
                     n_new += 1
         for k in range(n_new):               # cheapest open parent, before anything changes
             x = new[k]
-            seen[x] = False
+            listed[x] = False
             b, f = np.inf, -1
             for e in range(ptr[x], ptr[x + 1]):
                 if status[idx[e]] == OPEN:
@@ -83,7 +84,7 @@ def _march_impl(ptr, idx, in_cost, valid, start, goal, delta, limit, pts,
         checks += n_new
         for k in range(n_new):
             x, f = new[k], first[k]
-            if not segment_hit(pts, idx[f], pts, x, w, c, box_lo, box_hi, cyl_c, cyl_r, cyl_z, lo, cell, shape,
+            if not segment_hit(pts, idx[f], pts, x, w, c, seen, box_lo, box_hi, cyl_c, cyl_r, cyl_z, lo, cell, shape,
                                grid_ptr, grid_obs):
                 cost[x], parent[x], edge[x], status[x] = best[k], idx[f], f, OPEN
                 rest[n_rest] = x

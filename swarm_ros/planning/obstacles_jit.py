@@ -60,7 +60,9 @@ def _box_segment(w, o, box_lo, box_hi):
             ta, tb = (lo - p) / d, (hi - p) / d
             near, far = min(ta, tb), max(ta, tb)
         near_max, far_min = max(near_max, near), min(far_min, far)
-    return max(near_max, 0.0) <= min(far_min, 1.0)
+        if max(near_max, 0.0) > min(far_min, 1.0):    # can only grow apart: a miss already
+            return False
+    return True
 
 
 def _cylinder_segment(w, j, cyl_c, cyl_r, cyl_z):
@@ -100,12 +102,13 @@ def _cell_of(x, lo, cell, size):
     return min(max(c, 0), size - 1)
 
 
-def _segment_hit_impl(a, ia, b, ib, w, c, box_lo, box_hi, cyl_c, cyl_r, cyl_z, lo, cell, shape, grid_ptr,
+def _segment_hit_impl(a, ia, b, ib, w, c, seen, box_lo, box_hi, cyl_c, cyl_r, cyl_z, lo, cell, shape, grid_ptr,
                       grid_obs):
     """ObstacleSet.segments_hit for the one segment a[ia] -> b[ib].
 
     w (3, d) and c (2, d) are scratch rows: no allocation per segment. The segment or piece under
-    test is w[0] -> w[0] + w[1]; w[2] holds b - a.
+    test is w[0] -> w[0] + w[1]; w[2] holds b - a. seen (m + 1 ints, last = a running piece
+    number) skips an obstacle already tested against this piece from another of its cells.
     """
     dim = a.shape[1]
     m = len(box_lo) + len(cyl_r)
@@ -126,6 +129,7 @@ def _segment_hit_impl(a, ia, b, ib, w, c, box_lo, box_hi, cyl_c, cyl_r, cyl_z, l
     for k in range(dim):
         w[1, k] = w[2, k] / pieces
     for q in range(pieces):
+        seen[m] += 1
         for k in range(dim):
             w[0, k] = a[ia, k] + q * w[1, k]
             pb = w[0, k] + w[1, k]
@@ -141,7 +145,11 @@ def _segment_hit_impl(a, ia, b, ib, w, c, box_lo, box_hi, cyl_c, cyl_r, cyl_z, l
             if not ok:
                 continue
             for e in range(grid_ptr[flat], grid_ptr[flat + 1]):
-                if _obstacle_segment(w, grid_obs[e], box_lo, box_hi, cyl_c, cyl_r, cyl_z):
+                o = grid_obs[e]
+                if seen[o] == seen[m]:
+                    continue
+                seen[o] = seen[m]
+                if _obstacle_segment(w, o, box_lo, box_hi, cyl_c, cyl_r, cyl_z):
                     return True
     return False
 
@@ -182,8 +190,9 @@ def _points_in_impl(pts, box_lo, box_hi, cyl_c, cyl_r, cyl_z, lo, cell, shape, g
 def _segments_hit_impl(a, b, box_lo, box_hi, cyl_c, cyl_r, cyl_z, lo, cell, shape, grid_ptr, grid_obs):
     out = np.zeros(len(a), np.bool_)
     w, c = np.empty((3, a.shape[1])), np.empty((2, a.shape[1]), np.intp)
+    seen = np.zeros(len(box_lo) + len(cyl_r) + 1, np.intp)
     for i in range(len(a)):
-        out[i] = segment_hit(a, i, b, i, w, c, box_lo, box_hi, cyl_c, cyl_r, cyl_z, lo, cell, shape,
+        out[i] = segment_hit(a, i, b, i, w, c, seen, box_lo, box_hi, cyl_c, cyl_r, cyl_z, lo, cell, shape,
                              grid_ptr, grid_obs)
     return out
 

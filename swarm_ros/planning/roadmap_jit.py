@@ -26,26 +26,30 @@ def _symmetric_csr_impl(n, i, j, pts):
             x = pts[i[e], k] - pts[j[e], k]
             acc += x * x
         length[e] = math.sqrt(acc)
-    # Directed edge e < p is i[e] -> j[e], e >= p is j[e - p] -> i[e - p].
+    # Row lengths: each pair is an edge out of both of its ends.
     start = np.zeros(n + 1, np.intp)
     for e in range(p):
         start[i[e] + 1] += 1
         start[j[e] + 1] += 1
     for x in range(n):
         start[x + 1] += start[x]
-    by_dst = np.empty(2 * p, np.intp)               # counting sort by destination
+    # Counting sort by destination, carrying source and cost (i -> j edges first, then j -> i) ...
+    src, length2 = np.empty(2 * p, np.intp), np.empty(2 * p)
     fill = start[:-1].copy()
-    for e in range(2 * p):
-        dst = j[e] if e < p else i[e - p]
-        by_dst[fill[dst]] = e
-        fill[dst] += 1
+    for e in range(p):
+        src[fill[j[e]]], length2[fill[j[e]]] = i[e], length[e]
+        fill[j[e]] += 1
+    for e in range(p):
+        src[fill[i[e]]], length2[fill[i[e]]] = j[e], length[e]
+        fill[i[e]] += 1
+    # ... then stably by source: rows by source, each row by destination. Reads run in order.
     cols, cost = np.empty(2 * p, np.intp), np.empty(2 * p)
     fill[:] = start[:-1]
-    for t in range(2 * p):                          # stable counting sort by source
-        e = by_dst[t]
-        src, dst, c = (i[e], j[e], length[e]) if e < p else (j[e - p], i[e - p], length[e - p])
-        cols[fill[src]], cost[fill[src]] = dst, c
-        fill[src] += 1
+    for dst in range(n):
+        for t in range(start[dst], start[dst + 1]):
+            s = src[t]
+            cols[fill[s]], cost[fill[s]] = dst, length2[t]
+            fill[s] += 1
     distinct = True
     for x in range(n):
         for q in range(start[x] + 1, start[x + 1]):
