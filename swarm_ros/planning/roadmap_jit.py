@@ -3,9 +3,9 @@
 roadmap._geometric concatenates both directions of every neighbour pair, sorts them into CSR
 with scipy.sparse and permutes the costs: several copies and a sort of every edge. Here two
 counting sorts (by column, then stably by row) put the same edges in the same order (rows by
-source, then by destination) and each pair's cost is computed once, with edge_lengths'
-operations in its order (a sum of squared coordinate differences from 0, then sqrt), so the
-arrays are the same bit for bit: test/test_gmt_jit.py compares them.
+source, then by destination) and each edge's cost is computed with edge_lengths' operations
+in its order (a sum of squared coordinate differences from 0, then sqrt), so the arrays are
+the same bit for bit: test/test_gmt_jit.py compares them.
 """
 from __future__ import annotations
 
@@ -19,36 +19,32 @@ from swarm_ros.core.compiled import jit, numba_available
 def _symmetric_csr_impl(n, i, j, pts):
     """(ptr, cols, cost, distinct) of the edges i -> j and j -> i; distinct False on a repeated pair."""
     p, dim = len(i), pts.shape[1]
-    length = np.empty(p)
-    for e in range(p):
-        acc = 0.0
-        for k in range(dim):
-            x = pts[i[e], k] - pts[j[e], k]
-            acc += x * x
-        length[e] = math.sqrt(acc)
-    # Row lengths: each pair is an edge out of both of its ends.
-    start = np.zeros(n + 1, np.intp)
+    start = np.zeros(n + 1, np.intp)                # row lengths: a pair is an edge out of both ends
     for e in range(p):
         start[i[e] + 1] += 1
         start[j[e] + 1] += 1
     for x in range(n):
         start[x + 1] += start[x]
-    # Counting sort by destination, carrying source and cost (i -> j edges first, then j -> i) ...
-    src, length2 = np.empty(2 * p, np.intp), np.empty(2 * p)
+    src = np.empty(2 * p, np.intp)                  # counting sort by destination (i -> j first) ...
     fill = start[:-1].copy()
     for e in range(p):
-        src[fill[j[e]]], length2[fill[j[e]]] = i[e], length[e]
+        src[fill[j[e]]] = i[e]
         fill[j[e]] += 1
     for e in range(p):
-        src[fill[i[e]]], length2[fill[i[e]]] = j[e], length[e]
+        src[fill[i[e]]] = j[e]
         fill[i[e]] += 1
-    # ... then stably by source: rows by source, each row by destination. Reads run in order.
+    # ... then stably by source: rows by source, each row by destination; reads run in order.
+    # The cost is edge_lengths' (squares summed from 0 by coordinate; (a - b)^2 == (b - a)^2).
     cols, cost = np.empty(2 * p, np.intp), np.empty(2 * p)
     fill[:] = start[:-1]
     for dst in range(n):
         for t in range(start[dst], start[dst + 1]):
             s = src[t]
-            cols[fill[s]], cost[fill[s]] = dst, length2[t]
+            acc = 0.0
+            for k in range(dim):
+                x = pts[s, k] - pts[dst, k]
+                acc += x * x
+            cols[fill[s]], cost[fill[s]] = dst, math.sqrt(acc)
             fill[s] += 1
     distinct = True
     for x in range(n):
