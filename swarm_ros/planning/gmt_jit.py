@@ -113,7 +113,26 @@ def march(graph, start: int, goal: int, valid, lam: float, radius: float, obstac
     """gmt.march with the geometric edge check (segments between node coordinates `pts`)."""
     from .gmt import Tree
     limit = max_iterations or 50 * graph.n + 1000
+    i, f = (lambda a: np.ascontiguousarray(a, np.intp)), (lambda a: np.ascontiguousarray(a, np.float64))
     cost, parent, edge, found, iterations, checks = _march(
-        graph.in_ptr, graph.in_idx, graph.in_data["cost"], np.asarray(valid, np.bool_), int(start), int(goal),
-        lam * radius, int(limit), np.ascontiguousarray(pts, float), *obstacles_jit.shapes(obstacles))
+        i(graph.in_ptr), i(graph.in_idx), f(graph.in_data["cost"]), np.ascontiguousarray(valid, np.bool_),
+        int(start), int(goal), float(lam * radius), int(limit), f(pts), *obstacles_jit.shapes(obstacles))
     return Tree(bool(found), cost, parent, edge, int(iterations), int(checks))
+
+
+def warm_up() -> None:
+    """Compile every planning kernel now (or load it from numba's disk cache) on a toy problem.
+
+    A fresh install compiles them on first use (about 10 s on a slow 2-core machine; then
+    cached on disk, about 0.3 s to load in a new process): a long-lived planner calls this at
+    start so that no request pays it.
+    """
+    if not obstacles_jit.numba_available():
+        return
+    from .gmt import plan
+    from .obstacles import ObstacleSet
+    from .roadmap import _geometric
+    rm = _geometric.__wrapped__((0.0,) * 3, (1.0,) * 3, 64, 0, "halton", None)       # not kept in the cache
+    obs = ObstacleSet([0, 0, 0], [1, 1, 1], [[0.4, 0.4, 0.4]], [[0.6, 0.6, 0.6]])
+    plan(rm, obs, [0.1] * 3, [0.9] * 3)
+    obs.segments_hit(np.zeros((1, 3)), np.ones((1, 3)))

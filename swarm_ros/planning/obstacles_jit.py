@@ -39,13 +39,13 @@ def usable(obstacles) -> bool:
 
 
 def shapes(obstacles) -> Shapes:
+    """The kernels' arguments; C-contiguous float64 / intp always, so each kernel has one signature."""
     o = obstacles
     grid = o.cell is not None
+    f, i = (lambda a: np.ascontiguousarray(a, np.float64)), (lambda a: np.ascontiguousarray(a, np.intp))
     empty = np.zeros(0, np.intp)
-    return Shapes(o.box_lo, o.box_hi, o.cyl_c, o.cyl_r, o.cyl_z, o.lo, float(o.cell) if grid else 0.0,
-                  np.asarray(o.shape, np.intp) if grid else empty,
-                  np.asarray(o._grid_ptr, np.intp) if grid else empty,
-                  np.asarray(o._grid_obs, np.intp) if grid else empty)
+    return Shapes(f(o.box_lo), f(o.box_hi), f(o.cyl_c), f(o.cyl_r), f(o.cyl_z), f(o.lo), float(o.cell) if grid else 0.0,
+                  i(o.shape) if grid else empty, i(o._grid_ptr) if grid else empty, i(o._grid_obs) if grid else empty)
 
 
 def _box_segment(w, o, box_lo, box_hi):
