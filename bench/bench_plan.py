@@ -298,7 +298,7 @@ def profile_build(repeats: int = 7) -> str:
         t_new, b = best(lambda: csr_from_pairs(*args))
         same = all(np.array_equal(x, y) for x, y in zip(a, b)) and np.array_equal(w, w_rows)
         t_jit = float("nan")
-        if roadmap_jit.usable():
+        if roadmap_jit.usable(n):
             roadmap_jit.symmetric_csr(n, i, j, pts)                     # compile or load, untimed
             t_jit, c = best(lambda: roadmap_jit.symmetric_csr(n, i, j, pts))
             same = same and all(np.array_equal(x, y) for x, y in zip(b, c))

@@ -25,27 +25,30 @@ def _symmetric_csr_impl(n, i, j, pts):
         start[j[e] + 1] += 1
     for x in range(n):
         start[x + 1] += start[x]
-    src = np.empty(2 * p, np.intp)                  # counting sort by destination (i -> j first) ...
-    fill = start[:-1].copy()
+    src = np.empty(2 * p, np.int32)                 # counting sort by destination (n < 2^31)
+    fill = start[:-1].copy()                        # (i -> j edges first) ...
     for e in range(p):
         src[fill[j[e]]] = i[e]
         fill[j[e]] += 1
     for e in range(p):
         src[fill[i[e]]] = j[e]
         fill[i[e]] += 1
-    # ... then stably by source: rows by source, each row by destination; reads run in order.
-    # The cost is edge_lengths' (squares summed from 0 by coordinate; (a - b)^2 == (b - a)^2).
-    cols, cost = np.empty(2 * p, np.intp), np.empty(2 * p)
-    fill[:] = start[:-1]
+    cols = np.empty(2 * p, np.intp)                 # ... then stably by source: rows by source,
+    fill[:] = start[:-1]                            # each row by destination
     for dst in range(n):
         for t in range(start[dst], start[dst + 1]):
             s = src[t]
+            cols[fill[s]] = dst
+            fill[s] += 1
+    # The cost is edge_lengths' (squares summed from 0 by coordinate; (a - b)^2 == (b - a)^2).
+    cost = np.empty(2 * p)
+    for x in range(n):
+        for e in range(start[x], start[x + 1]):
             acc = 0.0
             for k in range(dim):
-                x = pts[s, k] - pts[dst, k]
-                acc += x * x
-            cols[fill[s]], cost[fill[s]] = dst, math.sqrt(acc)
-            fill[s] += 1
+                d = pts[x, k] - pts[cols[e], k]
+                acc += d * d
+            cost[e] = math.sqrt(acc)
     distinct = True
     for x in range(n):
         for q in range(start[x] + 1, start[x + 1]):
@@ -57,8 +60,9 @@ def _symmetric_csr_impl(n, i, j, pts):
 _symmetric_csr = jit(_symmetric_csr_impl)
 
 
-def usable() -> bool:
-    return numba_available()
+def usable(n: int) -> bool:
+    """numba is installed and node numbers fit the kernel's 32-bit scratch array."""
+    return numba_available() and n < 2 ** 31
 
 
 def symmetric_csr(n: int, i: np.ndarray, j: np.ndarray, pts: np.ndarray):
