@@ -19,7 +19,7 @@ from swarm_ros.core.compiled import jit
 from . import obstacles_jit
 from .obstacles_jit import OPTIONS, segment_hit
 
-UNEXPLORED, OPEN, CLOSED, INVALID = 0, 1, 2, 3
+UNEXPLORED, OPEN, CLOSED, INVALID, LISTED = 0, 1, 2, 3, 4     # LISTED: unexplored, in this iteration's list
 
 
 def _march_impl(ptr, idx, in_cost, valid, start, goal, delta, limit, pts,
@@ -33,10 +33,11 @@ def _march_impl(ptr, idx, in_cost, valid, start, goal, delta, limit, pts,
     parent = np.full(n, -1, np.intp)
     edge = np.full(n, -1, np.intp)
     cost[start], status[start] = 0.0, OPEN
+    open_cost = np.full(n, np.inf)           # cost of open nodes, inf elsewhere: a branch-free parent pick
+    open_cost[start] = 0.0
     open_, rest, group = np.empty(n, np.intp), np.empty(n, np.intp), np.empty(n, np.intp)
     new, first = np.empty(n, np.intp), np.empty(n, np.intp)
     best = np.empty(n)
-    listed = np.zeros(n, np.bool_)
     w, c = np.empty((3, pts.shape[1])), np.empty((2, pts.shape[1]), np.intp)    # segment_hit's scratch
     seen = np.zeros(len(box_lo) + len(cyl_r) + 1, np.intp)
     open_[0], n_open = start, 1
@@ -67,19 +68,18 @@ def _march_impl(ptr, idx, in_cost, valid, start, goal, delta, limit, pts,
             x = group[k]
             for e in range(ptr[x], ptr[x + 1]):
                 y = idx[e]
-                if status[y] == UNEXPLORED and not listed[y]:
-                    listed[y] = True
+                if status[y] == UNEXPLORED:
+                    status[y] = LISTED
                     new[n_new] = y
                     n_new += 1
         for k in range(n_new):               # cheapest open parent, before anything changes
             x = new[k]
-            listed[x] = False
+            status[x] = UNEXPLORED
             b, f = np.inf, -1
             for e in range(ptr[x], ptr[x + 1]):
-                if status[idx[e]] == OPEN:
-                    v = cost[idx[e]] + in_cost[e]
-                    if v < b:
-                        b, f = v, e
+                v = open_cost[idx[e]] + in_cost[e]
+                if v < b:
+                    b, f = v, e
             best[k], first[k] = b, (f if f >= 0 else ptr[x])
         checks += n_new
         for k in range(n_new):
@@ -87,10 +87,12 @@ def _march_impl(ptr, idx, in_cost, valid, start, goal, delta, limit, pts,
             if not segment_hit(pts, idx[f], pts, x, w, c, seen, box_lo, box_hi, cyl_c, cyl_r, cyl_z, lo, cell, shape,
                                grid_ptr, grid_obs):
                 cost[x], parent[x], edge[x], status[x] = best[k], idx[f], f, OPEN
+                open_cost[x] = best[k]
                 rest[n_rest] = x
                 n_rest += 1
         for k in range(n_group):
             status[group[k]] = CLOSED
+            open_cost[group[k]] = np.inf
         open_, rest = rest, open_
         n_open = n_rest
         i += 1
