@@ -110,6 +110,15 @@ def test_compiled_roadmap_csr_is_the_scipy_one():
         roadmap_jit.symmetric_csr(len(pts), np.r_[i, i[:1]], np.r_[j, j[:1]], pts)
 
 
-def test_compiled_paths_apply_only_on_host_arrays():
-    obs = ObstacleSet([0, 0], [1, 1], T1[0], T1[1])
-    assert obstacles_jit.usable(obs) and obs.compiled
+def test_without_numba_the_numpy_code_runs_and_agrees(monkeypatch):
+    kw, start, goal, n = PROBLEMS["2-D three boxes (no grid)"]
+    rm = geometric_roadmap(kw["bounds_lo"], kw["bounds_hi"], n, seed=3)
+    fast = plan(rm, ObstacleSet(**kw), start, goal)
+    monkeypatch.setattr(obstacles_jit, "numba_available", lambda: False)
+    monkeypatch.setattr(roadmap_jit, "numba_available", lambda: False)
+    obs = ObstacleSet(**kw)
+    assert not obs.compiled and not roadmap_jit.usable(n)
+    slow = plan(rm, obs, start, goal)
+    assert slow.found and slow.cost == fast.cost and np.array_equal(slow.nodes, fast.nodes)
+    with pytest.raises(ValueError, match="compiled march requested"):
+        plan(rm, obs, start, goal, compiled=True)
