@@ -16,8 +16,10 @@ can enter it by at most h / 2). Ratios use the matched column.
 Times: ours is split into offline (roadmap: samples, neighbours, costs; cached per process and
 reused by every query) and online (masking, wavefront, path). OMPL FMT* does all of it per
 query. With numba installed ours runs its compiled twins (gmt_jit.py, obstacles_jit.py,
-roadmap_jit.py; the same results as the numpy code); both sides get an untimed warm-up call
-(ours: numba loads or compiles its kernels, OMPL: the run that learns its radius). "speed-up" compares online times; "incl. offline" adds our roadmap build (target: >= 10x).
+roadmap_jit.py; the same results as the numpy code, whose query time is printed beside); both
+sides get an untimed warm-up call (ours: numba loads or compiles its kernels, OMPL: the run that
+learns its radius). "speed-up" compares online times; "incl. offline" adds our roadmap build
+(target: >= 10x).
 "incl. offline CPU" is the same ratio in process CPU time (both run single-threaded): on a shared,
 loaded machine the wall clock of a short query mostly measures the other processes.
 

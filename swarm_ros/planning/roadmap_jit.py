@@ -1,4 +1,4 @@
-"""Compiled (numba) twin of the geometric roadmap's CSR build: edge costs and rows in one pass.
+"""Compiled (numba) twin of the geometric roadmap's CSR build: sorted rows and edge costs.
 
 roadmap._geometric concatenates both directions of every neighbour pair, sorts them into CSR
 with scipy.sparse and permutes the costs: several copies and a sort of every edge. Here two
@@ -68,7 +68,7 @@ def usable(n: int) -> bool:
 def symmetric_csr(n: int, i: np.ndarray, j: np.ndarray, pts: np.ndarray):
     """csr_from_pairs(n, r_[i, j], r_[j, i], r_[c, c]) with c = edge_lengths(pts, i, j)."""
     ptr, cols, cost, distinct = _symmetric_csr(int(n), np.ascontiguousarray(i, np.intp),
-                                               np.ascontiguousarray(j, np.intp), pts)
+                                               np.ascontiguousarray(j, np.intp), np.ascontiguousarray(pts, np.float64))
     if not distinct:
         raise ValueError("csr_from_pairs needs distinct (src, dst) pairs")
     return ptr, cols, cost
