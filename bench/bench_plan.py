@@ -15,7 +15,11 @@ can enter it by at most h / 2). Ratios use the matched column.
 
 Times: ours is split into offline (roadmap: samples, neighbours, costs; cached per process and
 reused by every query) and online (masking, wavefront, path). OMPL FMT* does all of it per
-query. "speed-up" compares online times; "incl. offline" adds our roadmap build (target: >= 10x).
+query. With numba installed ours runs its compiled twins (gmt_jit.py, obstacles_jit.py,
+roadmap_jit.py; the same results as the numpy code, whose query time is printed beside); both
+sides get an untimed warm-up call (ours: numba loads or compiles its kernels, OMPL: the run that
+learns its radius). "speed-up" compares online times; "incl. offline" adds our roadmap build
+(target: >= 10x).
 "incl. offline CPU" is the same ratio in process CPU time (both run single-threaded): on a shared,
 loaded machine the wall clock of a short query mostly measures the other processes.
 
@@ -49,6 +53,7 @@ single_thread_env()
 import numpy as np  # noqa: E402
 
 from sim.world import Box, World  # noqa: E402
+from swarm_ros.core.compiled import numba_available  # noqa: E402
 from swarm_ros.planning.gmt import plan  # noqa: E402
 from swarm_ros.planning.obstacles import ObstacleSet  # noqa: E402
 from swarm_ros.planning.roadmap import _geometric, geometric_roadmap, with_endpoints  # noqa: E402
@@ -174,6 +179,7 @@ def bench_one(pb, n: int, lam: float, repeats: int) -> dict:
     obs = ObstacleSet(pb["lo"], pb["hi"], pb["box_lo"], pb["box_hi"])
     lo, hi = tuple(map(float, pb["lo"])), tuple(map(float, pb["hi"]))
     builds, builds_cpu = [], []
+    _geometric.__wrapped__(lo, hi, n, 0, "halton", None)            # warm-up, untimed
     for _ in range(repeats):
         t0, c0 = time.perf_counter(), time.process_time()
         _geometric.__wrapped__(lo, hi, n, 0, "halton", None)        # offline, uncached
@@ -188,12 +194,23 @@ def bench_one(pb, n: int, lam: float, repeats: int) -> dict:
         online_cpu.append(time.process_time() - c0)
     runs, online_cpu = runs[1:], online_cpu[1:]
     ours = runs[-1]
+    ref_obs = ObstacleSet(pb["lo"], pb["hi"], pb["box_lo"], pb["box_hi"])
+    ref_obs.compiled = False                                # the numpy reference of the same query
+    ref_cpu = []
+    for _ in range(repeats + 1):
+        c0 = time.process_time()
+        ref = plan(rm, ref_obs, pb["start"], pb["goal"], lam=lam, compiled=False)
+        ref_cpu.append(time.process_time() - c0)
+    if ref.cost != ours.cost or not np.array_equal(ref.nodes, ours.nodes):
+        raise RuntimeError(f"{pb['name']} n={n}: the compiled and numpy queries differ")
     g = with_endpoints(rm, pb["start"], pb["goal"])
     n_free = int((~obs.points_in(g.points[:-2])).sum())
     world = raw_world(pb)
     row = dict(problem=pb["name"], n=n, obstacles=len(pb["box_lo"]), n_free=n_free, radius=rm.radius, lam=lam,
+               compiled=numba_available(),
                ours_online_s=[r.timing["online"] for r in runs], ours_offline_s=offline, ours_builds_s=builds,
                ours_online_cpu_s=online_cpu, ours_offline_cpu_s=median(builds_cpu),
+               numpy_online_cpu_s=ref_cpu[1:],
                ours_cost=ours.cost,
                ours_found=ours.found,
                ours_clearance=world.path_clearance(ours.path, 2e-4) if ours.found else None,
@@ -257,6 +274,7 @@ def lexsort_csr(n: int, src, dst, *data):
 def profile_build(repeats: int = 7) -> str:
     """Roadmap build stages (best of `repeats`, ms), and both CSR constructions on the same pairs."""
     from scipy.spatial import cKDTree
+    from swarm_ros.planning import roadmap_jit
     from swarm_ros.planning.roadmap import code_radius, csr_from_pairs, draw_samples, edge_lengths
 
     def best(fn):
@@ -272,7 +290,7 @@ def profile_build(repeats: int = 7) -> str:
         lo, hi = (0.0,) * d, (1.0,) * d
         t_s, pts = best(lambda: draw_samples(n, lo, hi, 0))
         r = code_radius(n, lo, hi)
-        t_t, tree = best(lambda: cKDTree(pts))
+        t_t, tree = best(lambda: cKDTree(pts, balanced_tree=False))      # as the roadmap builds it
         t_p, pairs = best(lambda: tree.query_pairs(r, output_type="ndarray"))
         i, j = pairs[:, 0], pairs[:, 1]
         t_rows, w_rows = best(lambda: np.sqrt(((pts[i] - pts[j]) ** 2).sum(axis=1)))
@@ -281,13 +299,20 @@ def profile_build(repeats: int = 7) -> str:
         t_old, a = best(lambda: lexsort_csr(*args))
         t_new, b = best(lambda: csr_from_pairs(*args))
         same = all(np.array_equal(x, y) for x, y in zip(a, b)) and np.array_equal(w, w_rows)
-        before, after = t_s + t_t + t_p + t_rows + t_old, t_s + t_t + t_p + t_c + t_new
+        t_jit = float("nan")
+        if roadmap_jit.usable(n):
+            roadmap_jit.symmetric_csr(n, i, j, pts)                     # compile or load, untimed
+            t_jit, c = best(lambda: roadmap_jit.symmetric_csr(n, i, j, pts))
+            same = same and all(np.array_equal(x, y) for x, y in zip(b, c))
+        before = t_s + t_t + t_p + t_rows + t_old
+        after = t_s + t_t + t_p + (t_jit if t_jit == t_jit else t_c + t_new)
         body.append([f"{d}-D", n, len(i), f"{t_s:.2f}", f"{t_t:.2f}", f"{t_p:.2f}", f"{t_rows:.2f}", f"{t_c:.2f}",
-                     f"{t_old:.2f}", f"{t_new:.2f}", f"{before:.1f}", f"{after:.1f}", ratio(before, after),
-                     "yes" if same else "NO"])
+                     f"{t_old:.2f}", f"{t_new:.2f}", f"{t_jit:.2f}", f"{before:.1f}", f"{after:.1f}",
+                     ratio(before, after), "yes" if same else "NO"])
     return table(["space", "n", "pairs", "samples", "KD-tree", "pairs", "costs rows", "costs columns",
-                  "CSR lexsort", "CSR sparse", "before", "after", "gain", "identical"], body,
-                 title=f"roadmap build stages, ms (best of {repeats}); before: row costs + lexsort CSR")
+                  "CSR lexsort", "CSR sparse", "costs+CSR numba", "before", "after", "gain", "identical"], body,
+                 title=f"roadmap build stages, ms (best of {repeats}); before: row costs + lexsort CSR; "
+                       "after: numba costs+CSR where installed, else column costs + sparse CSR")
 
 
 def main() -> int:
@@ -319,20 +344,22 @@ def main() -> int:
         r = rows[-1]
         print(f"  {r['problem']:>14} n={n:>5}: ours {1e3 * median(r['ours_online_s']):.1f} ms, "
               f"OMPL {1e3 * median(r['ompl_matched']['times_s']):.1f} ms", flush=True)
-    headers = ["problem", "n", "free", "ours ms", "offline ms", "OMPL ms", "OMPL 1% ms", "speed-up",
+    headers = ["problem", "n", "free", "ours ms", "numpy CPU ms", "offline ms", "OMPL ms", "OMPL 1% ms", "speed-up",
                "incl. offline", f"target >= {TARGET_SPEEDUP:g}x", "incl. offline CPU", "cost ratio", "OMPL 1% cuts"]
     body = []
     for r in rows:
         on, off = median(r["ours_online_s"]), r["ours_offline_s"]
         om, od = median(r["ompl_matched"]["times_s"]), median(r["ompl_default"]["times_s"])
-        body.append([r["problem"], r["n"], r["n_free"], f"{1e3 * on:.1f}", f"{1e3 * off:.0f}", f"{1e3 * om:.1f}",
+        body.append([r["problem"], r["n"], r["n_free"], f"{1e3 * on:.1f}", f"{1e3 * median(r['numpy_online_cpu_s']):.1f}",
+                     f"{1e3 * off:.1f}", f"{1e3 * om:.1f}",
                      f"{1e3 * od:.1f}", ratio(om, on), ratio(om, on + off),
                      "met" if om / (on + off) >= TARGET_SPEEDUP else "MISSED",
                      ratio(median(r["ompl_matched"]["cpu_s"]), median(r["ours_online_cpu_s"]) + r["ours_offline_cpu_s"]),
                      f"{r['ours_cost'] / median(r['ompl_matched']['costs']):.4f}",
                      f"{r['ompl_default']['colliding_paths']}/{r['ompl_default']['paths']}"])
     print()
-    print(table(headers, body, title=f"GMT* (lambda = {args.lam:g}, numpy, online) vs OMPL FMT* "
+    kind = "numpy + numba" if numba_available() else "numpy"
+    print(table(headers, body, title=f"GMT* (lambda = {args.lam:g}, {kind}, online) vs OMPL FMT* "
                                      f"(matched resolution {MATCHED_STEP:g}); medians of {args.repeats}"))
     quality = path_quality(args.lam, QUALITY_SEEDS[:3] if args.quick else QUALITY_SEEDS)
     print()

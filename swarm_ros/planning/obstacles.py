@@ -14,6 +14,7 @@ import itertools
 
 import numpy as np
 
+from . import obstacles_jit
 from .backend import Backend, get_backend
 
 BRUTE_FORCE_MAX = 8        # up to this many obstacles, test every pair without the grid
@@ -51,6 +52,8 @@ class ObstacleSet:
         self._dev = {k: be.asarray(v) for k, v in (("blo", self.box_lo), ("bhi", self.box_hi), ("cc", self.cyl_c),
                                                    ("cr", self.cyl_r), ("cz", self.cyl_z))}
         self.cell = None
+        # numba twins of the exact tests on host arrays (same answers); False: the numpy code.
+        self.compiled = obstacles_jit.usable(self)
         if self.m > BRUTE_FORCE_MAX:
             self._build_grid(cell or float(np.max(self.hi - self.lo)) / 32)
 
@@ -121,6 +124,8 @@ class ObstacleSet:
         hit = xp.zeros(n, dtype=bool)
         if self.m == 0 or n == 0:
             return hit
+        if self.compiled:
+            return obstacles_jit.points_in(self, p)
         if self.cell is None:
             item, obs = xp.repeat(xp.arange(n), self.m), xp.tile(xp.arange(self.m), n)
         else:
@@ -135,6 +140,8 @@ class ObstacleSet:
         hit = xp.zeros(s, dtype=bool)
         if self.m == 0 or s == 0:
             return hit
+        if self.compiled:
+            return obstacles_jit.segments_hit(self, a, b)
         if self.cell is None:
             item, obs = xp.repeat(xp.arange(s), self.m), xp.tile(xp.arange(self.m), s)
             inside = self._exact(a[item], (b - a)[item], obs)

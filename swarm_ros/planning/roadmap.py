@@ -22,6 +22,8 @@ from scipy.sparse import csr_matrix
 from scipy.spatial import cKDTree
 from scipy.stats import qmc
 
+from . import roadmap_jit
+
 SAMPLERS = ("halton", "uniform")
 
 
@@ -130,11 +132,14 @@ def _geometric(lo: tuple, hi: tuple, n: int, seed: int, sampler: str, radius: fl
     pts = draw_samples(n, lo, hi, seed, sampler)
     r = radius if radius is not None else code_radius(n, lo, hi)
     rule = "given" if radius is not None else "code formula, eta = 0.5, mu = volume of bounds"
-    tree = cKDTree(pts)
+    tree = cKDTree(pts, balanced_tree=False)      # sliding midpoint: built 2x faster, same pairs
     pairs = tree.query_pairs(r, output_type="ndarray")
     i, j = pairs[:, 0], pairs[:, 1]
-    cost = edge_lengths(pts, i, j)
-    ptr, cols, c = csr_from_pairs(n, np.r_[i, j], np.r_[j, i], np.r_[cost, cost])
+    if roadmap_jit.usable(n):        # the same arrays, one compiled pass
+        ptr, cols, c = roadmap_jit.symmetric_csr(n, i, j, pts)
+    else:
+        cost = edge_lengths(pts, i, j)
+        ptr, cols, c = csr_from_pairs(n, np.r_[i, j], np.r_[j, i], np.r_[cost, cost])
     g = Graph(pts, ptr, cols, ptr, cols, {"cost": c})
     return Roadmap(g, np.asarray(lo, float), np.asarray(hi, float), float(r), rule, seed, sampler, tree)
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import gmt_jit
 from .gmt import plan
 from .obstacles import ObstacleSet
 from .roadmap import geometric_roadmap
@@ -126,8 +127,10 @@ class PlanningService:
         return geometric_roadmap(spec.lo, spec.hi, spec.samples, seed=spec.seed)
 
     def warm_up(self) -> float:
-        """Build every drone's roadmap now (startup, not first request); seconds spent."""
+        """Build every drone's roadmap and compile the planner's kernels now (startup, not first
+        request); seconds spent."""
         t0 = time.perf_counter()
+        gmt_jit.warm_up()
         for spec in self.specs.values():
             self.roadmap(spec)
         return time.perf_counter() - t0
