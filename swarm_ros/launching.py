@@ -13,6 +13,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 PACKAGE = "swarm_ros"
@@ -151,13 +152,20 @@ def ros_environment(domain_id: int | None = None) -> dict:
     return env
 
 
-def _die_with_parent() -> None:
-    """In the child before exec (Linux): get SIGTERM if the launcher dies, even by SIGKILL."""
+@lru_cache(maxsize=None)
+def _die_with_parent():
+    """A preexec_fn (Linux) that makes the child get SIGTERM when the launcher dies, even by
+    SIGKILL. libc is loaded here, in the parent: the child, forked from a process with threads,
+    only calls the function, with no import or dlopen between fork and exec."""
     try:
         import ctypes
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)   # 1 = PR_SET_PDEATHSIG
-    except OSError:
-        pass
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+    def hook() -> None:
+        prctl(1, signal.SIGTERM)        # 1 = PR_SET_PDEATHSIG
+    return hook
 
 
 class ProcessGroup:
@@ -180,7 +188,7 @@ class ProcessGroup:
             cmd, env, _host = self.hosts.wrap(spec, cmd, env, drones_before)
         with open(log, "wb") as out:
             proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent)
+                                    stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent())
         self.procs.append((spec, proc, log))
         with open(self.log_dir / "pids.txt", "a") as pids:
             pids.write(f"{proc.pid} {log.name}\n")

@@ -223,3 +223,35 @@ def test_start_up_names_the_peers_that_never_connected(tmp_path, ros_env):
     assert out.returncode == 3, out.stderr[-2000:]
     line = next(x for x in (out.stdout + out.stderr).splitlines() if "peers did not connect" in x)
     assert "none new for 2 s" in line and "/cf1/cmd publisher" in line
+
+
+def alive(pid: int) -> bool:
+    """Running, not gone and not a zombie waiting for whoever adopted it to reap it."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def test_a_launcher_killed_outright_takes_its_processes_with_it(tmp_path):
+    """SIGKILL gives the launcher no chance to clean up: its children still get SIGTERM (Linux
+    PR_SET_PDEATHSIG, set between fork and exec while the launcher has other threads running)."""
+    launcher = subprocess.Popen([sys.executable, "-c", (
+        "import subprocess, sys, threading, time\n"
+        "from swarm_ros.launching import _die_with_parent\n"
+        "threading.Thread(target=time.sleep, args=(60,), daemon=True).start()\n"
+        "child = subprocess.Popen(['sleep', '60'], preexec_fn=_die_with_parent(), start_new_session=True)\n"
+        "print(child.pid, flush=True)\n"
+        "time.sleep(60)\n")], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parent.parent)
+    try:
+        child = int(launcher.stdout.readline())
+        assert alive(child)
+        launcher.kill()
+        launcher.wait(5)
+        deadline = time.monotonic() + 5
+        while alive(child) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not alive(child), "the child outlived its killed launcher"
+    finally:
+        launcher.kill()
+        launcher.stdout.close()
