@@ -28,8 +28,10 @@ def _nodes(context):
     port = port_number("view_port", arg("view_port"))
     specs = node_specs(mission, speed=non_negative("speed", arg("speed")), per_drone_processes=per_drone,
                        live=None if port is None else (arg("view_host"), port))
-    # the process that ends the mission (the simulator) judges it and exits non-zero when it failed
-    specs = [replace(s, parameters={**s.parameters, "judge": True, "strict": strict}) if s.required else s
+    # the process that ends the mission (the simulator) judges it and exits non-zero when it failed;
+    # the recorder does the same when its bag misses data (under `swarm-ros launch` the runner judges)
+    specs = [replace(s, parameters={**s.parameters, "judge": True, "strict": strict}) if s.required else
+             replace(s, parameters={**s.parameters, "judge": True}) if s.executable == "recorder" else s
              for s in specs]
     return MissionWatch(tolerate_lost_drones=per_drone).actions(specs)
 

@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,30 @@ def test_killed_simulator_fails_the_launch_and_the_bag_stays_readable(tools, tmp
     (bag,) = (tmp_path / "runs").glob("short_rings_*/bag")
     assert (bag / "metadata.yaml").is_file(), "the recorder did not close the bag on shutdown"
     assert _bag_messages(bag)["/cf1/odom"] > 0
+
+
+
+def test_a_recorder_that_lost_data_fails_the_launch(tools, tmp_path):
+    """No runner reads the bag under `ros2 launch`: the recorder, stalled past its history in real
+    time, judges its own bag and exits with code 4, and the launch fails although the flight was fine."""
+    mission = short_rings(tmp_path, duration=20.0, speed=1.0)
+    launch = Launch(["swarm_ros", "swarm.launch.py", f"mission:={mission}"], tools, tmp_path, tmp_path / "launch.log")
+    try:
+        assert launch.wait_for("starts at", TIMEOUT), launch.output[-3000:]
+        recorder = launch.pid_of("recorder")
+        time.sleep(2)
+        os.kill(recorder, signal.SIGSTOP)
+        try:
+            time.sleep(8)        # 400 ticks, twice the reliable history
+        finally:
+            os.kill(recorder, signal.SIGCONT)
+        code = launch.wait(TIMEOUT)
+    finally:
+        launch.stop()
+    out = launch.output
+    assert code not in (0, None), out[-3000:]
+    assert "mission complete" in out and "MISSION FAILED: data lost:" in out, out[-3000:]
+    assert "recorder (/swarm/recorder) exited with code 4" in out, out[-3000:]
 
 
 @pytest.mark.parametrize("args, message", [

@@ -21,8 +21,8 @@ DESCRIPTIONS = {
     "startup_timeout": "s without a new peer connecting (drones, recorder, services) before giving up",
     "lost_after": "command timeouts of silence after which a drone is lost: no longer waited for, failsafe landing",
     "odom_readers": "subscribers each /<drone>/odom must have before the mission starts",
-    "judge": "exit with code 4 when the mission failed (its verdict: collisions, geofence violations, a drone "
-             "lost or not landed where the mission says); ros2 launch sets it",
+    "judge": "exit with code 4 when the mission failed (the simulator: collisions, geofence violations, a drone "
+             "lost or not landed where the mission says; the recorder: data missing from the bag); ros2 launch sets it",
     "strict": "with judge: exit with code 4 also when more than 1 % of commands were late",
     "bag_path": "folder of the rosbag2 (MCAP) to write (empty: runs/<mission>_<time>/bag)",
     "topics": "kinds of topics to record (odom, cmd, radio, status, poses, markers; empty: the mission's)",

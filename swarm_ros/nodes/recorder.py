@@ -16,7 +16,9 @@ every drone's odometry: a lockstep simulator runs only so far ahead of that (bac
 a lockstep run can outpace the recorder and a reader's history overflows, losing messages.
 What it could not take is counted: when it closes the bag it compares the odometry stamps it
 wrote with the ticks the summary says were flown, and writes each topic's missing count into
-the bag's metadata (`swarm_ros.lost`, JSON), where the runner reads it for the summary.
+the bag's metadata (`swarm_ros.lost`, JSON), where the runner reads it for the summary. Under
+`ros2 launch` (parameter `judge`) there is no runner: a bag with data lost makes the recorder
+exit with code 4 itself, so the launch fails as a failed mission does.
 """
 from __future__ import annotations
 
@@ -32,8 +34,9 @@ from std_msgs.msg import Int64, String
 from swarm_ros import bagtypes, topics
 from swarm_ros.bagbatch import BatchWriter
 from swarm_ros.launching import default_run_dir
+from swarm_ros.report import lost_data
 from swarm_ros.nodes import cdr
-from swarm_ros.nodes.runtime import READERS_PER_PARTICIPANT, Process, mission_from, qos
+from swarm_ros.nodes.runtime import EXIT_FAILED, READERS_PER_PARTICIPANT, Process, mission_from, qos
 
 READY_TIMEOUT = 30.0   # s: announce readiness anyway (with a warning) after this long
 CLOSE_QUIET = 0.5      # s without any message, after the summary, before the bag is closed:
@@ -70,8 +73,8 @@ def service_topics(mission) -> list[tuple]:
 
 
 class RecorderNode:
-    def __init__(self, node, mission, proc: Process, bag_path: str, kinds: list[str]):
-        self.node, self.proc = node, proc
+    def __init__(self, node, mission, proc: Process, bag_path: str, kinds: list[str], judge: bool = False):
+        self.node, self.proc, self.judge = node, proc, judge
         self.writer = Writer(Path(bag_path), version=9, storage_plugin=STORES[mission.record.storage])
         for key, value in bag_metadata(mission).items():
             self.writer.set_custom_data(f"swarm_ros.{key}", value)
@@ -177,7 +180,10 @@ class RecorderNode:
             return
         self.closing.cancel()
         self.close()
-        self.proc.finish(0)
+        said = lost_data({"data_lost": self.lost()})
+        if self.judge and said:
+            self.node.get_logger().error(f"MISSION FAILED: {said}")
+        self.proc.finish(EXIT_FAILED if self.judge and said else 0)
 
     def lost(self) -> dict[str, int]:
         """Odometry messages of each topic the bag misses: one per tick flown was published."""
@@ -209,13 +215,13 @@ def summary_ticks(data: bytes) -> int | None:
 
 def main(argv=None) -> int:
     with Process(argv) as proc:
-        p = proc.parameters({"mission_file": "", "bag_path": "", "topics": [""]})
+        p = proc.parameters({"mission_file": "", "bag_path": "", "topics": [""], "judge": False})
         mission = mission_from(p["mission_file"])
         kinds = [k for k in p["topics"] if k] or list(mission.record.topics)
         bag_path = p["bag_path"] or str(default_run_dir(mission) / "bag")
         node = proc.node("recorder")
         try:
-            rec = RecorderNode(node, mission, proc, bag_path, kinds)
+            rec = RecorderNode(node, mission, proc, bag_path, kinds, p["judge"])
         except WriterError as err:
             print(f"error: cannot write the bag {bag_path}: {err}", file=sys.stderr)
             return 2

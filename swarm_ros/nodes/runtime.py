@@ -39,6 +39,8 @@ def qos_latest(topic: str) -> QoSProfile:
                       durability=DurabilityPolicy.VOLATILE)
 
 
+EXIT_FAILED = 4        # exit code of a node with `judge` when the mission failed (not a crash's 1)
+
 class Process:
     """One ROS process: `with Process() as proc:` make nodes, then `proc.spin(nodes)`."""
 

@@ -38,7 +38,7 @@ from swarm_ros import topics
 from swarm_ros.control.beacons import beacon_due, beacon_interval
 from swarm_ros.nodes import cdr, messages as msgs, reports
 from swarm_ros.nodes.lost_drones import LOST_AFTER, LostDrones
-from swarm_ros.nodes.runtime import Process, mission_from, qos, qos_latest
+from swarm_ros.nodes.runtime import EXIT_FAILED, Process, mission_from, qos, qos_latest
 from swarm_ros.nodes.service_link import link_of
 from swarm_ros.nodes.update_relay import UpdateRelay
 from swarm_ros.report import exit_code, judge
@@ -52,7 +52,6 @@ RECORDER_LAG = 50     # ticks (lockstep) the simulator may run ahead of the odom
                       # well inside the reliable history (topics.DEPTH), so nothing is dropped
 RECORDER_SILENT = 2.0  # s held back without recorder progress before the wait is announced
 STARTUP_REPORT = 10.0  # s between "waiting for peers" lines while the graph connects
-EXIT_FAILED = 4        # exit code with `judge` when the mission failed (a code of its own: not a crash's 1)
 
 
 class SimulatorNode:
