@@ -48,17 +48,19 @@ def shapes(obstacles) -> Shapes:
                   i(o.shape) if grid else empty, i(o._grid_ptr) if grid else empty, i(o._grid_obs) if grid else empty)
 
 
+def _slab(p, d, lo, hi):
+    """Parameter interval of p + t d inside [lo, hi] on one axis (empty: near > far)."""
+    if d == 0:
+        return (-np.inf, np.inf) if p >= lo and p <= hi else (np.inf, -np.inf)
+    ta, tb = (lo - p) / d, (hi - p) / d
+    return min(ta, tb), max(ta, tb)
+
+
 def _box_segment(w, o, box_lo, box_hi):
     """obstacles._slab and the box rule of ObstacleSet._exact for the segment w[0] -> w[0] + w[1]."""
     near_max, far_min = -np.inf, np.inf
     for k in range(w.shape[1]):
-        p, d, lo, hi = w[0, k], w[1, k], box_lo[o, k], box_hi[o, k]
-        if d == 0:
-            inside = p >= lo and p <= hi
-            near, far = (-np.inf, np.inf) if inside else (np.inf, -np.inf)
-        else:
-            ta, tb = (lo - p) / d, (hi - p) / d
-            near, far = min(ta, tb), max(ta, tb)
+        near, far = _slab(w[0, k], w[1, k], box_lo[o, k], box_hi[o, k])
         near_max, far_min = max(near_max, near), min(far_min, far)
         if max(near_max, 0.0) > min(far_min, 1.0):    # can only grow apart: a miss already
             return False
@@ -80,13 +82,7 @@ def _cylinder_segment(w, j, cyl_c, cyl_r, cyl_z):
     else:
         root = math.sqrt(max(disc, 0.0))
         ta, tb = (-qb - root) / (2 * qa), (-qb + root) / (2 * qa)
-    p, d, z0, z1 = w[0, 2], w[1, 2], cyl_z[j, 0], cyl_z[j, 1]
-    if d == 0:
-        inside = p >= z0 and p <= z1
-        za, zb = (-np.inf, np.inf) if inside else (np.inf, -np.inf)
-    else:
-        sa, sb = (z0 - p) / d, (z1 - p) / d
-        za, zb = min(sa, sb), max(sa, sb)
+    za, zb = _slab(w[0, 2], w[1, 2], cyl_z[j, 0], cyl_z[j, 1])
     return max(max(ta, za), 0.0) <= min(min(tb, zb), 1.0)
 
 
@@ -198,6 +194,7 @@ def _segments_hit_impl(a, b, box_lo, box_hi, cyl_c, cyl_r, cyl_z, lo, cell, shap
 
 
 INLINE = dict(OPTIONS, inline="always")
+_slab = jit(_slab, **INLINE)
 _box_segment = jit(_box_segment, **INLINE)
 _cylinder_segment = jit(_cylinder_segment, **INLINE)
 _obstacle_segment = jit(_obstacle_segment, **INLINE)
