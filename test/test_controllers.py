@@ -270,6 +270,37 @@ def test_compiled_safety_layer_equals_numpy(monkeypatch):
     np.testing.assert_allclose(compiled, reference, rtol=0, atol=1e-12)
 
 
+def test_safety_beacon_list_gives_the_contacts_of_a_full_pass():
+    """Later ticks on the same neighbour memory test only the beacons its first pass listed
+    (a Verlet list): the contacts equal, bit for bit, a full pass over every beacon, while the
+    drones drift a little, and after one moved beyond the list's skin (the list is made anew)."""
+    from swarm_ros.control import safety_jit
+    rng = np.random.default_rng(11)
+    p, v, obs, radius = _dense_swarm(rng, 120)
+    nb, params = obs.neighbours, SafetyParams()
+    args = (radius, params.max_extrapolation, params.separation_margin)
+    safety_jit.near_contacts(obs, *args)
+    first = vars(nb)["_near_list"]
+    kept = []
+    for step in range(1, 10):
+        pos = p + rng.normal(scale=0.002 * step, size=p.shape)
+        t = 10.0 + 0.01 * step
+        if step == 7:        # drone 3 flies next to the farthest beacon it holds: one the list left out
+            k = nb.offsets[3] + int(np.argmax(np.linalg.norm(nb.position[nb.offsets[3]:nb.offsets[4]] - p[3], axis=1)))
+            pos[3] = nb.position[k] + nb.velocity[k] * min(t - nb.stamp[k], params.max_extrapolation) + (0.2, 0, 0)
+        o = Observations(t, pos, v, nb, obs.sensing, obs.ids)
+        listed = safety_jit.near_contacts(o, *args)
+        held = vars(nb).pop("_near_list")
+        full = safety_jit.near_contacts(o, *args)          # no list held: every beacon tested
+        vars(nb)["_near_list"] = held
+        assert len(full[0]) > 20 and (step != 7 or (full[0] == 3).any())
+        for a, b in zip(listed, full):
+            np.testing.assert_array_equal(a.view(np.int64) if a.dtype == float else a,
+                                          b.view(np.int64) if b.dtype == float else b)
+        kept.append(held is first)
+    assert kept == [True] * 6 + [False] * 3
+
+
 def test_fused_safety_pass_equals_the_compiled_neighbours_with_numpy_corrections(monkeypatch):
     """The one-pass obstacle, fence and correction step (whole swarms) gives, bit for bit, what
     the compiled neighbour pass followed by numpy's corrections and speed clip gives, for
