@@ -218,7 +218,7 @@ def test_beacon_memory_fed_whole_radio_rounds_equals_one_beacon_at_a_time(monkey
     single, bulk = BeaconTable(n, 0.15), BeaconTable(n, 0.15)
     from swarm_ros.control import beacons_jit
     monkeypatch.setattr(beacons_jit, "MIN_ROWS", 8)
-    sizes = []
+    sizes, earlier = [], []
     for step in range(80):
         t += 0.1
         sent = rng.normal(size=(n, 8))                      # one packet per sender this round
@@ -232,6 +232,12 @@ def test_beacon_memory_fed_whole_radio_rounds_equals_one_beacon_at_a_time(monkey
         nb = bulk.neighbours(t)
         assert _table_contents(single.neighbours(t)) == _table_contents(nb)
         sizes.append((len(bulk._store), len(nb.sender)))
+        if step % 10 == 0:
+            earlier.append((nb, nb.position.copy(), nb.velocity.copy()))
+    for nb, position, velocity in earlier:      # lists handed out rounds ago still read their beacons
+        vars(nb).pop("_rows", None)
+        np.testing.assert_array_equal(nb.position, position)
+        np.testing.assert_array_equal(nb.velocity, velocity)
     rows, live = np.array(sizes).T
     assert (np.diff(rows) < 0).any()                        # rows nobody refers to were dropped
     assert rows.max() <= max(16 * n, 2 * live.max()) + 1024 + n and live[-1] > 100
