@@ -332,6 +332,34 @@ def test_fused_safety_pass_equals_the_compiled_neighbours_with_numpy_corrections
     assert ((s.fence_clearance - radius[:, None]) < SafetyParams().fence_margin).any()
 
 
+def test_formation_beacon_list_gives_the_pushes_of_a_full_pass():
+    """The spread term's beacon list (made on a memory's first pass, used while no drone moved
+    far) gives, bit for bit, the pushes of a full pass over every beacon, also after a drone
+    flew next to a beacon the list left out (the list is made anew)."""
+    from swarm_ros.control import formation_jit
+    rng = np.random.default_rng(13)
+    p, v, obs, radius = _dense_swarm(rng, 150)
+    nb = obs.neighbours
+    normal = rng.normal(size=p.shape)
+    normal /= np.linalg.norm(normal, axis=1)[:, None]
+    kept, first = [], None
+    for step in range(8):
+        pos = p + rng.normal(scale=0.002 * step, size=p.shape)
+        if step == 6:
+            k = nb.offsets[3] + int(np.argmax(np.linalg.norm(nb.position[nb.offsets[3]:nb.offsets[4]] - p[3], axis=1)))
+            pos[3] = nb.position[k] + (0.3, 0, 0)
+        o = Observations(10.0, pos, v, nb, obs.sensing, obs.ids)
+        listed = formation_jit.spread(o, normal, 0, 1.5, 0.6)
+        held = vars(nb).pop("_spread_lists")
+        full = formation_jit.spread(o, normal, 0, 1.5, 0.6)     # no list held: every beacon
+        vars(nb)["_spread_lists"] = held
+        np.testing.assert_array_equal(listed.view(np.int64), full.view(np.int64))
+        assert (np.abs(full).sum(axis=1) > 0).sum() > 50 and (step != 6 or np.abs(full[3]).sum() > 0)
+        first = first or held[(0, 1.5)]
+        kept.append(held[(0, 1.5)] is first)
+    assert kept == [True] * 6 + [False] * 2
+
+
 def test_compiled_formation_equals_numpy(monkeypatch):
     """The compiled spread term (whole swarms) gives the numpy formation's numbers."""
     from swarm_ros.control import safety_jit
