@@ -174,38 +174,6 @@ def _extent_impl(p, cell):
     return True, lo, dims
 
 
-def _pairs_within_impl(p, wide):
-    """Every pair i < j closer than or at `wide` (with room for rounding), from a cell list."""
-    ok, c, dims, order, start = cell_grid._build(p, wide)
-    li = np.empty(64, np.int64)
-    lj = np.empty(64, np.int64)
-    if not ok:
-        return False, li[:0], lj[:0]
-    n = len(p)
-    cells = np.empty(27, np.int64)
-    wide2 = wide * wide * (1.0 + 1e-9)
-    m = 0
-    for i in range(n):
-        own = (c[i, 0] * dims[1] + c[i, 1]) * dims[2] + c[i, 2]
-        for a in range(cell_grid.around(c[i], dims, cells)):
-            cc = cells[a]
-            if cc < own:
-                continue
-            for q in range(start[cc], start[cc + 1]):
-                j = order[q]
-                if cc == own and j <= i:
-                    continue
-                ex, ey, ez = p[i, 0] - p[j, 0], p[i, 1] - p[j, 1], p[i, 2] - p[j, 2]
-                if ex * ex + ey * ey + ez * ez <= wide2:
-                    if m == len(li):
-                        li2, lj2 = np.empty(2 * m, np.int64), np.empty(2 * m, np.int64)
-                        li2[:m], lj2[:m] = li, lj
-                        li, lj = li2, lj2
-                    li[m], lj[m] = i, j
-                    m += 1
-    return True, li[:m], lj[:m]
-
-
 def _advance_listed_impl(p, last, distance, moved, cell, reach, fence_min, fence_max, p0, li, lj, skin, limit):
     """_advance_impl from a pair list (made anew when a drone moved `limit` since p0):
     (ok, rebuilt, nearest, pairs, outside, list i, list j)."""
@@ -220,7 +188,7 @@ def _advance_listed_impl(p, last, distance, moved, cell, reach, fence_min, fence
         far = max(far, ex * ex + ey * ey + ez * ez)
     rebuilt = not np.sqrt(far) <= limit
     if rebuilt:
-        listed, li, lj = _pairs_within(p, cell + skin)
+        listed, li, lj = cell_grid.pairs_within(p, cell + skin)
         if not listed:      # cannot happen (a coarser grid than the one that passed): a full walk
             ok2, nearest, pairs, outside = _advance(p, last, distance, False, cell, reach, fence_min, fence_max)
             return ok2, False, nearest, pairs, outside, li, lj
@@ -268,5 +236,4 @@ def _advance_listed_impl(p, last, distance, moved, cell, reach, fence_min, fence
 if numba_available():
     _fence_and_distance = jit(_fence_and_distance)
     _extent = jit(_extent_impl)
-    _pairs_within = jit(_pairs_within_impl)
     _advance_listed = jit(_advance_listed_impl)
