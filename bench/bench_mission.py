@@ -127,6 +127,8 @@ def main() -> int:
     ap.add_argument("--sizes", default="100,300,1000", help="comma-separated swarm sizes")
     ap.add_argument("--duration", type=float, default=10.0, help="mission length in s (take-off is 3 s)")
     ap.add_argument("--repeats", type=int, default=3, help="runs per size below 1,000 drones (median)")
+    ap.add_argument("--large-repeats", type=int, default=1,
+                    help="runs per size from 1,000 drones (median; more on a noisy machine)")
     ap.add_argument("--quick", action="store_true", help="N = 100, 300; 5 s missions; one run each")
     ap.add_argument("--vmas-python", default=sys.executable, help="a Python with vmas and CPU torch")
     ap.add_argument("--vmas-steps", type=int, default=1000, help="VMAS agent-steps timed per size (>= 2 steps)")
@@ -145,7 +147,7 @@ def main() -> int:
         return 0
     rows, runs, peers = [], [], {}
     for n in sizes:
-        reps = [fly_once(n, duration) for _ in range(repeats if n < 1000 else 1)]
+        reps = [fly_once(n, duration) for _ in range(repeats if n < 1000 else args.large_repeats)]
         runs.extend(reps)
         wall = median([r["wall_s"] for r in reps])
         r = reps[0]

@@ -95,3 +95,40 @@ def _around_impl(ci, dims, out):
 around = jit(_around_impl)
 _by_cell = jit(_by_cell_impl)
 _build = jit(_build_impl)
+
+
+def _pairs_within_impl(p, wide):
+    """(ok, i, j): every pair of drones closer than or at `wide` (with room for rounding), each
+    once, from a cell list of side `wide` (ok False where it would be too sparse): the pair
+    lists (Verlet lists) of the metrics and the radio."""
+    ok, c, dims, order, start = _build(p, wide)
+    li = np.empty(64, np.int64)
+    lj = np.empty(64, np.int64)
+    if not ok:
+        return False, li[:0], lj[:0]
+    n = len(p)
+    cells = np.empty(27, np.int64)
+    wide2 = wide * wide * (1.0 + 1e-9)
+    m = 0
+    for i in range(n):
+        own = (c[i, 0] * dims[1] + c[i, 1]) * dims[2] + c[i, 2]
+        for a in range(around(c[i], dims, cells)):
+            cc = cells[a]
+            if cc < own:
+                continue
+            for q in range(start[cc], start[cc + 1]):
+                j = order[q]
+                if cc == own and j <= i:
+                    continue
+                ex, ey, ez = p[i, 0] - p[j, 0], p[i, 1] - p[j, 1], p[i, 2] - p[j, 2]
+                if ex * ex + ey * ey + ez * ez <= wide2:
+                    if m == len(li):
+                        li2, lj2 = np.empty(2 * m, np.int64), np.empty(2 * m, np.int64)
+                        li2[:m], lj2[:m] = li, lj
+                        li, lj = li2, lj2
+                    li[m], lj[m] = i, j
+                    m += 1
+    return True, li[:m], lj[:m]
+
+
+pairs_within = jit(_pairs_within_impl)

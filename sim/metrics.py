@@ -43,6 +43,7 @@ class SwarmMetrics:
         self._obstacle_contact = np.zeros((n, world.n_obstacles), dtype=bool)
         self._outside = np.zeros(n, dtype=bool)
         self._last = np.array(positions, float)
+        self._pair_list: dict = {}      # the compiled pass's pairs within reach of a few samples
         self.update(0.0, self._last, first=True)
 
     def update(self, t: float, p: np.ndarray, first: bool = False) -> None:
@@ -51,7 +52,7 @@ class SwarmMetrics:
             reach = 2 * self.radius.max()
             nearest, pairs, outside = metrics_jit.advance(p, self._last, self.distance, not first,
                                                           max(reach, NEAR_CELL), reach, self.world.bounds_min,
-                                                          self.world.bounds_max)
+                                                          self.world.bounds_max, self._pair_list)
             if nearest is not None:
                 found = nearest, pairs
         elif not first:

@@ -83,14 +83,34 @@ def _scan_impl(p, c, dims, order, start, cell, reach):
 _scan = jit(_scan_impl) if numba_available() else None
 
 
+SKIN = 0.5      # m: a pair list keeps the pairs within cell + SKIN
+
+
 def advance(p: np.ndarray, last: np.ndarray, distance: np.ndarray, moved: bool, cell: float, reach: float,
-            fence_min: np.ndarray, fence_max: np.ndarray):
+            fence_min: np.ndarray, fence_max: np.ndarray, held: dict | None = None):
     """One sample's whole compiled pass, so that a tick costs one call: adds each drone's step
     from `last` to `distance` and copies p into `last` (when `moved`), tells who is outside the
     fence and does nearest_and_pairs. (nearest, pairs, outside); nearest and pairs are None
-    where the grid would be too sparse. Same arithmetic as SwarmMetrics.update's numpy."""
-    ok, nearest, pairs, outside = _advance(np.ascontiguousarray(p, float), last, distance, bool(moved), float(cell),
-                                           float(reach), np.asarray(fence_min, float), np.asarray(fence_max, float))
+    where the grid would be too sparse. Same arithmetic as SwarmMetrics.update's numpy.
+
+    With `held` (a dict the caller keeps from sample to sample), the cell list is walked only
+    now and then: it lists the pairs within cell + SKIN, and the samples after it look at those
+    pairs only, while no drone moved SKIN / 2 (a Verlet list). Any pair within `cell` now is
+    listed, so the nearest distances and the close pairs (in the order of the cell walk, told
+    from this sample's cells) are those of a full walk."""
+    p = np.ascontiguousarray(p, float)
+    fence_min, fence_max = np.asarray(fence_min, float), np.asarray(fence_max, float)
+    if held is None:
+        ok, nearest, pairs, outside = _advance(p, last, distance, bool(moved), float(cell), float(reach),
+                                               fence_min, fence_max)
+        return (nearest, pairs, outside) if ok else (None, None, outside)
+    if held.get("cell") != float(cell) or len(held.get("p0", ())) != len(p):
+        held.update(cell=float(cell), p0=np.full((len(p), 3), np.inf), i=np.zeros(0, np.int64), j=np.zeros(0, np.int64))
+    ok, rebuilt, nearest, pairs, outside, li, lj = _advance_listed(
+        p, last, distance, bool(moved), float(cell), float(reach), fence_min, fence_max, held["p0"], held["i"],
+        held["j"], SKIN, 0.45 * SKIN)
+    if rebuilt:
+        held.update(p0=p.copy(), i=li, j=lj)
     return (nearest, pairs, outside) if ok else (None, None, outside)
 
 
@@ -114,3 +134,106 @@ def _advance_impl(p, last, distance, moved, cell, reach, fence_min, fence_max):
 
 
 _advance = jit(_advance_impl) if numba_available() else None
+
+
+def _fence_and_distance(p, last, distance, moved, fence_min, fence_max):
+    n = len(p)
+    outside = np.empty(n, np.bool_)
+    for i in range(n):
+        if moved:
+            ex, ey, ez = p[i, 0] - last[i, 0], p[i, 1] - last[i, 1], p[i, 2] - last[i, 2]
+            distance[i] += np.sqrt((ex * ex + ey * ey) + ez * ez)     # np.linalg.norm's order
+            last[i, 0], last[i, 1], last[i, 2] = p[i, 0], p[i, 1], p[i, 2]
+        inside = True
+        for k in range(3):
+            inside &= (p[i, k] - fence_min[k] >= 0) & (fence_max[k] - p[i, k] >= 0)
+        outside[i] = not inside
+    return outside
+
+
+def _extent_impl(p, cell):
+    """cell_grid._build's grid without the sort: (ok, lower corner, dims), ok as there."""
+    n = len(p)
+    lo, hi = np.empty(3), np.empty(3)
+    dims = np.ones(3, np.int64)
+    if n == 0:
+        return False, lo, dims
+    for k in range(3):
+        lo[k], hi[k] = p[0, k], p[0, k]
+    for i in range(n):
+        for k in range(3):
+            x = p[i, k]
+            if not np.isfinite(x):
+                return False, lo, dims
+            lo[k] = min(lo[k], x)
+            hi[k] = max(hi[k], x)
+    for k in range(3):
+        dims[k] = np.int64(np.floor((hi[k] - lo[k]) / cell)) + 1
+    if dims[0] * dims[1] * dims[2] > cell_grid.MAX_CELLS_PER_DRONE * n + 64:
+        return False, lo, dims
+    return True, lo, dims
+
+
+def _advance_listed_impl(p, last, distance, moved, cell, reach, fence_min, fence_max, p0, li, lj, skin, limit):
+    """_advance_impl from a pair list (made anew when a drone moved `limit` since p0):
+    (ok, rebuilt, nearest, pairs, outside, list i, list j)."""
+    n = len(p)
+    outside = _fence_and_distance(p, last, distance, moved, fence_min, fence_max)
+    ok, lo, dims = _extent(p, cell)
+    if not ok:
+        return False, False, np.empty(0), np.empty((0, 2), np.int64), outside, li, lj
+    far = 0.0
+    for i in range(n):
+        ex, ey, ez = p[i, 0] - p0[i, 0], p[i, 1] - p0[i, 1], p[i, 2] - p0[i, 2]
+        far = max(far, ex * ex + ey * ey + ez * ez)
+    rebuilt = not np.sqrt(far) <= limit
+    if rebuilt:
+        listed, li, lj = cell_grid.pairs_within(p, cell + skin)
+        if not listed:      # cannot happen (a coarser grid than the one that passed): a full walk
+            ok2, nearest, pairs, outside = _advance(p, last, distance, False, cell, reach, fence_min, fence_max)
+            return ok2, False, nearest, pairs, outside, li, lj
+    best = np.full(n, np.inf)
+    pi = np.empty(64, np.int64)
+    pj = np.empty(64, np.int64)
+    reach2 = reach * reach * (1.0 + 1e-9)
+    m = 0
+    for q in range(len(li)):
+        i, j = li[q], lj[q]
+        ex, ey, ez = p[i, 0] - p[j, 0], p[i, 1] - p[j, 1], p[i, 2] - p[j, 2]
+        d2 = ex * ex + ey * ey + ez * ez
+        if d2 < best[i]:
+            best[i] = d2
+        if d2 < best[j]:
+            best[j] = d2
+        if d2 <= reach2 and np.sqrt(d2) <= reach:
+            if m == len(pi):
+                pi2, pj2 = np.empty(2 * m, np.int64), np.empty(2 * m, np.int64)
+                pi2[:m], pj2[:m] = pi, pj
+                pi, pj = pi2, pj2
+            pi[m], pj[m] = min(i, j), max(i, j)
+            m += 1
+    nearest = np.full(n, np.nan)
+    for i in range(n):
+        d = np.sqrt(best[i])
+        if d <= cell:
+            nearest[i] = d
+    # pairs in the order of the full walk: by the lower index, then the other's cell, then its index
+    key = np.empty(m, np.int64)
+    cells_total = dims[0] * dims[1] * dims[2]
+    for k in range(m):
+        j = pj[k]
+        cj = np.empty(3, np.int64)
+        for a in range(3):
+            cj[a] = np.int64(np.floor((p[j, a] - lo[a]) / cell))
+        key[k] = (pi[k] * cells_total + (cj[0] * dims[1] + cj[1]) * dims[2] + cj[2]) * n + j
+    rank = np.argsort(key)
+    pairs = np.empty((m, 2), np.int64)
+    for k in range(m):
+        pairs[k, 0], pairs[k, 1] = pi[rank[k]], pj[rank[k]]
+    return True, rebuilt, nearest, pairs, outside, li, lj
+
+
+if numba_available():
+    _fence_and_distance = jit(_fence_and_distance)
+    _extent = jit(_extent_impl)
+    _advance_listed = jit(_advance_listed_impl)

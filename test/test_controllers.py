@@ -218,7 +218,7 @@ def test_beacon_memory_fed_whole_radio_rounds_equals_one_beacon_at_a_time(monkey
     single, bulk = BeaconTable(n, 0.15), BeaconTable(n, 0.15)
     from swarm_ros.control import beacons_jit
     monkeypatch.setattr(beacons_jit, "MIN_ROWS", 8)
-    sizes = []
+    sizes, earlier = [], []
     for step in range(80):
         t += 0.1
         sent = rng.normal(size=(n, 8))                      # one packet per sender this round
@@ -232,6 +232,12 @@ def test_beacon_memory_fed_whole_radio_rounds_equals_one_beacon_at_a_time(monkey
         nb = bulk.neighbours(t)
         assert _table_contents(single.neighbours(t)) == _table_contents(nb)
         sizes.append((len(bulk._store), len(nb.sender)))
+        if step % 10 == 0:
+            earlier.append((nb, nb.position.copy(), nb.velocity.copy()))
+    for nb, position, velocity in earlier:      # lists handed out rounds ago still read their beacons
+        vars(nb).pop("_rows", None)
+        np.testing.assert_array_equal(nb.position, position)
+        np.testing.assert_array_equal(nb.velocity, velocity)
     rows, live = np.array(sizes).T
     assert (np.diff(rows) < 0).any()                        # rows nobody refers to were dropped
     assert rows.max() <= max(16 * n, 2 * live.max()) + 1024 + n and live[-1] > 100
@@ -270,6 +276,37 @@ def test_compiled_safety_layer_equals_numpy(monkeypatch):
     np.testing.assert_allclose(compiled, reference, rtol=0, atol=1e-12)
 
 
+def test_safety_beacon_list_gives_the_contacts_of_a_full_pass():
+    """Later ticks on the same neighbour memory test only the beacons its first pass listed
+    (a Verlet list): the contacts equal, bit for bit, a full pass over every beacon, while the
+    drones drift a little, and after one moved beyond the list's skin (the list is made anew)."""
+    from swarm_ros.control import safety_jit
+    rng = np.random.default_rng(11)
+    p, v, obs, radius = _dense_swarm(rng, 120)
+    nb, params = obs.neighbours, SafetyParams()
+    args = (radius, params.max_extrapolation, params.separation_margin)
+    safety_jit.near_contacts(obs, *args)
+    first = vars(nb)["_near_list"]
+    kept = []
+    for step in range(1, 10):
+        pos = p + rng.normal(scale=0.002 * step, size=p.shape)
+        t = 10.0 + 0.01 * step
+        if step == 7:        # drone 3 flies next to the farthest beacon it holds: one the list left out
+            k = nb.offsets[3] + int(np.argmax(np.linalg.norm(nb.position[nb.offsets[3]:nb.offsets[4]] - p[3], axis=1)))
+            pos[3] = nb.position[k] + nb.velocity[k] * min(t - nb.stamp[k], params.max_extrapolation) + (0.2, 0, 0)
+        o = Observations(t, pos, v, nb, obs.sensing, obs.ids)
+        listed = safety_jit.near_contacts(o, *args)
+        held = vars(nb).pop("_near_list")
+        full = safety_jit.near_contacts(o, *args)          # no list held: every beacon tested
+        vars(nb)["_near_list"] = held
+        assert len(full[0]) > 20 and (step != 7 or (full[0] == 3).any())
+        for a, b in zip(listed, full):
+            np.testing.assert_array_equal(a.view(np.int64) if a.dtype == float else a,
+                                          b.view(np.int64) if b.dtype == float else b)
+        kept.append(held is first)
+    assert kept == [True] * 6 + [False] * 3
+
+
 def test_fused_safety_pass_equals_the_compiled_neighbours_with_numpy_corrections(monkeypatch):
     """The one-pass obstacle, fence and correction step (whole swarms) gives, bit for bit, what
     the compiled neighbour pass followed by numpy's corrections and speed clip gives, for
@@ -293,6 +330,34 @@ def test_fused_safety_pass_equals_the_compiled_neighbours_with_numpy_corrections
     s = obs.sensing
     assert ((s.obstacle_clearance - radius[:, None]) < SafetyParams().obstacle_margin).any()
     assert ((s.fence_clearance - radius[:, None]) < SafetyParams().fence_margin).any()
+
+
+def test_formation_beacon_list_gives_the_pushes_of_a_full_pass():
+    """The spread term's beacon list (made on a memory's first pass, used while no drone moved
+    far) gives, bit for bit, the pushes of a full pass over every beacon, also after a drone
+    flew next to a beacon the list left out (the list is made anew)."""
+    from swarm_ros.control import formation_jit
+    rng = np.random.default_rng(13)
+    p, v, obs, radius = _dense_swarm(rng, 150)
+    nb = obs.neighbours
+    normal = rng.normal(size=p.shape)
+    normal /= np.linalg.norm(normal, axis=1)[:, None]
+    kept, first = [], None
+    for step in range(8):
+        pos = p + rng.normal(scale=0.002 * step, size=p.shape)
+        if step == 6:
+            k = nb.offsets[3] + int(np.argmax(np.linalg.norm(nb.position[nb.offsets[3]:nb.offsets[4]] - p[3], axis=1)))
+            pos[3] = nb.position[k] + (0.3, 0, 0)
+        o = Observations(10.0, pos, v, nb, obs.sensing, obs.ids)
+        listed = formation_jit.spread(o, normal, 0, 1.5, 0.6)
+        held = vars(nb).pop("_spread_lists")
+        full = formation_jit.spread(o, normal, 0, 1.5, 0.6)     # no list held: every beacon
+        vars(nb)["_spread_lists"] = held
+        np.testing.assert_array_equal(listed.view(np.int64), full.view(np.int64))
+        assert (np.abs(full).sum(axis=1) > 0).sum() > 50 and (step != 6 or np.abs(full[3]).sum() > 0)
+        first = first or held[(0, 1.5)]
+        kept.append(held[(0, 1.5)] is first)
+    assert kept == [True] * 6 + [False] * 2
 
 
 def test_compiled_formation_equals_numpy(monkeypatch):

@@ -145,6 +145,36 @@ def test_compiled_metrics_equal_the_kd_tree_metrics(monkeypatch):
     assert sorted(runs[0].collision_events) == sorted(runs[1].collision_events)
 
 
+def test_metrics_pair_list_gives_the_full_cell_walk():
+    """Samples that look only at the pairs listed a few samples before (a Verlet list) give,
+    bit for bit, the nearest distances and close pairs (in order) of a full cell walk, while
+    drones drift and after some jump onto others (the list is made anew), lone drones too."""
+    pytest.importorskip("numba")
+    from sim import metrics_jit
+    rng = np.random.default_rng(5)
+    n = 300
+    p = rng.uniform([-6, -6, 0], [6, 6, 4], (n, 3))
+    p[:2] = [[14, 0, 2], [-14, 5, 2]]                            # lone drones
+    p[10:40] = p[40:70] + rng.uniform(-0.1, 0.1, (30, 3))        # close pairs
+    fence = (np.array([-50.0, -50, 0]), np.array([50.0, 50, 20]))
+    held, rebuilt = {}, []
+    last_a, last_b = p.copy(), p.copy()
+    dist_a, dist_b = np.zeros(n), np.zeros(n)
+    for k in range(12):
+        p = p + rng.normal(scale=0.004, size=p.shape)
+        if k == 8:
+            p[100:110] = p[200:210] + 0.05                        # far drones jump next to others
+        a = metrics_jit.advance(p, last_a, dist_a, True, 2.0, 0.14, *fence, held=held)
+        b = metrics_jit.advance(p, last_b, dist_b, True, 2.0, 0.14, *fence)
+        np.testing.assert_array_equal(a[0], b[0])                # NaN where no drone within a cell
+        np.testing.assert_array_equal(a[1], b[1])
+        np.testing.assert_array_equal(a[2], b[2])
+        np.testing.assert_array_equal(dist_a, dist_b)
+        assert np.isnan(a[0][:2]).all() and len(a[1]) >= 25 + 10 * (k >= 8)
+        rebuilt.append(held["p0"][5, 0] == p[5, 0])
+    assert rebuilt == [True] + [False] * 7 + [True] + [False] * 3
+
+
 def test_cell_list_orders_drones_as_a_stable_sort_by_cell():
     """The compiled counting sort of the cell list gives a stable argsort's order and run starts
     (coincident drones, hence equal cells, included): the links and metrics depend on it."""

@@ -28,6 +28,7 @@ class BeaconTable:
         self._rows = np.zeros((0, BEACON_SIZE))   # one row per beacon, or None while held as:
         self._store: np.ndarray | None = None      # the rows as received (one per sender and round)
         self._src: np.ndarray | None = None        # and each beacon's row in them
+        self._buffer: np.ndarray | None = None     # the store is its first rows; room for more behind
         self._width = np.zeros(0, np.intp)
         self._pending: list = []              # (key, stamp, rows, width, row or None) in arrival order
         self._cache: tuple[float, Neighbours] | None = None
@@ -111,12 +112,11 @@ class BeaconTable:
             return None
         if self._rows is not None:           # rows held one per beacon: they become the store
             self._store, self._src, self._rows = np.ascontiguousarray(self._rows, float), np.arange(len(self._key)), None
-        parts, rows_of, base = [self._store], [], len(self._store)
+        rows_of, base = [], len(self._store)
         for key, _, rows, _, row in pending:
             rows_of.append(base + (np.arange(len(key)) if row is None else row))
-            parts.append(rows)
             base += len(rows)
-        store = np.concatenate(parts) if len(parts) > 1 else self._store
+        store = self._appended([p[2] for p in pending if len(p[2])])
         src = self._src
         for (key, stamp, _, width, _), row in zip(pending, rows_of):
             (self._key, self._stamp, src, self._width, counts, sender, group) = beacons_jit.merge_stored(
@@ -129,6 +129,25 @@ class BeaconTable:
         offsets = np.zeros(self.n + 1, dtype=np.intp)
         np.cumsum(counts, out=offsets[1:])
         return StoredNeighbours(offsets, sender, self._stamp, group, store, src, cols)
+
+    def _appended(self, parts: list) -> np.ndarray:
+        """The store with the rows of `parts` after it, written into the spare room of its
+        buffer (a bigger buffer when that is full): not the whole store copied every round.
+        Rows already there are never changed, so neighbour lists handed out earlier, which
+        read their prefix of the buffer, keep their numbers."""
+        if not parts:
+            return self._store
+        used = len(self._store)
+        total = used + sum(len(p) for p in parts)
+        buf = self._buffer
+        if buf is None or self._store.base is not buf or total > len(buf) or buf.shape[1] != self._store.shape[1]:
+            buf = np.empty((max(2 * total, 1024), self._store.shape[1]))
+            buf[:used] = self._store
+            self._buffer = buf
+        for rows in parts:
+            buf[used:used + len(rows)] = rows
+            used += len(rows)
+        return buf[:total]
 
     def _oldest_stamp(self) -> float:
         """The oldest stamp held: worked out once per memory, not on every tick (stamps are

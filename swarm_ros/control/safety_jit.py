@@ -20,15 +20,33 @@ def use_compiled(n: int) -> bool:
     return n >= MIN_BATCH and numba_available()
 
 
+SKIN = 0.5     # m: a beacon list keeps the beacons within reach + SKIN of their drone
+
+
 def near_contacts(obs, radius: np.ndarray, max_extrapolation: float, margin: float):
-    """(receiver, unit vector away, clearance) of the neighbour contacts with clearance < margin."""
+    """(receiver, unit vector away, clearance) of the neighbour contacts with clearance < margin.
+
+    A neighbour memory holds the same beacons for a beacon period (several ticks), and almost
+    all of them are far beyond the margin. The first pass over a memory keeps, per drone, the
+    beacons within reach + SKIN; later ticks test only those while no drone has moved, and no
+    extrapolated beacon could have moved, SKIN / 2 since (a Verlet list). The kept beacons get
+    the same exact test in the same order, so the contacts are those of a full pass."""
     nb = obs.neighbours
     rows, src = beacon_rows(nb)
+    t, pos = float(obs.t), np.ascontiguousarray(obs.position, float)
+    args = (np.asarray(obs.ids, np.int64), np.asarray(nb.offsets, np.int64), np.asarray(nb.sender, np.int64),
+            np.asarray(nb.stamp, float), rows[:, 0:3], rows[:, 3:6], rows[:, 6], src, np.asarray(radius, float),
+            float(max_extrapolation), float(margin))
     # strided views (columns of the beacon rows) go in as they are: no copies per tick
-    return _near(float(obs.t), np.asarray(obs.position, float), np.asarray(obs.ids, np.int64),
-                 np.asarray(nb.offsets, np.int64), np.asarray(nb.sender, np.int64), np.asarray(nb.stamp, float),
-                 rows[:, 0:3], rows[:, 3:6], rows[:, 6], src, np.asarray(radius, float), float(max_extrapolation),
-                 float(margin))
+    held = vars(nb).get("_near_list")
+    if held is not None and held[0] == (float(max_extrapolation), float(margin)) and np.array_equal(held[1], args[8]):
+        _, _, p0, t0, vmax, cand = held
+        ok, rcv, away, clear = _near_listed(t, pos, p0, t0, vmax, 0.5 * SKIN, cand, *args)
+        if ok:
+            return rcv, away, clear
+    rcv, away, clear, cand, vmax = _near_listing(t, pos, SKIN, *args)
+    vars(nb)["_near_list"] = ((float(max_extrapolation), float(margin)), args[8].copy(), pos.copy(), t, vmax, cand)
+    return rcv, away, clear
 
 
 def beacon_rows(nb):
@@ -41,49 +59,120 @@ def beacon_rows(nb):
     return rows, np.arange(len(nb.stamp))
 
 
-def _near_impl(t, pos, ids, offsets, sender, stamp, nb_pos, nb_vel, nb_radius, src, radius, max_extrap, margin):
+def _beacon_contact(t, px, py, pz, ri, me, k, sender, stamp, nb_pos, nb_vel, nb_radius, b, max_extrap, margin, skin):
+    """Beacon k (row b) against drone (px, py, pz), radius ri, fleet id `me`: (listed: within
+    reach + skin, contact: clearance < margin, unit vector away, clearance)."""
+    age = min(max(t - stamp[k], 0.0), max_extrap)
+    dx = px - (nb_pos[b, 0] + nb_vel[b, 0] * age)
+    dy = py - (nb_pos[b, 1] + nb_vel[b, 1] * age)
+    dz = pz - (nb_pos[b, 2] + nb_vel[b, 2] * age)
+    d2 = dx * dx + dy * dy + dz * dz
+    # most beacons are far beyond the margin: told from the square, with room to spare
+    # for rounding, before the root; those near it get the exact test below
+    reach = (margin + ri + nb_radius[b]) * (1.0 + 1e-6) + 1e-9
+    if d2 > reach * reach:
+        wide = reach + skin
+        return d2 <= wide * wide, False, 0.0, 0.0, 0.0, 0.0
+    dist = np.sqrt(d2)
+    c = dist - ri - nb_radius[b]
+    if not c < margin:
+        return True, False, 0.0, 0.0, 0.0, 0.0
+    if dist > 1e-9:
+        return True, True, dx / dist, dy / dist, dz / dist, c
+    # coincident: a horizontal direction fixed by the pair of fleet ids
+    other = sender[k]
+    ang = (min(me, other) * 7919 + max(me, other)) * 2.399963
+    sense = 1.0 if me < other else -1.0
+    return True, True, np.cos(ang) * sense, np.sin(ang) * sense, 0.0, c
+
+
+def _near_listing_impl(t, pos, skin, ids, offsets, sender, stamp, nb_pos, nb_vel, nb_radius, src, radius, max_extrap,
+                       margin):
+    """The full pass: contacts, and the beacons within reach + skin (their indices, in order)
+    with the fastest beacon's speed."""
     e = len(stamp)
     rcv = np.empty(e, np.int64)
     away = np.empty((e, 3))
     clear = np.empty(e)
-    m = 0
+    cand = np.empty(e, np.int64)
+    m = n_cand = 0
+    vmax = 0.0      # over every row held, not only those referred to: a bound all the same
+    for b in range(len(nb_vel)):
+        vmax = max(vmax, nb_vel[b, 0] * nb_vel[b, 0] + nb_vel[b, 1] * nb_vel[b, 1] + nb_vel[b, 2] * nb_vel[b, 2])
     for i in range(len(offsets) - 1):
         px, py, pz, ri = pos[i, 0], pos[i, 1], pos[i, 2], radius[i]
         for k in range(offsets[i], offsets[i + 1]):
             b = src[k]
+            vx, vy, vz = nb_vel[b, 0], nb_vel[b, 1], nb_vel[b, 2]
             age = min(max(t - stamp[k], 0.0), max_extrap)
-            dx = px - (nb_pos[b, 0] + nb_vel[b, 0] * age)
-            dy = py - (nb_pos[b, 1] + nb_vel[b, 1] * age)
-            dz = pz - (nb_pos[b, 2] + nb_vel[b, 2] * age)
+            dx = px - (nb_pos[b, 0] + vx * age)
+            dy = py - (nb_pos[b, 1] + vy * age)
+            dz = pz - (nb_pos[b, 2] + vz * age)
             d2 = dx * dx + dy * dy + dz * dz
-            # most beacons are far beyond the margin: told from the square, with room to spare
-            # for rounding, before the root; those near it get the exact test below
-            reach = (margin + ri + nb_radius[b]) * (1.0 + 1e-6) + 1e-9
-            if d2 > reach * reach:
+            wide = (margin + ri + nb_radius[b]) * (1.0 + 1e-6) + 1e-9 + skin
+            if d2 > wide * wide:
                 continue
-            dist = np.sqrt(d2)
-            c = dist - radius[i] - nb_radius[b]
-            if not c < margin:
-                continue
-            if dist > 1e-9:
-                ax, ay, az = dx / dist, dy / dist, dz / dist
-            else:   # coincident: a horizontal direction fixed by the pair of fleet ids
-                me, other = ids[i], sender[k]
-                ang = (min(me, other) * 7919 + max(me, other)) * 2.399963
-                sense = 1.0 if me < other else -1.0
-                ax, ay, az = np.cos(ang) * sense, np.sin(ang) * sense, 0.0
-            rcv[m] = i
-            away[m, 0], away[m, 1], away[m, 2] = ax, ay, az
-            clear[m] = c
-            m += 1
-    return rcv[:m], away[:m], clear[:m]
+            cand[n_cand] = k
+            n_cand += 1
+            _, hit, ax, ay, az, c = _beacon_contact(t, px, py, pz, ri, ids[i], k, sender, stamp, nb_pos, nb_vel,
+                                                    nb_radius, b, max_extrap, margin, 0.0)
+            if hit:
+                rcv[m] = i
+                away[m, 0], away[m, 1], away[m, 2] = ax, ay, az
+                clear[m] = c
+                m += 1
+    # the candidates as CSR runs per drone: offsets into cand, so the listed pass keeps drone order
+    starts = np.empty(len(offsets), np.int64)
+    q = 0
+    for i in range(len(offsets) - 1):
+        starts[i] = q
+        while q < n_cand and cand[q] < offsets[i + 1]:
+            q += 1
+    starts[len(offsets) - 1] = q
+    return rcv[:m], away[:m], clear[:m], (starts, cand[:n_cand].copy()), np.sqrt(vmax)
+
+
+def _near_listed_impl(t, pos, p0, t0, vmax, limit, cand, ids, offsets, sender, stamp, nb_pos, nb_vel, nb_radius, src,
+                      radius, max_extrap, margin):
+    """The listed beacons only, while no drone moved and no extrapolated beacon could have
+    moved `limit` since the list was made; (False, ...) when one may have."""
+    starts, ks = cand
+    n = len(offsets) - 1
+    moved = 0.0
+    for i in range(n):
+        dx, dy, dz = pos[i, 0] - p0[i, 0], pos[i, 1] - p0[i, 1], pos[i, 2] - p0[i, 2]
+        moved = max(moved, dx * dx + dy * dy + dz * dz)
+    e = len(ks)
+    rcv = np.empty(e, np.int64)
+    away = np.empty((e, 3))
+    clear = np.empty(e)
+    if not np.sqrt(moved) + vmax * abs(t - t0) <= limit:
+        return False, rcv[:0], away[:0], clear[:0]
+    m = 0
+    for i in range(n):
+        px, py, pz, ri = pos[i, 0], pos[i, 1], pos[i, 2], radius[i]
+        for q in range(starts[i], starts[i + 1]):
+            k = ks[q]
+            _, hit, ax, ay, az, c = _beacon_contact(t, px, py, pz, ri, ids[i], k, sender, stamp, nb_pos, nb_vel,
+                                                    nb_radius, src[k], max_extrap, margin, 0.0)
+            if hit:
+                rcv[m] = i
+                away[m, 0], away[m, 1], away[m, 2] = ax, ay, az
+                clear[m] = c
+                m += 1
+    return True, rcv[:m], away[:m], clear[:m]
 
 
 def _near_numpy(*args):
     raise RuntimeError("safety_jit needs numba; use safety.neighbour_contacts")
 
 
-_near = jit(_near_impl, fallback=_near_numpy) if numba_available() else _near_numpy
+if numba_available():
+    _beacon_contact = jit(_beacon_contact, inline="always")   # array arguments: no call, no refcounts
+    _near_listing = jit(_near_listing_impl)
+    _near_listed = jit(_near_listed_impl)
+else:
+    _near_listing = _near_listed = _near_numpy
 
 
 def fusable(v: np.ndarray) -> bool:
