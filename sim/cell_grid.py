@@ -23,28 +23,37 @@ def build(p: np.ndarray, cell: float):
     return (c, dims, order, start) if ok else None
 
 
-def _build_impl(p, cell):
-    """build's work in one compiled pass (numpy's min, max and floor over the columns cost more
-    than the counting sort at a thousand drones): (ok, c, dims, order, start), ok False where
-    the grid would be too sparse or a position is not finite."""
+def _extent_impl(p, cell):
+    """(ok, lower corner, dims) of the grid of side `cell` over p; ok False where it would be too
+    sparse or a position is not finite (numpy's min, max and floor over the columns cost more
+    than this loop at a thousand drones)."""
     n = len(p)
     lo, hi = np.empty(3), np.empty(3)
     dims = np.ones(3, np.int64)
-    c = np.empty((n, 3), np.int64)
     if n == 0:
-        return False, c, dims, np.empty(0, np.int64), np.zeros(1, np.int64)
+        return False, lo, dims
     for k in range(3):
         lo[k], hi[k] = p[0, k], p[0, k]
     for i in range(n):
         for k in range(3):
             x = p[i, k]
             if not np.isfinite(x):
-                return False, c, dims, np.empty(0, np.int64), np.zeros(1, np.int64)
+                return False, lo, dims
             lo[k] = min(lo[k], x)
             hi[k] = max(hi[k], x)
     for k in range(3):
         dims[k] = np.int64(np.floor((hi[k] - lo[k]) / cell)) + 1
     if dims[0] * dims[1] * dims[2] > MAX_CELLS_PER_DRONE * n + 64:
+        return False, lo, dims
+    return True, lo, dims
+
+
+def _build_impl(p, cell):
+    """build's work in one compiled pass: (ok, c, dims, order, start), ok as _extent's."""
+    n = len(p)
+    c = np.empty((n, 3), np.int64)
+    ok, lo, dims = extent(p, cell)
+    if not ok:
         return False, c, dims, np.empty(0, np.int64), np.zeros(1, np.int64)
     cid = np.empty(n, np.int64)
     for i in range(n):
@@ -53,6 +62,16 @@ def _build_impl(p, cell):
         cid[i] = (c[i, 0] * dims[1] + c[i, 1]) * dims[2] + c[i, 2]
     order, start = _by_cell(cid, dims[0] * dims[1] * dims[2])
     return True, c, dims, order, start
+
+
+def _append_impl(li, lj, m, i, j):
+    """li, lj with (i, j) written at m: doubled first when full."""
+    if m == len(li):
+        li2, lj2 = np.empty(2 * m, np.int64), np.empty(2 * m, np.int64)
+        li2[:m], lj2[:m] = li, lj
+        li, lj = li2, lj2
+    li[m], lj[m] = i, j
+    return li, lj
 
 
 def _by_cell_impl(cid, cells):
@@ -94,6 +113,8 @@ def _around_impl(ci, dims, out):
 
 around = jit(_around_impl)
 _by_cell = jit(_by_cell_impl)
+extent = jit(_extent_impl)
+append = jit(_append_impl, inline="always")
 _build = jit(_build_impl)
 
 
@@ -122,11 +143,7 @@ def _pairs_within_impl(p, wide):
                     continue
                 ex, ey, ez = p[i, 0] - p[j, 0], p[i, 1] - p[j, 1], p[i, 2] - p[j, 2]
                 if ex * ex + ey * ey + ez * ez <= wide2:
-                    if m == len(li):
-                        li2, lj2 = np.empty(2 * m, np.int64), np.empty(2 * m, np.int64)
-                        li2[:m], lj2[:m] = li, lj
-                        li, lj = li2, lj2
-                    li[m], lj[m] = i, j
+                    li, lj = append(li, lj, m, i, j)
                     m += 1
     return True, li[:m], lj[:m]
 

@@ -28,6 +28,44 @@ def nearest_and_pairs(p: np.ndarray, cell: float, reach: float):
     return _scan(np.ascontiguousarray(p, float), *grid, float(cell), float(reach))
 
 
+def _seen_impl(p, i, j, best, pi, pj, m, reach):
+    """One pair of the walk: both drones' least squared distance, and the pair listed (lower
+    index first) when within `reach`: (pi, pj, m)."""
+    ex, ey, ez = p[i, 0] - p[j, 0], p[i, 1] - p[j, 1], p[i, 2] - p[j, 2]
+    d2 = ex * ex + ey * ey + ez * ez
+    if d2 < best[i]:
+        best[i] = d2
+    if d2 < best[j]:
+        best[j] = d2
+    if d2 <= reach * reach * (1.0 + 1e-9) and np.sqrt(d2) <= reach:
+        pi, pj = cell_grid.append(pi, pj, m, min(i, j), max(i, j))
+        m += 1
+    return pi, pj, m
+
+
+def _finish_impl(best, cell, pi, pj, m, cid, dims, n):
+    """(nearest distance of each drone within `cell`, else NaN; the pairs in the order of a full
+    walk: by the lower index, then the other's cell, then its index)."""
+    nearest = np.full(n, np.nan)
+    for i in range(n):
+        d = np.sqrt(best[i])
+        if d <= cell:
+            nearest[i] = d
+    key = np.empty(m, np.int64)
+    cells_total = dims[0] * dims[1] * dims[2]
+    for k in range(m):
+        key[k] = (pi[k] * cells_total + cid[pj[k]]) * n + pj[k]
+    rank = np.argsort(key)
+    pairs = np.empty((m, 2), np.int64)
+    for k in range(m):
+        pairs[k, 0], pairs[k, 1] = pi[rank[k]], pj[rank[k]]
+    return nearest, pairs
+
+
+_seen = jit(_seen_impl, inline="always")     # array arguments: no call, no refcounts
+_finish = jit(_finish_impl)
+
+
 def _scan_impl(p, c, dims, order, start, cell, reach):
     n = len(p)
     best = np.full(n, np.inf)          # squared: sqrt is monotonic, so the root of the least square is exact
@@ -37,7 +75,6 @@ def _scan_impl(p, c, dims, order, start, cell, reach):
     pi = np.empty(64, np.int64)
     pj = np.empty(64, np.int64)
     cells = np.empty(27, np.int64)
-    reach2 = reach * reach * (1.0 + 1e-9)
     m = 0
     for i in range(n):
         # each pair once: drones in the cells after i's own, and in its own cell those after it
@@ -50,34 +87,8 @@ def _scan_impl(p, c, dims, order, start, cell, reach):
                 j = order[q]
                 if cc == own and j <= i:
                     continue
-                ex, ey, ez = p[i, 0] - p[j, 0], p[i, 1] - p[j, 1], p[i, 2] - p[j, 2]
-                d2 = ex * ex + ey * ey + ez * ez
-                if d2 < best[i]:
-                    best[i] = d2
-                if d2 < best[j]:
-                    best[j] = d2
-                if d2 <= reach2 and np.sqrt(d2) <= reach:
-                    if m == len(pi):
-                        pi2, pj2 = np.empty(2 * m, np.int64), np.empty(2 * m, np.int64)
-                        pi2[:m], pj2[:m] = pi, pj
-                        pi, pj = pi2, pj2
-                    pi[m], pj[m] = min(i, j), max(i, j)
-                    m += 1
-    nearest = np.full(n, np.nan)
-    for i in range(n):
-        d = np.sqrt(best[i])
-        if d <= cell:
-            nearest[i] = d
-    # pairs in the order of a full scan: by the lower index, then the other's cell, then its index
-    key = np.empty(m, np.int64)
-    cells_total = dims[0] * dims[1] * dims[2]
-    for k in range(m):
-        key[k] = (pi[k] * cells_total + cid[pj[k]]) * n + pj[k]
-    rank = np.argsort(key)
-    pairs = np.empty((m, 2), np.int64)
-    for k in range(m):
-        pairs[k, 0], pairs[k, 1] = pi[rank[k]], pj[rank[k]]
-    return nearest, pairs
+                pi, pj, m = _seen(p, i, j, best, pi, pj, m, reach)
+    return _finish(best, cell, pi, pj, m, cid, dims, n)
 
 
 _scan = jit(_scan_impl) if numba_available() else None
@@ -151,35 +162,12 @@ def _fence_and_distance(p, last, distance, moved, fence_min, fence_max):
     return outside
 
 
-def _extent_impl(p, cell):
-    """cell_grid._build's grid without the sort: (ok, lower corner, dims), ok as there."""
-    n = len(p)
-    lo, hi = np.empty(3), np.empty(3)
-    dims = np.ones(3, np.int64)
-    if n == 0:
-        return False, lo, dims
-    for k in range(3):
-        lo[k], hi[k] = p[0, k], p[0, k]
-    for i in range(n):
-        for k in range(3):
-            x = p[i, k]
-            if not np.isfinite(x):
-                return False, lo, dims
-            lo[k] = min(lo[k], x)
-            hi[k] = max(hi[k], x)
-    for k in range(3):
-        dims[k] = np.int64(np.floor((hi[k] - lo[k]) / cell)) + 1
-    if dims[0] * dims[1] * dims[2] > cell_grid.MAX_CELLS_PER_DRONE * n + 64:
-        return False, lo, dims
-    return True, lo, dims
-
-
 def _advance_listed_impl(p, last, distance, moved, cell, reach, fence_min, fence_max, p0, li, lj, skin, limit):
     """_advance_impl from a pair list (made anew when a drone moved `limit` since p0):
     (ok, rebuilt, nearest, pairs, outside, list i, list j)."""
     n = len(p)
     outside = _fence_and_distance(p, last, distance, moved, fence_min, fence_max)
-    ok, lo, dims = _extent(p, cell)
+    ok, lo, dims = cell_grid.extent(p, cell)
     if not ok:
         return False, False, np.empty(0), np.empty((0, 2), np.int64), outside, li, lj
     far = 0.0
@@ -195,45 +183,18 @@ def _advance_listed_impl(p, last, distance, moved, cell, reach, fence_min, fence
     best = np.full(n, np.inf)
     pi = np.empty(64, np.int64)
     pj = np.empty(64, np.int64)
-    reach2 = reach * reach * (1.0 + 1e-9)
     m = 0
     for q in range(len(li)):
-        i, j = li[q], lj[q]
-        ex, ey, ez = p[i, 0] - p[j, 0], p[i, 1] - p[j, 1], p[i, 2] - p[j, 2]
-        d2 = ex * ex + ey * ey + ez * ez
-        if d2 < best[i]:
-            best[i] = d2
-        if d2 < best[j]:
-            best[j] = d2
-        if d2 <= reach2 and np.sqrt(d2) <= reach:
-            if m == len(pi):
-                pi2, pj2 = np.empty(2 * m, np.int64), np.empty(2 * m, np.int64)
-                pi2[:m], pj2[:m] = pi, pj
-                pi, pj = pi2, pj2
-            pi[m], pj[m] = min(i, j), max(i, j)
-            m += 1
-    nearest = np.full(n, np.nan)
+        pi, pj, m = _seen(p, li[q], lj[q], best, pi, pj, m, reach)
+    cid = np.empty(n, np.int64)          # the cells of the full walk, for its order of the pairs
     for i in range(n):
-        d = np.sqrt(best[i])
-        if d <= cell:
-            nearest[i] = d
-    # pairs in the order of the full walk: by the lower index, then the other's cell, then its index
-    key = np.empty(m, np.int64)
-    cells_total = dims[0] * dims[1] * dims[2]
-    for k in range(m):
-        j = pj[k]
-        cj = np.empty(3, np.int64)
         for a in range(3):
-            cj[a] = np.int64(np.floor((p[j, a] - lo[a]) / cell))
-        key[k] = (pi[k] * cells_total + (cj[0] * dims[1] + cj[1]) * dims[2] + cj[2]) * n + j
-    rank = np.argsort(key)
-    pairs = np.empty((m, 2), np.int64)
-    for k in range(m):
-        pairs[k, 0], pairs[k, 1] = pi[rank[k]], pj[rank[k]]
+            c = np.int64(np.floor((p[i, a] - lo[a]) / cell))
+            cid[i] = c if a == 0 else cid[i] * dims[a] + c
+    nearest, pairs = _finish(best, cell, pi, pj, m, cid, dims, n)
     return True, rebuilt, nearest, pairs, outside, li, lj
 
 
 if numba_available():
     _fence_and_distance = jit(_fence_and_distance)
-    _extent = jit(_extent_impl)
     _advance_listed = jit(_advance_listed_impl)
