@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from swarm_ros.core.compiled import jit, numba_available
+from swarm_ros.core.verlet import farthest_move
 
 from . import cell_grid
 
@@ -126,17 +127,7 @@ def advance(p: np.ndarray, last: np.ndarray, distance: np.ndarray, moved: bool, 
 
 
 def _advance_impl(p, last, distance, moved, cell, reach, fence_min, fence_max):
-    n = len(p)
-    outside = np.empty(n, np.bool_)
-    for i in range(n):
-        if moved:
-            ex, ey, ez = p[i, 0] - last[i, 0], p[i, 1] - last[i, 1], p[i, 2] - last[i, 2]
-            distance[i] += np.sqrt((ex * ex + ey * ey) + ez * ez)     # np.linalg.norm's order
-            last[i, 0], last[i, 1], last[i, 2] = p[i, 0], p[i, 1], p[i, 2]
-        inside = True
-        for k in range(3):
-            inside &= (p[i, k] - fence_min[k] >= 0) & (fence_max[k] - p[i, k] >= 0)
-        outside[i] = not inside
+    outside = _fence_and_distance(p, last, distance, moved, fence_min, fence_max)
     ok, c, dims, order, start = cell_grid._build(p, cell)
     if not ok:
         return False, np.empty(0), np.empty((0, 2), np.int64), outside
@@ -170,11 +161,7 @@ def _advance_listed_impl(p, last, distance, moved, cell, reach, fence_min, fence
     ok, lo, dims = cell_grid.extent(p, cell)
     if not ok:
         return False, False, np.empty(0), np.empty((0, 2), np.int64), outside, li, lj
-    far = 0.0
-    for i in range(n):
-        ex, ey, ez = p[i, 0] - p0[i, 0], p[i, 1] - p0[i, 1], p[i, 2] - p0[i, 2]
-        far = max(far, ex * ex + ey * ey + ez * ez)
-    rebuilt = not np.sqrt(far) <= limit
+    rebuilt = not farthest_move(p, p0) <= limit
     if rebuilt:
         listed, li, lj = cell_grid.pairs_within(p, cell + skin)
         if not listed:      # cannot happen (a coarser grid than the one that passed): a full walk

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from swarm_ros.core.compiled import jit, numba_available
+from swarm_ros.core.verlet import farthest_move
 
 from . import safety_jit
 
@@ -87,12 +88,8 @@ def _spread_listed_impl(pos, p0, limit, cand, offsets, nb_pos, src, nb_group, no
     (False, ...) when one may have."""
     starts, ks = cand
     n = len(offsets) - 1
-    moved = 0.0
-    for i in range(n):
-        dx, dy, dz = pos[i, 0] - p0[i, 0], pos[i, 1] - p0[i, 1], pos[i, 2] - p0[i, 2]
-        moved = max(moved, dx * dx + dy * dy + dz * dz)
     out = np.zeros((n, 3))
-    if not np.sqrt(moved) <= limit:
+    if not farthest_move(pos, p0) <= limit:
         return False, out
     reach = spacing * (1.0 + 1e-6) + 1e-9
     reach2 = reach * reach

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from swarm_ros.core.compiled import jit, numba_available
+from swarm_ros.core.verlet import farthest_move
 
 MIN_BATCH = 64    # fewer drones than this: numpy (no compiler in a drone node's own step)
 
@@ -138,15 +139,12 @@ def _near_listed_impl(t, pos, p0, t0, vmax, limit, cand, ids, offsets, sender, s
     moved `limit` since the list was made; (False, ...) when one may have."""
     starts, ks = cand
     n = len(offsets) - 1
-    moved = 0.0
-    for i in range(n):
-        dx, dy, dz = pos[i, 0] - p0[i, 0], pos[i, 1] - p0[i, 1], pos[i, 2] - p0[i, 2]
-        moved = max(moved, dx * dx + dy * dy + dz * dz)
+    moved = farthest_move(pos, p0)
     e = len(ks)
     rcv = np.empty(e, np.int64)
     away = np.empty((e, 3))
     clear = np.empty(e)
-    if not np.sqrt(moved) + vmax * abs(t - t0) <= limit:
+    if not moved + vmax * abs(t - t0) <= limit:
         return False, rcv[:0], away[:0], clear[:0]
     m = 0
     for i in range(n):

@@ -197,6 +197,17 @@ def _cell_keys_impl(pos, radius, stencil):
     return out[:m].copy()
 
 
+def _farthest_move(pos, p0):
+    """The longest way any agent moved from p0 to pos: a list made at p0 with a margin (skin)
+    holds while this stays within the margin's share (the compiled lists of the safety layer,
+    the formation spread and the run metrics)."""
+    far = 0.0
+    for i in range(len(pos)):
+        dx, dy, dz = pos[i, 0] - p0[i, 0], pos[i, 1] - p0[i, 1], pos[i, 2] - p0[i, 2]
+        far = max(far, dx * dx + dy * dy + dz * dz)
+    return np.sqrt(far)
+
+
 def _grow(a, cap):
     b = np.empty(cap, a.dtype)
     b[:len(a)] = a
@@ -205,4 +216,5 @@ def _grow(a, cap):
 
 _keep = jit(_keep_loop, fallback=_keep_impl)
 _grow = jit(_grow)
+farthest_move = jit(_farthest_move, inline="always")   # array arguments: no call, no refcounts
 _cell_keys = jit(_cell_keys_impl, nogil=True)
