@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import _domains
+from ros2util import stall_recorder
 from test_end_to_end import odometry_stamps_are_every_tick, read_bag
 
 RUN_LIMIT = 400   # s: a whole run here; a lockstep run that waits 1 s per tick for a dead drone takes ~40 min
@@ -151,13 +152,7 @@ def test_real_time_counts_what_a_stalled_recorder_lost_and_the_run_fails(tmp_pat
     run = tmp_path / "run"
     proc = launch(tmp_path, next(_domains), "first_flight", "--speed", "1")
     wait_for(lambda: says(run, "simulator", "starts at x1"), "mission start", proc)
-    recorder = pid_of(run, "recorder")
-    time.sleep(2)
-    os.kill(recorder, signal.SIGSTOP)
-    try:
-        time.sleep(8)        # 400 ticks, twice the reliable history
-    finally:
-        os.kill(recorder, signal.SIGCONT)
+    stall_recorder(pid_of(run, "recorder"))
     out = finish(proc)
     assert proc.returncode == 3, out[-3000:]
     s = json.loads((tmp_path / "summary.json").read_text())

@@ -11,7 +11,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ import yaml
 
 from hwutil import free_ports, pair_mission, wait_for
 from ros2util import BIN, NO_TOOLS, Launch, error_lines, have_tools, registered_prefix_path, ros2, short_rings, \
-    stop_daemon, tool_env
+    stall_recorder, stop_daemon, tool_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not have_tools(), reason=NO_TOOLS)]
 
@@ -109,13 +108,7 @@ def test_a_recorder_that_lost_data_fails_the_launch(tools, tmp_path):
     launch = Launch(["swarm_ros", "swarm.launch.py", f"mission:={mission}"], tools, tmp_path, tmp_path / "launch.log")
     try:
         assert launch.wait_for("starts at", TIMEOUT), launch.output[-3000:]
-        recorder = launch.pid_of("recorder")
-        time.sleep(2)
-        os.kill(recorder, signal.SIGSTOP)
-        try:
-            time.sleep(8)        # 400 ticks, twice the reliable history
-        finally:
-            os.kill(recorder, signal.SIGCONT)
+        stall_recorder(launch.pid_of("recorder"))
         code = launch.wait(TIMEOUT)
     finally:
         launch.stop()
