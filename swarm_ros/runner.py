@@ -36,13 +36,19 @@ class RunConflict(RunError):
     exit_code = 2
 
 
-def bag_losses(bag_path: Path) -> dict[str, int]:
-    """{topic: messages missing} as the recorder wrote it into the bag's metadata."""
+def bag_losses(bag_path: Path, ticks: int | None = None) -> dict[str, int]:
+    """{topic: messages missing}: the ticks flown less the odometry the recorder wrote, from the
+    bag's metadata; without `ticks` (or a bag from before that count), what the recorder counted."""
     import yaml
     try:
         meta = yaml.safe_load((bag_path / "metadata.yaml").read_text())
-        lost = json.loads(meta["rosbag2_bagfile_information"]["custom_data"]["swarm_ros.lost"])
-    except (OSError, KeyError, TypeError, ValueError, yaml.YAMLError):
+        custom = meta["rosbag2_bagfile_information"]["custom_data"]
+        written = json.loads(custom.get("swarm_ros.odom_written", "null"))
+        if ticks is not None and isinstance(written, dict):
+            lost = {t: ticks - int(n) for t, n in written.items()}
+        else:
+            lost = json.loads(custom["swarm_ros.lost"])
+    except (OSError, KeyError, TypeError, ValueError, AttributeError, yaml.YAMLError):
         return {}
     return {str(t): int(n) for t, n in lost.items() if int(n) > 0} if isinstance(lost, dict) else {}
 
@@ -221,7 +227,7 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
     recorder_failed = [s for s, code, _ in group.failed() if s.executable == "recorder"]
     if record and (recorder_failed or not (bag_path / "metadata.yaml").is_file()):
         raise RunError(f"the recorder did not close the bag {bag_path}; see {run_dir / 'logs'}")
-    summary["data_lost"] = bag_losses(bag_path) if record else {}
+    summary["data_lost"] = bag_losses(bag_path, summary.get("ticks")) if record else {}
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     console.print(summary_table(summary))
     return summary

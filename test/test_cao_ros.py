@@ -113,7 +113,12 @@ def test_a_killed_drone_leaves_and_a_restarted_one_joins_again(tmp_path, ros_env
     gone = next(i for i, m in enumerate(members) if "cf3" not in m)
     back = next(i for i, m in enumerate(members) if i > gone and "cf3" in m)
     assert all(len(m) == 7 for m in members[gone:back]) and back - gone >= 2   # the others kept iterating
-    assert all(len(m) == 8 for m in members[back:]) and len(members) - back >= 3
+    # back for good: the drones never killed stay throughout, and cf3 is in the last iterations. (A
+    # report later than the evaluator's timeout drops its drone from that one iteration, by design:
+    # on a loaded machine the new cf3 process has missed a few once.)
+    others = set(members[0]) - {"cf3"}
+    assert all(others <= set(m) for m in members) and len(members) - back >= 3
+    assert all(len(m) == 8 for m in members[-3:]), members[back:]
     answers = [[m.iteration, m.delta, m.cost] for _, m in messages["/cf3/cao/feedback"]]
     rejoined = [a for a in answers if a[0] == back]
     assert rejoined and rejoined[0][1] == 0.0                        # a joiner's first contribution

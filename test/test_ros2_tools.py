@@ -103,7 +103,8 @@ def test_killed_simulator_fails_the_launch_and_the_bag_stays_readable(tools, tmp
 
 def test_a_recorder_that_lost_data_fails_the_launch(tools, tmp_path):
     """No runner reads the bag under `ros2 launch`: the recorder, stalled past its history in real
-    time, judges its own bag and exits with code 4, and the launch fails although the flight was fine."""
+    time, judges its own bag and exits with code 4, and the launch fails although the flight was
+    fine. (Without the recorder's judgement the launch exits 0.)"""
     mission = short_rings(tmp_path, duration=20.0, speed=1.0)
     launch = Launch(["swarm_ros", "swarm.launch.py", f"mission:={mission}"], tools, tmp_path, tmp_path / "launch.log")
     try:
@@ -114,8 +115,12 @@ def test_a_recorder_that_lost_data_fails_the_launch(tools, tmp_path):
         launch.stop()
     out = launch.output
     assert code not in (0, None), out[-3000:]
-    assert "mission complete" in out and "MISSION FAILED: data lost:" in out, out[-3000:]
-    assert "recorder (/swarm/recorder) exited with code 4" in out, out[-3000:]
+    assert "mission complete" in out, out[-3000:]
+    # The recorder counts what its bag misses and exits 4; or, when Fast DDS's shared-memory
+    # transport gave up on the stopped process (its port health check) and nothing reached it
+    # again, summary included, it does not close the bag in time: the launch fails on that.
+    judged = "MISSION FAILED: data lost:" in out and "recorder (/swarm/recorder) exited with code 4" in out
+    assert judged or "the recorder did not close the bag within" in out, out[-3000:]
 
 
 @pytest.mark.parametrize("args, message", [

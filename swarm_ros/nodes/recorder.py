@@ -16,7 +16,10 @@ every drone's odometry: a lockstep simulator runs only so far ahead of that (bac
 a lockstep run can outpace the recorder and a reader's history overflows, losing messages.
 What it could not take is counted: when it closes the bag it compares the odometry stamps it
 wrote with the ticks the summary says were flown, and writes each topic's missing count into
-the bag's metadata (`swarm_ros.lost`, JSON), where the runner reads it for the summary. Under
+the bag's metadata (`swarm_ros.lost`, JSON). It also writes how many ticks of each odometry topic
+it holds (`swarm_ros.odom_written`), from which the runner counts the losses against the ticks of
+its own summary: a recorder that never got the summary (cut off from the DDS traffic) cannot
+count them itself. Under
 `ros2 launch` (parameter `judge`) there is no runner: a bag with data lost makes the recorder
 exit with code 4 itself, so the launch fails as a failed mission does.
 """
@@ -196,6 +199,9 @@ class RecorderNode:
             self._flush()
             lost = self.lost()
             self.writer.set_custom_data("swarm_ros.lost", json.dumps(lost, separators=(",", ":")))
+            # what was written, whether or not the summary came: the runner counts from its own ticks
+            written = {t: len(stamps) for t, stamps in sorted(self.stamps.items())}
+            self.writer.set_custom_data("swarm_ros.odom_written", json.dumps(written, separators=(",", ":")))
             if lost:
                 self.node.get_logger().warning(f"the bag misses {sum(lost.values())} odometry messages: {lost}")
             self.writer.close()
