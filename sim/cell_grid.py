@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from swarm_ros.core.compiled import jit
+from swarm_ros.core.verlet import grow
 
 MAX_CELLS_PER_DRONE = 8
 
@@ -67,9 +68,7 @@ def _build_impl(p, cell):
 def _append_impl(li, lj, m, i, j):
     """li, lj with (i, j) written at m: doubled first when full."""
     if m == len(li):
-        li2, lj2 = np.empty(2 * m, np.int64), np.empty(2 * m, np.int64)
-        li2[:m], lj2[:m] = li, lj
-        li, lj = li2, lj2
+        li, lj = grow(li, 2 * m), grow(lj, 2 * m)
     li[m], lj[m] = i, j
     return li, lj
 

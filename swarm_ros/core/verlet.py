@@ -185,7 +185,7 @@ def _cell_keys_impl(pos, radius, stencil):
                 first = start[kb]
             if m + start[kb + 1] - first > cap:
                 cap = 2 * (m + start[kb + 1] - first)
-                out = _grow(out, cap)
+                out = grow(out, cap)
             for e in range(first, start[kb + 1]):
                 b = order[e]
                 r2 = 0.0
@@ -208,13 +208,14 @@ def _farthest_move(pos, p0):
     return np.sqrt(far)
 
 
-def _grow(a, cap):
+def _grow_impl(a, cap):
+    """`a` copied into the front of a new array of `cap` elements (a list that outgrew its room)."""
     b = np.empty(cap, a.dtype)
     b[:len(a)] = a
     return b
 
 
 _keep = jit(_keep_loop, fallback=_keep_impl)
-_grow = jit(_grow)
+grow = jit(_grow_impl)
 farthest_move = jit(_farthest_move, inline="always")   # array arguments: no call, no refcounts
 _cell_keys = jit(_cell_keys_impl, nogil=True)
