@@ -103,20 +103,12 @@ def _near_listing_impl(t, pos, skin, ids, offsets, sender, stamp, nb_pos, nb_vel
     for i in range(len(offsets) - 1):
         px, py, pz, ri = pos[i, 0], pos[i, 1], pos[i, 2], radius[i]
         for k in range(offsets[i], offsets[i + 1]):
-            b = src[k]
-            vx, vy, vz = nb_vel[b, 0], nb_vel[b, 1], nb_vel[b, 2]
-            age = min(max(t - stamp[k], 0.0), max_extrap)
-            dx = px - (nb_pos[b, 0] + vx * age)
-            dy = py - (nb_pos[b, 1] + vy * age)
-            dz = pz - (nb_pos[b, 2] + vz * age)
-            d2 = dx * dx + dy * dy + dz * dz
-            wide = (margin + ri + nb_radius[b]) * (1.0 + 1e-6) + 1e-9 + skin
-            if d2 > wide * wide:
+            listed, hit, ax, ay, az, c = _beacon_contact(t, px, py, pz, ri, ids[i], k, sender, stamp, nb_pos, nb_vel,
+                                                         nb_radius, src[k], max_extrap, margin, skin)
+            if not listed:
                 continue
             cand[n_cand] = k
             n_cand += 1
-            _, hit, ax, ay, az, c = _beacon_contact(t, px, py, pz, ri, ids[i], k, sender, stamp, nb_pos, nb_vel,
-                                                    nb_radius, b, max_extrap, margin, 0.0)
             if hit:
                 rcv[m] = i
                 away[m, 0], away[m, 1], away[m, 2] = ax, ay, az
