@@ -19,9 +19,8 @@ wrote with the ticks the summary says were flown, and writes each topic's missin
 the bag's metadata (`swarm_ros.lost`, JSON). It also writes how many ticks of each odometry topic
 it holds (`swarm_ros.odom_written`), from which the runner counts the losses against the ticks of
 its own summary: a recorder that never got the summary (cut off from the DDS traffic) cannot
-count them itself. Under
-`ros2 launch` (parameter `judge`) there is no runner: a bag with data lost makes the recorder
-exit with code 4 itself, so the launch fails as a failed mission does.
+count them itself. Under `ros2 launch` (parameter `judge`) there is no runner: a bag with data
+lost makes the recorder exit with code 4 itself, so the launch fails as a failed mission does.
 """
 from __future__ import annotations
 
@@ -37,9 +36,9 @@ from std_msgs.msg import Int64, String
 from swarm_ros import bagtypes, topics
 from swarm_ros.bagbatch import BatchWriter
 from swarm_ros.launching import default_run_dir
-from swarm_ros.report import lost_data
 from swarm_ros.nodes import cdr
 from swarm_ros.nodes.runtime import EXIT_FAILED, READERS_PER_PARTICIPANT, Process, mission_from, qos
+from swarm_ros.report import lost_data
 
 READY_TIMEOUT = 30.0   # s: announce readiness anyway (with a warning) after this long
 CLOSE_QUIET = 0.5      # s without any message, after the summary, before the bag is closed:

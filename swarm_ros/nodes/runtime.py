@@ -41,6 +41,7 @@ def qos_latest(topic: str) -> QoSProfile:
 
 EXIT_FAILED = 4        # exit code of a node with `judge` when the mission failed (not a crash's 1)
 
+
 class Process:
     """One ROS process: `with Process() as proc:` make nodes, then `proc.spin(nodes)`."""
 
