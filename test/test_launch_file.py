@@ -207,7 +207,7 @@ class ProcessWatch:
         self.started: dict[str, int] = {}
         self.exits: dict[str, list[int]] = {}
         self.simulator_started = threading.Event()
-        self.simulator_exited = threading.Event()
+        self.exited = {"simulator": threading.Event(), "recorder": threading.Event()}
 
     @staticmethod
     def executable(event) -> str | None:
@@ -232,8 +232,8 @@ class ProcessWatch:
         exe = self.executable(event)
         if exe:
             self.exits.setdefault(exe, []).append(event.returncode)
-            if exe == "simulator":
-                self.simulator_exited.set()
+            if exe in self.exited:
+                self.exited[exe].set()
 
     @property
     def output(self) -> str:
@@ -253,6 +253,8 @@ else:
     from launch.event_handlers import OnProcessExit, OnProcessIO, OnProcessStart
     from launch.launch_description_sources import PythonLaunchDescriptionSource
     from launch_pytest.actions import ReadyToTest
+
+    from swarm_ros.launch_actions import RECORDER_CLOSE_TIMEOUT
 
     @pytest.fixture
     def watch():
@@ -299,10 +301,15 @@ else:
     real_time_launch = _launch_fixture("real_time")
 
     def _flies(watch, tmp_path):
-        """While the launch runs: the simulator starts and flies the whole mission."""
+        """While the launch runs: the simulator starts and flies the whole mission, then the recorder
+        closes its bag and exits, which ends the launch. The test waits for that end: launch_pytest
+        shuts the launch down when the test yields, and a SIGINT racing the recorder's own exit
+        makes asyncio report it as 255 (its watcher finds the process already reaped)."""
         assert watch.simulator_started.wait(120), "the launch file started no simulator"
-        assert watch.simulator_exited.wait(MISSION_TIMEOUT), \
+        assert watch.exited["simulator"].wait(MISSION_TIMEOUT), \
             f"simulator still running after {MISSION_TIMEOUT} s:\n{watch.output[-3000:]}"
+        assert watch.exited["recorder"].wait(RECORDER_CLOSE_TIMEOUT + 10), \
+            f"recorder still running {RECORDER_CLOSE_TIMEOUT:g} s after the mission:\n{watch.output[-3000:]}"
 
     def _completed(watch, tmp_path):
         """After the launch shut itself down (launch_pytest then checks its return code is 0)."""
