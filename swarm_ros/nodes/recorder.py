@@ -43,8 +43,9 @@ from swarm_ros.report import lost_data
 READY_TIMEOUT = 30.0   # s: announce readiness anyway (with a warning) after this long
 CLOSE_QUIET = 0.5      # s without any message, after the summary, before the bag is closed:
 CLOSE_LIMIT = 15.0     # a busy recorder drains its backlog first, but closes after this at most
-MISSING_QUIET = 4.0    # s of quiet needed instead while odometry ticks are still missing: a sample
-                       # lost on a loaded machine is resent after the writer's next heartbeat (3 s)
+MISSING_QUIET = 4.0    # s of quiet needed instead while odometry ticks or commands the simulator got
+                       # are still missing: a sample lost on a loaded machine is resent after the
+                       # writer's next heartbeat (3 s)
 STORES = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
 PROGRESS_EVERY = 10    # control ticks of recorded odometry between progress reports
 FLUSH_PERIOD = 0.05    # s between batched writes of the queued messages (and progress reports)
@@ -86,10 +87,15 @@ class RecorderNode:
         self.subs, self.count, self.closing = [], 0, None
         self.last_message = self.summary_at = 0.0
         recorded = topics.recorded(kinds, mission.fleet.names, service_topics(mission))
-        odom = {topics.of(d, topics.ODOM) for d in mission.fleet.names} & {t for t, _ in recorded}
+        names = {t for t, _ in recorded}
+        odom = {topics.of(d, topics.ODOM) for d in mission.fleet.names} & names
+        cmd = {topics.of(d, topics.CMD): d for d in mission.fleet.names if topics.of(d, topics.CMD) in names}
         self.written = dict.fromkeys(odom, -1)            # odometry topic -> newest stamp written (ns)
         self.stamps = {t: set() for t in odom}            # odometry topic -> every stamp written
         self.ticks = None                                 # ticks flown, from the summary
+        self.cmd_ids: dict[int, str] = {}                 # connection id -> drone, of its command topic
+        self.cmds: dict[str, int] = {}                    # drone -> its commands written
+        self.cmds_sent: dict[str, int] = {}               # drone -> its commands known sent (summary)
         self.reported, self.report_step = -1, int(PROGRESS_EVERY * 1e9 / mission.control_rate)
         self.odom_ids: dict[int, str] = {}                # connection id -> odometry topic
         self.batch = BatchWriter(self.writer)
@@ -98,6 +104,9 @@ class RecorderNode:
             conn = self.writer.add_connection(topic, type_name, typestore=store)
             if topic in odom:
                 self.odom_ids[conn.id] = topic
+            elif topic in cmd:
+                self.cmd_ids[conn.id] = cmd[topic]
+                self.cmds[cmd[topic]] = 0
             if i and i % READERS_PER_PARTICIPANT == 0:
                 self.readers.append(proc.node(f"{node.get_name()}_{len(self.readers)}", light=True,
                                               context=proc.participant()))
@@ -124,7 +133,11 @@ class RecorderNode:
                 return
             self.batch.add(conn_id, time.time_ns(), data)
             self._flush()
-            self.ticks = summary_ticks(data)
+            self.ticks, late = summary_counts(data)
+            # a tick stepped with a drone's fresh command: that command was sent (the last may not
+            # be recorded: the simulator can end on it), so the bag should come to hold it
+            self.cmds_sent = {d: self.ticks - late.get(d, self.ticks) - 1 for d in self.cmds} \
+                if self.ticks is not None else {}
             if self.closing is None:
                 # Other topics' messages may still be in flight or queued (no order across
                 # topics): close once the stream has gone quiet.
@@ -137,7 +150,12 @@ class RecorderNode:
         if self.writer is None:
             self.batch.pending.clear()
             return
-        odom = [(self.odom_ids[cid], data) for cid, _, data in self.batch.pending if cid in self.odom_ids]
+        odom = []
+        for cid, _, data in self.batch.pending:
+            if cid in self.odom_ids:
+                odom.append((self.odom_ids[cid], data))
+            elif cid in self.cmd_ids:
+                self.cmds[self.cmd_ids[cid]] += 1
         written = self.batch.flush()
         if not written:
             return
@@ -177,7 +195,7 @@ class RecorderNode:
 
     def _close_when_quiet(self, *_ignored) -> None:
         now = time.monotonic()
-        quiet = MISSING_QUIET if self.lost() else CLOSE_QUIET
+        quiet = MISSING_QUIET if self.lost() or self.cmds_in_flight() else CLOSE_QUIET
         if now - self.last_message < quiet and now - self.summary_at < CLOSE_LIMIT:
             return
         self.closing.cancel()
@@ -193,6 +211,11 @@ class RecorderNode:
             return {}
         return {t: self.ticks - len(s) for t, s in sorted(self.stamps.items()) if len(s) < self.ticks}
 
+    def cmds_in_flight(self) -> dict[str, int]:
+        """Commands the simulator stepped on that the bag does not hold yet: they were sent, so
+        they are on their way (not counted as lost data: a command is not the mission's record)."""
+        return {d: n - self.cmds[d] for d, n in self.cmds_sent.items() if self.cmds[d] < n}
+
     def close(self) -> None:
         if self.writer is not None:
             self._flush()
@@ -203,19 +226,23 @@ class RecorderNode:
             self.writer.set_custom_data("swarm_ros.odom_written", json.dumps(written, separators=(",", ":")))
             if lost:
                 self.node.get_logger().warning(f"the bag misses {sum(lost.values())} odometry messages: {lost}")
+            if self.cmds_in_flight():
+                self.node.get_logger().warning(f"the bag misses commands the simulator got: {self.cmds_in_flight()}")
             self.writer.close()
             self.writer = None
             self.node.get_logger().info(f"bag closed: {self.path} ({self.count} messages)")
 
 
-def summary_ticks(data: bytes) -> int | None:
-    """The ticks flown, from a serialized /swarm/summary (None if it cannot be read)."""
+def summary_counts(data: bytes) -> tuple[int | None, dict[str, int]]:
+    """The ticks flown and each drone's late ticks, from a serialized /swarm/summary
+    (None and {} if it cannot be read)."""
     from rclpy.serialization import deserialize_message
     from swarm_ros_interfaces.msg import SwarmSummary
     try:
-        return int(deserialize_message(data, SwarmSummary).ticks)
+        summary = deserialize_message(data, SwarmSummary)
+        return int(summary.ticks), {d.name: int(d.late_ticks) for d in summary.drones}
     except Exception:          # a malformed summary: no count rather than a dead recorder
-        return None
+        return None, {}
 
 
 def main(argv=None) -> int:
