@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import _domains
-from ros2util import stall_recorder
+from ros2util import short_rings, stall_recorder
 from test_end_to_end import odometry_stamps_are_every_tick, read_bag
 
 RUN_LIMIT = 400   # s: a whole run here; a lockstep run that waits 1 s per tick for a dead drone takes ~40 min
@@ -173,7 +173,8 @@ def test_a_second_mission_on_a_live_domain_is_refused_and_auto_picks_another(tmp
     first_dir, second_dir = tmp_path / "first", tmp_path / "second"
     first_dir.mkdir()
     second_dir.mkdir()
-    first = launch(first_dir, domain, "rings", "--speed", "1", "--no-record")   # 38 s: the second starts meanwhile
+    rings = short_rings(tmp_path, duration=16.0)                                  # the second starts meanwhile
+    first = launch(first_dir, domain, str(rings), "--speed", "1", "--no-record")
     try:
         wait_for(lambda: says(first_dir / "run", "simulator", "starts at x1"), "mission start", first)
         second = launch(second_dir, domain, "first_flight", "--speed", "0", "--no-record")
