@@ -30,6 +30,14 @@ class NodeSpec:
     required: bool = False           # the mission ends when this process ends
     package: str = PACKAGE
     module: str | None = None        # what `swarm-ros launch` runs with `python -m`; None: swarm_ros.nodes.<executable>
+    label: str | None = None         # how logs and messages name a process of several nodes (a drone group)
+
+    @property
+    def where(self) -> str:
+        """The process in one word for messages: executable, and its node or its label."""
+        if self.name:
+            return f"{self.executable} ({self.namespace or ''}/{self.name})"
+        return f"{self.executable} ({self.label})" if self.label else self.executable
 
     def ros_arguments(self) -> list[str]:
         args = ["--ros-args"]
@@ -87,16 +95,49 @@ def fresh_run_dir(given: str | None, name: str, option: str, force: bool | None 
     return out
 
 
-def drone_specs(mission, per_drone_processes: bool, lockstep: bool = False) -> list[NodeSpec]:
-    """The drone nodes, in simulation and on hardware alike: one process per drone, or all in one.
+AUTO_GROUP_FROM = 0     # fleets of this many drones or more get AUTO_GROUPS drone processes by default (0: never)
+AUTO_GROUPS = 2
+
+
+def drone_groups(names: list[str], processes: int) -> list[list[str]]:
+    """`names` in `processes` contiguous shares whose sizes differ by at most one, in fleet order."""
+    if not 1 <= processes <= len(names):
+        raise ValueError(f"{processes} drone processes for {len(names)} drones; allowed: 1 to {len(names)}")
+    size, extra = divmod(len(names), processes)
+    out, start = [], 0
+    for g in range(processes):
+        end = start + size + (g < extra)
+        out.append(names[start:end])
+        start = end
+    return out
+
+
+def default_drone_processes(mission) -> int:
+    """The drone processes a simulated fleet gets when none are asked for."""
+    n = len(mission.fleet.names)
+    return min(AUTO_GROUPS, n) if AUTO_GROUP_FROM and n >= AUTO_GROUP_FROM else 1
+
+
+def drone_specs(mission, per_drone_processes: bool = False, lockstep: bool = False,
+                processes: int | None = None) -> list[NodeSpec]:
+    """The drone nodes, in simulation and on hardware alike: one process per drone
+    (`per_drone_processes`), or the fleet in `processes` contiguous groups (None: the default,
+    default_drone_processes). Each group process evaluates its drones' controllers in one batch;
+    several let the groups run in parallel on several cores.
     `lockstep`: the simulator runs at speed 0 and the drones wait for each tick's messages."""
     common = {"mission_file": mission.file, **({"lockstep": True} if lockstep else {})}
+    names = mission.fleet.names
     if per_drone_processes:
-        return [NodeSpec("drone", "drone", f"/{n}", {**common, "drones": [n]}) for n in mission.fleet.names]
-    return [NodeSpec("drone", None, None, {**common, "drones": mission.fleet.names})]
+        return [NodeSpec("drone", "drone", f"/{n}", {**common, "drones": [n]}) for n in names]
+    groups = drone_groups(names, default_drone_processes(mission) if processes is None else processes)
+    if len(groups) == 1:
+        return [NodeSpec("drone", None, None, {**common, "drones": names})]
+    return [NodeSpec("drone", None, None, {**common, "drones": g}, label=f"drones_{k + 1}of{len(groups)}")
+            for k, g in enumerate(groups)]
 
 
-def node_specs(mission, *, per_drone_processes: bool = False, speed: float | None = None,
+def node_specs(mission, *, per_drone_processes: bool = False, drone_processes: int | None = None,
+               speed: float | None = None,
                bag_path: str | Path | None = None, record: bool | None = None,
                live: tuple[str, int] | None = None, lost_after: int | None = None) -> list[NodeSpec]:
     """The processes that fly `mission` in simulation: simulator, drones, recorder, swarm view,
@@ -114,7 +155,7 @@ def node_specs(mission, *, per_drone_processes: bool = False, speed: float | Non
         sim_params["lost_after"] = int(lost_after)
     specs = [NodeSpec("simulator", "simulator", "/swarm", sim_params, required=True)]
     lockstep = (mission.speed if speed is None else speed) <= 0
-    specs += drone_specs(mission, per_drone_processes, lockstep)
+    specs += drone_specs(mission, per_drone_processes, lockstep, drone_processes)
     if record:
         path = str(bag_path or default_run_dir(mission) / "bag")
         specs.append(NodeSpec("recorder", "recorder", "/swarm",
@@ -178,7 +219,7 @@ class ProcessGroup:
 
     def start(self, spec: NodeSpec, index: int) -> subprocess.Popen:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        label = spec.name if spec.name and spec.namespace in (None, "/swarm") else \
+        label = spec.name if spec.name and spec.namespace in (None, "/swarm") else spec.label or \
             (spec.namespace or "/drones").strip("/").replace("/", "_") + (f"_{spec.name}" if spec.name else "")
         log = self.log_dir / f"{index:02d}_{label}.log"
         cmd = [sys.executable, "-m", spec.module or f"{PACKAGE}.nodes.{spec.executable}", *spec.ros_arguments()]
