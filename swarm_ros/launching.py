@@ -95,10 +95,6 @@ def fresh_run_dir(given: str | None, name: str, option: str, force: bool | None 
     return out
 
 
-AUTO_GROUP_FROM = 0     # fleets of this many drones or more get AUTO_GROUPS drone processes by default (0: never)
-AUTO_GROUPS = 2
-
-
 def drone_groups(names: list[str], processes: int) -> list[list[str]]:
     """`names` in `processes` contiguous shares whose sizes differ by at most one, in fleet order."""
     if not 1 <= processes <= len(names):
@@ -112,24 +108,19 @@ def drone_groups(names: list[str], processes: int) -> list[list[str]]:
     return out
 
 
-def default_drone_processes(mission) -> int:
-    """The drone processes a simulated fleet gets when none are asked for."""
-    n = len(mission.fleet.names)
-    return min(AUTO_GROUPS, n) if AUTO_GROUP_FROM and n >= AUTO_GROUP_FROM else 1
-
-
 def drone_specs(mission, per_drone_processes: bool = False, lockstep: bool = False,
                 processes: int | None = None) -> list[NodeSpec]:
     """The drone nodes, in simulation and on hardware alike: one process per drone
-    (`per_drone_processes`), or the fleet in `processes` contiguous groups (None: the default,
-    default_drone_processes). Each group process evaluates its drones' controllers in one batch;
-    several let the groups run in parallel on several cores.
+    (`per_drone_processes`), or the fleet in `processes` contiguous groups (None: one). Each group
+    process evaluates its drones' controllers in one batch; several run in parallel on several
+    cores, but each adds a DDS participant and its share of the messages (docs/guide/ros-cpu.md
+    measures both), so one stays the default.
     `lockstep`: the simulator runs at speed 0 and the drones wait for each tick's messages."""
     common = {"mission_file": mission.file, **({"lockstep": True} if lockstep else {})}
     names = mission.fleet.names
     if per_drone_processes:
         return [NodeSpec("drone", "drone", f"/{n}", {**common, "drones": [n]}) for n in names]
-    groups = drone_groups(names, default_drone_processes(mission) if processes is None else processes)
+    groups = drone_groups(names, 1 if processes is None else processes)
     if len(groups) == 1:
         return [NodeSpec("drone", None, None, {**common, "drones": names})]
     return [NodeSpec("drone", None, None, {**common, "drones": g}, label=f"drones_{k + 1}of{len(groups)}")

@@ -99,6 +99,18 @@ def test_crossing_over_ros_equals_headless(attempt, headless, tmp_path, ros_env)
     assert summary["radio"] == ref["radio"]
 
 
+def test_crossing_in_three_drone_processes_equals_headless(headless, tmp_path, ros_env):
+    """The fleet split over processes (3, 3 and 2 drones): each group waits only for its own
+    drones' odometry, radio and path answers, and the flight is the one the single drone
+    process flies (test_crossing_over_ros_equals_headless: both equal the headless run)."""
+    path, mission, positions, ref = headless("crossing")
+    summary, bag = fly_over_ros(path, tmp_path, ros_env, "--drone-processes", "3")
+    assert_same_flight(mission, positions, bag)
+    assert summary["radio"] == ref["radio"]
+    assert summary["min_separation"] == pytest.approx(ref["min_separation"], abs=TOLERANCE)
+    assert len(list((tmp_path / "run" / "logs").glob("*_drones_*of3.log"))) == 3
+
+
 def test_rings_in_per_drone_processes_equal_headless(headless, tmp_path, ros_env):
     """One process per drone: the beacons of a tick reach the simulator in any order and are
     still sent in sender order; every drone waits for its own radio messages. (A controller
