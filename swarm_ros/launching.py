@@ -165,13 +165,15 @@ def node_specs(mission, *, per_drone_processes: bool = False, drone_processes: i
 
 
 DDS_PROFILE = Path(__file__).resolve().parent / "dds_profile.xml"   # type propagation off (see the file)
+# a run on one machine: also loopback-only UDP and a larger shared-memory segment (see the file)
+LOOPBACK_DDS_PROFILE = DDS_PROFILE.with_name("dds_profile_loopback.xml")
 
 
 def dds_profile(env) -> dict:
-    """Our Fast DDS profile for processes whose environment names none of its own."""
+    """Our Fast DDS profile for processes of one machine whose environment names none of its own."""
     if env.get("FASTDDS_DEFAULT_PROFILES_FILE") or env.get("FASTRTPS_DEFAULT_PROFILES_FILE"):
         return {}
-    return {"FASTDDS_DEFAULT_PROFILES_FILE": str(DDS_PROFILE)}
+    return {"FASTDDS_DEFAULT_PROFILES_FILE": str(LOOPBACK_DDS_PROFILE)}
 
 
 def ros_environment(domain_id: int | None = None) -> dict:
