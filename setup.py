@@ -60,7 +60,7 @@ setup(
     packages=find_packages(include=["swarm_ros", "swarm_ros.*", "sim", "sim.*", "firmware_update",
                                     "firmware_update.*"]),
     package_data={"firmware_update": ["models/*.safetensors"],    # the shipped perception models
-                  "swarm_ros": ["dds_profile.xml"]},               # the processes' Fast DDS profile
+                  "swarm_ros": ["dds_profile.xml", "dds_profile_loopback.xml"]},   # the processes' Fast DDS profiles
     data_files=[
         ("share/ament_index/resource_index/packages", ["resource/" + PACKAGE]),
         ("share/" + PACKAGE, ["package.xml"]),

@@ -29,7 +29,12 @@ def _label(proc: psutil.Process) -> str:
     except psutil.Error:
         return "?"
     if "-m" in cmd and cmd.index("-m") + 1 < len(cmd):
-        return cmd[cmd.index("-m") + 1].rsplit(".", 1)[-1]
+        label = cmd[cmd.index("-m") + 1].rsplit(".", 1)[-1]
+        group = next((a[len("drones:="):] for a in cmd if a.startswith("drones:=[") and "," in a), None)
+        if label == "drone" and group:      # one of several drone processes: its first and last drone
+            names = group.strip("[]").split(",")
+            return f"drone {names[0].strip(chr(39))}..{names[-1].strip(chr(39))}"
+        return label
     if psutil.Process().cmdline() == cmd:
         return "?"                 # not yet executed
     return Path(cmd[0]).name if cmd else "?"

@@ -92,6 +92,7 @@ def main(argv=None) -> int:
     ap.add_argument("--duration", type=float, default=8.0, help="simulated seconds (default 8)")
     ap.add_argument("--speed", type=float, default=0.0, help="0 lockstep (default), 1 real time")
     ap.add_argument("--per-drone-processes", action="store_true", help="one process per drone")
+    ap.add_argument("--drone-processes", type=int, help="the drones in K processes (default 1)")
     ap.add_argument("--py-spy", metavar="EXE", help="py-spy executable: also sample stacks")
     ap.add_argument("--perf", metavar="EXE", help="perf executable: also sample all threads by library")
     ap.add_argument("--spy-seconds", type=float, default=4.0, help="seconds of stacks per process (default 4)")
@@ -118,7 +119,8 @@ def main(argv=None) -> int:
                 spy.start()
             try:
                 s = run_mission(mission, speed=args.speed, run_dir=run_dir, record=True, domain_id=args.domain,
-                                per_drone_processes=args.per_drone_processes, console=Console(file=open(os.devnull, "w")))
+                                per_drone_processes=args.per_drone_processes,
+                                drone_processes=args.drone_processes, console=Console(file=open(os.devnull, "w")))
             finally:
                 stop.set()
                 if spy:

@@ -1,4 +1,5 @@
-"""ros2 launch swarm_ros swarm.launch.py mission:=rings [speed:=0] [per_drone_processes:=true] [strict:=true]
+"""ros2 launch swarm_ros swarm.launch.py mission:=rings [speed:=0] [per_drone_processes:=true | drone_processes:=K]
+    [strict:=true]
     [view_port:=8765 [view_host:=127.0.0.1]]
 
 The node graph comes from swarm_ros.launching.node_specs, the same function `swarm-ros launch`
@@ -16,7 +17,8 @@ from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
 from launch.substitutions import LaunchConfiguration
 
-from swarm_ros.launch_actions import FLAG_CHOICES, MissionWatch, flag, load_mission_arg, non_negative, port_number
+from swarm_ros.launch_actions import (FLAG_CHOICES, MissionFailed, MissionWatch, flag, load_mission_arg, non_negative,
+                                      port_number, process_count)
 from swarm_ros.launching import ISOLATION, dds_profile, node_specs
 
 
@@ -24,16 +26,23 @@ def _nodes(context):
     arg = lambda name: LaunchConfiguration(name).perform(context)  # noqa: E731
     mission = load_mission_arg(arg("mission"))
     per_drone = flag("per_drone_processes", arg("per_drone_processes"))
+    groups = process_count("drone_processes", arg("drone_processes"))
+    n = len(mission.fleet.names)
+    if groups is not None and (per_drone or groups > n):
+        raise MissionFailed(f"launch argument drone_processes:={groups}: " + (
+            "per_drone_processes:=true already gives one per drone; set one or the other" if per_drone else
+            f"{mission.file} flies {n} drones; allowed: 1 to {n}"))
     strict = flag("strict", arg("strict"))
     port = port_number("view_port", arg("view_port"))
     specs = node_specs(mission, speed=non_negative("speed", arg("speed")), per_drone_processes=per_drone,
+                       drone_processes=groups,
                        live=None if port is None else (arg("view_host"), port))
     # the process that ends the mission (the simulator) judges it and exits non-zero when it failed;
     # the recorder does the same when its bag misses data (under `swarm-ros launch` the runner judges)
     specs = [replace(s, parameters={**s.parameters, "judge": True, "strict": strict}) if s.required else
              replace(s, parameters={**s.parameters, "judge": True}) if s.executable == "recorder" else s
              for s in specs]
-    return MissionWatch(tolerate_lost_drones=per_drone).actions(specs)
+    return MissionWatch(tolerate_lost_drones=sum(s.executable == "drone" for s in specs) > 1).actions(specs)
 
 
 def generate_launch_description():
@@ -47,6 +56,8 @@ def generate_launch_description():
                               description="real-time factor; 0 = lockstep, fastest; empty = the mission's"),
         DeclareLaunchArgument("per_drone_processes", default_value="false", choices=FLAG_CHOICES,
                               description="one process per drone (default: one for the whole fleet)"),
+        DeclareLaunchArgument("drone_processes", default_value="",
+                              description="the drones in this many processes of contiguous shares (empty: 1)"),
         DeclareLaunchArgument("strict", default_value="false", choices=FLAG_CHOICES,
                               description="fail (non-zero exit) also when more than 1 % of commands were late"),
         DeclareLaunchArgument("view_port", default_value="",

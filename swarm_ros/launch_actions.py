@@ -5,7 +5,7 @@ into Nodes here, so both entry points fly the same graph and fail the same way:
 
 - launch arguments are checked with a one-line error that names the argument and what is allowed;
 - a process that exits non-zero while the mission runs (the simulator, the recorder, any node;
-  a per-drone process is tolerated, as by `swarm-ros launch`) ends the launch, and `ros2 launch`
+  a drone process among several is tolerated, as by `swarm-ros launch`) ends the launch, and `ros2 launch`
   exits non-zero: launch returns 1 when an event handler raises, which is how it reports a failure;
 - when the process that ends the mission (`NodeSpec.required`) exits cleanly, the recorder gets
   time to close its bag before the launch shuts down.
@@ -56,6 +56,15 @@ def non_negative(name: str, text: str, unset=None):
     return value
 
 
+def process_count(name: str, text: str) -> int | None:
+    """A whole number >= 1, or None for an empty argument."""
+    if not text.strip():
+        return None
+    if not text.strip().isdigit() or int(text) < 1:
+        raise MissionFailed(f"launch argument {name}:={text!r}: expected a whole number >= 1 (or leave it unset)")
+    return int(text)
+
+
 def load_mission_arg(text: str):
     """The mission named (installed missions) or given as a file, or a one-line error."""
     from swarm_ros.mission import load_mission
@@ -64,10 +73,6 @@ def load_mission_arg(text: str):
         return load_mission(find_mission(text))     # a name found nowhere: the error lists the installed ones
     except ConfigError as err:
         raise MissionFailed(f"launch argument mission:={text!r}: {err}") from None
-
-
-def _where(spec) -> str:
-    return spec.executable + (f" ({spec.namespace or ''}/{spec.name})" if spec.name else "")
 
 
 class MissionWatch:
@@ -83,7 +88,7 @@ class MissionWatch:
         for spec in specs:
             node = Node(package=spec.package, executable=spec.executable, name=spec.name, namespace=spec.namespace,
                         ros_arguments=spec.parameter_arguments(), remappings=list(spec.remappings), output="screen")
-            out += self.watched(node, _where(spec), spec.executable, spec.required)
+            out += self.watched(node, spec.where, spec.executable, spec.required)
         return out
 
     def watched(self, action, where: str, executable: str, required: bool = False) -> list:

@@ -30,6 +30,14 @@ class NodeSpec:
     required: bool = False           # the mission ends when this process ends
     package: str = PACKAGE
     module: str | None = None        # what `swarm-ros launch` runs with `python -m`; None: swarm_ros.nodes.<executable>
+    label: str | None = None         # how logs and messages name a process of several nodes (a drone group)
+
+    @property
+    def where(self) -> str:
+        """The process in one word for messages: executable, and its node or its label."""
+        if self.name:
+            return f"{self.executable} ({self.namespace or ''}/{self.name})"
+        return f"{self.executable} ({self.label})" if self.label else self.executable
 
     def ros_arguments(self) -> list[str]:
         args = ["--ros-args"]
@@ -87,16 +95,40 @@ def fresh_run_dir(given: str | None, name: str, option: str, force: bool | None 
     return out
 
 
-def drone_specs(mission, per_drone_processes: bool, lockstep: bool = False) -> list[NodeSpec]:
-    """The drone nodes, in simulation and on hardware alike: one process per drone, or all in one.
+def drone_groups(names: list[str], processes: int) -> list[list[str]]:
+    """`names` in `processes` contiguous shares whose sizes differ by at most one, in fleet order."""
+    if not 1 <= processes <= len(names):
+        raise ValueError(f"{processes} drone processes for {len(names)} drones; allowed: 1 to {len(names)}")
+    size, extra = divmod(len(names), processes)
+    out, start = [], 0
+    for g in range(processes):
+        end = start + size + (g < extra)
+        out.append(names[start:end])
+        start = end
+    return out
+
+
+def drone_specs(mission, per_drone_processes: bool = False, lockstep: bool = False,
+                processes: int | None = None) -> list[NodeSpec]:
+    """The drone nodes, in simulation and on hardware alike: one process per drone
+    (`per_drone_processes`), or the fleet in `processes` contiguous groups (None: one). Each group
+    process evaluates its drones' controllers in one batch; several run in parallel on several
+    cores, but each adds a DDS participant and its share of the messages (docs/guide/ros-cpu.md
+    measures both), so one stays the default.
     `lockstep`: the simulator runs at speed 0 and the drones wait for each tick's messages."""
     common = {"mission_file": mission.file, **({"lockstep": True} if lockstep else {})}
+    names = mission.fleet.names
     if per_drone_processes:
-        return [NodeSpec("drone", "drone", f"/{n}", {**common, "drones": [n]}) for n in mission.fleet.names]
-    return [NodeSpec("drone", None, None, {**common, "drones": mission.fleet.names})]
+        return [NodeSpec("drone", "drone", f"/{n}", {**common, "drones": [n]}) for n in names]
+    groups = drone_groups(names, 1 if processes is None else processes)
+    if len(groups) == 1:
+        return [NodeSpec("drone", None, None, {**common, "drones": names})]
+    return [NodeSpec("drone", None, None, {**common, "drones": g}, label=f"drones_{k + 1}of{len(groups)}")
+            for k, g in enumerate(groups)]
 
 
-def node_specs(mission, *, per_drone_processes: bool = False, speed: float | None = None,
+def node_specs(mission, *, per_drone_processes: bool = False, drone_processes: int | None = None,
+               speed: float | None = None,
                bag_path: str | Path | None = None, record: bool | None = None,
                live: tuple[str, int] | None = None, lost_after: int | None = None) -> list[NodeSpec]:
     """The processes that fly `mission` in simulation: simulator, drones, recorder, swarm view,
@@ -114,7 +146,7 @@ def node_specs(mission, *, per_drone_processes: bool = False, speed: float | Non
         sim_params["lost_after"] = int(lost_after)
     specs = [NodeSpec("simulator", "simulator", "/swarm", sim_params, required=True)]
     lockstep = (mission.speed if speed is None else speed) <= 0
-    specs += drone_specs(mission, per_drone_processes, lockstep)
+    specs += drone_specs(mission, per_drone_processes, lockstep, drone_processes)
     if record:
         path = str(bag_path or default_run_dir(mission) / "bag")
         specs.append(NodeSpec("recorder", "recorder", "/swarm",
@@ -133,13 +165,15 @@ def node_specs(mission, *, per_drone_processes: bool = False, speed: float | Non
 
 
 DDS_PROFILE = Path(__file__).resolve().parent / "dds_profile.xml"   # type propagation off (see the file)
+# a run on one machine: also loopback-only UDP and a larger shared-memory segment (see the file)
+LOOPBACK_DDS_PROFILE = DDS_PROFILE.with_name("dds_profile_loopback.xml")
 
 
 def dds_profile(env) -> dict:
-    """Our Fast DDS profile for processes whose environment names none of its own."""
+    """Our Fast DDS profile for processes of one machine whose environment names none of its own."""
     if env.get("FASTDDS_DEFAULT_PROFILES_FILE") or env.get("FASTRTPS_DEFAULT_PROFILES_FILE"):
         return {}
-    return {"FASTDDS_DEFAULT_PROFILES_FILE": str(DDS_PROFILE)}
+    return {"FASTDDS_DEFAULT_PROFILES_FILE": str(LOOPBACK_DDS_PROFILE)}
 
 
 def ros_environment(domain_id: int | None = None) -> dict:
@@ -178,7 +212,7 @@ class ProcessGroup:
 
     def start(self, spec: NodeSpec, index: int) -> subprocess.Popen:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        label = spec.name if spec.name and spec.namespace in (None, "/swarm") else \
+        label = spec.name if spec.name and spec.namespace in (None, "/swarm") else spec.label or \
             (spec.namespace or "/drones").strip("/").replace("/", "_") + (f"_{spec.name}" if spec.name else "")
         log = self.log_dir / f"{index:02d}_{label}.log"
         cmd = [sys.executable, "-m", spec.module or f"{PACKAGE}.nodes.{spec.executable}", *spec.ros_arguments()]

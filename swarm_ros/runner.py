@@ -54,10 +54,12 @@ def bag_losses(bag_path: Path, ticks: int | None = None) -> dict[str, int]:
 
 
 def run_mission(mission, *, speed: float | None = None, per_drone_processes: bool = False,
+                drone_processes: int | None = None,
                 run_dir: Path | None = None, record: bool | None = None, domain_id: int | None = None,
                 console: Console | None = None, live: tuple[str, int] | None = None,
                 lost_after: int | None = None, hosts=None) -> dict:
     """Fly `mission` through ROS 2 and return its summary (with bag and log paths).
+    `drone_processes`: the fleet's drone nodes in this many processes (None: the default).
     `live`: (host, port) where the swarm view node serves the Foxglove live view.
     `hosts`: a hosts.HostRun: every process on its host of a made network (docs/guide/hosts.md)."""
     console = console or Console()
@@ -66,7 +68,8 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
     if run_dir.exists() and any(run_dir.iterdir()):
         raise RunError(f"run folder {run_dir} exists and is not empty; choose another with --run-dir")
     bag_path = run_dir / "bag"
-    specs = node_specs(mission, per_drone_processes=per_drone_processes, speed=speed, bag_path=bag_path,
+    specs = node_specs(mission, per_drone_processes=per_drone_processes, drone_processes=drone_processes,
+                       speed=speed, bag_path=bag_path,
                        record=record, live=live, lost_after=lost_after)
     if domain_id is None:
         domain_id = int(os.environ.get("ROS_DOMAIN_ID", "0"))
@@ -133,6 +136,8 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
     task = progress.add_task("starting nodes", total=mission.duration, phase="start")
     interrupted = False
     lost: list[str] = []             # drone processes that ended during the mission
+    # one drone process of several may end (as on hardware): the others fly on
+    drone_procs = sum(s.executable == "drone" for s in specs)
     lost_services: list[dict] = []   # mission services whose process ended during the mission
     shm_files: set[str] = set()      # Fast DDS shared-memory files the run's processes used
     try:
@@ -157,7 +162,7 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
                     shm_noted = time.monotonic()
                     shm_files |= _shm_files(group)
                 for spec, code, log in group.failed():
-                    where = f"{spec.executable} ({spec.namespace or ''}{'/' + spec.name if spec.name else ''})"
+                    where = spec.where
                     if _service_lost(spec, mission, latest, lost_services, code):
                         # Services are not in the tick barrier: the drones fly on with their last answers.
                         console.print(f"[yellow]warning:[/] the {spec.name} service exited with code {code} at "
@@ -165,7 +170,7 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
                         continue
                     if any(e["name"] == spec.name for e in lost_services):
                         continue
-                    if spec.executable != "drone" or not per_drone_processes:
+                    if spec.executable != "drone" or drone_procs == 1:
                         raise RunError(f"{where} exited with code {code}; its log {log} ends:\n{log_tail(log)}")
                     if where not in lost:
                         # One drone of many lost (as on hardware): the swarm flies on without it;

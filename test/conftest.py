@@ -41,6 +41,7 @@ SLOW = {
     "test_config_errors::test_cli_check_accepts_the_default_mission",
     "test_config_errors::test_cli_launch_rejects_a_broken_mission_the_same_way",
     "test_config_errors::test_cli_check_missing_mission_file",
+    "test_config_errors::test_cli_launch_refuses_a_bad_drone_process_count_with_one_line",
     "test_gmt_planner::test_t1_suboptimality_matches_paper_row",
     "test_fisc::test_steady_throughput_is_the_same_through_inlet_throat_and_outlet",
     "test_patch_quantised::test_quantising_costs_at_most_half_a_point_of_accuracy",

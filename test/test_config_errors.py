@@ -122,6 +122,16 @@ def test_cli_launch_rejects_a_broken_mission_the_same_way():
     assert len(lines) == 1 and lines[0].startswith("error: ") and case["names"] in lines[0], out.stderr
 
 
+@pytest.mark.parametrize("value, allowed", [("7", "allowed: 1 to 6"), ("0", "whole number >= 1")])
+def test_cli_launch_refuses_a_bad_drone_process_count_with_one_line(value, allowed):
+    out = run_cli("launch", "--no-record", "rings", "--drone-processes", value)
+    assert "Traceback" not in out.stdout + out.stderr
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert "--drone-processes" in lines[-1] and allowed in lines[-1], out.stderr
+    assert len(lines) == 1 or lines[0].startswith("usage:"), out.stderr     # argparse adds its usage line
+
+
 def test_cli_check_missing_mission_file():
     out = run_cli("check", "test/config_errors/no_such_mission.yaml")
     assert "Traceback" not in out.stdout + out.stderr

@@ -113,6 +113,23 @@ def test_a_killed_drone_is_lost_the_swarm_flies_on_and_a_restarted_one_rejoins(t
     assert not left, sorted(left)[:10]
 
 
+def test_a_killed_drone_group_is_lost_and_the_other_group_flies_on(tmp_path, rings_mission):
+    """--drone-processes 2: SIGKILL the process of the second group (cf4, x1, x2) in lockstep.
+    Its drones are declared lost, as one drone process's are; the first group flies the whole
+    mission, and the runner reports the lost process instead of aborting the run."""
+    run = tmp_path / "run"
+    proc = launch(tmp_path, next(_domains), "rings", "--speed", "0", "--drone-processes", "2")
+    wait_for(lambda: says(run, "simulator", "starts in lockstep"), "mission start", proc)
+    os.kill(pid_of(run, "drones_2of2"), signal.SIGKILL)
+    out = finish(proc)
+    assert proc.returncode == 3, out[-3000:]           # drones were lost: the mission failed
+    assert "drone (drones_2of2) exited with code -9" in out and "the mission goes on" in out, out[-3000:]
+    s = json.loads((tmp_path / "summary.json").read_text())
+    assert s["sim_time"] == pytest.approx(rings_mission.duration)
+    assert {e["name"] for e in s["lost"]} == {"cf4", "x1", "x2"}
+    assert s["lost_processes"] == ["drone (drones_2of2)"]
+
+
 def test_lockstep_waits_for_a_stalled_recorder_and_the_bag_misses_nothing(tmp_path, rings_mission):
     """SIGSTOP the recorder mid-run for longer than the old 10 s patience: in lockstep the simulator
     would outrun it by far more than the reliable history holds; with the recorder's progress

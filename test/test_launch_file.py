@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from swarm_ros.launching import NodeSpec, node_specs
+from swarm_ros.launching import NodeSpec, drone_groups, node_specs
 
 REPO = Path(__file__).resolve().parent.parent
 LAUNCH_FILE = REPO / "launch" / "swarm.launch.py"
@@ -78,6 +78,22 @@ def test_rings_graph_per_drone_processes(rings_mission):
     assert [d.parameters["drones"] for d in drones] == [[n] for n in RINGS_DRONES]
     assert all(d.parameters["mission_file"] == rings_mission.file for d in drones)
     assert [s.executable for s in specs] == ["simulator", *["drone"] * 6, "recorder", "swarm_view"]
+
+
+def test_rings_graph_in_drone_processes(rings_mission):
+    """--drone-processes K: contiguous shares in fleet order, sizes apart by at most one, each
+    process named on its own (logs, lost-process messages); K = 1 is the default graph."""
+    specs = node_specs(rings_mission, drone_processes=4, speed=0, bag_path="b")
+    drones = _by_executable(specs)["drone"]
+    assert [d.parameters["drones"] for d in drones] == [["cf1", "cf2"], ["cf3", "cf4"], ["x1"], ["x2"]]
+    assert all(d.name is None and d.namespace is None and d.parameters["lockstep"] is True for d in drones)
+    assert len({d.where for d in drones}) == 4
+    assert [s.executable for s in specs] == ["simulator", *["drone"] * 4, "recorder", "swarm_view"]
+    assert node_specs(rings_mission, drone_processes=1, bag_path="b") == node_specs(rings_mission, bag_path="b")
+    assert [len(g) for g in drone_groups([f"d{i}" for i in range(100)], 3)] == [34, 33, 33]
+    for bad in (0, 7):
+        with pytest.raises(ValueError, match="allowed: 1 to 6"):
+            node_specs(rings_mission, drone_processes=bad)
 
 
 def test_graph_options(rings_mission):

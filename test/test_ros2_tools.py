@@ -127,6 +127,8 @@ def test_a_recorder_that_lost_data_fails_the_launch(tools, tmp_path):
     (["mission:=no_such_mission"], "launch argument mission:='no_such_mission': no_such_mission: <top level>: mission file not found"),
     (["per_drone_processes:=maybe"], 'Argument "per_drone_processes" provided value "maybe" is not valid'),
     (["speed:=fast"], "launch argument speed:='fast': expected a number >= 0"),
+    (["drone_processes:=two"], "launch argument drone_processes:='two': expected a whole number >= 1"),
+    (["drone_processes:=7"], "launch argument drone_processes:=7: "),
 ])
 def test_bad_launch_arguments_fail_with_one_line(tools, tmp_path, args, message):
     run = subprocess.run([ros2(), "launch", "swarm_ros", "swarm.launch.py", *args], env=tools, cwd=tmp_path,

@@ -85,7 +85,11 @@ def add_parser(sub) -> None:
     p.add_argument("mission", help="mission file, or the name of an installed mission (e.g. rings)")
     p.add_argument("--speed", type=non_negative, help="real-time factor to aim at (0 = as fast as possible); "
                    "default: the mission's sim.speed")
-    p.add_argument("--per-drone-processes", action="store_true", help="one process per drone (default: one for all)")
+    procs = p.add_mutually_exclusive_group()
+    procs.add_argument("--per-drone-processes", action="store_true",
+                       help="one process per drone (default: one for all)")
+    procs.add_argument("--drone-processes", type=positive_int, metavar="K", help="the drones in K processes of "
+                       "contiguous shares, run in parallel (default 1; docs/guide/ros-cpu.md)")
     p.add_argument("--run-dir", type=Path, help="folder for bag, logs and summary (default runs/<mission>_<time>)")
     p.add_argument("--no-record", action="store_true", help="do not record a bag")
     p.add_argument("--domain-id", type=domain_id, help="ROS_DOMAIN_ID for this run (default: $ROS_DOMAIN_ID or 0); "
@@ -145,6 +149,13 @@ def cmd_launch(args, console) -> int:
             print(f"error: --hosts: {reason}", file=sys.stderr)
             return 2
     mission = load(args.mission)
+    if args.drone_processes is not None:
+        n = len(mission.fleet.names)
+        if args.hosts or args.drone_processes > n:
+            print(f"error: --drone-processes {args.drone_processes}: " + (
+                "--hosts puts one process per drone on the drone hosts; use one or the other" if args.hosts else
+                f"{mission.file} flies {n} drones; allowed: 1 to {n}"), file=sys.stderr)
+            return 2
     hosts = host_run(args, mission)
     preflight(mission, args.run_dir)
     domain = args.domain_id
@@ -160,6 +171,7 @@ def cmd_launch(args, console) -> int:
             from ..run_guard import free_domain
             domain = free_domain(int(os.environ.get("ROS_DOMAIN_ID", "0") or 0))
         summary = run_mission(mission, speed=args.speed, per_drone_processes=args.per_drone_processes or bool(hosts),
+                              drone_processes=args.drone_processes,
                               run_dir=args.run_dir, record=False if args.no_record else None,
                               domain_id=domain, console=console, live=live, lost_after=args.lost_after,
                               hosts=hosts)
