@@ -18,7 +18,7 @@ os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"   # nothing in the sui
 
 
 ROS_FIXTURES = {"ros_domain", "ros_context", "ros_env"}
-E2E_MODULES = {"test_end_to_end", "test_recorder_participants", "test_launch_file", "test_fault_runs", "test_lockstep_reproducible", "test_lockstep_hundred", "test_hosts_runs"}
+E2E_MODULES = {"test_end_to_end", "test_recorder_participants", "test_launch_file", "test_fault_runs", "test_recorder_faults", "test_lockstep_reproducible", "test_lockstep_hundred", "test_hosts_runs"}
 # Whole missions, trainings and subprocess-per-case CLI tests: left out of the fast subset
 # (`scripts/run-tests --fast`). A module name marks all its tests; module::test marks one test
 # with all its parameters. Measured with --durations; keep the fast subset under a minute.
