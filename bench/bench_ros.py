@@ -185,15 +185,15 @@ def report(results: list[dict], duration: float, info: dict, args) -> None:
           f"holds real time = lockstep RTF >= 1, real-time RTF >= 0.99 and < {100 * TARGET['late']:g}% late drone-ticks; "
           "drone procs = processes the drone nodes are split over")
 
-    tgt = None                       # the best split at the target's N (fewest late drone-ticks)
-    for r in (r for r in results if r["n"] == TARGET["n"]):
-        tgt = tgt if tgt and tgt["realtime_late_fraction"] <= r["realtime_late_fraction"] else r
+    at_target = [r for r in results if r["n"] == TARGET["n"]]
+    for r in at_target:
         print(f"target: {TARGET['n']} drones at {CONTROL_RATE:g} Hz hold real time on 2 cores (lockstep factor >= "
               f"1.0, < {100 * TARGET['late']:g}% late drone-ticks in real time); {r['drone_processes']} drone "
               f"process(es): lockstep x{r['lockstep_rtf']:.2f}, real time x{r['realtime_rtf']:.3f} with "
               f"{100 * r['realtime_late_fraction']:.2f}% late drone-ticks, needing "
               f"{cpu_cell(r['lockstep_cpu'])} core-s per sim-s in lockstep, on {cpu_count()} CPUs: "
               f"{'met' if holds(r) else 'MISSED'}")
+    tgt = min(at_target, key=lambda r: r["realtime_late_fraction"], default=None)   # the best split
     data = {"benchmark": NAME, "machine": info, "cpus": cpu_count(), "duration": duration,
             "control_rate": CONTROL_RATE, "repeats": args.repeats, "headless_repeats": args.headless_repeats,
             "target": {**TARGET, "lockstep_rtf": tgt["lockstep_rtf"] if tgt else None,

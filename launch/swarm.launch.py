@@ -19,7 +19,7 @@ from launch.substitutions import LaunchConfiguration
 
 from swarm_ros.launch_actions import (FLAG_CHOICES, MissionFailed, MissionWatch, flag, load_mission_arg, non_negative,
                                       port_number, process_count)
-from swarm_ros.launching import ISOLATION, dds_profile, node_specs
+from swarm_ros.launching import ISOLATION, dds_profile, drone_groups, node_specs, several_drone_processes
 
 
 def _nodes(context):
@@ -27,11 +27,13 @@ def _nodes(context):
     mission = load_mission_arg(arg("mission"))
     per_drone = flag("per_drone_processes", arg("per_drone_processes"))
     groups = process_count("drone_processes", arg("drone_processes"))
-    n = len(mission.fleet.names)
-    if groups is not None and (per_drone or groups > n):
-        raise MissionFailed(f"launch argument drone_processes:={groups}: " + (
-            "per_drone_processes:=true already gives one per drone; set one or the other" if per_drone else
-            f"{mission.file} flies {n} drones; allowed: 1 to {n}"))
+    if groups is not None:
+        try:
+            if per_drone:
+                raise ValueError("per_drone_processes:=true already gives one per drone; set one or the other")
+            drone_groups(mission.fleet.names, groups)         # the bound, checked where it is kept
+        except ValueError as err:
+            raise MissionFailed(f"launch argument drone_processes:={groups}: {mission.file}: {err}") from None
     strict = flag("strict", arg("strict"))
     port = port_number("view_port", arg("view_port"))
     specs = node_specs(mission, speed=non_negative("speed", arg("speed")), per_drone_processes=per_drone,
@@ -42,7 +44,7 @@ def _nodes(context):
     specs = [replace(s, parameters={**s.parameters, "judge": True, "strict": strict}) if s.required else
              replace(s, parameters={**s.parameters, "judge": True}) if s.executable == "recorder" else s
              for s in specs]
-    return MissionWatch(tolerate_lost_drones=sum(s.executable == "drone" for s in specs) > 1).actions(specs)
+    return MissionWatch(tolerate_lost_drones=several_drone_processes(specs)).actions(specs)
 
 
 def generate_launch_description():

@@ -127,6 +127,12 @@ def drone_specs(mission, per_drone_processes: bool = False, lockstep: bool = Fal
             for k, g in enumerate(groups)]
 
 
+def several_drone_processes(specs) -> bool:
+    """Whether the drone nodes run in several processes: then one of them may end (as a drone is
+    lost on hardware) and the others fly on, under `swarm-ros launch` and `ros2 launch` alike."""
+    return sum(s.executable == "drone" for s in specs) > 1
+
+
 def node_specs(mission, *, per_drone_processes: bool = False, drone_processes: int | None = None,
                speed: float | None = None,
                bag_path: str | Path | None = None, record: bool | None = None,

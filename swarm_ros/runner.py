@@ -19,7 +19,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .launching import ISOLATION, ProcessGroup, default_run_dir, log_tail, node_specs, ros_environment
+from .launching import ISOLATION, ProcessGroup, default_run_dir, log_tail, node_specs, ros_environment, several_drone_processes
 from .report import cell, summary_table
 from . import shm
 
@@ -136,8 +136,7 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
     task = progress.add_task("starting nodes", total=mission.duration, phase="start")
     interrupted = False
     lost: list[str] = []             # drone processes that ended during the mission
-    # one drone process of several may end (as on hardware): the others fly on
-    drone_procs = sum(s.executable == "drone" for s in specs)
+    tolerate_lost_drones = several_drone_processes(specs)
     lost_services: list[dict] = []   # mission services whose process ended during the mission
     shm_files: set[str] = set()      # Fast DDS shared-memory files the run's processes used
     try:
@@ -170,7 +169,7 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
                         continue
                     if any(e["name"] == spec.name for e in lost_services):
                         continue
-                    if spec.executable != "drone" or drone_procs == 1:
+                    if spec.executable != "drone" or not tolerate_lost_drones:
                         raise RunError(f"{where} exited with code {code}; its log {log} ends:\n{log_tail(log)}")
                     if where not in lost:
                         # One drone of many lost (as on hardware): the swarm flies on without it;

@@ -150,11 +150,13 @@ def cmd_launch(args, console) -> int:
             return 2
     mission = load(args.mission)
     if args.drone_processes is not None:
-        n = len(mission.fleet.names)
-        if args.hosts or args.drone_processes > n:
-            print(f"error: --drone-processes {args.drone_processes}: " + (
-                "--hosts puts one process per drone on the drone hosts; use one or the other" if args.hosts else
-                f"{mission.file} flies {n} drones; allowed: 1 to {n}"), file=sys.stderr)
+        from ..launching import drone_groups
+        try:
+            if args.hosts:
+                raise ValueError("--hosts puts one process per drone on the drone hosts; use one or the other")
+            drone_groups(mission.fleet.names, args.drone_processes)      # the bound, checked where it is kept
+        except ValueError as err:
+            print(f"error: --drone-processes {args.drone_processes}: {mission.file}: {err}", file=sys.stderr)
             return 2
     hosts = host_run(args, mission)
     preflight(mission, args.run_dir)

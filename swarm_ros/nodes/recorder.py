@@ -226,8 +226,9 @@ class RecorderNode:
             self.writer.set_custom_data("swarm_ros.odom_written", json.dumps(written, separators=(",", ":")))
             if lost:
                 self.node.get_logger().warning(f"the bag misses {sum(lost.values())} odometry messages: {lost}")
-            if self.cmds_in_flight():
-                self.node.get_logger().warning(f"the bag misses commands the simulator got: {self.cmds_in_flight()}")
+            missing = self.cmds_in_flight()
+            if missing:
+                self.node.get_logger().warning(f"the bag misses commands the simulator got: {missing}")
             self.writer.close()
             self.writer = None
             self.node.get_logger().info(f"bag closed: {self.path} ({self.count} messages)")
