@@ -19,5 +19,5 @@ def test_a_hundred_drones_in_two_processes_equal_headless(tmp_path, ros_env):
     summary, bag = fly_over_ros(str(path), tmp_path, ros_env, "--drone-processes", "2", codes=(3,))
     logs = "".join(p.read_text(errors="replace") for p in (tmp_path / "run" / "logs").glob("*_drones_*.log"))
     assert "went on without" not in logs
-    assert_same_flight(mission, positions, bag)
+    assert_same_flight(mission, positions, bag, tmp_path / "run")
     assert summary["radio"] == ref["radio"]

@@ -96,10 +96,13 @@ class CAOEvaluator:
         wait = self.spec.report_timeout if timeout is None else timeout
         out = []
         for k in sorted(self.pending):
-            complete = self.expected <= set(self.pending[k])
-            if complete or clock - self.first_seen[k] >= wait:
+            if not self.missing(k) or clock - self.first_seen[k] >= wait:
                 out.append(k)
         return out
+
+    def missing(self, k: int) -> set[int]:
+        """The expected drones that have not reported iteration k."""
+        return self.expected - set(self.pending.get(k, ()))
 
     def evaluate(self, k: int) -> dict[int, tuple[float, float]]:
         """J(k) and Delta_i(k) for every drone that reported k: {drone: (delta, J)}."""

@@ -16,9 +16,10 @@ per-call overhead. One process per drone (`--per-drone-processes`, or hardware) 
 In lockstep (`lockstep`, a simulator at speed 0) a group computes tick k only once it has
 every radio message the simulator sent for tick k (the odometry says how many) and the
 mission service's answer to every request it made at tick k-1, as the headless runner
-delivers them: DDS orders messages within a topic, not across topics. A drone that waits
-longer than ANSWER_WAIT wall seconds goes on without them (a dead service must not stop the
-swarm) and says so.
+delivers them: DDS orders messages within a topic, not across topics. A drone goes on without
+them, and says so, after ANSWER_WAIT wall seconds once a service it waits for has no
+publisher left (a dead service must not stop the swarm), else after ANSWER_PATIENCE (a service
+stalled by a loaded machine must not change the flight).
 """
 from __future__ import annotations
 
@@ -33,12 +34,12 @@ from swarm_ros_interfaces.msg import RadioBeacon, RadioPackets
 from swarm_ros import topics
 from swarm_ros.control.onboard import Onboard, warm_up
 from swarm_ros.nodes import cdr
-from swarm_ros.nodes.runtime import Process, mission_from, qos, qos_latest
+from swarm_ros.nodes.runtime import ANSWER_PATIENCE, Process, alive, mission_from, qos, qos_latest
 from swarm_ros.nodes.service_link import link_of
 
-ANSWER_WAIT = 0.8   # s (wall) a lockstep drone waits for its radio messages and service answers: under
-                    # the simulator's default 1 s command timeout, so that a dead service costs the
-                    # drone no hover ticks and no loss
+ANSWER_WAIT = 0.8   # s (wall) a lockstep drone waits for answers of a service with no publisher left:
+                    # under the simulator's default 1 s command timeout, so that a dead service costs
+                    # the drone no hover ticks and no loss
 
 
 class DroneGroup:
@@ -68,6 +69,7 @@ class DroneGroup:
         # drones whose controller needs a mission service send it requests and take its answers
         self.report_pub = {}
         self.answers = np.zeros(n, dtype=bool)   # whose service answers every request
+        self.answer_sub = {}                     # drone -> its subscription to its service's answers
         for k, node in enumerate(nodes):
             use = mission.service_of(self.drones[k].index)
             if use is None or use.kind.request_topic is None:
@@ -77,9 +79,9 @@ class DroneGroup:
             self.report_pub[k] = (pub, link.encode_request)
             if service.answer_topic is not None:
                 self.answers[k] = True
-                node.create_subscription(link.answer_type, service.answer_topic,
-                                         self._on_answer_for(k, service.name, link.decode_answer),
-                                         qos(service.answer_topic))
+                self.answer_sub[k] = node.create_subscription(
+                    link.answer_type, service.answer_topic, self._on_answer_for(k, service.name, link.decode_answer),
+                    qos(service.answer_topic))
         if lockstep:
             nodes[0].create_timer(0.1, self._check_wait)
         for k, node in enumerate(nodes):
@@ -143,12 +145,18 @@ class DroneGroup:
         if self.lockstep and ((self.radio_due > 0).any() or self.awaiting.any()):
             now = time.monotonic()
             self.ready_since = self.ready_since or now
-            if now - self.ready_since < ANSWER_WAIT:
+            waited = now - self.ready_since
+            if waited < ANSWER_WAIT or (waited < ANSWER_PATIENCE and self._answerers_alive()):
                 return                           # _check_wait looks again
             self.loggers[0].warning(f"tick {self.stamp * 1e-9:.2f} s: went on without "
                                     f"{int(np.maximum(self.radio_due, 0).sum())} radio messages and "
-                                    f"{int(self.awaiting.sum())} service answers after {ANSWER_WAIT:g} s")
+                                    f"{int(self.awaiting.sum())} service answers after {waited:.1f} s")
         self._step()
+
+    def _answerers_alive(self) -> bool:
+        """Whether every service this group awaits an answer from still publishes (the radio
+        comes from the simulator, which lives as long as the run)."""
+        return alive(self.answer_sub[k] for k in np.nonzero(self.awaiting)[0])
 
     def _hand_over_beacons(self) -> None:
         k, sender, stamp, beacons = zip(*self.heard)

@@ -5,8 +5,9 @@ of the last iteration has reported k, or `report_timeout` wall seconds after the
 of k (a drone that stopped reporting has left; one that reports for the first time joins);
 answers each reporting drone on /<drone>/cao/feedback with [k, Delta_i(k), J(k)] and
 publishes the iteration on /swarm/objective. In lockstep (`lockstep`) it waits at least
-LOCKSTEP_WAIT for the missing reports: a drone process slowed down by a loaded machine must not
-be left out of an iteration the headless runner would count it in. Reports, answers and iterations travel as
+LOCKSTEP_WAIT for the missing reports, and up to REPORT_PATIENCE while the missing drones'
+report publishers live: a drone process slowed down by a loaded machine must not be left out
+of an iteration the headless runner would count it in. Reports, answers and iterations travel as
 swarm_ros_interfaces CaoReport, CaoFeedback and CaoIteration (LINK, which the drones' nodes
 and the runner use too). Several replicas may run: they compute the
 same answers from the same reports, and drones use the first answer for an iteration.
@@ -21,12 +22,11 @@ from swarm_ros_interfaces.msg import CaoFeedback, CaoIteration, CaoReport
 
 from swarm_ros import topics
 from swarm_ros.control.cao_service import FEEDBACK, OBJECTIVE, REPORT, ObjectiveService
-from swarm_ros.nodes.runtime import qos, run_service
+from swarm_ros.nodes.runtime import REPORT_PATIENCE, alive, qos, run_service
 from swarm_ros.nodes.service_link import Link
 
 CHECK_PERIOD = 0.02   # s between checks for overdue iterations
-LOCKSTEP_WAIT = 1.0   # s (wall) of waiting for reports in lockstep: the simulator's default command
-                      # timeout, after which a silent drone hovers and the run has left the headless one
+LOCKSTEP_WAIT = 1.0   # s (wall) of waiting in lockstep for reports of drones with no publisher left
 
 
 def finite(data: np.ndarray, what: str) -> np.ndarray:
@@ -72,7 +72,7 @@ LINK = Link(answer_type=CaoFeedback, decode_answer=feedback_numbers, request_typ
 
 class ObjectiveNode:
     def __init__(self, node, mission, lockstep: bool = False):
-        self.node, self.mission = node, mission
+        self.node, self.mission, self.lockstep = node, mission, lockstep
         use = mission.services[ObjectiveService.name]
         self.spec = use.config
         self.wait = max(self.spec.report_timeout, LOCKSTEP_WAIT) if lockstep else self.spec.report_timeout
@@ -82,8 +82,8 @@ class ObjectiveNode:
         names = {i: mission.fleet.drones[i].name for i in use.drones}
         self.answer_pub = {i: node.create_publisher(CaoFeedback, topics.of(n, FEEDBACK), qos(FEEDBACK))
                            for i, n in names.items()}
-        self.subs = [node.create_subscription(CaoReport, topics.of(n, REPORT), self._on_report_for(i),
-                                              qos(REPORT)) for i, n in names.items()]
+        self.subs = {i: node.create_subscription(CaoReport, topics.of(n, REPORT), self._on_report_for(i),
+                                                 qos(REPORT)) for i, n in names.items()}
         self.status_pub = node.create_publisher(CaoIteration, OBJECTIVE, qos(OBJECTIVE))
         self.timer = node.create_timer(CHECK_PERIOD, self._evaluate_ready)
 
@@ -101,7 +101,10 @@ class ObjectiveNode:
         return on_report
 
     def _evaluate_ready(self, *_ignored) -> None:
-        for k in self.evaluator.ready(time.monotonic(), self.wait):
+        now = time.monotonic()
+        for k in self.evaluator.ready(now, self.wait):
+            if self.lockstep and self._still_coming(k, now):
+                break                                    # iterations are evaluated in order
             for drone, (delta, cost) in self.evaluator.evaluate(k).items():
                 self.answer_pub[drone].publish(feedback_message([k, delta, cost]))
             last = self.evaluator.history[-1]
@@ -109,6 +112,13 @@ class ObjectiveNode:
                 {"k": k, "t": self.spec.iteration_time(k).item(), "cost": last["cost"],
                  "members": [self.mission.fleet.drones[i].name for i in last["members"]],
                  "kind": self.spec.kind}))
+
+    def _still_coming(self, k: int, now: float) -> bool:
+        """Lockstep: iteration k lacks reports whose drones still publish, and they have had
+        less than REPORT_PATIENCE."""
+        missing = self.evaluator.missing(k)
+        return bool(missing) and now - self.evaluator.first_seen[k] < REPORT_PATIENCE and \
+            alive(self.subs[i] for i in missing)
 
 
 def main(argv=None) -> int:

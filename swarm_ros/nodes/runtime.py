@@ -25,6 +25,21 @@ from swarm_ros.nodes import parameters
 SPIN_SLICE = 0.1   # s: longest a process goes without checking its stop future
 READERS_PER_PARTICIPANT = 50   # subscriptions per DDS participant in processes that hold hundreds
 
+# Lockstep waits (wall s) for a message whose publisher still lives. A process stalled by a
+# loaded machine must not cost a lockstep run its equality with the headless run, so these are
+# far longer than the shorter waits used once the publisher is gone (a dead process must not
+# stop the swarm). Each is shorter than the next one down the chain service -> drone -> simulator,
+# so that a slow service costs the drones no hover ticks.
+REPORT_PATIENCE = 2.0    # a mission service for the drones' reports of an iteration
+ANSWER_PATIENCE = 2.5    # a drone for its radio messages and service answers
+COMMAND_PATIENCE = 3.0   # the simulator for a drone's command
+
+
+def alive(subscriptions) -> bool:
+    """Every subscription still matched to a publisher (a process that died cleanly leaves
+    none; one killed outright is seen gone after the DDS lease, 20 s)."""
+    return all(s.get_publisher_count() > 0 for s in subscriptions)
+
 
 def qos(topic: str) -> QoSProfile:
     latched, kept = topic in topics.LATCHED, topics.KEPT.get(topics.kind(topic))

@@ -15,8 +15,10 @@ with each drone's latest command. Two ways to pace it:
 - real time (`speed` > 0, 1 = wall clock): ticks advance on the wall clock as vehicles would;
   an answer that misses its tick still becomes the drone's setpoint, and is counted late.
 
-A drone silent for `cmd_timeout` wall seconds is commanded to hover (zero velocity); one silent
-for `lost_after` such timeouts, or whose process ended, is lost (nodes/lost_drones.py): the barrier
+A drone silent for `cmd_timeout` wall seconds is commanded to hover (zero velocity); in lockstep
+one whose command publisher lives is waited for up to COMMAND_PATIENCE (a drone process stalled
+by a loaded machine must not change the flight). One silent for `lost_after` such waits, or whose
+process ended, is lost (nodes/lost_drones.py): the barrier
 stops waiting for it and its failsafe lands it; it rejoins when it answers again. Losses, and
 the simulator waiting for a stalled recorder, are announced on /swarm/events. Beacons
 on /<drone>/radio/tx are relayed only to drones in radio range, with the mission's loss and
@@ -38,7 +40,7 @@ from swarm_ros import topics
 from swarm_ros.control.beacons import beacon_due, beacon_interval
 from swarm_ros.nodes import cdr, messages as msgs, reports
 from swarm_ros.nodes.lost_drones import LOST_AFTER, LostDrones
-from swarm_ros.nodes.runtime import EXIT_FAILED, Process, mission_from, qos, qos_latest
+from swarm_ros.nodes.runtime import COMMAND_PATIENCE, EXIT_FAILED, Process, alive, mission_from, qos, qos_latest
 from swarm_ros.nodes.service_link import link_of
 from swarm_ros.nodes.update_relay import UpdateRelay
 from swarm_ros.report import exit_code, judge
@@ -261,11 +263,12 @@ class SimulatorNode:
         lost = self.lost.lost
         unanswered = self.cmd_stamp != self._tick_ns()
         self.late += unanswered & ~lost
-        # lockstep steps without a drone only after waiting cmd_timeout for it; real time by the wall clock
+        # lockstep steps without a drone only after the watchdog's wait for it; real time by the wall clock
         silent = (unanswered if self.lockstep else time.monotonic() - self.cmd_wall > self.cmd_timeout) & ~lost
         if silent.any():
+            waited = time.monotonic() - self.tick_sent_at if self.lockstep else self.cmd_timeout
             self.node.get_logger().warning(
-                "no command for %.1f s from %s; hovering" % (self.cmd_timeout, ", ".join(np.array(self.sim.names)[silent])),
+                "no command for %.1f s from %s; hovering" % (waited, ", ".join(np.array(self.sim.names)[silent])),
                 throttle_duration_sec=2.0)
         for entry in self.lost.stepped(silent, self.sim.t):
             self._event("lost", entry)
@@ -354,7 +357,8 @@ class SimulatorNode:
                     if self.state != "running" or self.held_since is not None or self._waiting().any():
                         break
                     self._advance_unless_recorder_behind()   # nobody left to wait for (every drone lost)
-            elif silent > self.cmd_timeout:
+            elif silent > self.cmd_timeout and (silent > COMMAND_PATIENCE or
+                                                not alive(self.cmd_sub[k] for k in waiting)):
                 self._advance_unless_recorder_behind()        # the silent drones hover this tick
             elif silent > RESEND * (1 + self.resent):
                 self.resent += 1             # a first sample can be lost while discovery completes
