@@ -185,8 +185,10 @@ def dds_profile(env) -> dict:
 def ros_environment(domain_id: int | None = None) -> dict:
     """The environment every process of a run gets: loopback-only discovery, one domain, our
     DDS profile; and Python's fault handler, so that a crash in native code (DDS, compiled
-    kernels) leaves each thread's Python stack in the process's log, not an empty log."""
-    env = dict(os.environ, **ISOLATION, **dds_profile(os.environ), PYTHONUNBUFFERED="1", PYTHONFAULTHANDLER="1")
+    kernels) leaves each thread's Python stack in the process's log, not an empty log (and
+    SIGUSR1 does so for a live process: ProcessGroup.dump_stacks)."""
+    env = dict(os.environ, **ISOLATION, **dds_profile(os.environ), PYTHONUNBUFFERED="1", PYTHONFAULTHANDLER="1",
+               SWARM_ROS_STACKS_ON_USR1="1")
     if domain_id is not None:
         env["ROS_DOMAIN_ID"] = str(domain_id)
     return env
@@ -237,6 +239,17 @@ class ProcessGroup:
     def failed(self) -> list[tuple[NodeSpec, int, Path]]:
         """Processes that ended with a non-zero code."""
         return [(s, p.returncode, log) for s, p, log in self.procs if p.poll() not in (None, 0)]
+
+    def dump_stacks(self) -> None:
+        """Have every live process write its Python stacks to its log (SIGUSR1, see
+        swarm_ros/__init__.py): before a failed run stops them, where each one was."""
+        for _, p, _ in self.procs:
+            if p.poll() is None:
+                try:
+                    os.kill(p.pid, signal.SIGUSR1)
+                except ProcessLookupError:
+                    pass
+        time.sleep(0.5)
 
     def wait(self, proc: subprocess.Popen, timeout: float) -> bool:
         try:

@@ -170,7 +170,9 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
                     if any(e["name"] == spec.name for e in lost_services):
                         continue
                     if spec.executable != "drone" or not tolerate_lost_drones:
-                        raise RunError(f"{where} exited with code {code}; its log {log} ends:\n{log_tail(log)}")
+                        group.dump_stacks()
+                        raise RunError(f"{where} exited with code {code}; its log {log} ends:\n{log_tail(log)}\n"
+                                       f"(the stacks of the processes still running are in their logs)")
                     if where not in lost:
                         # One drone of many lost (as on hardware): the swarm flies on without it;
                         # the simulator holds the silent vehicle in a hover.

@@ -1,5 +1,5 @@
 """Faults during whole runs through `swarm-ros launch`: a drone process killed (and restarted),
-two missions on one domain, and the shared-memory files a run leaves behind. (The recorder
+the simulator killed, two missions on one domain, and the shared-memory files a run leaves behind. (The recorder
 stalled: test_recorder_faults.py.)"""
 from __future__ import annotations
 
@@ -174,6 +174,21 @@ def test_a_killed_planner_does_not_stop_or_freeze_the_lockstep_run(tmp_path):
     assert s["sim_time"] == pytest.approx(SHORTER["crossing"]["duration"])
     assert [e["name"] for e in s["lost_services"]] == ["planner"]
     assert "service planner lost at t=" in out and "mission OK" not in out
+
+
+def test_a_killed_simulator_fails_the_run_and_leaves_every_live_process_stack_in_its_log(tmp_path, rings_mission):
+    """The run fails at once (non-zero exit, the simulator's exit code named), and before it
+    stops the other processes each writes its Python stacks to its log: a run that failed on a
+    stuck process says where that process was."""
+    run = tmp_path / "run"
+    proc = launch(tmp_path, next(_domains), "rings", "--speed", "0", "--no-record")
+    wait_for(lambda: says(run, "simulator", "starts in lockstep"), "mission start", proc)
+    os.kill(pid_of(run, "simulator"), signal.SIGKILL)
+    out = finish(proc)
+    assert proc.returncode not in (0, None) and "(/swarm/simulator) exited with code -9" in out, out[-3000:]
+    assert "the stacks of the processes still running are in their logs" in out
+    drones = log_of(run, "drones").read_text(errors="replace")
+    assert "most recent call first" in drones and "swarm_ros/nodes/runtime.py" in drones, drones[-2000:]
 
 
 def test_start_up_names_the_peers_that_never_connected(tmp_path, ros_env):

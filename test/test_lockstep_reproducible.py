@@ -66,8 +66,19 @@ def fly_over_ros(name: str, tmp_path, ros_env, *extra, codes=(0,)) -> tuple[dict
     out = subprocess.run([sys.executable, "-m", "swarm_ros.cli", "launch", name, "--speed", "0", "--run-dir",
                           str(run), "--json", str(tmp_path / "summary.json"), *extra],
                          capture_output=True, text=True, timeout=600, env=dict(ros_env, COLUMNS="160"), cwd=tmp_path)
-    assert out.returncode in codes, out.stdout[-3000:] + out.stderr[-3000:]
+    assert out.returncode in codes, out.stdout[-3000:] + out.stderr[-3000:] + "\n" + log_tails(run)
     return json.loads((tmp_path / "summary.json").read_text()), read_bag(run / "bag")[0]
+
+
+def log_tails(run, lines: int = 12) -> str:
+    """The ends of a failed run's non-empty node logs (a failed run leaves its live processes'
+    stacks there): which process was stuck, and where."""
+    out = []
+    for log in sorted((run / "logs").glob("*.log")) if (run / "logs").is_dir() else []:
+        text = log.read_text(errors="replace").splitlines()
+        if text:
+            out.append(f"--- {log.name}:\n" + "\n".join(text[-lines:]))
+    return "\n".join(out)[-6000:]
 
 
 def warnings_of(run) -> str:
