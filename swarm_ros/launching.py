@@ -217,12 +217,13 @@ class ProcessGroup:
         self.env, self.log_dir = env, log_dir
         self.hosts = hosts               # a hosts.HostRun: each process starts on its own host
         self.procs: list[tuple[NodeSpec, subprocess.Popen, Path]] = []
+        self.started: list[float] = []   # when each process of procs was started (monotonic s)
 
-    def start(self, spec: NodeSpec, index: int) -> subprocess.Popen:
+    def start(self, spec: NodeSpec, index: int, suffix: str = "") -> subprocess.Popen:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         label = spec.name if spec.name and spec.namespace in (None, "/swarm") else spec.label or \
             (spec.namespace or "/drones").strip("/").replace("/", "_") + (f"_{spec.name}" if spec.name else "")
-        log = self.log_dir / f"{index:02d}_{label}.log"
+        log = self.log_dir / f"{index:02d}_{label}{suffix}.log"
         cmd = [sys.executable, "-m", spec.module or f"{PACKAGE}.nodes.{spec.executable}", *spec.ros_arguments()]
         env = self.env
         if self.hosts is not None:
@@ -232,6 +233,7 @@ class ProcessGroup:
             proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent())
         self.procs.append((spec, proc, log))
+        self.started.append(time.monotonic())
         with open(self.log_dir / "pids.txt", "a") as pids:
             pids.write(f"{proc.pid} {log.name}\n")
         return proc
@@ -250,6 +252,22 @@ class ProcessGroup:
                 except ProcessLookupError:
                     pass
         time.sleep(0.5)
+
+    def restart(self, k: int) -> subprocess.Popen:
+        """Replace process k (one on this machine) with a fresh one of the same spec, its log
+        beside the old one: the old one writes its stacks there first, then is killed."""
+        spec, proc, _log = self.procs[k]
+        try:
+            os.kill(proc.pid, signal.SIGUSR1)
+            time.sleep(0.3)
+            proc.kill()
+        except ProcessLookupError:
+            pass
+        proc.wait()
+        new = self.start(spec, k, suffix="_restarted")
+        self.procs[k] = self.procs.pop()
+        self.started[k] = self.started.pop()
+        return new
 
     def wait(self, proc: subprocess.Popen, timeout: float) -> bool:
         try:

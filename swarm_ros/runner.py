@@ -22,6 +22,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from .launching import ISOLATION, ProcessGroup, default_run_dir, log_tail, node_specs, ros_environment, several_drone_processes
 from .report import cell, summary_table
 from . import shm
+from .stuck_start import StuckStart
 
 RECORDER_CLOSE_TIMEOUT = 20.0   # s to wait for the recorder to close the bag after the summary
 SHM_NOTE_EVERY = 2.0            # s between notes of the shared-memory files the run's processes use
@@ -149,9 +150,13 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
             if spec.required:
                 sim_proc = proc
         last_line = -1
+        stuck = StuckStart(node, group)
         with progress:
             while "summary" not in latest or sim_proc.poll() is None:
                 executor.spin_until_future_complete(rclpy.task.Future(), timeout_sec=0.1)
+                if "status" not in latest:           # the mission has not started
+                    for line in stuck.check():
+                        console.print(f"[yellow]warning:[/] {line}")
                 warning = guard.check(started=True)
                 if warning:
                     console.print(f"[yellow]warning:[/] {warning}")

@@ -191,6 +191,31 @@ def test_a_killed_simulator_fails_the_run_and_leaves_every_live_process_stack_in
     assert "most recent call first" in drones and "swarm_ros/nodes/runtime.py" in drones, drones[-2000:]
 
 
+def test_a_drone_process_stuck_in_start_up_is_started_again_and_the_mission_flies(tmp_path, rings_mission):
+    """A drone process that never joins (here stopped with SIGSTOP before it made its first node,
+    as a process deadlocked inside DDS start-up stays) is killed and started again after
+    stuck_start.STUCK_AFTER s, once; the mission then flies as usual."""
+    run = tmp_path / "run"
+    proc = launch(tmp_path, next(_domains), "rings", "--speed", "0", "--no-record", "--per-drone-processes")
+    stopped = None
+    try:
+        stopped = wait_for(lambda: (run / "logs" / "pids.txt").is_file() and next(
+            (int(line.split()[0]) for line in (run / "logs" / "pids.txt").read_text().splitlines()
+             if line.endswith("_cf2_drone.log")), None), "cf2's process", proc, limit=60)
+        os.kill(stopped, signal.SIGSTOP)
+        out = finish(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, out[-3000:]
+    assert "drone (/cf2/drone) had not joined 30 s after its start" in out, out[-3000:]
+    assert (run / "logs" / "02_cf2_drone_restarted.log").is_file()
+    s = json.loads((tmp_path / "summary.json").read_text())
+    assert s["lost"] == [] and s["collisions"] == 0 and len(s["drones"]) == len(rings_mission.fleet.names)
+    assert not alive(stopped)
+
+
 def test_start_up_names_the_peers_that_never_connected(tmp_path, ros_env):
     """A simulator whose drones never come gives up after `startup_timeout` s without a new
     peer, and says which ones are missing."""
