@@ -247,22 +247,16 @@ class ProcessGroup:
         swarm_ros/__init__.py): before a failed run stops them, where each one was."""
         for _, p, _ in self.procs:
             if p.poll() is None:
-                try:
-                    os.kill(p.pid, signal.SIGUSR1)
-                except ProcessLookupError:
-                    pass
+                _signal(p, signal.SIGUSR1)
         time.sleep(0.5)
 
     def restart(self, k: int) -> subprocess.Popen:
         """Replace process k (one on this machine) with a fresh one of the same spec, its log
         beside the old one: the old one writes its stacks there first, then is killed."""
         spec, proc, _log = self.procs[k]
-        try:
-            os.kill(proc.pid, signal.SIGUSR1)
-            time.sleep(0.3)
-            proc.kill()
-        except ProcessLookupError:
-            pass
+        _signal(proc, signal.SIGUSR1)
+        time.sleep(0.3)
+        proc.kill()
         proc.wait()
         new = self.start(spec, k, suffix="_restarted")
         self.procs[k] = self.procs.pop()
@@ -292,13 +286,18 @@ class ProcessGroup:
             if not live:
                 return
             for p in live:
-                try:
-                    os.kill(p.pid, sig)
-                except ProcessLookupError:
-                    pass
+                _signal(p, sig)
             deadline = time.monotonic() + wait
             for p in live:
                 self.wait(p, max(0.0, deadline - time.monotonic()))
+
+
+def _signal(proc: subprocess.Popen, sig: int) -> None:
+    """Send `sig` to a child by its pid; one that has ended meanwhile is left alone."""
+    try:
+        os.kill(proc.pid, sig)
+    except ProcessLookupError:
+        pass
 
 
 def log_tail(path: Path, lines: int = 15) -> str:

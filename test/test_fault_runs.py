@@ -1,6 +1,6 @@
-"""Faults during whole runs through `swarm-ros launch`: a drone process killed (and restarted),
-the simulator killed, two missions on one domain, and the shared-memory files a run leaves behind. (The recorder
-stalled: test_recorder_faults.py.)"""
+"""Faults during whole runs through `swarm-ros launch`: a drone process killed (and restarted)
+or stuck in its start-up, the simulator killed, two missions on one domain, and the
+shared-memory files a run leaves behind. (The recorder stalled: test_recorder_faults.py.)"""
 from __future__ import annotations
 
 import json
@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -50,12 +51,33 @@ def says(run: Path, label: str, text: str) -> bool:
     return log is not None and text in log.read_text(errors="replace")
 
 
-def pid_of(run: Path, label: str) -> int:
-    for line in (run / "logs" / "pids.txt").read_text().splitlines():
+def started_pid(run: Path, label: str) -> int | None:
+    """The pid of the run's process `label` once the run has started it (pids.txt), else None."""
+    pids = run / "logs" / "pids.txt"
+    for line in pids.read_text().splitlines() if pids.is_file() else []:
         pid, name = line.split()
         if name.endswith(f"_{label}.log"):
             return int(pid)
-    raise LookupError(label)
+    return None
+
+
+def pid_of(run: Path, label: str) -> int:
+    pid = started_pid(run, label)
+    if pid is None:
+        raise LookupError(label)
+    return pid
+
+
+@contextmanager
+def killed_if_left(proc: subprocess.Popen):
+    """Kill a run the test leaves before it ended (a failed wait or assertion), so no process
+    outlives the test."""
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
 
 
 def finish(proc: subprocess.Popen) -> str:
@@ -197,17 +219,10 @@ def test_a_drone_process_stuck_in_start_up_is_started_again_and_the_mission_flie
     stuck_start.STUCK_AFTER s, once; the mission then flies as usual."""
     run = tmp_path / "run"
     proc = launch(tmp_path, next(_domains), "rings", "--speed", "0", "--no-record", "--per-drone-processes")
-    stopped = None
-    try:
-        stopped = wait_for(lambda: (run / "logs" / "pids.txt").is_file() and next(
-            (int(line.split()[0]) for line in (run / "logs" / "pids.txt").read_text().splitlines()
-             if line.endswith("_cf2_drone.log")), None), "cf2's process", proc, limit=60)
+    with killed_if_left(proc):
+        stopped = wait_for(lambda: started_pid(run, "cf2_drone"), "cf2's process", proc, limit=60)
         os.kill(stopped, signal.SIGSTOP)
         out = finish(proc)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
     assert proc.returncode == 0, out[-3000:]
     assert "drone (/cf2/drone) had not joined 30 s after its start" in out, out[-3000:]
     assert (run / "logs" / "02_cf2_drone_restarted.log").is_file()

@@ -118,11 +118,11 @@ def test_surveillance_with_stalled_processes_equals_headless(headless, tmp_path)
     whose publishers live, so the run still flies exactly as the headless one (with waits of
     0.8-1 s, the drones flew on without the evaluator's answers and the simulator hovered them)."""
     from conftest import _domains
-    from test_fault_runs import finish, launch, pid_of, says, wait_for
+    from test_fault_runs import finish, killed_if_left, launch, pid_of, says, wait_for
     path, mission, positions, ref = headless("surveillance")
     run = tmp_path / "run"
     proc = launch(tmp_path, next(_domains), path, "--speed", "0")
-    try:
+    with killed_if_left(proc):
         wait_for(lambda: says(run, "simulator", "starts in lockstep"), "mission start", proc)
         for label in ("objective", "drones"):
             time.sleep(2)
@@ -131,10 +131,6 @@ def test_surveillance_with_stalled_processes_equals_headless(headless, tmp_path)
             time.sleep(1.5)
             os.kill(pid, signal.SIGCONT)
         out = finish(proc)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
     assert proc.returncode == 0, out[-3000:]
     assert_same_flight(mission, positions, read_bag(run / "bag")[0], run)
     assert json.loads((tmp_path / "summary.json").read_text())["objective"] == ref["objective"]
