@@ -136,16 +136,19 @@ def several_drone_processes(specs) -> bool:
 def node_specs(mission, *, per_drone_processes: bool = False, drone_processes: int | None = None,
                speed: float | None = None,
                bag_path: str | Path | None = None, record: bool | None = None,
-               live: tuple[str, int] | None = None, lost_after: int | None = None) -> list[NodeSpec]:
+               live: tuple[str, int] | None = None, lost_after: int | None = None,
+               monitor: bool = False) -> list[NodeSpec]:
     """The processes that fly `mission` in simulation: simulator, drones, recorder, swarm view,
     and the node of each mission service its controllers need (control/plugin.py).
-    `live`: (host, port) where the swarm view also serves the Foxglove live view."""
+    `live`: (host, port) where the swarm view also serves the Foxglove live view.
+    `monitor`: the caller reads the summary itself (swarm-ros launch), so the simulator waits for it."""
     mf = mission.file
     record = mission.record.enabled if record is None else record
     view = mission.view_rate > 0
     kinds = [k for k in mission.record.topics if view or k not in ("poses", "markers")]
     sim_params = {"mission_file": mf, "wait_recorder": record,
-                  "odom_readers": 1 + int(record and "odom" in kinds)}   # the drone, the recorder
+                  "odom_readers": 1 + int(record and "odom" in kinds),    # the drone, the recorder
+                  "summary_readers": int(monitor) + int(record)}          # the caller, the recorder
     if speed is not None:
         sim_params["speed"] = float(speed)
     if lost_after is not None:

@@ -71,7 +71,7 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
     bag_path = run_dir / "bag"
     specs = node_specs(mission, per_drone_processes=per_drone_processes, drone_processes=drone_processes,
                        speed=speed, bag_path=bag_path,
-                       record=record, live=live, lost_after=lost_after)
+                       record=record, live=live, lost_after=lost_after, monitor=True)
     if domain_id is None:
         domain_id = int(os.environ.get("ROS_DOMAIN_ID", "0"))
     env = ros_environment(domain_id)

@@ -232,15 +232,15 @@ def test_a_drone_process_stuck_in_start_up_is_started_again_and_the_mission_flie
 
 
 def test_start_up_names_the_peers_that_never_connected(tmp_path, ros_env):
-    """A simulator whose drones never come gives up after `startup_timeout` s without a new
-    peer, and says which ones are missing."""
+    """A simulator whose drones and summary reader never come gives up after `startup_timeout` s
+    without a new peer, and says which ones are missing."""
     from conftest import REPO
     out = subprocess.run([sys.executable, "-m", "swarm_ros.nodes.simulator", "--ros-args",
                           "-p", f"mission_file:={REPO / 'config' / 'missions' / 'rings.yaml'}",
-                          "-p", "startup_timeout:=2.0"], env=ros_env, capture_output=True, text=True, timeout=120)
+                          "-p", "startup_timeout:=2.0", "-p", "summary_readers:=1"], env=ros_env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 3, out.stderr[-2000:]
     line = next(x for x in (out.stdout + out.stderr).splitlines() if "peers did not connect" in x)
-    assert "none new for 2 s" in line and "/cf1/cmd publisher" in line
+    assert "none new for 2 s" in line and "/cf1/cmd publisher" in line and "/swarm/summary subscribers" in line
 
 
 def alive(pid: int) -> bool:

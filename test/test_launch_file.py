@@ -49,7 +49,8 @@ def test_rings_graph_default(rings_mission):
 
     (sim,) = groups["simulator"]
     assert sim.required and (sim.name, sim.namespace) == ("simulator", "/swarm")
-    assert sim.parameters == {"mission_file": rings_mission.file, "wait_recorder": True, "odom_readers": 2}
+    assert sim.parameters == {"mission_file": rings_mission.file, "wait_recorder": True, "odom_readers": 2,
+                              "summary_readers": 1}
     assert [s for s in specs if s.required] == [sim], "only the simulator ends the mission"
 
     (drones,) = groups["drone"]                      # one process flies the whole fleet
@@ -158,7 +159,7 @@ def test_ros_arguments_examples(rings_mission):
     assert sim.ros_arguments() == [
         "--ros-args", "-r", "__node:=simulator", "-r", "__ns:=/swarm",
         "-p", f"mission_file:='{rings_mission.file}'", "-p", "wait_recorder:=true", "-p", "odom_readers:=2",
-        "-p", "speed:=0.0"]
+        "-p", "summary_readers:=1", "-p", "speed:=0.0"]
     assert drones.ros_arguments() == [
         "--ros-args", "-p", f"mission_file:='{rings_mission.file}'", "-p", "lockstep:=true",
         "-p", "drones:=['cf1','cf2','cf3','cf4','x1','x2']"]

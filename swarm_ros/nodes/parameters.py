@@ -21,6 +21,8 @@ DESCRIPTIONS = {
     "startup_timeout": "s without a new peer connecting (drones, recorder, services) before giving up",
     "lost_after": "command timeouts of silence after which a drone is lost: no longer waited for, failsafe landing",
     "odom_readers": "subscribers each /<drone>/odom must have before the mission starts",
+    "summary_readers": "subscribers /swarm/summary must have before the mission starts; the simulator ends "
+                       "once they have acknowledged the summary (5 s at most)",
     "judge": "exit with code 4 when the mission failed (the simulator: collisions, geofence violations, a drone "
              "lost or not landed where the mission says; the recorder: data missing from the bag); ros2 launch sets it",
     "strict": "with judge: exit with code 4 also when more than 1 % of commands were late",

@@ -30,6 +30,7 @@ import json
 import time
 
 import numpy as np
+from rclpy.duration import Duration
 from geometry_msgs.msg import Pose, PoseArray, TwistStamped
 from nav_msgs.msg import Odometry
 from std_msgs.msg import Int64, String
@@ -50,6 +51,7 @@ SETTLE = 0.5          # s after every peer is matched before the first tick: let
                       # on both sides (a reader that is not yet matched drops what it is sent)
 RESEND = 0.25         # s without an answer (lockstep) before a tick's odometry is sent again
 LINGER = 1.0          # s the node stays up after the summary so every subscriber gets it
+ACK_LIMIT = 5.0       # s more it waits, after LINGER, for its summary readers to acknowledge it
 RECORDER_LAG = 50     # ticks (lockstep) the simulator may run ahead of the odometry in the bag;
                       # well inside the reliable history (topics.DEPTH), so nothing is dropped
 RECORDER_SILENT = 2.0  # s held back without recorder progress before the wait is announced
@@ -59,12 +61,12 @@ STARTUP_REPORT = 10.0  # s between "waiting for peers" lines while the graph con
 class SimulatorNode:
     def __init__(self, node, mission, proc: Process, speed: float, wait_recorder: bool, cmd_timeout: float,
                  startup_timeout: float, odom_readers: int = 1, judge: bool = False, strict: bool = False,
-                 lost_after: int = LOST_AFTER):
+                 lost_after: int = LOST_AFTER, summary_readers: int = 0):
         self.node, self.mission, self.proc = node, mission, proc
         self.judge, self.strict = judge, strict
         self.speed, self.cmd_timeout, self.startup_timeout = speed, cmd_timeout, startup_timeout
         self.lockstep = speed <= 0
-        self.odom_readers = odom_readers
+        self.odom_readers, self.summary_readers = odom_readers, summary_readers
         self.sim = SwarmSim(mission)
         names = self.sim.names
         self.child_frames = [f"{d}/base_link" for d in names]
@@ -125,8 +127,11 @@ class SimulatorNode:
 
     def _missing_peers(self) -> list[str]:
         """What has not connected yet: drones (and the recorder) subscribed to odometry, drones
-        publishing commands, the mission services that publish a monitor topic."""
+        publishing commands, the mission services that publish a monitor topic, and the summary's
+        readers (a 1 s mission would otherwise end before a slow reader has matched it)."""
         missing = [] if self.recorder_ready else ["the recorder"]
+        if self.summary_pub.get_subscription_count() < self.summary_readers:
+            missing.append(topics.SUMMARY + " subscribers")
         missing += [s.topic_name + " publisher" for s in self._service_subs + self.cmd_sub
                     if s.get_publisher_count() == 0]
         missing += [p.topic_name + " subscribers" for p in self.odom_pub
@@ -141,7 +146,7 @@ class SimulatorNode:
             self.state = "settling"
             self._timers = [self.node.create_timer(SETTLE, self._start)]
             return
-        total = 1 + len(self._service_subs) + 2 * self.sim.n
+        total = 1 + len(self._service_subs) + 2 * self.sim.n + int(self.summary_readers > 0)
         connected = total - len(missing)
         if connected > self.connected:
             self.connected, self.progress_at = connected, now
@@ -396,19 +401,30 @@ class SimulatorNode:
                 code = EXIT_FAILED
             else:
                 self.node.get_logger().info(said)
-        self._timers = [self.node.create_timer(LINGER, lambda: self.proc.finish(code))]
+        self.finished_at = time.monotonic()
+        self._timers = [self.node.create_timer(0.1, lambda: self._linger(code))]
 
+    def _linger(self, code: int) -> None:
+        """End LINGER s after the summary once every reader has acknowledged it, or ACK_LIMIT s later."""
+        waited = time.monotonic() - self.finished_at
+        if waited < LINGER:
+            return
+        if self.summary_pub.wait_for_all_acked(Duration(seconds=0)):
+            self.proc.finish(code)
+        elif waited > LINGER + ACK_LIMIT:
+            self.node.get_logger().warning(f"not every summary reader acknowledged it within {LINGER + ACK_LIMIT:g} s")
+            self.proc.finish(code)
 
 def main(argv=None) -> int:
     with Process(argv) as proc:
         p = proc.parameters({"mission_file": "", "speed": -1.0, "wait_recorder": False,
                              "cmd_timeout": 1.0, "startup_timeout": 60.0, "odom_readers": 1, "judge": False,
-                             "strict": False, "lost_after": LOST_AFTER})
+                             "strict": False, "lost_after": LOST_AFTER, "summary_readers": 0})
         mission = mission_from(p["mission_file"])
         speed = mission.speed if p["speed"] < 0 else p["speed"]
         node = proc.node("simulator")
         SimulatorNode(node, mission, proc, speed, p["wait_recorder"], p["cmd_timeout"], p["startup_timeout"],
-                      p["odom_readers"], p["judge"], p["strict"], p["lost_after"])
+                      p["odom_readers"], p["judge"], p["strict"], p["lost_after"], p["summary_readers"])
         return proc.spin([node])
 
 
