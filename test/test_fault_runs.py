@@ -213,22 +213,27 @@ def test_a_killed_simulator_fails_the_run_and_leaves_every_live_process_stack_in
     assert "most recent call first" in drones and "swarm_ros/nodes/runtime.py" in drones, drones[-2000:]
 
 
-def test_a_drone_process_stuck_in_start_up_is_started_again_and_the_mission_flies(tmp_path, rings_mission):
-    """A drone process that never joins (here stopped with SIGSTOP before it made its first node,
-    as a process deadlocked inside DDS start-up stays) is killed and started again after
-    stuck_start.STUCK_AFTER s, once; the mission then flies as usual."""
+def test_processes_stuck_in_start_up_are_started_again_and_the_mission_flies(tmp_path, rings_mission):
+    """A drone process and the recorder that never join (here stopped with SIGSTOP before they made
+    their first node, as a process deadlocked inside DDS start-up stays) are killed and started
+    again after stuck_start.STUCK_AFTER s, once; the mission then flies and records as usual."""
     run = tmp_path / "run"
-    proc = launch(tmp_path, next(_domains), "rings", "--speed", "0", "--no-record", "--per-drone-processes")
+    proc = launch(tmp_path, next(_domains), "rings", "--speed", "0", "--per-drone-processes")
     with killed_if_left(proc):
-        stopped = wait_for(lambda: started_pid(run, "cf2_drone"), "cf2's process", proc, limit=60)
-        os.kill(stopped, signal.SIGSTOP)
+        stopped = [wait_for(lambda label=label: started_pid(run, label), label, proc, limit=60)
+                   for label in ("cf2_drone", "recorder")]
+        for pid in stopped:
+            os.kill(pid, signal.SIGSTOP)
         out = finish(proc)
     assert proc.returncode == 0, out[-3000:]
-    assert "drone (/cf2/drone) had not joined 30 s after its start" in out, out[-3000:]
-    assert (run / "logs" / "02_cf2_drone_restarted.log").is_file()
+    assert out.count("had not joined") == 2, out[-3000:]       # the swarm view and the other drones had
+    for where, label in (("drone (/cf2/drone)", "02_cf2_drone"), ("recorder (/swarm/recorder)", "07_recorder")):
+        assert f"{where} had not joined 30 s after its start" in out, out[-3000:]
+        assert (run / "logs" / f"{label}_restarted.log").is_file(), sorted(p.name for p in (run / "logs").iterdir())
     s = json.loads((tmp_path / "summary.json").read_text())
     assert s["lost"] == [] and s["collisions"] == 0 and len(s["drones"]) == len(rings_mission.fleet.names)
-    assert not alive(stopped)
+    assert s["data_lost"] == {}
+    assert not any(alive(pid) for pid in stopped)
 
 
 def test_start_up_names_the_peers_that_never_connected(tmp_path, ros_env):
