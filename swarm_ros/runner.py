@@ -157,6 +157,7 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
                 if "status" not in latest:           # the mission has not started
                     for line in stuck.check():
                         console.print(f"[yellow]warning:[/] {line}")
+                        sim_proc = next(proc for spec, proc, _log in group.procs if spec.required)
                 warning = guard.check(started=True)
                 if warning:
                     console.print(f"[yellow]warning:[/] {warning}")

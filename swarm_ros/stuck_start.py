@@ -5,11 +5,10 @@ at once: on a loaded two-core machine a per-drone process stayed 80 s inside rcl
 create_publisher of its first node (its stack, dumped by SIGUSR1), and the simulator gave up on
 the whole run when its start-up timeout passed. Until the mission starts, the runner therefore
 looks, STUCK_AFTER seconds after each process started, for drone processes none of whose drones
-publishes commands and for the other processes (recorder, swarm view, mission services) whose
+publishes commands and for the other processes (simulator, recorder, swarm view, services) whose
 node has no publisher at all (rclpy's node makes its /parameter_events publisher as it is
-created), has each write its stacks to its log, kills it and starts it again (once). The
-simulator is left alone (the run ends with it), and so are runs over made hosts (a process
-there is started on its own host)."""
+created), has each write its stacks to its log, kills it and starts it
+again (once). Runs over made hosts are left alone (a process there is started on its own host)."""
 from __future__ import annotations
 
 import time
@@ -43,7 +42,7 @@ class StuckStart:
         self.looked = now
         said = []
         for k, (spec, proc, log) in enumerate(self.group.procs):
-            if spec.required or not (spec.executable == "drone" or spec.name) or k in self.restarted or \
+            if not (spec.executable == "drone" or spec.name) or k in self.restarted or \
                     proc.poll() is not None or now - self.group.started[k] < STUCK_AFTER or self.joined(spec):
                 continue
             self.restarted.add(k)

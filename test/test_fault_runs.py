@@ -214,20 +214,22 @@ def test_a_killed_simulator_fails_the_run_and_leaves_every_live_process_stack_in
 
 
 def test_processes_stuck_in_start_up_are_started_again_and_the_mission_flies(tmp_path, rings_mission):
-    """A drone process and the recorder that never join (here stopped with SIGSTOP before they made
-    their first node, as a process deadlocked inside DDS start-up stays) are killed and started
-    again after stuck_start.STUCK_AFTER s, once; the mission then flies and records as usual."""
+    """The simulator, a drone process and the recorder that never join (here stopped with SIGSTOP
+    before they made their first node, as a process deadlocked inside DDS start-up stays) are
+    killed and started again after stuck_start.STUCK_AFTER s, once; the mission then flies and
+    records as usual."""
     run = tmp_path / "run"
     proc = launch(tmp_path, next(_domains), "rings", "--speed", "0", "--per-drone-processes")
     with killed_if_left(proc):
         stopped = [wait_for(lambda label=label: started_pid(run, label), label, proc, limit=60)
-                   for label in ("cf2_drone", "recorder")]
+                   for label in ("simulator", "cf2_drone", "recorder")]
         for pid in stopped:
             os.kill(pid, signal.SIGSTOP)
         out = finish(proc)
     assert proc.returncode == 0, out[-3000:]
-    assert out.count("had not joined") == 2, out[-3000:]       # the swarm view and the other drones had
-    for where, label in (("drone (/cf2/drone)", "02_cf2_drone"), ("recorder (/swarm/recorder)", "07_recorder")):
+    assert out.count("had not joined") == 3, out[-3000:]       # the swarm view and the other drones had
+    for where, label in (("simulator (/swarm/simulator)", "00_simulator"), ("drone (/cf2/drone)", "02_cf2_drone"),
+                         ("recorder (/swarm/recorder)", "07_recorder")):
         assert f"{where} had not joined 30 s after its start" in out, out[-3000:]
         assert (run / "logs" / f"{label}_restarted.log").is_file(), sorted(p.name for p in (run / "logs").iterdir())
     s = json.loads((tmp_path / "summary.json").read_text())
