@@ -26,6 +26,8 @@ from .stuck_start import StuckStart
 
 RECORDER_CLOSE_TIMEOUT = 20.0   # s to wait for the recorder to close the bag after the summary
 SHM_NOTE_EVERY = 2.0            # s between notes of the shared-memory files the run's processes use
+SIMULATOR_SILENT = 30.0         # s without a status from a live simulator, once the mission runs, before
+                                # the run fails (it sends one every 0.2 s, waiting or not): hung
 
 
 class RunError(RuntimeError):
@@ -108,7 +110,8 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
         raise
     latest: dict = {}
     monitored: dict[str, list[dict]] = {}    # what each mission service published on its monitor topic
-    node.create_subscription(SwarmStatus, topics.STATUS, lambda m: latest.update(status=status_dict(m)),
+    node.create_subscription(SwarmStatus, topics.STATUS,
+                             lambda m: latest.update(status=status_dict(m), status_at=time.monotonic()),
                              qos(topics.STATUS))
     for name, use in mission.services.items():
         if use.kind.monitor:
@@ -189,6 +192,11 @@ def run_mission(mission, *, speed: float | None = None, per_drone_processes: boo
                     executor.spin_until_future_complete(rclpy.task.Future(), timeout_sec=1.0)
                     if "summary" not in latest:
                         raise RunError("the simulator ended without a summary")
+                if "status" in latest and "summary" not in latest and \
+                        time.monotonic() - latest["status_at"] > SIMULATOR_SILENT:
+                    group.dump_stacks()
+                    raise RunError(f"the simulator has sent no status for {SIMULATOR_SILENT:g} s but still runs (hung?); "
+                                   f"the stacks of the processes still running are in their logs ({run_dir / 'logs'})")
                 s = latest.get("status")
                 if s and hosts is not None:
                     for line in hosts.apply(s["t"]):

@@ -213,6 +213,21 @@ def test_a_killed_simulator_fails_the_run_and_leaves_every_live_process_stack_in
     assert "most recent call first" in drones and "swarm_ros/nodes/runtime.py" in drones, drones[-2000:]
 
 
+def test_a_hung_simulator_fails_the_run_instead_of_leaving_it_waiting(tmp_path):
+    """A simulator that stops mid-mission (SIGSTOP: alive, silent, as a deadlocked one) fails the
+    run after runner.SIMULATOR_SILENT s without a status, non-zero, and is stopped with the rest."""
+    run = tmp_path / "run"
+    proc = launch(tmp_path, next(_domains), "rings", "--speed", "0", "--no-record")
+    with killed_if_left(proc):
+        wait_for(lambda: says(run, "simulator", "starts in lockstep"), "mission start", proc)
+        hung = pid_of(run, "simulator")
+        os.kill(hung, signal.SIGSTOP)
+        out = finish(proc)
+    assert proc.returncode not in (0, None), out[-3000:]
+    assert "the simulator has sent no status for 30 s but still runs (hung?)" in out, out[-3000:]
+    assert not alive(hung)
+
+
 def test_processes_stuck_in_start_up_are_started_again_and_the_mission_flies(tmp_path, rings_mission):
     """The simulator, a drone process and the recorder that never join (here stopped with SIGSTOP
     before they made their first node, as a process deadlocked inside DDS start-up stays) are
