@@ -7,8 +7,8 @@ the whole run when its start-up timeout passed. Until the mission starts, the ru
 looks, STUCK_AFTER seconds after each process started, for drone processes none of whose drones
 publishes commands and for the other processes (simulator, recorder, swarm view, services) whose
 node has no publisher at all (rclpy's node makes its /parameter_events publisher as it is
-created), has each write its stacks to its log, kills it and starts it
-again (once). Runs over made hosts are left alone (a process there is started on its own host)."""
+created), has each write its stacks to its log, kills it and starts it again (once). Runs over
+made hosts are left alone (a process there is started on its own host)."""
 from __future__ import annotations
 
 import time

@@ -30,9 +30,9 @@ import json
 import time
 
 import numpy as np
-from rclpy.duration import Duration
 from geometry_msgs.msg import Pose, PoseArray, TwistStamped
 from nav_msgs.msg import Odometry
+from rclpy.duration import Duration
 from std_msgs.msg import Int64, String
 from swarm_ros_interfaces.msg import RadioBeacon, RadioPackets, SwarmStatus, SwarmSummary
 
@@ -414,6 +414,7 @@ class SimulatorNode:
         elif waited > LINGER + ACK_LIMIT:
             self.node.get_logger().warning(f"not every summary reader acknowledged it within {LINGER + ACK_LIMIT:g} s")
             self.proc.finish(code)
+
 
 def main(argv=None) -> int:
     with Process(argv) as proc:
