@@ -50,13 +50,50 @@ def headless(tmp_path_factory):
     return run
 
 
+TRACES: dict[str, dict] = {}   # mission file -> its headless run's commands and radio deliveries
+
+
 def headless_flight(mission) -> tuple[list, dict]:
     """Every drone's position after each step of a headless run (index k: tick k; tick 0, the
-    start, is read from the bag itself), and the run's summary."""
+    start, is read from the bag itself), and the run's summary. Its commands and deliveries go
+    to TRACES, for a failure to show where a ROS flight left it."""
+    from sim.engine import SwarmSim
     from swarm_ros.headless import fly
-    positions = [None]
-    sim = fly(mission, on_tick=lambda s, _cmd: positions.append(s.position.copy()))
+    positions, commands, radio = [None], [], []
+    deliveries = SwarmSim.deliveries
+
+    def traced(sim):
+        out = deliveries(sim)
+        radio.extend((sim.tick, int(r), int(s), float(t)) for d in out
+                     for r, s, t in zip(d.receiver, d.sender, d.sent_at))
+        return out
+    SwarmSim.deliveries = traced
+    try:
+        sim = fly(mission, on_tick=lambda s, cmd: (positions.append(s.position.copy()), commands.append(cmd.copy())))
+    finally:
+        SwarmSim.deliveries = deliveries
+    TRACES[mission.file] = {"cmd": commands, "radio": radio}
     return positions, sim.summary()
+
+
+def divergence(mission, i: int, tick: int, bag) -> str:
+    """Drone i's commands before `tick` and the beacons it heard in the last second, over ROS
+    (its bag) and headless: what a flight that left the headless one at `tick` did differently."""
+    trace, name = TRACES.get(mission.file), mission.fleet.drones[i].name
+    if trace is None:
+        return ""
+    rate, ticks = mission.control_rate, range(max(0, tick - 4), tick)
+    ros_cmd = {round((m.header.stamp.sec * 10**9 + m.header.stamp.nanosec) * rate * 1e-9):
+               [m.twist.linear.x, m.twist.linear.y, m.twist.linear.z] for _, m in bag[f"/{name}/cmd"]}
+    lines = [f"tick {k}: command over ROS {ros_cmd.get(k)}, headless {trace['cmd'][k][i].tolist()}" for k in ticks]
+    names, t = list(mission.fleet.names), tick / rate
+    ros_heard = sorted((b.sender, round(b.sent_at, 6)) for _, m in bag[f"/{name}/radio/rx"] for b in m.beacons
+                       if t - 1.0 <= b.sent_at <= t)
+    headless_heard = sorted((names[s], round(at, 6)) for k, r, s, at in trace["radio"]
+                            if r == i and k <= tick and t - 1.0 <= at <= t)
+    lines.append(f"beacons heard in the last second only over ROS {sorted(set(ros_heard) - set(headless_heard))}, "
+                 f"only headless {sorted(set(headless_heard) - set(ros_heard))} (of {len(headless_heard)})")
+    return "\n".join(lines) + "\n"
 
 
 def fly_over_ros(name: str, tmp_path, ros_env, *extra, codes=(0,)) -> tuple[dict, dict]:
@@ -99,8 +136,10 @@ def assert_same_flight(mission, positions, bag, run=None) -> None:
         got = np.array([[o.pose.pose.position.x, o.pose.pose.position.y, o.pose.pose.position.z] for _, o in odom])
         want = np.array([positions[k][i] if k else got[j] for j, k in enumerate(ticks)])
         err = np.abs(got - want).max(axis=1)
-        assert err.max() <= TOLERANCE, (f"{d.name} first differs at tick {ticks[int(np.argmax(err > TOLERANCE))]}; "
-                                        + (warnings_of(run) if run else ""))
+        if err.max() > TOLERANCE:
+            first = ticks[int(np.argmax(err > TOLERANCE))]
+            pytest.fail(f"{d.name} first differs at tick {first}\n" + divergence(mission, i, first, bag)
+                        + (warnings_of(run) if run else ""))
 
 
 def test_surveillance_over_ros_equals_headless(headless, tmp_path, ros_env):
