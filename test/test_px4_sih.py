@@ -132,15 +132,16 @@ def test_two_vehicles_take_off_fly_velocity_and_position_setpoints_and_land(px4,
     for n, b in backends.items():
         b.position(targets[n])
     # Each vehicle's estimate reaches its target, judged one vehicle at a time: in hover the estimate
-    # wanders around a position setpoint by up to ~0.6 m for seconds (SIH's EKF: velocity estimate off
-    # the truth by up to 0.6 m/s, yaw by up to 15 degrees, measured here), so both at once within
-    # 0.3 m can take longer than any fixed wait. A frame error (sign, start, ground) keeps one 1 m+ away.
+    # circles a position setpoint 0.4 m away (median; up to 0.95 m), its velocity off the truth by
+    # 0.3 m/s and its yaw by 11-19 degrees (SIH's EKF; bench/px4_hover_drift.py), so both at once
+    # within 0.3 m can take longer than any fixed wait. A frame error (sign, start, ground) keeps one
+    # 1 m or more away.
     closest = {n: np.inf for n in backends}
 
     def reached():
         for n, b in backends.items():
             closest[n] = min(closest[n], float(np.linalg.norm(b.state().position - targets[n])))
-        return all(c < 0.3 for c in closest.values())
+        return all(c < 0.5 for c in closest.values())
     assert wait_for(reached, 20.0, step=0.1), {n: (round(closest[n], 2), b.state().mode) for n, b in backends.items()}
     # SIH's truth is there too, within the estimate's drift (GPS ~0.6 m, barometer ~1 m measured
     # here), averaged over 4 s so the wander does not decide

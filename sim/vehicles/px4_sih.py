@@ -232,6 +232,7 @@ class GroundTruth:
         self.names = list(ports)
         self.position = np.full((len(ports), 3), np.nan)
         self.velocity = np.zeros((len(ports), 3))
+        self.yaw = np.zeros(len(ports))              # rad, from north towards east (NED heading)
         self.stamp = np.zeros(len(ports))
         self.lock = threading.Lock()
         self._socks = []
@@ -260,9 +261,11 @@ class GroundTruth:
             for msg in self._parsers[k].parse_buffer(data) or []:
                 if msg.get_type() == "HIL_STATE_QUATERNION":
                     p = geodetic_to_world(msg.lat / 1e7, msg.lon / 1e7, msg.alt / 1000.0)
+                    w, x, y, z = msg.attitude_quaternion
                     with self.lock:
                         self.position[k] = p
                         self.velocity[k] = (msg.vy / 100.0, msg.vx / 100.0, -msg.vz / 100.0)   # NED cm/s -> ENU m/s
+                        self.yaw[k] = math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
                         self.stamp[k] = time.monotonic()
 
     def snapshot(self) -> tuple[np.ndarray, np.ndarray]:
