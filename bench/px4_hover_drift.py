@@ -39,7 +39,6 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     from hwutil import FIRST_FLIGHT
     from sim.vehicles import px4_sih
-    from swarm_ros.hardware.px4 import Px4Backend
     from swarm_ros.mission import load_mission
     try:
         px4_sih.find_px4()
@@ -49,7 +48,7 @@ def main(argv=None) -> int:
     mission = load_mission(FIRST_FLIGHT)
     drones = [d for d in mission.fleet.drones if d.sysid is not None]
     with tempfile.TemporaryDirectory(prefix="px4drift") as folder:
-        samples = hover(args, mission, px4_sih.Px4SihFleet(drones, Path(folder)).start(), Px4Backend)
+        samples = hover(args, mission, px4_sih.Px4SihFleet(drones, Path(folder)).start())
     rows, out = [], {"machine": machine_info(), "seconds": args.seconds, "vehicles": {}}
     for n, got in samples.items():
         cols = list(zip(*got))
@@ -61,13 +60,14 @@ def main(argv=None) -> int:
     return 0
 
 
-def hover(args, mission, fleet, backend_class) -> dict[str, list[tuple]]:
+def hover(args, mission, fleet) -> dict[str, list[tuple]]:
     """Fly the fleet's vehicles up, hold, sample once a second, land: {vehicle: [measures]}."""
+    from swarm_ros.hardware.px4 import Px4Backend
     yaw: dict[int, float] = {}
     backends = {}
     try:
         for k, (name, uri) in enumerate(fleet.links().items()):
-            b = backend_class(mission.fleet.by_name(name), uri)
+            b = Px4Backend(mission.fleet.by_name(name), uri)
             take = b._on_message
 
             def hook(msg, take=take, k=k):       # PX4's attitude estimate, beside what the backend reads

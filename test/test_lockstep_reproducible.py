@@ -76,21 +76,26 @@ def headless_flight(mission) -> tuple[list, dict]:
     return positions, sim.summary()
 
 
+def tick_of(msg, mission) -> int:
+    """The control tick a recorded message's header stamp (mission time) is of."""
+    return round((msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec) * mission.control_rate * 1e-9)
+
+
 def divergence(mission, i: int, tick: int, bag) -> str:
     """Drone i's commands before `tick` and the beacons it heard in the last second, over ROS
     (its bag) and headless: what a flight that left the headless one at `tick` did differently."""
     trace, name = TRACES.get(mission.file), mission.fleet.drones[i].name
     if trace is None:
         return ""
-    rate, ticks = mission.control_rate, range(max(0, tick - 4), tick)
-    ros_cmd = {round((m.header.stamp.sec * 10**9 + m.header.stamp.nanosec) * rate * 1e-9):
-               [m.twist.linear.x, m.twist.linear.y, m.twist.linear.z] for _, m in bag[f"/{name}/cmd"]}
-    lines = [f"tick {k}: command over ROS {ros_cmd.get(k)}, headless {trace['cmd'][k][i].tolist()}" for k in ticks]
-    names, t = list(mission.fleet.names), tick / rate
-    ros_heard = sorted((b.sender, round(b.sent_at, 6)) for _, m in bag[f"/{name}/radio/rx"] for b in m.beacons
-                       if t - 1.0 <= b.sent_at <= t)
-    headless_heard = sorted((names[s], round(at, 6)) for k, r, s, at in trace["radio"]
-                            if r == i and k <= tick and t - 1.0 <= at <= t)
+    ros_cmd = {tick_of(m, mission): [m.twist.linear.x, m.twist.linear.y, m.twist.linear.z]
+               for _, m in bag[f"/{name}/cmd"]}
+    lines = [f"tick {k}: command over ROS {ros_cmd.get(k)}, headless {trace['cmd'][k][i].tolist()}"
+             for k in range(max(0, tick - 4), tick)]
+    names, t = list(mission.fleet.names), tick / mission.control_rate
+    ros_heard = [(b.sender, round(b.sent_at, 6)) for _, m in bag[f"/{name}/radio/rx"] for b in m.beacons
+                 if t - 1.0 <= b.sent_at <= t]
+    headless_heard = [(names[s], round(at, 6)) for k, r, s, at in trace["radio"]
+                      if r == i and k <= tick and t - 1.0 <= at <= t]
     lines.append(f"beacons heard in the last second only over ROS {sorted(set(ros_heard) - set(headless_heard))}, "
                  f"only headless {sorted(set(headless_heard) - set(ros_heard))} (of {len(headless_heard)})")
     return "\n".join(lines) + "\n"
@@ -130,8 +135,7 @@ def assert_same_flight(mission, positions, bag, run=None) -> None:
     step k. `run`: the run folder, whose warnings a failure shows."""
     for i, d in enumerate(mission.fleet.drones):
         odom = bag[f"/{d.name}/odom"]
-        ticks = [round((o.header.stamp.sec * 10**9 + o.header.stamp.nanosec) * mission.control_rate * 1e-9)
-                 for _, o in odom]
+        ticks = [tick_of(o, mission) for _, o in odom]
         assert sorted(set(ticks)) == list(range(mission.ticks)), d.name
         got = np.array([[o.pose.pose.position.x, o.pose.pose.position.y, o.pose.pose.position.z] for _, o in odom])
         want = np.array([positions[k][i] if k else got[j] for j, k in enumerate(ticks)])
